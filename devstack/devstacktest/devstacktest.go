@@ -1,0 +1,94 @@
+// Package devstacktest starts the embedded stack for tests in other packages: a ClickHouse
+// server and a Kafka broker on free loopback ports, with data in the test's temp dir.
+//
+// A test binary that uses it must call devstack.RunChildIfRequested first in TestMain,
+// because the ClickHouse server runs as a re-executed copy of the test binary.
+package devstacktest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/trackwatch/trackwatch/devstack"
+)
+
+// Logger returns a logger that writes only when the test runs verbosely.
+func Logger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// RequireLib skips the test when libchdb.so has not been fetched, except under CI
+// (CI=true), where a missing library is a broken setup and fails the test.
+func RequireLib(t testing.TB) string {
+	t.Helper()
+	path := devstack.DefaultLibPath()
+	if p := os.Getenv("TRACKWATCH_EMBEDDED_CLICKHOUSE_LIB_PATH"); p != "" {
+		path = p
+	}
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("libchdb.so missing at %s under CI; fetch it with: %s", path, devstack.FetchCommand)
+		}
+		t.Skipf("libchdb.so missing at %s; fetch it with: %s", path, devstack.FetchCommand)
+	}
+	return path
+}
+
+// ClickHouseConfig returns a config on free ports with data under dir.
+func ClickHouseConfig(t testing.TB, dir string) devstack.ClickHouseConfig {
+	return devstack.ClickHouseConfig{
+		LibPath:    RequireLib(t),
+		DataDir:    dir,
+		TCPPort:    FreePort(t),
+		HTTPPort:   FreePort(t),
+		ListenHost: "127.0.0.1",
+	}
+}
+
+// StartClickHouse starts a server for the test and stops it at cleanup.
+func StartClickHouse(t testing.TB, dir string) *devstack.ClickHouse {
+	t.Helper()
+	cfg := ClickHouseConfig(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ch, err := devstack.StartClickHouse(ctx, cfg, Logger())
+	if err != nil {
+		t.Fatalf("start embedded clickhouse: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := ch.Close(); err != nil {
+			t.Errorf("stop embedded clickhouse: %v", err)
+		}
+	})
+	return ch
+}
+
+// StartKafka starts an in-memory broker with the given topics and stops it at cleanup.
+func StartKafka(t testing.TB, partitions int, topics ...string) *devstack.Kafka {
+	t.Helper()
+	k, err := devstack.StartKafka(devstack.KafkaConfig{Listen: "127.0.0.1:0", Partitions: partitions, Memory: true}, topics, Logger())
+	if err != nil {
+		t.Fatalf("start embedded kafka: %v", err)
+	}
+	t.Cleanup(k.Close)
+	return k
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
