@@ -1,0 +1,248 @@
+package schemas
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DDLOptions select the shape of the generated DDL. The zero value is valid: database
+// "trackwatch" on a single server.
+type DDLOptions struct {
+	// Database holds every table. Default "trackwatch".
+	Database string `yaml:"database"`
+	// Cluster, when set, emits ON CLUSTER DDL with Replicated* engines, for users who
+	// run a ClickHouse cluster with {shard} and {replica} macros defined.
+	Cluster string `yaml:"cluster"`
+}
+
+var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var clusterRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// Validate fills defaults and checks the names. Identifiers cannot travel as query
+// parameters in DDL, so they are restricted to a safe alphabet instead.
+func (o *DDLOptions) Validate() error {
+	if o.Database == "" {
+		o.Database = "trackwatch"
+	}
+	if !identRe.MatchString(o.Database) {
+		return fmt.Errorf("database: %q must match %s", o.Database, identRe)
+	}
+	if o.Cluster != "" && !clusterRe.MatchString(o.Cluster) {
+		return fmt.Errorf("cluster: %q must match %s", o.Cluster, clusterRe)
+	}
+	return nil
+}
+
+// Migration is one versioned DDL file rendered for a deployment.
+type Migration struct {
+	Version    int
+	Name       string   // file name, e.g. 0001_events.sql
+	Statements []string // rendered, without trailing semicolons
+	Checksum   string   // sha256 of the template, so edits to applied files are caught
+}
+
+// Migrations returns the embedded migrations in version order, rendered for opts.
+func Migrations(opts DDLOptions) ([]Migration, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []Migration
+	seen := map[int]string{}
+	for _, path := range names {
+		name := strings.TrimPrefix(path, "migrations/")
+		num, _, ok := strings.Cut(name, "_")
+		version, err := strconv.Atoi(num)
+		if !ok || err != nil || version <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive version and '_'", name)
+		}
+		if prev, dup := seen[version]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, name, version)
+		}
+		seen[version] = name
+		src, err := migrationFiles.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		sql, err := render(name, string(src), opts)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(src)
+		out = append(out, Migration{Version: version, Name: name, Statements: splitStatements(sql), Checksum: hex.EncodeToString(sum[:])})
+	}
+	return out, nil
+}
+
+// Bootstrap returns the statements that create the database and the migrations table.
+func Bootstrap(opts DDLOptions) ([]string, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	sql, err := render("bootstrap", bootstrapSQL, opts)
+	if err != nil {
+		return nil, err
+	}
+	return splitStatements(sql), nil
+}
+
+const bootstrapSQL = `CREATE DATABASE IF NOT EXISTS {{.DB}}{{.OnCluster}};
+CREATE TABLE IF NOT EXISTS {{.DB}}.schema_migrations{{.OnCluster}}
+(
+    version     UInt32,
+    name        String,
+    checksum    String,
+    applied_at  DateTime64(3, 'UTC')
+)
+ENGINE = {{engine "ReplacingMergeTree" "applied_at"}}
+ORDER BY version;`
+
+func render(name, src string, opts DDLOptions) (string, error) {
+	funcs := template.FuncMap{
+		// engine names a MergeTree-family engine; on a cluster it becomes the replicated
+		// variant with the conventional ZooKeeper path and replica macro.
+		"engine": func(family string, args ...string) string {
+			var params []string
+			if opts.Cluster != "" {
+				params = append(params, "'/clickhouse/tables/{shard}/{database}/{table}'", "'{replica}'")
+				family = "Replicated" + family
+			}
+			for _, a := range args {
+				if a != "" {
+					params = append(params, a)
+				}
+			}
+			return family + "(" + strings.Join(params, ", ") + ")"
+		},
+		// dedupWindow turns on insert-block deduplication: ingest retries a block with the
+		// same insert_deduplication_token, and the server drops the copy.
+		"dedupWindow": func() string {
+			if opts.Cluster != "" {
+				return "replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800"
+			}
+			return "non_replicated_deduplication_window = 10000"
+		},
+	}
+	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(src)
+	if err != nil {
+		return "", fmt.Errorf("migration %s: %w", name, err)
+	}
+	data := struct{ DB, OnCluster string }{DB: "`" + opts.Database + "`"}
+	if opts.Cluster != "" {
+		data.OnCluster = " ON CLUSTER `" + opts.Cluster + "`"
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("migration %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// splitStatements splits on semicolons that end a line, dropping comment-only chunks.
+// Migration files put each statement's semicolon at a line end and none inside strings.
+func splitStatements(sql string) []string {
+	var out []string
+	for _, chunk := range regexp.MustCompile(`;\s*(\n|$)`).Split(sql, -1) {
+		var code []string
+		for _, line := range strings.Split(chunk, "\n") {
+			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "--") {
+				code = append(code, line)
+			}
+		}
+		if len(code) > 0 {
+			out = append(out, strings.TrimSpace(strings.Join(code, "\n")))
+		}
+	}
+	return out
+}
+
+// Conn is what migrating needs from a ClickHouse connection.
+type Conn interface {
+	Exec(ctx context.Context, query string, args ...any) error
+	Select(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// ErrChecksumMismatch means an applied migration file was edited afterwards: add a new
+// migration instead of changing an applied one.
+var ErrChecksumMismatch = errors.New("applied migration was changed")
+
+// Migrate creates the database and applies the migrations not yet recorded, in version
+// order. Every statement is idempotent, so a crash mid-way or two instances migrating at
+// once end in the same schema. It returns the migrations it applied.
+func Migrate(ctx context.Context, conn Conn, opts DDLOptions, now func() time.Time) ([]Migration, error) {
+	boot, err := Bootstrap(opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, stmt := range boot {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("bootstrap migrations table: %w", err)
+		}
+	}
+	all, err := Migrations(opts)
+	if err != nil {
+		return nil, err
+	}
+	var applied []struct {
+		Version  uint32 `ch:"version"`
+		Checksum string `ch:"checksum"`
+	}
+	q := "SELECT version, argMax(checksum, applied_at) AS checksum FROM " + "`" + opts.Database + "`" + ".schema_migrations GROUP BY version"
+	if err := conn.Select(ctx, &applied, q); err != nil {
+		return nil, fmt.Errorf("read applied migrations: %w", err)
+	}
+	done := map[int]string{}
+	for _, a := range applied {
+		done[int(a.Version)] = a.Checksum
+	}
+	var ran []Migration
+	for _, m := range all {
+		if sum, ok := done[m.Version]; ok {
+			if sum != m.Checksum {
+				return ran, fmt.Errorf("%w: %s (recorded checksum %.12s, file %.12s)", ErrChecksumMismatch, m.Name, sum, m.Checksum)
+			}
+			continue
+		}
+		for i, stmt := range m.Statements {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				return ran, fmt.Errorf("apply %s statement %d: %w", m.Name, i+1, err)
+			}
+		}
+		rec := "INSERT INTO `" + opts.Database + "`.schema_migrations (version, name, checksum, applied_at) VALUES ({version:UInt32}, {name:String}, {checksum:String}, {at:DateTime64(3, 'UTC')})"
+		if err := conn.Exec(ctx, rec, namedArgs("version", m.Version, "name", m.Name, "checksum", m.Checksum, "at", now().UTC())...); err != nil {
+			return ran, fmt.Errorf("record %s: %w", m.Name, err)
+		}
+		ran = append(ran, m)
+	}
+	return ran, nil
+}
+
+// namedArgs pairs up names and values as server-side query parameters ({name:Type}).
+func namedArgs(kv ...any) []any {
+	out := make([]any, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, clickhouse.Named(kv[i].(string), kv[i+1]))
+	}
+	return out
+}

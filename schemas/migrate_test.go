@@ -1,0 +1,173 @@
+package schemas_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/devstack/devstacktest"
+	"github.com/trackwatch/trackwatch/schemas"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestMain(m *testing.M) {
+	devstack.RunChildIfRequested()
+	os.Exit(m.Run())
+}
+
+func renderAll(t *testing.T, opts schemas.DDLOptions) string {
+	t.Helper()
+	boot, err := schemas.Bootstrap(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := schemas.Migrations(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, s := range boot {
+		b.WriteString(s + ";\n\n")
+	}
+	for _, m := range ms {
+		b.WriteString("-- " + m.Name + "\n")
+		for _, s := range m.Statements {
+			b.WriteString(s + ";\n\n")
+		}
+	}
+	return b.String()
+}
+
+func TestDDLMatchesGoldenFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts schemas.DDLOptions
+	}{
+		{"single server with defaults", schemas.DDLOptions{}},
+		{"cluster with replicated engines", schemas.DDLOptions{Database: "tw", Cluster: "prod_cluster"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := renderAll(t, tc.opts)
+			golden := filepath.Join("testdata", "golden", strings.ReplaceAll(tc.name, " ", "_")+".sql")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./schemas -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Fatalf("DDL differs from %s (go test ./schemas -update rewrites it):\n%s", golden, got)
+			}
+		})
+	}
+}
+
+func TestClusterDDLIsOnClusterAndReplicatedEverywhere(t *testing.T) {
+	opts := schemas.DDLOptions{Cluster: "c1"}
+	boot, _ := schemas.Bootstrap(opts)
+	ms, err := schemas.Migrations(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := boot
+	for _, m := range ms {
+		stmts = append(stmts, m.Statements...)
+	}
+	for _, s := range stmts {
+		if !strings.Contains(s, "ON CLUSTER `c1`") {
+			t.Errorf("statement lacks ON CLUSTER:\n%s", s)
+		}
+		if strings.Contains(s, "ENGINE") && !strings.Contains(s, "ENGINE = Replicated") {
+			t.Errorf("table engine is not replicated:\n%s", s)
+		}
+		if strings.Contains(s, "non_replicated_deduplication_window") {
+			t.Errorf("cluster DDL uses the non-replicated dedup setting:\n%s", s)
+		}
+	}
+}
+
+func TestBadNamesAreRejected(t *testing.T) {
+	for _, tc := range []struct {
+		name, key string
+		opts      schemas.DDLOptions
+	}{
+		{"database with a quote", "database", schemas.DDLOptions{Database: "x`; DROP"}},
+		{"database starting with a digit", "database", schemas.DDLOptions{Database: "1db"}},
+		{"cluster with a space", "cluster", schemas.DDLOptions{Cluster: "a b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := schemas.Migrations(tc.opts)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.key+":") {
+				t.Fatalf("err = %v, want one naming %q", err, tc.key)
+			}
+		})
+	}
+}
+
+func TestMigrateTwiceCreatesTablesOnce(t *testing.T) {
+	ch := devstacktest.StartClickHouse(t, t.TempDir())
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{ch.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	now := func() time.Time { return time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) }
+	opts := schemas.DDLOptions{Database: "mig"}
+	all, _ := schemas.Migrations(opts)
+
+	first, err := schemas.Migrate(ctx, conn, opts, now)
+	if err != nil {
+		t.Fatalf("first migrate: %v", err)
+	}
+	if len(first) != len(all) {
+		t.Fatalf("first run applied %d migrations, want %d", len(first), len(all))
+	}
+	second, err := schemas.Migrate(ctx, conn, opts, now)
+	if err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if len(second) != 0 {
+		t.Fatalf("second run applied %d migrations, want 0", len(second))
+	}
+	var tables []struct {
+		Name string `ch:"name"`
+	}
+	if err := conn.Select(ctx, &tables, "SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name", clickhouse.Named("db", "mig")); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tb := range tables {
+		names = append(names, tb.Name)
+	}
+	if got, want := strings.Join(names, ","), "dead_letters,order_events,schema_migrations,tracking_events"; got != want {
+		t.Fatalf("tables = %s, want %s", got, want)
+	}
+	var recorded uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM mig.schema_migrations FINAL").Scan(&recorded); err != nil {
+		t.Fatal(err)
+	}
+	if int(recorded) != len(all) {
+		t.Fatalf("schema_migrations has %d rows, want %d", recorded, len(all))
+	}
+
+	// An applied migration whose file later changed stops the next run.
+	if err := conn.Exec(ctx, "INSERT INTO mig.schema_migrations VALUES (1, '0001_events.sql', 'edited', now64(3) + 60)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := schemas.Migrate(ctx, conn, opts, now); !errors.Is(err, schemas.ErrChecksumMismatch) {
+		t.Fatalf("migrate after edit: err = %v, want ErrChecksumMismatch", err)
+	}
+}
