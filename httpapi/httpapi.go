@@ -1,0 +1,154 @@
+// Package httpapi provides trackwatch's HTTP listener: /healthz, which reports whether
+// Kafka and ClickHouse are reachable, and Prometheus metrics on /metrics. Later
+// capabilities (alerts, timelines) mount their handlers on the same mux.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config configures the listener. The zero value is usable.
+type Config struct {
+	// Listen is the host:port to serve on. Default 127.0.0.1:8080; port 0 picks one.
+	Listen string `yaml:"listen"`
+	// CheckTimeout bounds each health check. Default 2s.
+	CheckTimeout time.Duration `yaml:"check_timeout"`
+}
+
+// Validate fills defaults and checks the values, naming the offending key.
+func (c *Config) Validate() error {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.CheckTimeout == 0 {
+		c.CheckTimeout = 2 * time.Second
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen: %q is not host:port", c.Listen)
+	}
+	if c.CheckTimeout < 0 {
+		return fmt.Errorf("check_timeout: %s must be positive", c.CheckTimeout)
+	}
+	return nil
+}
+
+// Check reports whether one dependency is reachable.
+type Check func(ctx context.Context) error
+
+// Health is the /healthz response body.
+type Health struct {
+	Status string            `json:"status"` // "ok" or "unavailable"
+	Checks map[string]string `json:"checks"` // name -> "ok" or the error
+}
+
+// Server serves the mux on the configured address.
+type Server struct {
+	Mux *http.ServeMux
+
+	cfg    Config
+	checks map[string]Check
+	ln     net.Listener
+	srv    *http.Server
+	logger *slog.Logger
+}
+
+// New builds the server with /healthz running checks and /metrics serving gatherer.
+func New(cfg Config, checks map[string]Check, gatherer prometheus.Gatherer, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("http config: %w", err)
+	}
+	s := &Server{Mux: http.NewServeMux(), cfg: cfg, checks: checks, logger: logger}
+	s.Mux.HandleFunc("GET /healthz", s.healthz)
+	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	return s, nil
+}
+
+// Listen binds the address, so that a busy port fails startup before anything runs.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("http listen on %s (set http.listen): %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address, after Listen.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve serves until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.srv = &http.Server{Handler: s.Mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http serve: %w", err)
+	}
+	return nil
+}
+
+// CheckAll runs every check concurrently, each bounded by the check timeout.
+func (s *Server) CheckAll(ctx context.Context) Health {
+	h := Health{Status: "ok", Checks: map[string]string{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	names := make([]string, 0, len(s.checks))
+	for name := range s.checks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
+			defer cancel()
+			result := "ok"
+			if err := s.checks[name](cctx); err != nil {
+				result = err.Error()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			h.Checks[name] = result
+			if result != "ok" {
+				h.Status = "unavailable"
+			}
+		})
+	}
+	wg.Wait()
+	return h
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	h := s.CheckAll(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	if h.Status != "ok" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(h)
+}

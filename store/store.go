@@ -1,0 +1,107 @@
+// Package store provides trackwatch's connection to ClickHouse: its configuration, and a
+// native-protocol connection (clickhouse-go/v2) opened and checked from it.
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/secret"
+)
+
+// Config names a ClickHouse server or cluster. The zero value means "start the embedded
+// server and use it".
+type Config struct {
+	// Addr lists native-protocol host:port addresses. Empty: the embedded server.
+	Addr []string `yaml:"addr"`
+	// Database holds trackwatch's tables. Default trackwatch.
+	Database string `yaml:"database"`
+	// Cluster, when set, makes migrations emit ON CLUSTER DDL with Replicated* engines.
+	Cluster string `yaml:"cluster"`
+	// Username to authenticate as. Default "default".
+	Username string `yaml:"username"`
+	// Password; never logged.
+	Password secret.String `yaml:"password"`
+	// TLS enables TLS on the native protocol (port 9440 on ClickHouse Cloud).
+	TLS bool `yaml:"tls"`
+	// DialTimeout bounds connecting. Default 10s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// MaxOpenConns caps the connection pool. Default 8.
+	MaxOpenConns int `yaml:"max_open_conns"`
+}
+
+// Validate fills defaults and checks the values, naming the offending key.
+func (c *Config) Validate() error {
+	if c.Database == "" {
+		c.Database = "trackwatch"
+	}
+	if c.Username == "" {
+		c.Username = "default"
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = 10 * time.Second
+	}
+	if c.MaxOpenConns == 0 {
+		c.MaxOpenConns = 8
+	}
+	for i, a := range c.Addr {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("addr[%d]: %q is not host:port", i, a)
+		}
+	}
+	ddl := c.DDL()
+	if err := ddl.Validate(); err != nil {
+		return err
+	}
+	if c.DialTimeout < 0 {
+		return fmt.Errorf("dial_timeout: %s must be positive", c.DialTimeout)
+	}
+	if c.MaxOpenConns < 1 {
+		return fmt.Errorf("max_open_conns: %d must be at least 1", c.MaxOpenConns)
+	}
+	return nil
+}
+
+// Embedded reports whether no server is configured, so the embedded one must start.
+func (c *Config) Embedded() bool { return len(c.Addr) == 0 }
+
+// DDL returns the options that shape trackwatch's DDL for this server.
+func (c *Config) DDL() schemas.DDLOptions {
+	return schemas.DDLOptions{Database: c.Database, Cluster: c.Cluster}
+}
+
+// Open connects to the configured addresses (or addrs, when the config names none, as
+// for the embedded server) and pings the server.
+func Open(ctx context.Context, c Config, addrs ...string) (driver.Conn, error) {
+	if len(c.Addr) > 0 {
+		addrs = c.Addr
+	}
+	opts := &clickhouse.Options{
+		Addr: addrs,
+		Auth: clickhouse.Auth{Database: "default", Username: c.Username, Password: c.Password.Reveal()},
+		DialTimeout:  c.DialTimeout,
+		MaxOpenConns: c.MaxOpenConns,
+		MaxIdleConns: c.MaxOpenConns,
+		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		ClientInfo:   clickhouse.ClientInfo{Products: []struct{ Name, Version string }{{Name: "trackwatch", Version: "1"}}},
+	}
+	if c.TLS {
+		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %v: %w", addrs, err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ping clickhouse %v: %w", addrs, err)
+	}
+	return conn, nil
+}
