@@ -84,8 +84,8 @@ func Open(ctx context.Context, c Config, addrs ...string) (driver.Conn, error) {
 		addrs = c.Addr
 	}
 	opts := &clickhouse.Options{
-		Addr: addrs,
-		Auth: clickhouse.Auth{Database: "default", Username: c.Username, Password: c.Password.Reveal()},
+		Addr:         addrs,
+		Auth:         clickhouse.Auth{Database: "default", Username: c.Username, Password: c.Password.Reveal()},
 		DialTimeout:  c.DialTimeout,
 		MaxOpenConns: c.MaxOpenConns,
 		MaxIdleConns: c.MaxOpenConns,

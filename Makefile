@@ -1,0 +1,26 @@
+# trackwatch: the two commands a new user needs are `make run` and `make test`.
+GO ?= go
+BIN := bin/trackwatch
+
+.PHONY: run test chdb build vet bench clean
+
+## run: build and run trackwatch on the embedded Kafka + ClickHouse stack
+run: chdb build
+	./$(BIN) run
+
+## test: vet and run every test against the embedded stack
+test: chdb vet
+	$(GO) test -count=1 ./...
+
+## chdb: fetch and verify the pinned libchdb.so (embedded ClickHouse) into the user cache
+chdb:
+	@scripts/fetch-chdb.sh >/dev/null
+
+build:
+	$(GO) build -o $(BIN) ./cmd/trackwatch
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/service"
+)
+
+// allCommands is the command table.
+func allCommands() []command {
+	return []command{{name: "run", summary: "run the pipeline (starts the embedded stack when no servers are configured)", run: runCmd,
+		usage: `Usage: trackwatch run [flags]
+
+Runs trackwatch: applies the schema, serves /healthz and /metrics, and runs the
+pipeline. With kafka.brokers and clickhouse.addr unset it first starts the embedded
+Kafka broker and ClickHouse server on loopback (see 'trackwatch dev').
+`}, {name: "dev", summary: "start the embedded Kafka broker and ClickHouse server and keep them up", run: devCmd,
+		usage: `Usage: trackwatch dev [flags]
+
+Starts an in-process Kafka broker with the tracking and order topics and a real
+ClickHouse server (libchdb) on loopback, applies the schema, prints the addresses and
+runs until interrupted. Data persists in the data directories across restarts.
+`}, {name: "migrate", summary: "apply the ClickHouse schema and exit", run: migrateCmd,
+		usage: `Usage: trackwatch migrate [flags]
+
+Applies the embedded schema migrations that the ClickHouse database has not recorded,
+in order, and exits. Idempotent. With --print, prints the DDL instead of applying it
+(with clickhouse.cluster set: ON CLUSTER DDL with Replicated* engines).
+`}, {name: "config", summary: "print the effective configuration (secrets masked)", run: configCmd,
+		usage: `Usage: trackwatch config [flags]
+
+Loads the configuration as every command does (file, TRACKWATCH_* environment, flags),
+validates it and prints the result as YAML with defaults filled and secrets masked.
+With --keys, lists every key with its environment variable instead.
+`}, {name: "version", summary: "print the version", run: versionCmd,
+		usage: "Usage: trackwatch version\n\nPrints trackwatch's version, the Go version, the embedded ClickHouse (libchdb) version and the event contract version.\n"}}
+}
+
+// embeddedAliases are the shorthand flags for the embedded stack's ports and paths.
+func embeddedAliases(f *flag.FlagSet, cf *configFlags) {
+	cf.alias(f, "kafka-listen", "embedded.kafka.listen", "embedded Kafka `host:port`")
+	cf.alias(f, "partitions", "embedded.kafka.partitions", "partitions per embedded topic")
+	cf.alias(f, "kafka-data-dir", "embedded.kafka.data_dir", "embedded Kafka data `dir`")
+	cf.alias(f, "clickhouse-data-dir", "embedded.clickhouse.data_dir", "embedded ClickHouse data `dir`")
+	cf.alias(f, "clickhouse-tcp-port", "embedded.clickhouse.tcp_port", "embedded ClickHouse native `port`")
+	cf.alias(f, "clickhouse-http-port", "embedded.clickhouse.http_port", "embedded ClickHouse HTTP `port`")
+}
+
+func runCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	cf.alias(fs, "http-listen", "http.listen", "HTTP `host:port` for /healthz and /metrics")
+	embeddedAliases(fs, cf)
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	cfg, logger, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	err := service.Run(ctx, cfg, service.Options{Logger: logger, Ready: func(ep service.Endpoints) {
+		fmt.Fprintf(env.stdout, "trackwatch is running\n  health:     http://%s/healthz\n  metrics:    http://%s/metrics\n  kafka:      %s\n  clickhouse: %s\n",
+			ep.HTTP, ep.HTTP, strings.Join(ep.Brokers, ","), strings.Join(ep.ClickHouseAddr, ","))
+	}})
+	if err != nil {
+		logger.Error("run failed", "err", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func devCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	embeddedAliases(fs, cf)
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	cfg, logger, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	err := service.Dev(ctx, cfg, service.Options{Logger: logger, Ready: func(ep service.Endpoints) {
+		fmt.Fprintf(env.stdout, "embedded stack is up (Ctrl-C stops it)\n  kafka:            %s  topics %s, %s\n  clickhouse:       %s (native)\n  clickhouse http:  http://%s\n  database:         %s\nPoint another trackwatch at it with:\n  --set kafka.brokers=%s --set clickhouse.addr=%s\n",
+			strings.Join(ep.Brokers, ","), cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic,
+			strings.Join(ep.ClickHouseAddr, ","), ep.ClickHouseHTTP, cfg.ClickHouse.Database,
+			strings.Join(ep.Brokers, ","), strings.Join(ep.ClickHouseAddr, ","))
+	}})
+	if err != nil {
+		logger.Error("dev failed", "err", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	printOnly := fs.Bool("print", false, "print the DDL for this configuration instead of applying it")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	cfg, logger, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	if *printOnly {
+		boot, err := schemas.Bootstrap(cfg.ClickHouse.DDL())
+		if err != nil {
+			fmt.Fprintf(env.stderr, "trackwatch: %v\n", err)
+			return exitUsage
+		}
+		ms, _ := schemas.Migrations(cfg.ClickHouse.DDL())
+		for _, s := range boot {
+			fmt.Fprintf(env.stdout, "%s;\n\n", s)
+		}
+		for _, m := range ms {
+			fmt.Fprintf(env.stdout, "-- %s\n", m.Name)
+			for _, s := range m.Statements {
+				fmt.Fprintf(env.stdout, "%s;\n\n", s)
+			}
+		}
+		return exitOK
+	}
+	stack, err := service.StartStack(ctx, cfg, false, logger)
+	if err != nil {
+		logger.Error("migrate failed", "err", err)
+		return exitFailure
+	}
+	defer stack.Close()
+	if err := service.Migrate(ctx, cfg, stack, logger, time.Now); err != nil {
+		logger.Error("migrate failed", "err", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func configCmd(_ context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	keys := fs.Bool("keys", false, "list every key and its environment variable")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	if *keys {
+		for _, k := range config.Keys() {
+			fmt.Fprintf(env.stdout, "%-36s %s%s\n", k, config.EnvPrefix, strings.ToUpper(strings.ReplaceAll(k, ".", "_")))
+		}
+		return exitOK
+	}
+	cfg, err := cf.load(env)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch: %v\n", err)
+		return exitUsage
+	}
+	out, err := config.Dump(cfg)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprint(env.stdout, out)
+	return exitOK
+}
+
+func versionCmd(_ context.Context, env *cmdEnv, c command, args []string) int {
+	if len(args) > 0 {
+		fmt.Fprint(env.stderr, c.usage)
+		if args[0] == "-h" || args[0] == "--help" {
+			return exitOK
+		}
+		return exitUsage
+	}
+	fmt.Fprintf(env.stdout, "trackwatch %s (%s, embedded clickhouse: libchdb %s, event contract v%d)\n",
+		buildVersion(), runtime.Version(), devstack.ChdbVersion, schemas.ContractVersion)
+	return exitOK
+}

@@ -1,0 +1,153 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/httpapi"
+	"github.com/trackwatch/trackwatch/schemas"
+)
+
+// Options are the process-level dependencies of Run. The zero value is usable.
+type Options struct {
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Registry receives all metrics; default a new registry with Go and process collectors.
+	Registry *prometheus.Registry
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Ready, when set, is called once everything is serving.
+	Ready func(Endpoints)
+	// ForceEmbedded starts the embedded stack even when servers are configured.
+	ForceEmbedded bool
+}
+
+// Endpoints are the addresses a running trackwatch serves and uses.
+type Endpoints struct {
+	HTTP           string
+	Brokers        []string
+	ClickHouseAddr []string
+	ClickHouseHTTP string
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+		o.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Migrate connects to the configured (or embedded) ClickHouse and applies the schema.
+func Migrate(ctx context.Context, cfg config.Config, stack *Stack, logger *slog.Logger, now func() time.Time) error {
+	conn, err := stack.OpenClickHouse(ctx, cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	applied, err := schemas.Migrate(ctx, conn, cfg.ClickHouse.DDL(), now)
+	for _, m := range applied {
+		logger.Info("migration applied", "version", m.Version, "name", m.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	logger.Info("schema up to date", "database", cfg.ClickHouse.Database, "applied_now", len(applied))
+	return nil
+}
+
+// Run starts the stack where needed, migrates, and serves until ctx ends.
+func Run(ctx context.Context, cfg config.Config, opts Options) error {
+	opts.defaults()
+	logger := opts.Logger
+	stack, err := StartStack(ctx, cfg, opts.ForceEmbedded, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stack.Close(); err != nil {
+			logger.Error("stop embedded stack", "err", err)
+		}
+	}()
+	if err := Migrate(ctx, cfg, stack, logger, opts.Now); err != nil {
+		return err
+	}
+	conn, err := stack.OpenClickHouse(ctx, cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	kafkaCfg := cfg.Kafka
+	checks := map[string]httpapi.Check{
+		"clickhouse": func(ctx context.Context) error { return conn.Ping(ctx) },
+		"kafka":      func(ctx context.Context) error { return kafkaCfg.Ping(ctx, stack.Brokers) },
+	}
+	api, err := httpapi.New(cfg.HTTP, checks, opts.Registry, logger)
+	if err != nil {
+		return err
+	}
+	if err := api.Listen(); err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return api.Serve(gctx) })
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+			return nil
+		case <-stack.Died():
+			return errors.New("embedded clickhouse exited unexpectedly; see its log in the data directory (trackwatch-chdb.log)")
+		}
+	})
+	ep := Endpoints{HTTP: api.Addr(), Brokers: stack.Brokers, ClickHouseAddr: stack.ClickHouseAddr, ClickHouseHTTP: stack.ClickHouseHTTP}
+	logger.Info("trackwatch running", "http", "http://"+ep.HTTP, "kafka", ep.Brokers, "clickhouse", ep.ClickHouseAddr)
+	if opts.Ready != nil {
+		opts.Ready(ep)
+	}
+	err = g.Wait()
+	logger.Info("trackwatch stopping")
+	return err
+}
+
+// Dev starts the embedded stack regardless of config, applies the schema, calls ready
+// with the addresses, and keeps the stack up until ctx ends, so that trackwatch
+// processes pointed at it (or any Kafka and ClickHouse client) can use it.
+func Dev(ctx context.Context, cfg config.Config, opts Options) error {
+	opts.defaults()
+	stack, err := StartStack(ctx, cfg, true, opts.Logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stack.Close(); err != nil {
+			opts.Logger.Error("stop embedded stack", "err", err)
+		}
+	}()
+	if err := Migrate(ctx, cfg, stack, opts.Logger, opts.Now); err != nil {
+		return err
+	}
+	if opts.Ready != nil {
+		opts.Ready(Endpoints{Brokers: stack.Brokers, ClickHouseAddr: stack.ClickHouseAddr, ClickHouseHTTP: stack.ClickHouseHTTP})
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-stack.Died():
+		return errors.New("embedded clickhouse exited unexpectedly; see trackwatch-chdb.log in its data directory")
+	}
+}

@@ -1,0 +1,83 @@
+// Package service provides the running trackwatch process: it starts the embedded stack
+// where no servers are configured, applies the schema, and runs the components (HTTP
+// API, and the ingest, detectors and alerting as they are added) until its context ends.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/store"
+)
+
+// Stack is the Kafka brokers and ClickHouse server trackwatch talks to: configured ones,
+// or embedded ones it started.
+type Stack struct {
+	Brokers        []string
+	ClickHouseAddr []string
+	// ClickHouseHTTP is the embedded server's HTTP address, empty for a configured one.
+	ClickHouseHTTP string
+
+	kafka      *devstack.Kafka
+	clickhouse *devstack.ClickHouse
+}
+
+// StartStack starts the embedded parts that the config leaves unset. With force, it
+// starts both regardless (trackwatch dev).
+func StartStack(ctx context.Context, cfg config.Config, force bool, logger *slog.Logger) (*Stack, error) {
+	s := &Stack{Brokers: cfg.Kafka.Brokers, ClickHouseAddr: cfg.ClickHouse.Addr}
+	if force || cfg.Kafka.Embedded() {
+		k, err := devstack.StartKafka(cfg.Embedded.Kafka, cfg.Kafka.Topics(), logger.With("component", "embedded-kafka"))
+		if err != nil {
+			return nil, err
+		}
+		s.kafka, s.Brokers = k, []string{k.Addr()}
+	}
+	if force || cfg.ClickHouse.Embedded() {
+		ch, err := devstack.StartClickHouse(ctx, cfg.Embedded.ClickHouse, logger.With("component", "embedded-clickhouse"))
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.clickhouse, s.ClickHouseAddr, s.ClickHouseHTTP = ch, []string{ch.Addr()}, ch.HTTPAddr()
+	}
+	return s, nil
+}
+
+// Embedded reports which parts were started here.
+func (s *Stack) Embedded() (kafka, clickhouse bool) { return s.kafka != nil, s.clickhouse != nil }
+
+// Died is closed if the embedded ClickHouse exits while it should be running; nil when
+// ClickHouse is not embedded.
+func (s *Stack) Died() <-chan struct{} {
+	if s.clickhouse == nil {
+		return nil
+	}
+	return s.clickhouse.Exited()
+}
+
+// Close stops what StartStack started, ClickHouse first so it is not left without its
+// parent's pipe for longer than needed.
+func (s *Stack) Close() error {
+	var errs []error
+	if s.clickhouse != nil {
+		errs = append(errs, s.clickhouse.Close())
+	}
+	s.kafka.Close()
+	return errors.Join(errs...)
+}
+
+// OpenClickHouse connects to the stack's ClickHouse with the configured credentials.
+func (s *Stack) OpenClickHouse(ctx context.Context, cfg store.Config) (driver.Conn, error) {
+	conn, err := store.Open(ctx, cfg, s.ClickHouseAddr...)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	return conn, nil
+}
