@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS `tw`.tracking_events ON CLUSTER `prod_cluster`
     dest_city_norm        LowCardinality(String),
     dest_postal           String CODEC(ZSTD(1)),
     dest_postal_norm      String CODEC(ZSTD(1)),
+    source_topic          LowCardinality(String),
     source_partition      Int32 CODEC(ZSTD(1)),
     source_offset         Int64 CODEC(Delta, ZSTD(1)),
     ingested_at           DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(Delta, ZSTD(1))
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS `tw`.order_events ON CLUSTER `prod_cluster`
     protection_extended_days  Nullable(UInt16),
     amount                    Nullable(Decimal(18, 4)),
     currency                  LowCardinality(String),
+    source_topic              LowCardinality(String),
     source_partition          Int32 CODEC(ZSTD(1)),
     source_offset             Int64 CODEC(Delta, ZSTD(1)),
     ingested_at               DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(Delta, ZSTD(1)),

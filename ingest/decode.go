@@ -1,0 +1,225 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/trackwatch/trackwatch/schemas"
+)
+
+// Dead-letter reasons, stored in dead_letters.reason and counted in metrics.
+const (
+	ReasonNotJSON      = "not_json"
+	ReasonMissingField = "missing_field"
+	ReasonBadTimestamp = "bad_timestamp"
+	ReasonInvalidValue = "invalid_value"
+	ReasonTooLarge     = "too_large"
+)
+
+// Rejection is why a message cannot be accepted. It is permanent: the same bytes are
+// rejected again, so the message goes to the dead-letter table instead of being retried.
+type Rejection struct {
+	Reason string // one of the Reason constants
+	Detail string // names the field and the problem
+}
+
+func (r *Rejection) Error() string { return r.Reason + ": " + r.Detail }
+
+func reject(reason, format string, args ...any) *Rejection {
+	return &Rejection{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// PlaceCols is a place in stored form: ISO country, and city and postal code both as
+// given and normalised for comparison.
+type PlaceCols struct {
+	Country, City, CityNorm, Postal, PostalNorm string
+}
+
+func placeCols(p *schemas.Place) PlaceCols {
+	if p == nil {
+		return PlaceCols{}
+	}
+	return PlaceCols{
+		Country: NormaliseCountry(p.Country), City: strings.TrimSpace(p.City), CityNorm: NormaliseCity(p.City),
+		Postal: strings.TrimSpace(p.PostalCode), PostalNorm: NormalisePostalCode(p.PostalCode),
+	}
+}
+
+// TrackingRow is one tracking_events row.
+type TrackingRow struct {
+	EventID, TrackingNumber, TrackingNumberRaw, Carrier, Status, RawStatus string
+	OccurredAt                                                             time.Time
+	Location, Destination                                                  PlaceCols
+}
+
+// OrderRow is one order_events row.
+type OrderRow struct {
+	EventID, OrderID, Marketplace, SellerID, BuyerID, Status string
+	OccurredAt                                               time.Time
+	TrackingNumber, TrackingNumberRaw, Carrier               string
+	ShipTo                                                   PlaceCols
+	ProtectionDays, ProtectionExtendedDays                   *uint16
+	Amount                                                   *decimal.Decimal
+	Currency                                                 string
+}
+
+// wire types decode occurred_at as text, so that a bad timestamp is told apart from bad
+// JSON, and keep the rest as the contract's types.
+type trackingWire struct {
+	schemas.TrackingEvent
+	OccurredAt *string `json:"occurred_at"`
+}
+
+type orderWire struct {
+	schemas.OrderEvent
+	OccurredAt *string         `json:"occurred_at"`
+	Amount     json.RawMessage `json:"amount"` // parsed here, to name the field when it is not a number
+}
+
+// DecodeTracking validates and normalises one tracking-events message.
+func DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
+	var w trackingWire
+	if rej := unmarshal(raw, &w); rej != nil {
+		return TrackingRow{}, rej
+	}
+	e := &w.TrackingEvent
+	if rej := required("event_id", e.EventID, "tracking_number", e.TrackingNumber); rej != nil {
+		return TrackingRow{}, rej
+	}
+	at, rej := timestamp(w.OccurredAt)
+	if rej != nil {
+		return TrackingRow{}, rej
+	}
+	status := strings.TrimSpace(e.Status)
+	switch {
+	case status == "" && strings.TrimSpace(e.RawStatus) == "":
+		return TrackingRow{}, reject(ReasonMissingField, "status or raw_status is required")
+	case status == "":
+		status = StatusFromRaw(e.RawStatus)
+	case !slices.Contains(schemas.TrackingStatuses, status):
+		return TrackingRow{}, reject(ReasonInvalidValue, "status %q is not one of %s", status, strings.Join(schemas.TrackingStatuses, ", "))
+	}
+	tn := NormaliseTrackingNumber(e.TrackingNumber)
+	if tn == "" {
+		return TrackingRow{}, reject(ReasonInvalidValue, "tracking_number %q has no characters besides separators", e.TrackingNumber)
+	}
+	return TrackingRow{
+		EventID: strings.TrimSpace(e.EventID), TrackingNumber: tn, TrackingNumberRaw: e.TrackingNumber,
+		Carrier: strings.ToLower(strings.TrimSpace(e.Carrier)), Status: status, RawStatus: e.RawStatus,
+		OccurredAt: at, Location: placeCols(e.Location), Destination: placeCols(e.Destination),
+	}, nil
+}
+
+// DecodeOrder validates and normalises one order-events message.
+func DecodeOrder(raw []byte) (OrderRow, *Rejection) {
+	var w orderWire
+	if rej := unmarshal(raw, &w); rej != nil {
+		return OrderRow{}, rej
+	}
+	e := &w.OrderEvent
+	if rej := required("event_id", e.EventID, "order_id", e.OrderID, "seller_id", e.SellerID, "buyer_id", e.BuyerID, "status", e.Status); rej != nil {
+		return OrderRow{}, rej
+	}
+	at, rej := timestamp(w.OccurredAt)
+	if rej != nil {
+		return OrderRow{}, rej
+	}
+	status := strings.TrimSpace(e.Status)
+	if !slices.Contains(schemas.OrderStatuses, status) {
+		return OrderRow{}, reject(ReasonInvalidValue, "status %q is not one of %s", status, strings.Join(schemas.OrderStatuses, ", "))
+	}
+	tn := NormaliseTrackingNumber(e.TrackingNumber)
+	if status == "shipped" && tn == "" {
+		return OrderRow{}, reject(ReasonMissingField, "tracking_number is required with status shipped")
+	}
+	if status == "placed" && (e.ShipTo == nil || strings.TrimSpace(e.ShipTo.Country) == "") {
+		return OrderRow{}, reject(ReasonMissingField, "ship_to with a country is required with status placed")
+	}
+	row := OrderRow{
+		EventID: strings.TrimSpace(e.EventID), OrderID: strings.TrimSpace(e.OrderID),
+		Marketplace: strings.ToLower(strings.TrimSpace(e.Marketplace)),
+		SellerID:    strings.TrimSpace(e.SellerID), BuyerID: strings.TrimSpace(e.BuyerID), Status: status,
+		OccurredAt: at, TrackingNumber: tn, TrackingNumberRaw: e.TrackingNumber,
+		Carrier: strings.ToLower(strings.TrimSpace(e.Carrier)), ShipTo: placeCols(e.ShipTo),
+		Currency: strings.ToUpper(strings.TrimSpace(e.Currency)),
+	}
+	var err *Rejection
+	if row.ProtectionDays, err = days("protection_days", e.ProtectionDays); err != nil {
+		return OrderRow{}, err
+	}
+	if row.ProtectionExtendedDays, err = days("protection_extended_days", e.ProtectionExtendedDays); err != nil {
+		return OrderRow{}, err
+	}
+	if a := bytes.TrimSpace(w.Amount); len(a) > 0 && string(a) != "null" {
+		d, perr := decimal.NewFromString(string(a))
+		if perr != nil || a[0] == '"' || d.IsNegative() || d.GreaterThanOrEqual(decimal.New(1, 14)) {
+			return OrderRow{}, reject(ReasonInvalidValue, "amount %s is not a number in 0..1e14", a)
+		}
+		d = d.Round(4)
+		row.Amount = &d
+	}
+	return row, nil
+}
+
+func unmarshal(raw []byte, v any) *Rejection {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return reject(ReasonInvalidValue, "%s: JSON %s where the contract has %s", typeErr.Field, typeErr.Value, typeErr.Type)
+		}
+		return reject(ReasonNotJSON, "%v", err)
+	}
+	if dec.More() {
+		return reject(ReasonNotJSON, "more than one JSON value in the message")
+	}
+	return nil
+}
+
+// required checks name/value pairs for non-blank values.
+func required(kv ...string) *Rejection {
+	var missing []string
+	for i := 0; i+1 < len(kv); i += 2 {
+		if strings.TrimSpace(kv[i+1]) == "" {
+			missing = append(missing, kv[i])
+		}
+	}
+	if len(missing) > 0 {
+		return reject(ReasonMissingField, "%s required", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// timestamp parses occurred_at: RFC 3339 with an offset, stored in UTC at milliseconds.
+func timestamp(s *string) (time.Time, *Rejection) {
+	if s == nil || strings.TrimSpace(*s) == "" {
+		return time.Time{}, reject(ReasonMissingField, "occurred_at required")
+	}
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(*s))
+	if err != nil {
+		return time.Time{}, reject(ReasonBadTimestamp, "occurred_at %q is not RFC 3339 with an offset (e.g. 2026-10-02T08:15:00+08:00)", *s)
+	}
+	if t.Year() < 2000 || t.Year() > 2200 {
+		return time.Time{}, reject(ReasonBadTimestamp, "occurred_at %q is outside 2000..2200", *s)
+	}
+	return t.UTC().Truncate(time.Millisecond), nil
+}
+
+func days(field string, v *int) (*uint16, *Rejection) {
+	if v == nil {
+		return nil, nil
+	}
+	if *v < 0 || *v > 3650 {
+		return nil, reject(ReasonInvalidValue, "%s %d is outside 0..3650", field, *v)
+	}
+	d := uint16(*v)
+	return &d, nil
+}

@@ -1,0 +1,94 @@
+package ingest
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTrackingEventFromContractIsNormalised(t *testing.T) {
+	row, rej := DecodeTracking([]byte(`{"event_id":" e1 ","tracking_number":"rr 1234-5678 5cn","carrier":"China-Post",
+	  "raw_status":"Electronic information received","occurred_at":"2026-10-02T08:15:00.1234+08:00",
+	  "location":{"country":"China","city":"SHENZHEN"},"destination":{"country":"Japan","city":"Tokyo","postal_code":"100-0001"},
+	  "unknown_field":{"ignored":true}}`))
+	if rej != nil {
+		t.Fatal(rej)
+	}
+	want := TrackingRow{
+		EventID: "e1", TrackingNumber: "RR123456785CN", TrackingNumberRaw: "rr 1234-5678 5cn", Carrier: "china-post",
+		Status: "info_received", RawStatus: "Electronic information received",
+		OccurredAt:  time.Date(2026, 10, 2, 0, 15, 0, 123_000_000, time.UTC),
+		Location:    PlaceCols{Country: "CN", City: "SHENZHEN", CityNorm: "shenzhen"},
+		Destination: PlaceCols{Country: "JP", City: "Tokyo", CityNorm: "tokyo", Postal: "100-0001", PostalNorm: "1000001"},
+	}
+	if row != want {
+		t.Fatalf("got  %+v\nwant %+v", row, want)
+	}
+	if row.OccurredAt.Location() != time.UTC {
+		t.Fatal("occurred_at not in UTC")
+	}
+}
+
+func TestExplicitStatusWinsAndUnknownPhraseIsKept(t *testing.T) {
+	row, rej := DecodeTracking([]byte(`{"event_id":"e","tracking_number":"X1","status":"in_transit","raw_status":"Label created","occurred_at":"2026-10-02T08:15:00Z"}`))
+	if rej != nil || row.Status != "in_transit" {
+		t.Fatalf("status = %q, %v", row.Status, rej)
+	}
+	row, rej = DecodeTracking([]byte(`{"event_id":"e","tracking_number":"X1","raw_status":"Zorgled at hub","occurred_at":"2026-10-02T08:15:00Z"}`))
+	if rej != nil || row.Status != StatusUnknown {
+		t.Fatalf("status = %q, %v", row.Status, rej)
+	}
+}
+
+func TestBadMessagesAreRejectedWithReason(t *testing.T) {
+	for _, tc := range []struct {
+		name, topic, msg, reason, detail string
+	}{
+		{"not JSON", "t", `{"event_id":`, ReasonNotJSON, ""},
+		{"plain text", "t", `hello`, ReasonNotJSON, ""},
+		{"two JSON values", "t", `{} {}`, ReasonNotJSON, "more than one"},
+		{"missing event_id", "t", `{"tracking_number":"X","raw_status":"x","occurred_at":"2026-10-02T08:15:00Z"}`, ReasonMissingField, "event_id"},
+		{"blank tracking number", "t", `{"event_id":"e","tracking_number":"  ","raw_status":"x","occurred_at":"2026-10-02T08:15:00Z"}`, ReasonMissingField, "tracking_number"},
+		{"neither status nor raw_status", "t", `{"event_id":"e","tracking_number":"X","occurred_at":"2026-10-02T08:15:00Z"}`, ReasonMissingField, "status or raw_status"},
+		{"status outside the contract", "t", `{"event_id":"e","tracking_number":"X","status":"teleported","occurred_at":"2026-10-02T08:15:00Z"}`, ReasonInvalidValue, "teleported"},
+		{"timestamp without offset", "t", `{"event_id":"e","tracking_number":"X","raw_status":"x","occurred_at":"2026-10-02 08:15:00"}`, ReasonBadTimestamp, "RFC 3339"},
+		{"timestamp missing", "t", `{"event_id":"e","tracking_number":"X","raw_status":"x"}`, ReasonMissingField, "occurred_at"},
+		{"timestamp as number", "t", `{"event_id":"e","tracking_number":"X","raw_status":"x","occurred_at":1700000000}`, ReasonInvalidValue, "occurred_at"},
+		{"tracking number as number", "t", `{"event_id":"e","tracking_number":123,"raw_status":"x","occurred_at":"2026-10-02T08:15:00Z"}`, ReasonInvalidValue, "tracking_number"},
+		{"order without buyer", "o", `{"event_id":"e","order_id":"o","seller_id":"s","status":"paid","occurred_at":"2026-10-02T08:15:00Z"}`, ReasonMissingField, "buyer_id"},
+		{"shipped without tracking number", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"shipped","occurred_at":"2026-10-02T08:15:00Z"}`, ReasonMissingField, "tracking_number"},
+		{"placed without ship_to", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"placed","occurred_at":"2026-10-02T08:15:00Z"}`, ReasonMissingField, "ship_to"},
+		{"unknown order status", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"lost","occurred_at":"2026-10-02T08:15:00Z"}`, ReasonInvalidValue, "lost"},
+		{"fractional protection days", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"paid","occurred_at":"2026-10-02T08:15:00Z","protection_days":1.5}`, ReasonInvalidValue, "protection_days"},
+		{"negative protection days", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"paid","occurred_at":"2026-10-02T08:15:00Z","protection_days":-1}`, ReasonInvalidValue, "protection_days"},
+		{"amount as text", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"paid","occurred_at":"2026-10-02T08:15:00Z","amount":"ten"}`, ReasonInvalidValue, "amount"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rej *Rejection
+			if tc.topic == "t" {
+				_, rej = DecodeTracking([]byte(tc.msg))
+			} else {
+				_, rej = DecodeOrder([]byte(tc.msg))
+			}
+			if rej == nil {
+				t.Fatal("accepted")
+			}
+			if rej.Reason != tc.reason || !strings.Contains(rej.Detail, tc.detail) {
+				t.Fatalf("rejection = %v, want reason %s with %q", rej, tc.reason, tc.detail)
+			}
+		})
+	}
+}
+
+func TestOrderEventFromContract(t *testing.T) {
+	row, rej := DecodeOrder([]byte(`{"event_id":"oe1","order_id":"A-1","marketplace":"AliExpress","seller_id":"s1","buyer_id":"b1",
+	  "status":"placed","occurred_at":"2026-09-01T10:00:00-05:00","ship_to":{"country":"jp","city":"TOKYO","postal_code":"100 0001"},
+	  "protection_days":75,"amount":12.34567,"currency":"usd"}`))
+	if rej != nil {
+		t.Fatal(rej)
+	}
+	if row.OccurredAt != time.Date(2026, 9, 1, 15, 0, 0, 0, time.UTC) || row.ShipTo.Country != "JP" || row.ShipTo.PostalNorm != "1000001" ||
+		*row.ProtectionDays != 75 || row.ProtectionExtendedDays != nil || row.Amount.String() != "12.3457" || row.Currency != "USD" || row.Marketplace != "aliexpress" {
+		t.Fatalf("row = %+v", row)
+	}
+}

@@ -1,0 +1,199 @@
+package ingest
+
+import (
+	"strings"
+	"unicode"
+)
+
+// NormaliseTrackingNumber returns the form trackwatch compares numbers in: upper case,
+// without spaces, dashes or other separators a person or a label printer adds.
+func NormaliseTrackingNumber(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '-' || r == '_' || r == '.' || unicode.IsSpace(r):
+		default:
+			b.WriteRune(unicode.ToUpper(r))
+		}
+	}
+	return b.String()
+}
+
+// NormalisePostalCode makes "100-0001", "100 0001" and "1000001" compare equal.
+func NormalisePostalCode(s string) string { return NormaliseTrackingNumber(s) }
+
+// NormaliseCity makes "TOKYO", "Tokyo " and "tokyo" compare equal: lower case, letters
+// and digits only, single spaces.
+func NormaliseCity(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+		default:
+			space = true
+		}
+	}
+	return b.String()
+}
+
+// statusPhrases maps carrier wording to the contract's normalised statuses. Order
+// matters: the first phrase found in the text wins, so the specific phrases ("picked up
+// by recipient", "delivery attempted") stand before the general ones ("picked up",
+// "delivered").
+var statusPhrases = []struct{ phrase, status string }{
+	{"package cancelled", "cancelled"},
+	{"cancelled", "cancelled"},
+	{"canceled", "cancelled"},
+	{"return to sender", "returned"},
+	{"returned", "returned"},
+	{"returning to sender", "returned"},
+	{"delivery attempt", "failed_attempt"},
+	{"attempted delivery", "failed_attempt"},
+	{"failed attempt", "failed_attempt"},
+	{"notice left", "failed_attempt"},
+	{"recipient not available", "failed_attempt"},
+	{"out for delivery", "out_for_delivery"},
+	{"with delivery courier", "out_for_delivery"},
+	{"on vehicle for delivery", "out_for_delivery"},
+	{"picked up by recipient", "delivered"},
+	{"collected by recipient", "delivered"},
+	{"delivered", "delivered"},
+	{"signed for", "delivered"},
+	{"electronic information received", "info_received"},
+	{"shipping information received", "info_received"},
+	{"shipment information received", "info_received"},
+	{"shipment information sent to carrier", "info_received"},
+	{"pre-shipment", "info_received"},
+	{"pre shipment", "info_received"},
+	{"label created", "info_received"},
+	{"shipping label created", "info_received"},
+	{"order information received", "info_received"},
+	{"information received", "info_received"},
+	{"pre-advice", "info_received"},
+	{"awaiting item", "info_received"},
+	{"picked up", "picked_up"},
+	{"accepted", "picked_up"},
+	{"acceptance", "picked_up"},
+	{"collected", "picked_up"},
+	{"posted", "picked_up"},
+	{"posting", "picked_up"},
+	{"dropped off", "picked_up"},
+	{"received by carrier", "picked_up"},
+	{"undeliverable", "exception"},
+	{"undelivered", "exception"},
+	{"held", "exception"},
+	{"exception", "exception"},
+	{"damaged", "exception"},
+	{"lost", "exception"},
+	{"delayed", "exception"},
+	{"in transit", "in_transit"},
+	{"transit", "in_transit"},
+	{"departed", "in_transit"},
+	{"arrived", "in_transit"},
+	{"processed", "in_transit"},
+	{"dispatched", "in_transit"},
+	{"customs clearance", "in_transit"},
+	{"handed over", "in_transit"},
+	{"export", "in_transit"},
+	{"import", "in_transit"},
+}
+
+// StatusUnknown is stored for a carrier phrase that no mapping covers. The event is kept.
+const StatusUnknown = "unknown"
+
+// normalisedPhrases holds statusPhrases in NormaliseCity form with a leading space, so
+// that a phrase matches only at the start of a word: "lost" not in "almost",
+// "delivered" not in "undelivered", while "delivery attempt" still matches "delivery
+// attempted".
+var normalisedPhrases = func() []struct{ phrase, status string } {
+	out := make([]struct{ phrase, status string }, len(statusPhrases))
+	for i, p := range statusPhrases {
+		out[i].phrase, out[i].status = " "+NormaliseCity(p.phrase), p.status
+	}
+	return out
+}()
+
+// StatusFromRaw derives the normalised status from a carrier's own words.
+func StatusFromRaw(raw string) string {
+	text := " " + NormaliseCity(raw)
+	for _, p := range normalisedPhrases {
+		if strings.Contains(text, p.phrase) {
+			return p.status
+		}
+	}
+	return StatusUnknown
+}
+
+// countries maps normalised country names and common variants to ISO 3166-1 alpha-2.
+var countries = map[string]string{
+	"afghanistan": "AF", "albania": "AL", "algeria": "DZ", "argentina": "AR", "armenia": "AM",
+	"australia": "AU", "austria": "AT", "azerbaijan": "AZ", "bahrain": "BH", "bangladesh": "BD",
+	"belarus": "BY", "belgium": "BE", "bolivia": "BO", "bosnia and herzegovina": "BA", "brazil": "BR",
+	"brasil": "BR", "bulgaria": "BG", "cambodia": "KH", "cameroon": "CM", "canada": "CA", "chile": "CL",
+	"china": "CN", "peoples republic of china": "CN", "people s republic of china": "CN", "prc": "CN",
+	"mainland china": "CN", "colombia": "CO", "costa rica": "CR", "croatia": "HR", "cyprus": "CY",
+	"czech republic": "CZ", "czechia": "CZ", "denmark": "DK", "dominican republic": "DO", "ecuador": "EC",
+	"egypt": "EG", "estonia": "EE", "ethiopia": "ET", "finland": "FI", "france": "FR", "georgia": "GE",
+	"germany": "DE", "deutschland": "DE", "ghana": "GH", "greece": "GR", "guatemala": "GT",
+	"hong kong": "HK", "hongkong": "HK", "hong kong sar": "HK", "hungary": "HU", "iceland": "IS",
+	"india": "IN", "indonesia": "ID", "iran": "IR", "iraq": "IQ", "ireland": "IE", "israel": "IL",
+	"italy": "IT", "italia": "IT", "japan": "JP", "nippon": "JP", "jordan": "JO", "kazakhstan": "KZ",
+	"kenya": "KE", "south korea": "KR", "korea": "KR", "republic of korea": "KR", "korea republic of": "KR",
+	"kuwait": "KW", "latvia": "LV", "lebanon": "LB", "lithuania": "LT", "luxembourg": "LU", "macau": "MO",
+	"macao": "MO", "malaysia": "MY", "malta": "MT", "mexico": "MX", "méxico": "MX", "moldova": "MD",
+	"mongolia": "MN", "morocco": "MA", "myanmar": "MM", "nepal": "NP", "netherlands": "NL",
+	"the netherlands": "NL", "holland": "NL", "new zealand": "NZ", "nigeria": "NG", "north macedonia": "MK",
+	"norway": "NO", "oman": "OM", "pakistan": "PK", "panama": "PA", "paraguay": "PY", "peru": "PE",
+	"philippines": "PH", "poland": "PL", "polska": "PL", "portugal": "PT", "puerto rico": "PR", "qatar": "QA",
+	"romania": "RO", "russia": "RU", "russian federation": "RU", "saudi arabia": "SA", "serbia": "RS",
+	"singapore": "SG", "slovakia": "SK", "slovenia": "SI", "south africa": "ZA", "spain": "ES", "espana": "ES",
+	"españa": "ES", "sri lanka": "LK", "sweden": "SE", "switzerland": "CH", "taiwan": "TW", "thailand": "TH",
+	"tunisia": "TN", "turkey": "TR", "turkiye": "TR", "türkiye": "TR", "ukraine": "UA",
+	"united arab emirates": "AE", "uae": "AE", "united kingdom": "GB", "uk": "GB", "great britain": "GB",
+	"britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+	"united states": "US", "united states of america": "US", "usa": "US", "u s a": "US", "u s": "US",
+	"america": "US", "uruguay": "UY", "uzbekistan": "UZ", "venezuela": "VE", "vietnam": "VN", "viet nam": "VN",
+}
+
+// NormaliseCountry returns the ISO 3166-1 alpha-2 code for a code or a country name, so
+// "JP", "jp" and "Japan" compare equal. A name it does not know is returned upper-cased,
+// so two identical unknown names still compare equal.
+func NormaliseCountry(s string) string {
+	t := strings.TrimSpace(s)
+	if code, ok := countries[NormaliseCity(t)]; ok { // names, and "UK" (reserved for GB)
+		return code
+	}
+	if len(t) == 2 && isASCIILetters(t) {
+		return strings.ToUpper(t)
+	}
+	if len(t) == 3 && isASCIILetters(t) {
+		if code, ok := alpha3[strings.ToUpper(t)]; ok {
+			return code
+		}
+	}
+	return strings.ToUpper(t)
+}
+
+var alpha3 = map[string]string{
+	"USA": "US", "GBR": "GB", "CHN": "CN", "JPN": "JP", "DEU": "DE", "FRA": "FR", "ESP": "ES",
+	"ITA": "IT", "RUS": "RU", "BRA": "BR", "CAN": "CA", "AUS": "AU", "KOR": "KR", "MEX": "MX",
+	"NLD": "NL", "POL": "PL", "TUR": "TR", "UKR": "UA", "IND": "IN", "ISR": "IL", "SWE": "SE",
+	"CHE": "CH", "BEL": "BE", "AUT": "AT", "PRT": "PT", "HKG": "HK", "TWN": "TW", "SGP": "SG",
+}
+
+func isASCIILetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
