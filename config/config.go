@@ -32,6 +32,7 @@ type Config struct {
 	Log        LogConfig          `yaml:"log"`
 	HTTP       httpapi.Config     `yaml:"http"`
 	Kafka      ingest.KafkaConfig `yaml:"kafka"`
+	Ingest     ingest.Config      `yaml:"ingest"`
 	ClickHouse store.Config       `yaml:"clickhouse"`
 	Embedded   devstack.Config    `yaml:"embedded"`
 }
@@ -79,7 +80,7 @@ func (c *Config) Validate() error {
 		key string
 		v   interface{ Validate() error }
 	}{
-		{"log", &c.Log}, {"http", &c.HTTP}, {"kafka", &c.Kafka},
+		{"log", &c.Log}, {"http", &c.HTTP}, {"kafka", &c.Kafka}, {"ingest", &c.Ingest},
 		{"clickhouse", &c.ClickHouse}, {"embedded", &c.Embedded},
 	}
 	for _, s := range sections {
@@ -268,7 +269,7 @@ func suggest(ki keyIndex, path string) string {
 		}
 	}
 	if len(near) == 0 {
-		return " (sections: log, http, kafka, clickhouse, embedded)"
+		return " (sections: log, http, kafka, ingest, clickhouse, embedded)"
 	}
 	sort.Strings(near)
 	if len(near) > 6 {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -105,22 +106,48 @@ func (c *ClickHouseConfig) Validate() error {
 	return nil
 }
 
-// ClickHouse is a running embedded ClickHouse server in a child process.
+// ClickHouse is a running embedded ClickHouse server in a child process, supervised:
+// if the child dies while it should be serving, it is started again on the same data
+// directory and ports. (libchdb's server aborts when a client dies in the middle of an
+// INSERT, which a crashing ingest process does; a real server survives that, and the
+// supervisor makes the embedded one survive it too.)
 type ClickHouse struct {
-	cmd      *exec.Cmd
-	stdin    io.WriteCloser
-	exited   chan struct{}
-	waitErr  error
+	cfg      ClickHouseConfig
+	dataDir  string
+	exe      string
 	lock     *dirLock
 	logPath  string
 	addr     string
 	httpAddr string
-	stopWait time.Duration
+	tcpPort  int
+	httpPort int
 	logger   *slog.Logger
+
+	mu       sync.Mutex
+	child    *chdbChild
+	stopping bool
+	stopped  chan struct{} // closed when the supervisor has ended
+	gaveUp   chan struct{} // closed if the server kept crashing and was given up
+	restarts int
+}
+
+// chdbChild is one run of the server process.
+type chdbChild struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	exited  chan struct{}
+	waitErr error
 }
 
 // childEnv marks a process started to serve ClickHouse; its value is the library path.
 const childEnv = "TRACKWATCH_CHDB_CHILD"
+
+// Crash-loop bound: more than maxRestarts unexpected exits within restartWindow and the
+// supervisor gives up (Exited is closed).
+const (
+	maxRestarts   = 5
+	restartWindow = time.Minute
+)
 
 // StartClickHouse launches the server and waits until it accepts native connections.
 // The child is this same executable re-run in child mode (see RunChildIfRequested): it
@@ -160,24 +187,49 @@ func StartClickHouse(ctx context.Context, cfg ClickHouseConfig, logger *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("embedded clickhouse: find own executable: %w", err)
 	}
-	logPath := filepath.Join(dataDir, "trackwatch-chdb.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	c := &ClickHouse{
+		cfg: cfg, dataDir: dataDir, exe: exe, lock: lock, logger: logger,
+		logPath:  filepath.Join(dataDir, "trackwatch-chdb.log"),
+		tcpPort:  tcpPort,
+		httpPort: httpPort,
+		addr:     net.JoinHostPort(cfg.ListenHost, strconv.Itoa(tcpPort)),
+		httpAddr: net.JoinHostPort(cfg.ListenHost, strconv.Itoa(httpPort)),
+		stopped:  make(chan struct{}),
+		gaveUp:   make(chan struct{}),
+	}
+	_ = os.Truncate(c.logPath, 0) // one run's history; restarts append to it
+	child, err := c.spawn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.child = child
+	go c.supervise()
+	ok = true
+	logger.Info("embedded clickhouse started", "native", c.addr, "http", c.httpAddr,
+		"version", ChdbVersion, "data_dir", dataDir, "pid", child.cmd.Process.Pid)
+	return c, nil
+}
+
+// spawn starts one server process and waits until it answers.
+func (c *ClickHouse) spawn(ctx context.Context) (*chdbChild, error) {
+	logFile, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("embedded clickhouse: open log: %w", err)
 	}
 	defer logFile.Close()
-
-	cmd := exec.Command(exe,
-		"--path="+dataDir+"/",
-		"--tcp_port="+strconv.Itoa(tcpPort),
-		"--http_port="+strconv.Itoa(httpPort),
-		"--listen_host="+cfg.ListenHost,
+	cmd := exec.Command(c.exe,
+		"--path="+c.dataDir+"/",
+		"--tcp_port="+strconv.Itoa(c.tcpPort),
+		"--http_port="+strconv.Itoa(c.httpPort),
+		"--listen_host="+c.cfg.ListenHost,
+		"--logger.log="+filepath.Join(c.dataDir, "clickhouse-server.log"),
+		"--logger.level=warning",
 		"--query=SYSTEM START LISTEN TCP; SYSTEM START LISTEN HTTP; SELECT count() FROM file('/dev/stdin','LineAsString') FORMAT Null",
 	)
-	cmd.Env = append(os.Environ(), childEnv+"="+cfg.LibPath)
-	cmd.Dir = dataDir
+	cmd.Env = append(os.Environ(), childEnv+"="+c.cfg.LibPath)
+	cmd.Dir = c.dataDir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.ExtraFiles = []*os.File{lock.file()} // the child keeps the directory locked while it lives
+	cmd.ExtraFiles = []*os.File{c.lock.file()} // the child keeps the directory locked while it lives
 	// Own process group: a terminal's Ctrl-C reaches only the parent, which then shuts the
 	// child down in order by closing its stdin.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -188,22 +240,61 @@ func StartClickHouse(ctx context.Context, cfg ClickHouseConfig, logger *slog.Log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("embedded clickhouse: start child: %w", err)
 	}
-	ch := &ClickHouse{
-		cmd: cmd, stdin: stdin, exited: make(chan struct{}), lock: lock, logPath: logPath,
-		addr:     net.JoinHostPort(cfg.ListenHost, strconv.Itoa(tcpPort)),
-		httpAddr: net.JoinHostPort(cfg.ListenHost, strconv.Itoa(httpPort)),
-		stopWait: cfg.StopTimeout, logger: logger,
-	}
-	go func() { ch.waitErr = cmd.Wait(); close(ch.exited) }()
-
-	if err := ch.waitReady(ctx, cfg.StartTimeout); err != nil {
-		ch.stop()
+	child := &chdbChild{cmd: cmd, stdin: stdin, exited: make(chan struct{})}
+	go func() { child.waitErr = cmd.Wait(); close(child.exited) }()
+	if err := c.waitReady(ctx, child, c.cfg.StartTimeout); err != nil {
+		c.stopChild(child)
 		return nil, err
 	}
-	ok = true
-	logger.Info("embedded clickhouse started", "native", ch.addr, "http", ch.httpAddr,
-		"version", ChdbVersion, "data_dir", dataDir, "pid", cmd.Process.Pid)
-	return ch, nil
+	return child, nil
+}
+
+// supervise restarts the child when it exits unexpectedly, until Close or a crash loop.
+func (c *ClickHouse) supervise() {
+	defer close(c.stopped)
+	var crashes []time.Time
+	for {
+		c.mu.Lock()
+		child := c.child
+		c.mu.Unlock()
+		<-child.exited
+		c.mu.Lock()
+		stopping := c.stopping
+		c.mu.Unlock()
+		if stopping {
+			return
+		}
+		now := time.Now()
+		crashes = append(crashes, now)
+		for len(crashes) > 0 && now.Sub(crashes[0]) > restartWindow {
+			crashes = crashes[1:]
+		}
+		c.logger.Error("embedded clickhouse exited unexpectedly; restarting it", "err", child.waitErr, "log", c.logTail())
+		if len(crashes) > maxRestarts {
+			c.logger.Error("embedded clickhouse keeps crashing; giving up", "crashes", len(crashes), "within", restartWindow)
+			close(c.gaveUp)
+			return
+		}
+		time.Sleep(200 * time.Millisecond) // let the kernel release the listening ports
+		next, err := c.spawn(context.Background())
+		c.mu.Lock()
+		if err == nil {
+			c.child = next
+			c.restarts++
+		}
+		stopping = c.stopping
+		c.mu.Unlock()
+		if err != nil {
+			c.logger.Error("embedded clickhouse restart failed", "err", err)
+			close(c.gaveUp)
+			return
+		}
+		if stopping { // Close raced with the restart
+			c.stopChild(next)
+			return
+		}
+		c.logger.Warn("embedded clickhouse restarted", "pid", next.cmd.Process.Pid)
+	}
 }
 
 // Addr is the native-protocol host:port.
@@ -212,11 +303,22 @@ func (c *ClickHouse) Addr() string { return c.addr }
 // HTTPAddr is the HTTP interface's host:port.
 func (c *ClickHouse) HTTPAddr() string { return c.httpAddr }
 
-// Pid is the child's process id.
-func (c *ClickHouse) Pid() int { return c.cmd.Process.Pid }
+// Pid is the current child's process id.
+func (c *ClickHouse) Pid() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.child.cmd.Process.Pid
+}
 
-// Exited is closed when the child process has ended.
-func (c *ClickHouse) Exited() <-chan struct{} { return c.exited }
+// Restarts counts how often the supervisor restarted the server after a crash.
+func (c *ClickHouse) Restarts() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.restarts
+}
+
+// Exited is closed if the server could not be kept running (a crash loop).
+func (c *ClickHouse) Exited() <-chan struct{} { return c.gaveUp }
 
 // Close shuts the server down gracefully (closing its stdin), killing it after the stop
 // timeout, and releases the data directory.
@@ -224,28 +326,45 @@ func (c *ClickHouse) Close() error {
 	if c == nil {
 		return nil
 	}
-	err := c.stop()
+	c.mu.Lock()
+	if c.stopping {
+		c.mu.Unlock()
+		return nil
+	}
+	c.stopping = true
+	child := c.child
+	c.mu.Unlock()
+	select {
+	case <-child.exited: // it crashed just before Close; the supervisor saw stopping and left it
+		c.logger.Warn("embedded clickhouse had already exited at shutdown", "err", child.waitErr)
+		<-c.stopped
+		c.lock.release()
+		return nil
+	default:
+	}
+	err := c.stopChild(child)
+	<-c.stopped
 	c.lock.release()
 	return err
 }
 
-func (c *ClickHouse) stop() error {
-	_ = c.stdin.Close()
+func (c *ClickHouse) stopChild(child *chdbChild) error {
+	_ = child.stdin.Close()
 	select {
-	case <-c.exited:
-	case <-time.After(c.stopWait):
-		c.logger.Warn("embedded clickhouse did not stop in time; killing it", "timeout", c.stopWait)
-		_ = c.cmd.Process.Kill()
-		<-c.exited
+	case <-child.exited:
+	case <-time.After(c.cfg.StopTimeout):
+		c.logger.Warn("embedded clickhouse did not stop in time; killing it", "timeout", c.cfg.StopTimeout)
+		_ = child.cmd.Process.Kill()
+		<-child.exited
 	}
-	if c.waitErr != nil {
-		return fmt.Errorf("embedded clickhouse exited: %w%s", c.waitErr, c.logTail())
+	if child.waitErr != nil {
+		return fmt.Errorf("embedded clickhouse exited: %w%s", child.waitErr, c.logTail())
 	}
 	return nil
 }
 
 // waitReady polls the HTTP /ping endpoint and the native port until both answer.
-func (c *ClickHouse) waitReady(ctx context.Context, timeout time.Duration) error {
+func (c *ClickHouse) waitReady(ctx context.Context, child *chdbChild, timeout time.Duration) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -257,8 +376,8 @@ func (c *ClickHouse) waitReady(ctx context.Context, timeout time.Duration) error
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("embedded clickhouse: %w", ctx.Err())
-		case <-c.exited:
-			return fmt.Errorf("embedded clickhouse exited during startup (%v)%s", c.waitErr, c.logTail())
+		case <-child.exited:
+			return fmt.Errorf("embedded clickhouse exited during startup (%v)%s", child.waitErr, c.logTail())
 		case <-deadline.C:
 			return fmt.Errorf("embedded clickhouse did not answer on %s within %s%s", c.addr, timeout, c.logTail())
 		case <-tick.C:
@@ -286,17 +405,34 @@ func (c *ClickHouse) answers() bool {
 	return true
 }
 
-// logTail returns the last lines the child wrote, to put a failure's cause in its error.
+// logTail returns the last lines the child and the server logged, to put a failure's
+// cause in its error.
 func (c *ClickHouse) logTail() string {
-	b, err := os.ReadFile(c.logPath)
-	if err != nil || len(bytes.TrimSpace(b)) == 0 {
-		return ""
+	var out strings.Builder
+	for _, path := range []string{c.logPath, filepath.Join(filepath.Dir(c.logPath), "clickhouse-server.log")} {
+		b, err := os.ReadFile(path)
+		if err != nil || len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		var severe []string // the server's own account of a failure, wherever it is
+		for _, l := range lines {
+			if strings.Contains(l, "<Fatal>") || strings.Contains(l, "<Error>") {
+				severe = append(severe, l)
+			}
+		}
+		if len(severe) > 40 {
+			severe = severe[len(severe)-40:]
+		}
+		if len(lines) > 10 {
+			lines = lines[len(lines)-10:]
+		}
+		if len(severe) > 0 {
+			out.WriteString("\n--- " + path + " (errors) ---\n" + strings.Join(severe, "\n"))
+		}
+		out.WriteString("\n--- " + path + " (last lines) ---\n" + strings.Join(lines, "\n"))
 	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > 15 {
-		lines = lines[len(lines)-15:]
-	}
-	return "\n--- " + c.logPath + " (last lines) ---\n" + strings.Join(lines, "\n")
+	return out.String()
 }
 
 // pickPort returns port, or a free one when port is 0, after checking it is free: a

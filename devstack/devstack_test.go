@@ -93,6 +93,37 @@ func TestClickHouseKeepsDataAcrossRestart(t *testing.T) {
 	}
 }
 
+func TestCrashedServerIsRestartedWithItsData(t *testing.T) {
+	ch := devstacktest.StartClickHouse(t, t.TempDir())
+	ctx := context.Background()
+	conn := open(t, ch.Addr())
+	if err := conn.Exec(ctx, "CREATE TABLE default.t (n UInt32) ENGINE = MergeTree ORDER BY n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Exec(ctx, "INSERT INTO default.t SELECT number FROM numbers(5)"); err != nil {
+		t.Fatal(err)
+	}
+	first := ch.Pid()
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var n uint64
+	for {
+		err := conn.QueryRow(ctx, "SELECT count() FROM default.t").Scan(&n)
+		if err == nil && ch.Pid() != first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not back within 60s after SIGKILL: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n != 5 || ch.Restarts() != 1 {
+		t.Fatalf("after restart: %d rows (want 5), %d restarts (want 1)", n, ch.Restarts())
+	}
+}
+
 func TestSecondServerOnSameDataDirFailsClearly(t *testing.T) {
 	dir := t.TempDir()
 	devstacktest.StartClickHouse(t, dir)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/httpapi"
+	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/schemas"
 )
 
@@ -28,6 +29,10 @@ type Options struct {
 	Ready func(Endpoints)
 	// ForceEmbedded starts the embedded stack even when servers are configured.
 	ForceEmbedded bool
+	// NoHTTP skips the HTTP listener (trackwatch ingest scaled out as several processes).
+	NoHTTP bool
+	// IngestHooks are passed to the ingest (fault-injection tests).
+	IngestHooks ingest.Hooks
 }
 
 // Endpoints are the addresses a running trackwatch serves and uses.
@@ -96,26 +101,41 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		"clickhouse": func(ctx context.Context) error { return conn.Ping(ctx) },
 		"kafka":      func(ctx context.Context) error { return kafkaCfg.Ping(ctx, stack.Brokers) },
 	}
-	api, err := httpapi.New(cfg.HTTP, checks, opts.Registry, logger)
-	if err != nil {
-		return err
-	}
-	if err := api.Listen(); err != nil {
-		return err
+	var api *httpapi.Server
+	if !opts.NoHTTP {
+		if api, err = httpapi.New(cfg.HTTP, checks, opts.Registry, logger); err != nil {
+			return err
+		}
+		if err := api.Listen(); err != nil {
+			return err
+		}
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return api.Serve(gctx) })
+	if api != nil {
+		g.Go(func() error { return api.Serve(gctx) })
+	}
+	metrics := ingest.NewMetrics(opts.Registry)
+	g.Go(func() error {
+		return ingest.Run(gctx, ingest.Options{
+			Kafka: cfg.Kafka, Brokers: stack.Brokers, Config: cfg.Ingest, Conn: conn,
+			Database: cfg.ClickHouse.Database, Logger: logger.With("component", "ingest"),
+			Metrics: metrics, Hooks: opts.IngestHooks,
+		})
+	})
 	g.Go(func() error {
 		select {
 		case <-gctx.Done():
 			return nil
 		case <-stack.Died():
-			return errors.New("embedded clickhouse exited unexpectedly; see its log in the data directory (trackwatch-chdb.log)")
+			return errors.New("embedded clickhouse kept crashing and was given up; see clickhouse-server.log in its data directory")
 		}
 	})
-	ep := Endpoints{HTTP: api.Addr(), Brokers: stack.Brokers, ClickHouseAddr: stack.ClickHouseAddr, ClickHouseHTTP: stack.ClickHouseHTTP}
-	logger.Info("trackwatch running", "http", "http://"+ep.HTTP, "kafka", ep.Brokers, "clickhouse", ep.ClickHouseAddr)
+	ep := Endpoints{Brokers: stack.Brokers, ClickHouseAddr: stack.ClickHouseAddr, ClickHouseHTTP: stack.ClickHouseHTTP}
+	if api != nil {
+		ep.HTTP = api.Addr()
+	}
+	logger.Info("trackwatch running", "http", ep.HTTP, "kafka", ep.Brokers, "clickhouse", ep.ClickHouseAddr)
 	if opts.Ready != nil {
 		opts.Ready(ep)
 	}
@@ -148,6 +168,6 @@ func Dev(ctx context.Context, cfg config.Config, opts Options) error {
 	case <-ctx.Done():
 		return nil
 	case <-stack.Died():
-		return errors.New("embedded clickhouse exited unexpectedly; see trackwatch-chdb.log in its data directory")
+		return errors.New("embedded clickhouse kept crashing and was given up; see clickhouse-server.log in its data directory")
 	}
 }

@@ -53,8 +53,8 @@ func StartStack(ctx context.Context, cfg config.Config, force bool, logger *slog
 // Embedded reports which parts were started here.
 func (s *Stack) Embedded() (kafka, clickhouse bool) { return s.kafka != nil, s.clickhouse != nil }
 
-// Died is closed if the embedded ClickHouse exits while it should be running; nil when
-// ClickHouse is not embedded.
+// Died is closed if the embedded ClickHouse could not be kept running (it is restarted
+// after a crash, and given up only in a crash loop); nil when ClickHouse is not embedded.
 func (s *Stack) Died() <-chan struct{} {
 	if s.clickhouse == nil {
 		return nil

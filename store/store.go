@@ -33,7 +33,8 @@ type Config struct {
 	TLS bool `yaml:"tls"`
 	// DialTimeout bounds connecting. Default 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
-	// MaxOpenConns caps the connection pool. Default 8.
+	// MaxOpenConns caps the connection pool; ingest uses one per assigned partition
+	// while inserting. Default 16.
 	MaxOpenConns int `yaml:"max_open_conns"`
 }
 
@@ -49,7 +50,7 @@ func (c *Config) Validate() error {
 		c.DialTimeout = 10 * time.Second
 	}
 	if c.MaxOpenConns == 0 {
-		c.MaxOpenConns = 8
+		c.MaxOpenConns = 16
 	}
 	for i, a := range c.Addr {
 		if _, _, err := net.SplitHostPort(a); err != nil {

@@ -22,6 +22,13 @@ func allCommands() []command {
 Runs trackwatch: applies the schema, serves /healthz and /metrics, and runs the
 pipeline. With kafka.brokers and clickhouse.addr unset it first starts the embedded
 Kafka broker and ClickHouse server on loopback (see 'trackwatch dev').
+`}, {name: "ingest", summary: "run only the Kafka-to-ClickHouse ingest (scale out: several in one group)", run: ingestCmd,
+		usage: `Usage: trackwatch ingest [flags]
+
+Runs only the ingest: consumes the tracking and order topics in the consumer group
+kafka.group_id and writes ClickHouse, with an exactly-once effect across crashes and
+rebalances. Start several processes with the same group to share the partitions. It
+serves /healthz and /metrics on http.listen unless --no-http is given.
 `}, {name: "dev", summary: "start the embedded Kafka broker and ClickHouse server and keep them up", run: devCmd,
 		usage: `Usage: trackwatch dev [flags]
 
@@ -71,6 +78,29 @@ func runCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	}})
 	if err != nil {
 		logger.Error("run failed", "err", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func ingestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	cf.alias(fs, "http-listen", "http.listen", "HTTP `host:port` for /healthz and /metrics")
+	noHTTP := fs.Bool("no-http", false, "do not serve /healthz and /metrics")
+	embeddedAliases(fs, cf)
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	cfg, logger, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	err := service.Run(ctx, cfg, service.Options{Logger: logger, NoHTTP: *noHTTP, Ready: func(ep service.Endpoints) {
+		fmt.Fprintf(env.stdout, "trackwatch ingest is running (group %s)\n  kafka:      %s\n  clickhouse: %s\n",
+			cfg.Kafka.GroupID, strings.Join(ep.Brokers, ","), strings.Join(ep.ClickHouseAddr, ","))
+	}})
+	if err != nil {
+		logger.Error("ingest failed", "err", err)
 		return exitFailure
 	}
 	return exitOK

@@ -7,6 +7,7 @@ package devstacktest
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -17,9 +18,10 @@ import (
 	"github.com/trackwatch/trackwatch/devstack"
 )
 
-// Logger returns a logger that writes only when the test runs verbosely.
+// Logger returns a logger that writes only when the test runs verbosely. It is safe in
+// helper processes that never parse test flags (they get a silent logger).
 func Logger() *slog.Logger {
-	if testing.Verbose() {
+	if flag.Parsed() && testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,0 +1,151 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Conn is what ingest needs from a ClickHouse connection.
+type Conn interface {
+	PrepareBatch(ctx context.Context, query string, opts ...driver.PrepareBatchOption) (driver.Batch, error)
+	QueryRow(ctx context.Context, query string, args ...any) driver.Row
+}
+
+// source is where a message came from in Kafka.
+type source struct {
+	topic     string
+	partition int32
+	offset    int64
+}
+
+// DeadLetter is a message that could not be accepted, kept whole with its origin.
+type DeadLetter struct {
+	Topic       string
+	Partition   int32
+	Offset      int64
+	Key         []byte
+	Raw         []byte
+	Reason      string
+	Error       string
+	MessageTime time.Time
+}
+
+// table describes how one topic's events are decoded and stored.
+type table[R any] struct {
+	name    string
+	columns string
+	decode  func([]byte) (R, *Rejection)
+	eventID func(*R) string
+	values  func(r *R, src source) []any
+}
+
+var trackingTable = table[TrackingRow]{
+	name: "tracking_events",
+	columns: "event_id, tracking_number, tracking_number_raw, carrier, status, raw_status, occurred_at, " +
+		"location_country, location_city, location_city_norm, location_postal, location_postal_norm, " +
+		"dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset",
+	decode:  DecodeTracking,
+	eventID: func(r *TrackingRow) string { return r.EventID },
+	values: func(r *TrackingRow, s source) []any {
+		l, d := &r.Location, &r.Destination
+		return []any{r.EventID, r.TrackingNumber, r.TrackingNumberRaw, r.Carrier, r.Status, r.RawStatus, r.OccurredAt,
+			l.Country, l.City, l.CityNorm, l.Postal, l.PostalNorm, d.Country, d.City, d.CityNorm, d.Postal, d.PostalNorm,
+			s.topic, s.partition, s.offset}
+	},
+}
+
+var orderTable = table[OrderRow]{
+	name: "order_events",
+	columns: "event_id, order_id, marketplace, seller_id, buyer_id, status, occurred_at, tracking_number, tracking_number_raw, carrier, " +
+		"ship_to_country, ship_to_city, ship_to_city_norm, ship_to_postal, ship_to_postal_norm, " +
+		"protection_days, protection_extended_days, amount, currency, source_topic, source_partition, source_offset",
+	decode:  DecodeOrder,
+	eventID: func(r *OrderRow) string { return r.EventID },
+	values: func(r *OrderRow, s source) []any {
+		a := &r.ShipTo
+		return []any{r.EventID, r.OrderID, r.Marketplace, r.SellerID, r.BuyerID, r.Status, r.OccurredAt, r.TrackingNumber, r.TrackingNumberRaw, r.Carrier,
+			a.Country, a.City, a.CityNorm, a.Postal, a.PostalNorm, r.ProtectionDays, r.ProtectionExtendedDays, r.Amount, r.Currency,
+			s.topic, s.partition, s.offset}
+	},
+}
+
+const deadLetterColumns = "topic, partition, offset, message_key, raw, reason, error, message_time"
+
+// staged is a decoded row waiting in a block, with its source.
+type staged[R any] struct {
+	row R
+	src source
+}
+
+// dedupContext asks the server to drop a block it has already stored under token: a
+// retried insert whose first attempt did land leaves no duplicate.
+func dedupContext(ctx context.Context, token string) context.Context {
+	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		"insert_deduplicate":         1,
+		"insert_deduplication_token": token,
+	}))
+}
+
+func insertRows[R any](ctx context.Context, conn Conn, db string, t *table[R], rows []staged[R], token string) error {
+	b, err := conn.PrepareBatch(dedupContext(ctx, token), "INSERT INTO `"+db+"`."+t.name+" ("+t.columns+")")
+	if err != nil {
+		return fmt.Errorf("prepare insert into %s: %w", t.name, err)
+	}
+	for i := range rows {
+		if err := b.Append(t.values(&rows[i].row, rows[i].src)...); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("append row to %s (offset %d): %w", t.name, rows[i].src.offset, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert into %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// InsertDeadLetters stores dead letters as one block under token.
+func InsertDeadLetters(ctx context.Context, conn Conn, db string, dls []DeadLetter, token string) error {
+	b, err := conn.PrepareBatch(dedupContext(ctx, token), "INSERT INTO `"+db+"`.dead_letters ("+deadLetterColumns+")")
+	if err != nil {
+		return fmt.Errorf("prepare insert into dead_letters: %w", err)
+	}
+	for _, d := range dls {
+		if err := b.Append(d.Topic, d.Partition, d.Offset, string(d.Key), string(d.Raw), d.Reason, d.Error, d.MessageTime.UTC()); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("append dead letter (offset %d): %w", d.Offset, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert into dead_letters: %w", err)
+	}
+	return nil
+}
+
+// storedOffsets returns the highest offset of topic/partition already stored as an event
+// row and as a dead letter, -1 where none. Blocks of one partition are inserted in offset
+// order, so everything at or below these offsets is already in ClickHouse: this is what
+// makes a re-delivered message (after a crash between insert and commit, or a rebalance)
+// invisible.
+func storedOffsets(ctx context.Context, conn Conn, db, eventTable, topic string, partition int32) (rows, dead int64, err error) {
+	var r, d *int64
+	q := "SELECT maxOrNull(source_offset) FROM `" + db + "`." + eventTable + " WHERE source_topic = {topic:String} AND source_partition = {p:Int32}"
+	if err := conn.QueryRow(ctx, q, clickhouse.Named("topic", topic), clickhouse.Named("p", partition)).Scan(&r); err != nil {
+		return 0, 0, fmt.Errorf("read stored offset of %s/%d: %w", topic, partition, err)
+	}
+	q = "SELECT maxOrNull(offset) FROM `" + db + "`.dead_letters WHERE topic = {topic:String} AND partition = {p:Int32}"
+	if err := conn.QueryRow(ctx, q, clickhouse.Named("topic", topic), clickhouse.Named("p", partition)).Scan(&d); err != nil {
+		return 0, 0, fmt.Errorf("read dead-letter offset of %s/%d: %w", topic, partition, err)
+	}
+	rows, dead = -1, -1
+	if r != nil {
+		rows = *r
+	}
+	if d != nil {
+		dead = *d
+	}
+	return rows, dead, nil
+}
