@@ -10,7 +10,7 @@ import (
 // second per table at steady load. Each assigned partition builds its own block, so the
 // memory ingest holds is about partitions x MaxBatchBytes at most.
 type Config struct {
-	// MaxBatchRows flushes a partition's block at this many rows. Default 20000.
+	// MaxBatchRows flushes a partition's block at this many rows. Default 10000.
 	MaxBatchRows int `yaml:"max_batch_rows"`
 	// MaxBatchBytes flushes a partition's block when its raw message bytes reach this.
 	// Default 8 MiB.
@@ -42,7 +42,7 @@ func (c *Config) Validate() error {
 			*v = d
 		}
 	}
-	def(&c.MaxBatchRows, 20_000)
+	def(&c.MaxBatchRows, 10_000)
 	def(&c.MaxBatchBytes, 8<<20)
 	def(&c.MaxMessageBytes, 1<<20)
 	defd(&c.FlushInterval, time.Second)

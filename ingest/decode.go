@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	fastjson "github.com/segmentio/encoding/json"
 	"github.com/shopspring/decimal"
 
 	"github.com/trackwatch/trackwatch/schemas"
@@ -47,7 +48,7 @@ func placeCols(p *schemas.Place) PlaceCols {
 		return PlaceCols{}
 	}
 	return PlaceCols{
-		Country: NormaliseCountry(p.Country), City: strings.TrimSpace(p.City), CityNorm: NormaliseCity(p.City),
+		Country: countryMemo.get(p.Country), City: strings.TrimSpace(p.City), CityNorm: cityMemo.get(p.City),
 		Postal: strings.TrimSpace(p.PostalCode), PostalNorm: NormalisePostalCode(p.PostalCode),
 	}
 }
@@ -102,7 +103,7 @@ func DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
 	case status == "" && strings.TrimSpace(e.RawStatus) == "":
 		return TrackingRow{}, reject(ReasonMissingField, "status or raw_status is required")
 	case status == "":
-		status = StatusFromRaw(e.RawStatus)
+		status = statusMemo.get(e.RawStatus)
 	case !slices.Contains(schemas.TrackingStatuses, status):
 		return TrackingRow{}, reject(ReasonInvalidValue, "status %q is not one of %s", status, strings.Join(schemas.TrackingStatuses, ", "))
 	}
@@ -168,17 +169,19 @@ func DecodeOrder(raw []byte) (OrderRow, *Rejection) {
 	return row, nil
 }
 
+// unmarshal decodes one JSON object with the contract's exact field names. It uses
+// segmentio/encoding/json, a drop-in for encoding/json that decodes these events about
+// three times faster (BenchmarkDecodeTracking): decoding is most of ingest's CPU.
 func unmarshal(raw []byte, v any) *Rejection {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
+	rest, err := fastjson.Parse(raw, v, fastjson.UseNumber|fastjson.DontMatchCaseInsensitiveStructFields)
+	if err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			return reject(ReasonInvalidValue, "%s: JSON %s where the contract has %s", typeErr.Field, typeErr.Value, typeErr.Type)
 		}
 		return reject(ReasonNotJSON, "%v", err)
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(rest)) > 0 {
 		return reject(ReasonNotJSON, "more than one JSON value in the message")
 	}
 	return nil

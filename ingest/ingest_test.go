@@ -147,39 +147,18 @@ func waitCommitted(t *testing.T, brokers []string, group string, within time.Dur
 // waitCommittedOr is waitCommitted with more to say on failure (a child's stderr).
 func waitCommittedOr(t *testing.T, brokers []string, group string, within time.Duration, more func() string, topics ...string) {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second}
-	ctx := context.Background()
+	var kc ingest.KafkaConfig
+	_ = kc.Validate()
 	deadline := time.Now().Add(within)
 	for {
-		behind := 0
-		for _, topic := range topics {
-			var reqs []kafka.OffsetRequest
-			ids := make([]int, partitions)
-			for p := range partitions {
-				reqs = append(reqs, kafka.LastOffsetOf(p))
-				ids[p] = p
-			}
-			ends, err1 := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-			got, err2 := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
-			if err1 != nil || err2 != nil {
-				behind++
-				continue
-			}
-			end := map[int]int64{}
-			for _, po := range ends.Topics[topic] {
-				end[po.Partition] = po.LastOffset
-			}
-			for _, po := range got.Topics[topic] {
-				if po.CommittedOffset < end[po.Partition] {
-					behind++
-				}
-			}
-		}
-		if behind == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		lag, err := ingest.GroupLag(ctx, kc, brokers, group, topics...)
+		cancel()
+		if err == nil && lag == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("group %s still behind on %d partitions after %s%s", group, behind, within, more())
+			t.Fatalf("group %s still %d messages behind (err %v) after %s%s", group, lag, err, within, more())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

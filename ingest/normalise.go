@@ -8,6 +8,9 @@ import (
 // NormaliseTrackingNumber returns the form trackwatch compares numbers in: upper case,
 // without spaces, dashes or other separators a person or a label printer adds.
 func NormaliseTrackingNumber(s string) string {
+	if isNormalised(s) {
+		return s // the common case: no allocation
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -18,6 +21,17 @@ func NormaliseTrackingNumber(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// isNormalised reports whether s is already upper-case ASCII letters and digits.
+func isNormalised(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // NormalisePostalCode makes "100-0001", "100 0001" and "1000001" compare equal.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/shopspring/decimal"
 )
 
 // Conn is what ingest needs from a ClickHouse connection.
@@ -40,8 +41,33 @@ type table[R any] struct {
 	columns string
 	decode  func([]byte) (R, *Rejection)
 	eventID func(*R) string
-	values  func(r *R, src source) []any
+	// appendColumns appends a block column by column, in the order of columns: one typed
+	// slice per column instead of a []any per row.
+	appendColumns func(b driver.Batch, rows []staged[R]) error
 }
+
+// col extracts one column from a block.
+func col[R, T any](rows []staged[R], f func(*staged[R]) T) []T {
+	out := make([]T, len(rows))
+	for i := range rows {
+		out[i] = f(&rows[i])
+	}
+	return out
+}
+
+func appendAll(b driver.Batch, cols ...any) error {
+	for i, c := range cols {
+		if err := b.Column(i).Append(c); err != nil {
+			return fmt.Errorf("column %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+type (
+	tr = staged[TrackingRow]
+	or = staged[OrderRow]
+)
 
 var trackingTable = table[TrackingRow]{
 	name: "tracking_events",
@@ -50,11 +76,29 @@ var trackingTable = table[TrackingRow]{
 		"dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset",
 	decode:  DecodeTracking,
 	eventID: func(r *TrackingRow) string { return r.EventID },
-	values: func(r *TrackingRow, s source) []any {
-		l, d := &r.Location, &r.Destination
-		return []any{r.EventID, r.TrackingNumber, r.TrackingNumberRaw, r.Carrier, r.Status, r.RawStatus, r.OccurredAt,
-			l.Country, l.City, l.CityNorm, l.Postal, l.PostalNorm, d.Country, d.City, d.CityNorm, d.Postal, d.PostalNorm,
-			s.topic, s.partition, s.offset}
+	appendColumns: func(b driver.Batch, rows []tr) error {
+		return appendAll(b,
+			col(rows, func(r *tr) string { return r.row.EventID }),
+			col(rows, func(r *tr) string { return r.row.TrackingNumber }),
+			col(rows, func(r *tr) string { return r.row.TrackingNumberRaw }),
+			col(rows, func(r *tr) string { return r.row.Carrier }),
+			col(rows, func(r *tr) string { return r.row.Status }),
+			col(rows, func(r *tr) string { return r.row.RawStatus }),
+			col(rows, func(r *tr) time.Time { return r.row.OccurredAt }),
+			col(rows, func(r *tr) string { return r.row.Location.Country }),
+			col(rows, func(r *tr) string { return r.row.Location.City }),
+			col(rows, func(r *tr) string { return r.row.Location.CityNorm }),
+			col(rows, func(r *tr) string { return r.row.Location.Postal }),
+			col(rows, func(r *tr) string { return r.row.Location.PostalNorm }),
+			col(rows, func(r *tr) string { return r.row.Destination.Country }),
+			col(rows, func(r *tr) string { return r.row.Destination.City }),
+			col(rows, func(r *tr) string { return r.row.Destination.CityNorm }),
+			col(rows, func(r *tr) string { return r.row.Destination.Postal }),
+			col(rows, func(r *tr) string { return r.row.Destination.PostalNorm }),
+			col(rows, func(r *tr) string { return r.src.topic }),
+			col(rows, func(r *tr) int32 { return r.src.partition }),
+			col(rows, func(r *tr) int64 { return r.src.offset }),
+		)
 	},
 }
 
@@ -65,11 +109,31 @@ var orderTable = table[OrderRow]{
 		"protection_days, protection_extended_days, amount, currency, source_topic, source_partition, source_offset",
 	decode:  DecodeOrder,
 	eventID: func(r *OrderRow) string { return r.EventID },
-	values: func(r *OrderRow, s source) []any {
-		a := &r.ShipTo
-		return []any{r.EventID, r.OrderID, r.Marketplace, r.SellerID, r.BuyerID, r.Status, r.OccurredAt, r.TrackingNumber, r.TrackingNumberRaw, r.Carrier,
-			a.Country, a.City, a.CityNorm, a.Postal, a.PostalNorm, r.ProtectionDays, r.ProtectionExtendedDays, r.Amount, r.Currency,
-			s.topic, s.partition, s.offset}
+	appendColumns: func(b driver.Batch, rows []or) error {
+		return appendAll(b,
+			col(rows, func(r *or) string { return r.row.EventID }),
+			col(rows, func(r *or) string { return r.row.OrderID }),
+			col(rows, func(r *or) string { return r.row.Marketplace }),
+			col(rows, func(r *or) string { return r.row.SellerID }),
+			col(rows, func(r *or) string { return r.row.BuyerID }),
+			col(rows, func(r *or) string { return r.row.Status }),
+			col(rows, func(r *or) time.Time { return r.row.OccurredAt }),
+			col(rows, func(r *or) string { return r.row.TrackingNumber }),
+			col(rows, func(r *or) string { return r.row.TrackingNumberRaw }),
+			col(rows, func(r *or) string { return r.row.Carrier }),
+			col(rows, func(r *or) string { return r.row.ShipTo.Country }),
+			col(rows, func(r *or) string { return r.row.ShipTo.City }),
+			col(rows, func(r *or) string { return r.row.ShipTo.CityNorm }),
+			col(rows, func(r *or) string { return r.row.ShipTo.Postal }),
+			col(rows, func(r *or) string { return r.row.ShipTo.PostalNorm }),
+			col(rows, func(r *or) *uint16 { return r.row.ProtectionDays }),
+			col(rows, func(r *or) *uint16 { return r.row.ProtectionExtendedDays }),
+			col(rows, func(r *or) *decimal.Decimal { return r.row.Amount }),
+			col(rows, func(r *or) string { return r.row.Currency }),
+			col(rows, func(r *or) string { return r.src.topic }),
+			col(rows, func(r *or) int32 { return r.src.partition }),
+			col(rows, func(r *or) int64 { return r.src.offset }),
+		)
 	},
 }
 
@@ -95,11 +159,9 @@ func insertRows[R any](ctx context.Context, conn Conn, db string, t *table[R], r
 	if err != nil {
 		return fmt.Errorf("prepare insert into %s: %w", t.name, err)
 	}
-	for i := range rows {
-		if err := b.Append(t.values(&rows[i].row, rows[i].src)...); err != nil {
-			_ = b.Abort()
-			return fmt.Errorf("append row to %s (offset %d): %w", t.name, rows[i].src.offset, err)
-		}
+	if err := t.appendColumns(b, rows); err != nil {
+		_ = b.Abort()
+		return fmt.Errorf("append block to %s (offsets %d-%d): %w", t.name, rows[0].src.offset, rows[len(rows)-1].src.offset, err)
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("insert into %s: %w", t.name, err)
@@ -148,4 +210,24 @@ func storedOffsets(ctx context.Context, conn Conn, db, eventTable, topic string,
 		dead = *d
 	}
 	return rows, dead, nil
+}
+
+// InsertTracking stores decoded tracking rows as one block, for loads that do not come
+// through the consumer (backfills, benchmarks). Rows are recorded as coming from topic
+// and partition at consecutive offsets from firstOffset.
+func InsertTracking(ctx context.Context, conn Conn, db string, rows []TrackingRow, topic string, partition int32, firstOffset int64, token string) error {
+	return insertRows(ctx, conn, db, &trackingTable, stage(rows, topic, partition, firstOffset), token)
+}
+
+// InsertOrders is InsertTracking for order rows.
+func InsertOrders(ctx context.Context, conn Conn, db string, rows []OrderRow, topic string, partition int32, firstOffset int64, token string) error {
+	return insertRows(ctx, conn, db, &orderTable, stage(rows, topic, partition, firstOffset), token)
+}
+
+func stage[R any](rows []R, topic string, partition int32, firstOffset int64) []staged[R] {
+	out := make([]staged[R], len(rows))
+	for i := range rows {
+		out[i] = staged[R]{row: rows[i], src: source{topic: topic, partition: partition, offset: firstOffset + int64(i)}}
+	}
+	return out
 }

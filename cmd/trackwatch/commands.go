@@ -35,6 +35,14 @@ serves /healthz and /metrics on http.listen unless --no-http is given.
 Starts an in-process Kafka broker with the tracking and order topics and a real
 ClickHouse server (libchdb) on loopback, applies the schema, prints the addresses and
 runs until interrupted. Data persists in the data directories across restarts.
+`}, {name: "bench", summary: "measure ingest throughput against its references", run: benchCmd,
+		usage: `Usage: trackwatch bench ingest [flags]
+
+Starts its own embedded Kafka and ClickHouse (in a temp dir), loads --events generated
+v1 events into Kafka, and measures in one run: the ceiling (clickhouse-go inserting the
+already-decoded rows), trackwatch's ingest as its own process (events/s end to end and
+peak RSS), and ClickHouse's Kafka engine with a materialized view into the same tables.
+Prints a Markdown table for BENCHMARKS.md. Needs libchdb (make chdb).
 `}, {name: "migrate", summary: "apply the ClickHouse schema and exit", run: migrateCmd,
 		usage: `Usage: trackwatch migrate [flags]
 

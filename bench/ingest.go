@@ -1,0 +1,434 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/template"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/store"
+)
+
+//go:embed kafka_engine.sql
+var kafkaEngineSQL string
+
+// IngestOptions configure the ingest benchmark. The zero value is usable.
+type IngestOptions struct {
+	Events     int    // events to load; default 2,000,000
+	Partitions int    // partitions per topic; default 4
+	BlockRows  int    // rows per insert block, for trackwatch and the ceiling; default 10000 (ingest.max_batch_rows)
+	Seed       uint64 // generator seed; default 1
+	// Trackwatch is the trackwatch binary to run as the ingest process; default this
+	// executable.
+	Trackwatch string
+	// SkipKafkaEngine leaves out the ClickHouse Kafka engine reference.
+	SkipKafkaEngine bool
+	// ClickHouse is the embedded server's config (lib path); data goes to a temp dir.
+	ClickHouse devstack.ClickHouseConfig
+	Logger     *slog.Logger
+	// Progress receives one line per step.
+	Progress func(string)
+}
+
+// Measurement is one contender's result.
+type Measurement struct {
+	Name         string
+	Events       int
+	Seconds      float64
+	EventsPerSec float64
+	PeakRSSMiB   float64 // 0 where not measured
+	Note         string
+}
+
+// IngestResult is the benchmark's outcome.
+type IngestResult struct {
+	Events, Partitions int
+	AvgEventBytes      float64
+	ProduceSeconds     float64
+	Ceiling            Measurement
+	Trackwatch         Measurement
+	KafkaEngine        *Measurement
+}
+
+func (o *IngestOptions) defaults() {
+	if o.Events == 0 {
+		o.Events = 2_000_000
+	}
+	if o.Partitions == 0 {
+		o.Partitions = 4
+	}
+	if o.BlockRows == 0 {
+		o.BlockRows = 10_000
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+}
+
+// Ingest loads the events into an embedded Kafka, then measures, in one run on one
+// ClickHouse: the ceiling (clickhouse-go inserting the already-decoded rows), trackwatch's
+// ingest as its own process (Kafka to ClickHouse, end to end, with its peak RSS), and
+// ClickHouse's own Kafka engine consuming the same topics into the same tables.
+func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
+	o.defaults()
+	if o.Trackwatch == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		o.Trackwatch = exe
+	}
+	dir, err := os.MkdirTemp("", "trackwatch-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	o.Progress(fmt.Sprintf("generating %d events", o.Events))
+	load := Generate(o.Seed, o.Events)
+	res := &IngestResult{Events: o.Events, Partitions: o.Partitions, AvgEventBytes: float64(load.Bytes) / float64(o.Events)}
+
+	chCfg := o.ClickHouse
+	chCfg.DataDir = filepath.Join(dir, "clickhouse")
+	chCfg.TCPPort, chCfg.HTTPPort = 0, 0
+	if err := chCfg.Validate(); err != nil {
+		return nil, err
+	}
+	if chCfg.TCPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
+		return nil, err
+	}
+	if chCfg.HTTPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
+		return nil, err
+	}
+	ch, err := devstack.StartClickHouse(ctx, chCfg, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	defer ch.Close()
+	k, err := devstack.StartKafka(devstack.KafkaConfig{Listen: "127.0.0.1:0", Partitions: o.Partitions, Memory: true},
+		[]string{schemas.TrackingTopic, schemas.OrderTopic}, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+	conn, err := store.Open(ctx, store.Config{Username: "default", DialTimeout: 10 * time.Second, MaxOpenConns: 16}, ch.Addr())
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+
+	o.Progress("producing to the embedded Kafka")
+	start := time.Now()
+	if err := produce(ctx, k.Addr(), schemas.TrackingTopic, load.Tracking); err != nil {
+		return nil, err
+	}
+	if err := produce(ctx, k.Addr(), schemas.OrderTopic, load.Orders); err != nil {
+		return nil, err
+	}
+	res.ProduceSeconds = time.Since(start).Seconds()
+
+	o.Progress("ceiling: clickhouse-go inserting the decoded rows")
+	if res.Ceiling, err = ceiling(ctx, conn, load, o); err != nil {
+		return nil, fmt.Errorf("ceiling: %w", err)
+	}
+	o.Progress("trackwatch: ingest process, Kafka to ClickHouse")
+	if res.Trackwatch, err = trackwatchRun(ctx, conn, load, ch.Addr(), k.Addr(), dir, o); err != nil {
+		return nil, fmt.Errorf("trackwatch: %w", err)
+	}
+	if !o.SkipKafkaEngine {
+		o.Progress("reference: ClickHouse Kafka engine + materialized view")
+		m, err := kafkaEngine(ctx, conn, load, k.Addr(), o)
+		if err != nil {
+			return nil, fmt.Errorf("kafka engine: %w", err)
+		}
+		res.KafkaEngine = &m
+	}
+	return res, nil
+}
+
+func produce(ctx context.Context, broker, topic string, msgs []kafka.Message) error {
+	w := &kafka.Writer{Addr: kafka.TCP(broker), Topic: topic, Balancer: &kafka.Hash{}, BatchSize: 3000,
+		BatchBytes: 1 << 20, BatchTimeout: 10 * time.Millisecond, RequiredAcks: kafka.RequireOne}
+	defer w.Close()
+	for i := 0; i < len(msgs); i += 50_000 {
+		if err := w.WriteMessages(ctx, msgs[i:min(i+50_000, len(msgs))]...); err != nil {
+			return fmt.Errorf("produce to %s: %w", topic, summarise(err))
+		}
+	}
+	return nil
+}
+
+// summarise turns kafka-go's one-error-per-message WriteErrors into a count and the
+// first cause, which is what a person can read.
+func summarise(err error) error {
+	var we kafka.WriteErrors
+	if !errors.As(err, &we) {
+		return err
+	}
+	for _, e := range we {
+		if e != nil {
+			return fmt.Errorf("%d of %d messages failed, first: %w", we.Count(), len(we), e)
+		}
+	}
+	return err
+}
+
+func migrate(ctx context.Context, conn driver.Conn, db string) error {
+	_, err := schemas.Migrate(ctx, conn, schemas.DDLOptions{Database: db}, time.Now)
+	return err
+}
+
+// ceiling decodes every event outside the clock, then times clickhouse-go inserting the
+// rows in blocks of BlockRows from Partitions goroutines: no Kafka, no JSON.
+func ceiling(ctx context.Context, conn driver.Conn, load *Load, o IngestOptions) (Measurement, error) {
+	if err := migrate(ctx, conn, "bench_ceiling"); err != nil {
+		return Measurement{}, err
+	}
+	tracking := make([]ingest.TrackingRow, 0, len(load.Tracking))
+	for _, m := range load.Tracking {
+		r, rej := ingest.DecodeTracking(m.Value)
+		if rej != nil {
+			return Measurement{}, rej
+		}
+		tracking = append(tracking, r)
+	}
+	orders := make([]ingest.OrderRow, 0, len(load.Orders))
+	for _, m := range load.Orders {
+		r, rej := ingest.DecodeOrder(m.Value)
+		if rej != nil {
+			return Measurement{}, rej
+		}
+		orders = append(orders, r)
+	}
+	type job struct {
+		first  int
+		orders bool
+	}
+	jobs := make(chan job)
+	errs := make(chan error, o.Partitions)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range o.Partitions {
+		wg.Go(func() {
+			for j := range jobs {
+				var err error
+				token := fmt.Sprintf("ceiling:%d:%v:%d", w, j.orders, j.first)
+				if j.orders {
+					err = ingest.InsertOrders(ctx, conn, "bench_ceiling", orders[j.first:min(j.first+o.BlockRows, len(orders))], "orders", 0, int64(j.first), token)
+				} else {
+					err = ingest.InsertTracking(ctx, conn, "bench_ceiling", tracking[j.first:min(j.first+o.BlockRows, len(tracking))], "tracking", 0, int64(j.first), token)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for i := 0; i < len(tracking); i += o.BlockRows {
+		jobs <- job{first: i}
+	}
+	for i := 0; i < len(orders); i += o.BlockRows {
+		jobs <- job{first: i, orders: true}
+	}
+	close(jobs)
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	select {
+	case err := <-errs:
+		return Measurement{}, err
+	default:
+	}
+	if err := expectRows(ctx, conn, "bench_ceiling", len(tracking), len(orders)); err != nil {
+		return Measurement{}, err
+	}
+	return Measurement{Name: "ceiling: clickhouse-go, decoded rows", Events: o.Events, Seconds: secs,
+		EventsPerSec: float64(o.Events) / secs, Note: fmt.Sprintf("%d goroutines, %d-row blocks, no Kafka, no JSON", o.Partitions, o.BlockRows)}, nil
+}
+
+// trackwatchRun starts `trackwatch ingest` as its own process and times it from start to
+// the moment its consumer group has committed every message (it commits only after
+// inserting), sampling its peak RSS (VmHWM) at the end.
+func trackwatchRun(ctx context.Context, conn driver.Conn, load *Load, chAddr, broker, dir string, o IngestOptions) (Measurement, error) {
+	const db, group = "bench_trackwatch", "bench-trackwatch"
+	if err := migrate(ctx, conn, db); err != nil {
+		return Measurement{}, err
+	}
+	cfgFile := filepath.Join(dir, "bench-trackwatch.yaml")
+	if err := os.WriteFile(cfgFile, nil, 0o644); err != nil {
+		return Measurement{}, err
+	}
+	cmd := exec.CommandContext(ctx, o.Trackwatch, "ingest", "--no-http", "--config", cfgFile,
+		"--set", "kafka.brokers="+broker, "--set", "clickhouse.addr="+chAddr, "--set", "clickhouse.database="+db,
+		"--set", "kafka.group_id="+group, "--set", "log.level=warn",
+		"--set", "ingest.max_batch_rows="+strconv.Itoa(o.BlockRows))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return Measurement{}, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var kc ingest.KafkaConfig
+	_ = kc.Validate()
+	var peak float64
+	for {
+		if rss := peakRSSMiB(cmd.Process.Pid); rss > peak {
+			peak = rss
+		}
+		lag, err := ingest.GroupLag(ctx, kc, []string{broker}, group, schemas.TrackingTopic, schemas.OrderTopic)
+		if err == nil && lag == 0 {
+			break
+		}
+		if cmd.ProcessState != nil || processGone(cmd.Process.Pid) {
+			return Measurement{}, fmt.Errorf("trackwatch ingest exited early: %s", stderr.String())
+		}
+		if time.Since(start) > 30*time.Minute {
+			return Measurement{}, fmt.Errorf("trackwatch ingest did not finish in 30 minutes (lag %d): %s", lag, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	secs := time.Since(start).Seconds()
+	if rss := peakRSSMiB(cmd.Process.Pid); rss > peak {
+		peak = rss
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	if err := expectRows(ctx, conn, db, len(load.Tracking), len(load.Orders)); err != nil {
+		return Measurement{}, err
+	}
+	return Measurement{Name: "trackwatch ingest (process)", Events: o.Events, Seconds: secs, EventsPerSec: float64(o.Events) / secs,
+		PeakRSSMiB: peak, Note: fmt.Sprintf("consumer group, %d partitions x 2 topics, exactly-once effect, from process start", o.Partitions)}, nil
+}
+
+// kafkaEngine creates Kafka engine tables and materialized views into the same table
+// shapes and times them until every event is stored.
+func kafkaEngine(ctx context.Context, conn driver.Conn, load *Load, broker string, o IngestOptions) (Measurement, error) {
+	const db = "bench_kafka_engine"
+	if err := migrate(ctx, conn, db); err != nil {
+		return Measurement{}, err
+	}
+	consumers := min(o.Partitions, runtime.NumCPU())
+	t, err := template.New("kafka").Parse(kafkaEngineSQL)
+	if err != nil {
+		return Measurement{}, err
+	}
+	var b strings.Builder
+	err = t.Execute(&b, map[string]any{"DB": "`" + db + "`", "Brokers": sqlString(broker), "TrackingGroup": sqlString("bench-kafka-engine-tracking"), "OrderGroup": sqlString("bench-kafka-engine-orders"),
+		"TrackingTopic": sqlString(schemas.TrackingTopic), "OrderTopic": sqlString(schemas.OrderTopic), "Consumers": consumers})
+	if err != nil {
+		return Measurement{}, err
+	}
+	start := time.Now()
+	for _, stmt := range splitSQL(b.String()) {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return Measurement{}, fmt.Errorf("%w\n%s", err, stmt)
+		}
+	}
+	for {
+		var rows uint64
+		if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM "+db+".tracking_events) + (SELECT count() FROM "+db+".order_events)").Scan(&rows); err != nil {
+			return Measurement{}, err
+		}
+		if rows >= uint64(o.Events) {
+			break
+		}
+		if time.Since(start) > 30*time.Minute {
+			return Measurement{}, fmt.Errorf("kafka engine stored %d of %d rows in 30 minutes", rows, o.Events)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	secs := time.Since(start).Seconds()
+	if err := expectRows(ctx, conn, db, len(load.Tracking), len(load.Orders)); err != nil {
+		return Measurement{}, err
+	}
+	_ = conn.Exec(ctx, "DROP TABLE "+db+".kafka_tracking_mv")
+	_ = conn.Exec(ctx, "DROP TABLE "+db+".kafka_orders_mv")
+	_ = conn.Exec(ctx, "DROP TABLE "+db+".kafka_tracking")
+	_ = conn.Exec(ctx, "DROP TABLE "+db+".kafka_orders")
+	return Measurement{Name: "ClickHouse Kafka engine + MV", Events: o.Events, Seconds: secs, EventsPerSec: float64(o.Events) / secs,
+		Note: fmt.Sprintf("JSONAsString, %d consumers per topic, parsing in SQL, from CREATE", consumers)}, nil
+}
+
+func expectRows(ctx context.Context, conn driver.Conn, db string, tracking, orders int) error {
+	var t, o uint64
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM "+db+".tracking_events), (SELECT count() FROM "+db+".order_events)").Scan(&t, &o); err != nil {
+		return err
+	}
+	if int(t) != tracking || int(o) != orders {
+		return fmt.Errorf("%s holds %d tracking and %d order rows, want %d and %d", db, t, o, tracking, orders)
+	}
+	return nil
+}
+
+func sqlString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+func splitSQL(sql string) []string {
+	var out []string
+	for _, chunk := range strings.Split(sql, ";\n") {
+		var code []string
+		for _, line := range strings.Split(chunk, "\n") {
+			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "--") {
+				code = append(code, line)
+			}
+		}
+		if len(code) > 0 {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(strings.Join(code, "\n")), ";"))
+		}
+	}
+	return out
+}
+
+// peakRSSMiB reads a process's peak resident set size (VmHWM) from /proc.
+func peakRSSMiB(pid int) float64 {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func processGone(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && len(s) > i+2 && s[i+2] == 'Z'
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/trackwatch/trackwatch/bench"
+)
+
+func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	if len(args) == 0 || args[0] != "ingest" {
+		fmt.Fprint(env.stderr, c.usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return exitOK
+		}
+		return exitUsage
+	}
+	fs, cf := newFlags(env, c)
+	var o bench.IngestOptions
+	fs.IntVar(&o.Events, "events", 2_000_000, "events to load (about 80% tracking, 20% order)")
+	fs.IntVar(&o.Partitions, "partitions", 4, "partitions per topic")
+	fs.IntVar(&o.BlockRows, "block-rows", 10_000, "rows per insert block (trackwatch and the ceiling)")
+	seed := fs.Uint64("seed", 1, "generator seed")
+	fs.BoolVar(&o.SkipKafkaEngine, "skip-kafka-engine", false, "leave out the ClickHouse Kafka engine reference")
+	if ok, code := parse(fs, args[1:]); !ok {
+		return code
+	}
+	if o.Events < 1000 || o.Partitions < 1 || o.BlockRows < 1 {
+		fmt.Fprintln(env.stderr, "trackwatch bench ingest: --events must be at least 1000, --partitions and --block-rows at least 1")
+		fs.Usage()
+		return exitUsage
+	}
+	o.Seed = *seed
+	cfg, logger, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	o.ClickHouse = cfg.Embedded.ClickHouse
+	o.Logger = logger
+	started := time.Now()
+	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	res, err := bench.Ingest(ctx, o)
+	if err != nil {
+		logger.Error("bench failed", "err", err)
+		return exitFailure
+	}
+	printIngestResult(env.stdout, res)
+	return exitOK
+}
+
+func printIngestResult(w io.Writer, r *bench.IngestResult) {
+	host, _ := os.Hostname()
+	fmt.Fprintf(w, "trackwatch bench ingest: %d events (avg %.0f bytes), %d partitions per topic, %d CPUs, %s, host %s\n\n",
+		r.Events, r.AvgEventBytes, r.Partitions, runtime.NumCPU(), runtime.Version(), host)
+	fmt.Fprintln(w, "| contender | events/s | seconds | peak RSS | vs ceiling | notes |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|")
+	row := func(m bench.Measurement) {
+		rss := "-"
+		if m.PeakRSSMiB > 0 {
+			rss = fmt.Sprintf("%.0f MiB", m.PeakRSSMiB)
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.1f | %s | %.2f | %s |\n", m.Name, m.EventsPerSec, m.Seconds, rss, m.EventsPerSec/r.Ceiling.EventsPerSec, m.Note)
+	}
+	row(r.Ceiling)
+	row(r.Trackwatch)
+	if r.KafkaEngine != nil {
+		row(*r.KafkaEngine)
+		fmt.Fprintf(w, "\ntrackwatch / Kafka engine: %.2fx\n", r.Trackwatch.EventsPerSec/r.KafkaEngine.EventsPerSec)
+	}
+	fmt.Fprintf(w, "trackwatch / ceiling: %.2f\n(producing the load into the embedded Kafka took %.1fs and is not counted)\n",
+		r.Trackwatch.EventsPerSec/r.Ceiling.EventsPerSec, r.ProduceSeconds)
+}
