@@ -275,3 +275,47 @@ func TestEveryEventStoredOnceAndBadMessagesDeadLettered(t *testing.T) {
 	stop()
 	assertExactlyOnce(t, s.conn, "trackwatch", c)
 }
+
+func TestDeadLetterReplayedAfterAFixIsIngested(t *testing.T) {
+	s := newStack(t)
+	s.migrate(t, "trackwatch")
+	ctx := context.Background()
+	big := fmt.Sprintf(`{"event_id":"big-1","tracking_number":"RR123456785CN","raw_status":"In transit %s","occurred_at":"2026-10-02T08:15:00+08:00"}`, strings.Repeat("x", 1500))
+	produce(t, s.brokers, schemas.TrackingTopic, []kafka.Message{
+		{Key: []byte("RR123456785CN"), Value: []byte(big)},
+		{Key: []byte("RR1"), Value: []byte(`{"event_id":"ok-1","tracking_number":"RR1","raw_status":"Delivered","occurred_at":"2026-10-02T08:15:00Z"}`)},
+	})
+	opts := ingestOptions(s, "trackwatch", "replay") // max_message_bytes 1 KiB: big is too large
+	stop := runIngest(t, opts)
+	waitCommitted(t, s.brokers, "replay", time.Minute, schemas.TrackingTopic)
+	stop()
+
+	open, err := ingest.ListDeadLetters(ctx, s.conn, "trackwatch", ingest.DeadLetterFilter{Reason: ingest.ReasonTooLarge, Open: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || open[0].Raw != big || open[0].Replays != 0 {
+		t.Fatalf("open too_large dead letters = %+v", open)
+	}
+
+	// The fix: a larger limit. Then replay, and ingest stores the event.
+	w := &kafka.Writer{Addr: kafka.TCP(s.brokers...), Balancer: &kafka.Hash{}}
+	defer w.Close()
+	replayed, err := ingest.ReplayDeadLetters(ctx, s.conn, "trackwatch", w, ingest.DeadLetterFilter{Reason: ingest.ReasonTooLarge, Open: true}, time.Now())
+	if err != nil || len(replayed) != 1 {
+		t.Fatalf("replay: %d, %v", len(replayed), err)
+	}
+	opts.Config.MaxMessageBytes = 4 << 10
+	stop = runIngest(t, opts)
+	waitCommitted(t, s.brokers, "replay", time.Minute, schemas.TrackingTopic)
+	stop()
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM trackwatch.tracking_events WHERE event_id = 'big-1'").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("replayed event stored %d times (%v), want 1", n, err)
+	}
+	// Replayed once: it is no longer open, and a second replay does nothing.
+	again, err := ingest.ReplayDeadLetters(ctx, s.conn, "trackwatch", w, ingest.DeadLetterFilter{Reason: ingest.ReasonTooLarge, Open: true}, time.Now())
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second replay replayed %d (%v), want 0", len(again), err)
+	}
+}

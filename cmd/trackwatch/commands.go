@@ -43,6 +43,16 @@ v1 events into Kafka, and measures in one run: the ceiling (clickhouse-go insert
 already-decoded rows), trackwatch's ingest as its own process (events/s end to end and
 peak RSS), and ClickHouse's Kafka engine with a materialized view into the same tables.
 Prints a Markdown table for BENCHMARKS.md. Needs libchdb (make chdb).
+`}, {name: "dlq", summary: "list or replay dead-lettered messages", run: dlqCmd,
+		usage: `Usage: trackwatch dlq list   [--topic T] [--reason R] [--since TIME] [--open] [--limit N] [--format table|json]
+       trackwatch dlq replay [--topic T] [--reason R] [--since TIME] [--again] [--dry-run] [--all]
+
+list shows the messages ingest could not accept, newest first, with the reason, the
+error, where they came from and how often they were replayed. replay re-produces the
+selected ones (raw bytes and key unchanged) to their topics after a fix, so they go
+through ingest again, and records the replay; ones already replayed are skipped unless
+--again. Both connect to the running stack (configured, or the embedded one that
+'trackwatch run' or 'trackwatch dev' serves).
 `}, {name: "migrate", summary: "apply the ClickHouse schema and exit", run: migrateCmd,
 		usage: `Usage: trackwatch migrate [flags]
 

@@ -88,3 +88,14 @@ ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{ta
 ORDER BY (topic, partition, offset)
 SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
 
+-- 0002_dead_letter_replays.sql
+CREATE TABLE IF NOT EXISTS `tw`.dead_letter_replays ON CLUSTER `prod_cluster`
+(
+    topic        LowCardinality(String),
+    partition    Int32,
+    offset       Int64,
+    replayed_at  DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', replayed_at)
+ORDER BY (topic, partition, offset);
+

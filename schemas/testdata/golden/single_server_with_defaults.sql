@@ -88,3 +88,14 @@ ENGINE = ReplacingMergeTree(dead_lettered_at)
 ORDER BY (topic, partition, offset)
 SETTINGS non_replicated_deduplication_window = 10000;
 
+-- 0002_dead_letter_replays.sql
+CREATE TABLE IF NOT EXISTS `trackwatch`.dead_letter_replays
+(
+    topic        LowCardinality(String),
+    partition    Int32,
+    offset       Int64,
+    replayed_at  DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(replayed_at)
+ORDER BY (topic, partition, offset);
+

@@ -1,0 +1,105 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/segmentio/kafka-go"
+)
+
+// DeadLetterFilter selects dead letters. Zero fields select everything.
+type DeadLetterFilter struct {
+	Topic  string
+	Reason string
+	Since  time.Time // dead-lettered at or after
+	// Open leaves out the ones already replayed.
+	Open  bool
+	Limit int // default 100
+}
+
+// StoredDeadLetter is a dead letter as stored, with its replay state.
+type StoredDeadLetter struct {
+	Topic          string    `ch:"topic" json:"topic"`
+	Partition      int32     `ch:"partition" json:"partition"`
+	Offset         int64     `ch:"offset" json:"offset"`
+	Key            string    `ch:"message_key" json:"key"`
+	Raw            string    `ch:"raw" json:"raw"`
+	Reason         string    `ch:"reason" json:"reason"`
+	Error          string    `ch:"error" json:"error"`
+	MessageTime    time.Time `ch:"message_time" json:"message_time"`
+	DeadLetteredAt time.Time `ch:"dead_lettered_at" json:"dead_lettered_at"`
+	Replays        uint64    `ch:"replays" json:"replays"`
+	LastReplayedAt time.Time `ch:"last_replayed_at" json:"last_replayed_at"`
+}
+
+// ListDeadLetters returns the newest dead letters matching f.
+func ListDeadLetters(ctx context.Context, conn driver.Conn, db string, f DeadLetterFilter) ([]StoredDeadLetter, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q := "SELECT d.topic AS topic, d.partition AS partition, d.offset AS offset, d.message_key AS message_key, d.raw AS raw, " +
+		"d.reason AS reason, d.error AS error, d.message_time AS message_time, d.dead_lettered_at AS dead_lettered_at, " +
+		"r.replays AS replays, r.last_replayed_at AS last_replayed_at " +
+		"FROM `" + db + "`.dead_letters AS d FINAL " +
+		"LEFT JOIN (SELECT topic, partition, offset, count() AS replays, max(replayed_at) AS last_replayed_at " +
+		"FROM `" + db + "`.dead_letter_replays GROUP BY topic, partition, offset) AS r " +
+		"ON d.topic = r.topic AND d.partition = r.partition AND d.offset = r.offset " +
+		"WHERE ({topic:String} = '' OR d.topic = {topic:String}) AND ({reason:String} = '' OR d.reason = {reason:String}) " +
+		"AND d.dead_lettered_at >= {since:DateTime64(3, 'UTC')} AND (NOT {open:Bool} OR r.replays = 0) " +
+		"ORDER BY d.dead_lettered_at DESC, d.topic, d.partition, d.offset LIMIT {limit:UInt32}"
+	var out []StoredDeadLetter
+	err := conn.Select(ctx, &out, q, clickhouse.Named("topic", f.Topic), clickhouse.Named("reason", f.Reason),
+		clickhouse.Named("since", f.Since.UTC()), clickhouse.Named("open", f.Open), clickhouse.Named("limit", uint32(f.Limit)))
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// Producer is what replaying needs from a Kafka writer.
+type Producer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// ReplayDeadLetters re-submits the selected dead letters, raw bytes and key unchanged,
+// to their original topics, and records each replay. Already replayed ones are left out
+// unless f.Open is false. It returns what it replayed.
+func ReplayDeadLetters(ctx context.Context, conn driver.Conn, db string, w Producer, f DeadLetterFilter, now time.Time) ([]StoredDeadLetter, error) {
+	dls, err := ListDeadLetters(ctx, conn, db, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(dls) == 0 {
+		return nil, nil
+	}
+	msgs := make([]kafka.Message, len(dls))
+	for i, d := range dls {
+		msgs[i] = kafka.Message{Topic: d.Topic, Key: []byte(d.Key), Value: []byte(d.Raw),
+			Headers: []kafka.Header{{Key: "trackwatch-replay-of", Value: fmt.Appendf(nil, "%s/%d/%d", d.Topic, d.Partition, d.Offset)}}}
+	}
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		var we kafka.WriteErrors
+		if errors.As(err, &we) {
+			return nil, fmt.Errorf("replay: %d of %d messages not produced (none recorded as replayed): %w", we.Count(), len(msgs), err)
+		}
+		return nil, fmt.Errorf("replay: produce: %w", err)
+	}
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO `"+db+"`.dead_letter_replays (topic, partition, offset, replayed_at)")
+	if err != nil {
+		return dls, fmt.Errorf("record replays: %w", err)
+	}
+	for _, d := range dls {
+		if err := b.Append(d.Topic, d.Partition, d.Offset, now.UTC()); err != nil {
+			_ = b.Abort()
+			return dls, fmt.Errorf("record replays: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return dls, fmt.Errorf("record replays (the messages were produced): %w", err)
+	}
+	return dls, nil
+}

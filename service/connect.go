@@ -1,0 +1,44 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/store"
+)
+
+// Clients are connections to a running stack, for commands that read or act on it
+// (dlq, alerts, detect) instead of running the pipeline.
+type Clients struct {
+	ClickHouse driver.Conn
+	Brokers    []string
+}
+
+// Connect reaches the configured servers or, when none are configured, the embedded
+// ones at their configured addresses, which a running `trackwatch run` or `trackwatch
+// dev` serves. It does not start anything.
+func Connect(ctx context.Context, cfg config.Config) (*Clients, error) {
+	addrs, brokers := cfg.ClickHouse.Addr, cfg.Kafka.Brokers
+	hint := ""
+	if cfg.ClickHouse.Embedded() {
+		ec := cfg.Embedded.ClickHouse
+		addrs = []string{net.JoinHostPort(ec.ListenHost, strconv.Itoa(ec.TCPPort))}
+		hint = " (the embedded server: start `trackwatch run` or `trackwatch dev` first, or set clickhouse.addr)"
+	}
+	if cfg.Kafka.Embedded() {
+		brokers = []string{cfg.Embedded.Kafka.Listen}
+	}
+	conn, err := store.Open(ctx, cfg.ClickHouse, addrs...)
+	if err != nil {
+		return nil, fmt.Errorf("%w%s", err, hint)
+	}
+	return &Clients{ClickHouse: conn, Brokers: brokers}, nil
+}
+
+// Close releases the connections.
+func (c *Clients) Close() error { return c.ClickHouse.Close() }
