@@ -253,3 +253,38 @@ func TestSecondMemberTakesOverFromAKilledOne(t *testing.T) {
 	b.stop(t)
 	assertExactlyOnce(t, s.conn, "trackwatch", c)
 }
+
+func TestKafkaRestartMidStreamLosesAndDuplicatesNothing(t *testing.T) {
+	ch := devstacktest.StartClickHouse(t, t.TempDir())
+	port, err := devstack.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kcfg := devstack.KafkaConfig{Listen: fmt.Sprintf("127.0.0.1:%d", port), Partitions: partitions, DataDir: t.TempDir()}
+	topics := []string{schemas.TrackingTopic, schemas.OrderTopic}
+	k, err := devstack.StartKafka(kcfg, topics, devstacktest.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{ch: ch, brokers: []string{k.Addr()}, conn: openCH(t, ch.Addr())}
+	s.migrate(t, "trackwatch")
+	c := makeCorpus(5, 4000, true)
+	half := len(c.tracking) / 2
+	produce(t, s.brokers, schemas.TrackingTopic, c.tracking[:half])
+
+	stop := runIngest(t, ingestOptions(s, "trackwatch", "g"))
+	defer stop()
+	waitCommitted(t, s.brokers, "g", 2*time.Minute, schemas.TrackingTopic)
+
+	k.Close() // the broker goes away; ingest keeps retrying
+	time.Sleep(2 * time.Second)
+	k, err = devstack.StartKafka(kcfg, topics, devstacktest.Logger())
+	if err != nil {
+		t.Fatalf("restart kafka: %v", err)
+	}
+	defer k.Close()
+	produce(t, s.brokers, schemas.TrackingTopic, c.tracking[half:])
+	produce(t, s.brokers, schemas.OrderTopic, c.orders)
+	waitCommitted(t, s.brokers, "g", 3*time.Minute, schemas.TrackingTopic, schemas.OrderTopic)
+	assertExactlyOnce(t, s.conn, "trackwatch", c)
+}

@@ -90,6 +90,7 @@ func runCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	if !ok {
 		return exitUsage
 	}
+	cfg.Runtime.Apply(env.environ) // a long-running process: bound its heap
 	err := service.Run(ctx, cfg, service.Options{Logger: logger, Ready: func(ep service.Endpoints) {
 		fmt.Fprintf(env.stdout, "trackwatch is running\n  health:     http://%s/healthz\n  metrics:    http://%s/metrics\n  kafka:      %s\n  clickhouse: %s\n",
 			ep.HTTP, ep.HTTP, strings.Join(ep.Brokers, ","), strings.Join(ep.ClickHouseAddr, ","))
@@ -113,6 +114,7 @@ func ingestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	if !ok {
 		return exitUsage
 	}
+	cfg.Runtime.Apply(env.environ) // a long-running process: bound its heap
 	err := service.Run(ctx, cfg, service.Options{Logger: logger, NoHTTP: *noHTTP, Ready: func(ep service.Endpoints) {
 		fmt.Fprintf(env.stdout, "trackwatch ingest is running (group %s)\n  kafka:      %s\n  clickhouse: %s\n",
 			cfg.Kafka.GroupID, strings.Join(ep.Brokers, ","), strings.Join(ep.ClickHouseAddr, ","))
@@ -134,6 +136,7 @@ func devCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	if !ok {
 		return exitUsage
 	}
+	cfg.Runtime.Apply(env.environ) // a long-running process: bound its heap
 	err := service.Dev(ctx, cfg, service.Options{Logger: logger, Ready: func(ep service.Endpoints) {
 		fmt.Fprintf(env.stdout, "embedded stack is up (Ctrl-C stops it)\n  kafka:            %s  topics %s, %s\n  clickhouse:       %s (native)\n  clickhouse http:  http://%s\n  database:         %s\nPoint another trackwatch at it with:\n  --set kafka.brokers=%s --set clickhouse.addr=%s\n",
 			strings.Join(ep.Brokers, ","), cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic,
