@@ -20,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/httpapi"
 	"github.com/trackwatch/trackwatch/ingest"
@@ -35,6 +36,7 @@ type Config struct {
 	HTTP       httpapi.Config     `yaml:"http"`
 	Kafka      ingest.KafkaConfig `yaml:"kafka"`
 	Ingest     ingest.Config      `yaml:"ingest"`
+	Detect     detect.Config      `yaml:"detect"`
 	ClickHouse store.Config       `yaml:"clickhouse"`
 	Embedded   devstack.Config    `yaml:"embedded"`
 }
@@ -117,7 +119,7 @@ func (c *Config) Validate() error {
 		key string
 		v   interface{ Validate() error }
 	}{
-		{"log", &c.Log}, {"runtime", &c.Runtime}, {"http", &c.HTTP}, {"kafka", &c.Kafka}, {"ingest", &c.Ingest},
+		{"log", &c.Log}, {"runtime", &c.Runtime}, {"http", &c.HTTP}, {"kafka", &c.Kafka}, {"ingest", &c.Ingest}, {"detect", &c.Detect},
 		{"clickhouse", &c.ClickHouse}, {"embedded", &c.Embedded},
 	}
 	for _, s := range sections {
@@ -306,7 +308,7 @@ func suggest(ki keyIndex, path string) string {
 		}
 	}
 	if len(near) == 0 {
-		return " (sections: log, runtime, http, kafka, ingest, clickhouse, embedded)"
+		return " (sections: log, runtime, http, kafka, ingest, detect, clickhouse, embedded)"
 	}
 	sort.Strings(near)
 	if len(near) > 6 {

@@ -152,7 +152,7 @@ func TestMigrateTwiceCreatesTablesOnce(t *testing.T) {
 	for _, tb := range tables {
 		names = append(names, tb.Name)
 	}
-	if got, want := strings.Join(names, ","), "dead_letter_replays,dead_letters,order_events,schema_migrations,tracking_events"; got != want {
+	if got, want := strings.Join(names, ","), "alerts,dead_letter_replays,dead_letters,order_events,schema_migrations,tracking_events"; got != want {
 		t.Fatalf("tables = %s, want %s", got, want)
 	}
 	var recorded uint64

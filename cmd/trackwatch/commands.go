@@ -53,6 +53,20 @@ selected ones (raw bytes and key unchanged) to their topics after a fix, so they
 through ingest again, and records the replay; ones already replayed are skipped unless
 --again. Both connect to the running stack (configured, or the embedded one that
 'trackwatch run' or 'trackwatch dev' serves).
+`}, {name: "detect", summary: "evaluate the detectors once, now or as of a past moment", run: detectCmd,
+		usage: `Usage: trackwatch detect --once [--detector NAME] [--as-of RFC3339] [--record] [--format table|json|ndjson]
+
+Evaluates the detectors in ClickHouse and prints what they flag, with the recommended
+action and a reason a buyer can paste into a dispute. Without --as-of it evaluates now
+and records the alerts (firing, and resolving those whose condition cleared). With
+--as-of it sees only events that occurred at or before that moment and prints the
+findings; add --record to write them as alerts too. The same data and moment always
+give the same findings. Connects to the running stack.
+`}, {name: "alerts", summary: "list alerts", run: alertsCmd,
+		usage: `Usage: trackwatch alerts [--detector NAME] [--status firing|resolved] [--limit N] [--format table|json|ndjson]
+
+Lists the alerts the detectors recorded, newest detection first. Connects to the
+running stack.
 `}, {name: "migrate", summary: "apply the ClickHouse schema and exit", run: migrateCmd,
 		usage: `Usage: trackwatch migrate [flags]
 

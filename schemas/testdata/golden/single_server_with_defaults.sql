@@ -99,3 +99,28 @@ CREATE TABLE IF NOT EXISTS `trackwatch`.dead_letter_replays
 ENGINE = ReplacingMergeTree(replayed_at)
 ORDER BY (topic, partition, offset);
 
+-- 0003_alerts.sql
+CREATE TABLE IF NOT EXISTS `trackwatch`.alerts
+(
+    alert_id            String,
+    detector            LowCardinality(String),
+    order_id            String,
+    tracking_number     String,
+    seller_id           String,
+    buyer_id            String,
+    marketplace         LowCardinality(String),
+    severity            LowCardinality(String) COMMENT 'critical, high, medium, low',
+    recommendation      LowCardinality(String) COMMENT 'open_dispute, extend_protection, contact_seller, none',
+    reason              String COMMENT 'a paragraph a buyer can paste into a dispute',
+    evidence            String COMMENT 'JSON: timeline, mismatching fields, other orders',
+    protection_ends_at  Nullable(DateTime64(3, 'UTC')),
+    amount              Nullable(Decimal(18, 4)),
+    first_detected_at   DateTime64(3, 'UTC'),
+    last_detected_at    DateTime64(3, 'UTC'),
+    status              LowCardinality(String) COMMENT 'firing, resolved',
+    resolved_at         Nullable(DateTime64(3, 'UTC')),
+    updated_at          DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(updated_at)
+ORDER BY alert_id;
+

@@ -1,0 +1,58 @@
+// Package alert provides trackwatch's alerts as people and integrations see them: the
+// alerts table that detectors write (read here for the CLI and dashboards), and, later,
+// the notifiers that deliver them.
+package alert
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/shopspring/decimal"
+)
+
+// Alert is one alert: a detector's condition on one order and tracking number.
+type Alert struct {
+	AlertID          string           `ch:"alert_id" json:"alert_id"`
+	Detector         string           `ch:"detector" json:"detector"`
+	OrderID          string           `ch:"order_id" json:"order_id"`
+	TrackingNumber   string           `ch:"tracking_number" json:"tracking_number"`
+	SellerID         string           `ch:"seller_id" json:"seller_id"`
+	BuyerID          string           `ch:"buyer_id" json:"buyer_id"`
+	Marketplace      string           `ch:"marketplace" json:"marketplace"`
+	Severity         string           `ch:"severity" json:"severity"`
+	Recommendation   string           `ch:"recommendation" json:"recommendation"`
+	Reason           string           `ch:"reason" json:"reason"`
+	Evidence         string           `ch:"evidence" json:"evidence"`
+	ProtectionEndsAt *time.Time       `ch:"protection_ends_at" json:"protection_ends_at"`
+	Amount           *decimal.Decimal `ch:"amount" json:"amount"`
+	FirstDetectedAt  time.Time        `ch:"first_detected_at" json:"first_detected_at"`
+	LastDetectedAt   time.Time        `ch:"last_detected_at" json:"last_detected_at"`
+	Status           string           `ch:"status" json:"status"`
+	ResolvedAt       *time.Time       `ch:"resolved_at" json:"resolved_at"`
+}
+
+// Filter selects alerts; zero fields select everything.
+type Filter struct {
+	Detector string
+	Status   string // firing or resolved
+	Limit    int    // default 100
+}
+
+// List returns alerts matching f, most recently detected first.
+func List(ctx context.Context, conn driver.Conn, db string, f Filter) ([]Alert, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q := "SELECT alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, reason, evidence, " +
+		"protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at FROM `" + db + "`.alerts FINAL " +
+		"WHERE ({detector:String} = '' OR detector = {detector:String}) AND ({status:String} = '' OR status = {status:String}) " +
+		"ORDER BY last_detected_at DESC, alert_id LIMIT {limit:UInt32}"
+	var out []Alert
+	if err := conn.Select(ctx, &out, q, clickhouse.Named("detector", f.Detector), clickhouse.Named("status", f.Status), clickhouse.Named("limit", uint32(f.Limit))); err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	return out, nil
+}

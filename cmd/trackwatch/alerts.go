@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/service"
+)
+
+func alertsCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	var f alert.Filter
+	fs.StringVar(&f.Detector, "detector", "", "only this detector: "+strings.Join(detect.Names, ", "))
+	fs.StringVar(&f.Status, "status", "", "only firing or resolved")
+	fs.IntVar(&f.Limit, "limit", 100, "at most this many")
+	format := fs.String("format", "table", "output: table, json or ndjson")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	switch {
+	case f.Detector != "" && !slices.Contains(detect.Names, f.Detector):
+		fmt.Fprintf(env.stderr, "trackwatch alerts: --detector %q is not one of %s\n", f.Detector, strings.Join(detect.Names, ", "))
+		return exitUsage
+	case f.Status != "" && f.Status != "firing" && f.Status != "resolved":
+		fmt.Fprintf(env.stderr, "trackwatch alerts: --status %q is not firing or resolved\n", f.Status)
+		return exitUsage
+	case *format != "table" && *format != "json" && *format != "ndjson":
+		fmt.Fprintf(env.stderr, "trackwatch alerts: --format %q is not table, json or ndjson\n", *format)
+		return exitUsage
+	}
+	cfg, _, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	clients, err := service.Connect(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch alerts: %v\n", err)
+		return exitFailure
+	}
+	defer clients.Close()
+	as, err := alert.List(ctx, clients.ClickHouse, cfg.ClickHouse.Database, f)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch alerts: %v\n", err)
+		return exitFailure
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(as)
+	case "ndjson":
+		enc := json.NewEncoder(env.stdout)
+		for _, a := range as {
+			_ = enc.Encode(a)
+		}
+	default:
+		tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "STATUS\tDETECTOR\tORDER\tTRACKING NUMBER\tSEVERITY\tRECOMMENDATION\tFIRST DETECTED\tLAST DETECTED")
+		for _, a := range as {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Status, a.Detector, a.OrderID, a.TrackingNumber, a.Severity, a.Recommendation,
+				a.FirstDetectedAt.UTC().Format("2006-01-02 15:04"), a.LastDetectedAt.UTC().Format("2006-01-02 15:04"))
+		}
+		tw.Flush()
+		fmt.Fprintf(env.stdout, "%d alerts\n", len(as))
+	}
+	return exitOK
+}

@@ -1,0 +1,203 @@
+// Package detect provides trackwatch's detectors: SQL evaluated in ClickHouse as of a
+// given moment, each flagging orders whose tracking number is fake or misused, with a
+// recommended action and evidence; and the recording of their findings as alerts.
+//
+// Time is an argument: Eval(ctx, conn, asOf) sees only events that occurred at or before
+// asOf, so the same code serves the schedule (asOf = now), re-runs of the past, and tests
+// with fixed times. The work happens in ClickHouse; Go only receives the findings.
+package detect
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/shopspring/decimal"
+)
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+// Names are the detectors' public identifiers, used in alerts, config and metrics.
+var Names = []string{"invalid_tracking_number", "never_scanned", "stalled_eir"}
+
+// Config holds the detectors' thresholds. The zero value is usable: defaults from the
+// domain's rules are written beside each field.
+type Config struct {
+	// DefaultProtectionDays applies when an order does not say. Default 60.
+	DefaultProtectionDays int `yaml:"default_protection_days"`
+	// StalledDays: EIR-only this long since the first event is stalled. Default 7.
+	StalledDays int `yaml:"stalled_days"`
+	// NeverScannedWorkingDays: no carrier event this many working days after shipment.
+	// Default 5.
+	NeverScannedWorkingDays int `yaml:"never_scanned_working_days"`
+	// PostalCarriers are carrier slugs whose numbers must be UPU S10.
+	PostalCarriers []string `yaml:"postal_carriers"`
+}
+
+// Validate fills defaults and checks the values, naming the offending key.
+func (c *Config) Validate() error {
+	if c.DefaultProtectionDays == 0 {
+		c.DefaultProtectionDays = 60
+	}
+	if c.StalledDays == 0 {
+		c.StalledDays = 7
+	}
+	if c.NeverScannedWorkingDays == 0 {
+		c.NeverScannedWorkingDays = 5
+	}
+	if c.PostalCarriers == nil {
+		c.PostalCarriers = []string{"china-post", "japan-post", "korea-post", "royal-mail", "la-poste", "deutsche-post", "usps-international"}
+	}
+	for key, v := range map[string]int{"default_protection_days": c.DefaultProtectionDays, "stalled_days": c.StalledDays, "never_scanned_working_days": c.NeverScannedWorkingDays} {
+		if v < 1 || v > 3650 {
+			return fmt.Errorf("%s: %d is out of range 1..3650", key, v)
+		}
+	}
+	return nil
+}
+
+func (c *Config) params() []any {
+	return []any{
+		clickhouse.Named("default_protection_days", uint16(c.DefaultProtectionDays)),
+		clickhouse.Named("stalled_days", uint16(c.StalledDays)),
+		clickhouse.Named("never_scanned_working_days", uint16(c.NeverScannedWorkingDays)),
+		clickhouse.Named("postal_carriers", c.PostalCarriers),
+	}
+}
+
+// Finding is one flagged order.
+type Finding struct {
+	OrderID          string           `ch:"order_id" json:"order_id"`
+	TrackingNumber   string           `ch:"tracking_number" json:"tracking_number"`
+	SellerID         string           `ch:"seller_id" json:"seller_id"`
+	BuyerID          string           `ch:"buyer_id" json:"buyer_id"`
+	Marketplace      string           `ch:"marketplace" json:"marketplace"`
+	Severity         string           `ch:"severity" json:"severity"`
+	Recommendation   string           `ch:"recommendation" json:"recommendation"`
+	Reason           string           `ch:"reason" json:"reason"`
+	Evidence         string           `ch:"evidence" json:"evidence"`
+	ProtectionEndsAt *time.Time       `ch:"protection_ends_at" json:"protection_ends_at"`
+	Amount           *decimal.Decimal `ch:"amount" json:"amount"`
+}
+
+// Detector is one named detector rendered for a database.
+type Detector struct {
+	Name     string
+	db       string
+	findings string // WITH ... findings AS (...): the detector's query with the shared CTEs
+}
+
+// New returns the detector called name for database db.
+func New(name, db string) (*Detector, error) {
+	if !slices.Contains(Names, name) {
+		return nil, fmt.Errorf("unknown detector %q (detectors: %s)", name, strings.Join(Names, ", "))
+	}
+	common, err := render("common.sql", db)
+	if err != nil {
+		return nil, err
+	}
+	body, err := render(name+".sql", db)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{Name: name, db: db, findings: "WITH " + common + ",\nfindings AS (\n" + body + "\n)\n"}, nil
+}
+
+// All returns every detector for db.
+func All(db string) ([]*Detector, error) {
+	var out []*Detector
+	for _, n := range Names {
+		d, err := New(n, db)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func render(file, db string) (string, error) {
+	b, err := sqlFiles.ReadFile("sql/" + file)
+	if err != nil {
+		return "", err
+	}
+	t, err := template.New(file).Parse(string(b))
+	if err != nil {
+		return "", fmt.Errorf("detector sql %s: %w", file, err)
+	}
+	var sb strings.Builder
+	if err := t.Execute(&sb, struct{ DB string }{"`" + db + "`"}); err != nil {
+		return "", err
+	}
+	// Comments would swallow the rest of a line once statements are joined; drop them.
+	var lines []string
+	for _, l := range strings.Split(sb.String(), "\n") {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// queryContext makes column names win over same-named aliases in the detectors' SQL
+// (argMax(seller_id, ...) AS seller_id must not capture seller_id elsewhere).
+func queryContext(ctx context.Context) context.Context {
+	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"prefer_column_name_to_alias": 1}))
+}
+
+func (d *Detector) args(cfg Config, asOf time.Time, extra ...any) []any {
+	return append(append(cfg.params(), clickhouse.Named("as_of", asOf.UTC()), clickhouse.Named("detector", d.Name)), extra...)
+}
+
+// Eval returns the orders the detector flags as of asOf, ordered by order id. The same
+// data and moment always give the same findings.
+func (d *Detector) Eval(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) ([]Finding, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var out []Finding
+	q := d.findings + "SELECT * FROM findings ORDER BY order_id, tracking_number"
+	if err := conn.Select(queryContext(ctx), &out, q, d.args(cfg, asOf)...); err != nil {
+		return nil, fmt.Errorf("detector %s: %w", d.Name, err)
+	}
+	return out, nil
+}
+
+const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, " +
+	"reason, evidence, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, updated_at"
+
+// Record evaluates the detector as of asOf inside ClickHouse and writes its alerts: every
+// finding fires (keeping the first detection time of an alert already firing), and every
+// alert of this detector still firing but not found now is resolved at asOf. alert_id is
+// derived from (detector, order, tracking number), so several instances or re-runs
+// write the same rows, which the table collapses.
+func (d *Detector) Record(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	fire := "INSERT INTO `" + d.db + "`.alerts (" + alertColumns + ")\n" + d.findings +
+		", prev AS (SELECT alert_id, status, first_detected_at FROM `" + d.db + "`.alerts FINAL WHERE detector = {detector:String})\n" +
+		"SELECT lower(hex(sipHash128({detector:String}, f.order_id, f.tracking_number))) AS id, {detector:String}, " +
+		"f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation, f.reason, f.evidence, " +
+		"f.protection_ends_at, f.amount, if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), " +
+		"{as_of:DateTime64(3, 'UTC')}, 'firing', NULL, now64(3)\n" +
+		"FROM findings AS f LEFT JOIN prev AS p ON p.alert_id = lower(hex(sipHash128({detector:String}, f.order_id, f.tracking_number)))"
+	if err := conn.Exec(queryContext(ctx), fire, d.args(cfg, asOf)...); err != nil {
+		return fmt.Errorf("detector %s: record findings: %w", d.Name, err)
+	}
+	resolve := "INSERT INTO `" + d.db + "`.alerts (" + alertColumns + ")\n" +
+		"SELECT alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, reason, evidence, " +
+		"protection_ends_at, amount, first_detected_at, last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, now64(3)\n" +
+		"FROM `" + d.db + "`.alerts FINAL WHERE detector = {detector:String} AND status = 'firing' AND last_detected_at < {as_of:DateTime64(3, 'UTC')}"
+	if err := conn.Exec(queryContext(ctx), resolve, d.args(cfg, asOf)...); err != nil {
+		return fmt.Errorf("detector %s: resolve alerts: %w", d.Name, err)
+	}
+	return nil
+}

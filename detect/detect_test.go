@@ -1,0 +1,218 @@
+package detect_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/devstack/devstacktest"
+	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/store"
+)
+
+func TestMain(m *testing.M) {
+	devstack.RunChildIfRequested()
+	os.Exit(m.Run())
+}
+
+const db = "det"
+
+// world is a ClickHouse with the schema and fixture events inserted through ingest's
+// own decoding, as if they had come from Kafka.
+type world struct {
+	t    *testing.T
+	conn driver.Conn
+	n    int
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ch := devstacktest.StartClickHouse(t, t.TempDir())
+	conn, err := store.Open(context.Background(), store.Config{Username: "default", DialTimeout: 5 * time.Second, MaxOpenConns: 4}, ch.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := schemas.Migrate(context.Background(), conn, schemas.DDLOptions{Database: db}, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	return &world{t: t, conn: conn}
+}
+
+func day(d int, hour int) string {
+	return time.Date(2026, 10, d, hour, 0, 0, 0, time.UTC).Format(time.RFC3339)
+}
+
+func asOf(d int) time.Time { return time.Date(2026, 10, d, 12, 0, 0, 0, time.UTC) }
+
+// shipped inserts an order placed two days before and shipped on October d.
+func (w *world) shipped(order, tn, carrier string, d int) {
+	w.t.Helper()
+	w.orders(
+		fmt.Sprintf(`{"event_id":"%s-p","order_id":"%s","seller_id":"s1","buyer_id":"b-%s","status":"placed","occurred_at":"%s","ship_to":{"country":"JP","city":"Tokyo","postal_code":"100-0001"},"amount":25.5}`, order, order, order, day(d-2, 9)),
+		fmt.Sprintf(`{"event_id":"%s-s","order_id":"%s","seller_id":"s1","buyer_id":"b-%s","status":"shipped","occurred_at":"%s","tracking_number":"%s","carrier":"%s"}`, order, order, order, day(d, 10), tn, carrier),
+	)
+}
+
+func (w *world) orders(msgs ...string) {
+	w.t.Helper()
+	var rows []ingest.OrderRow
+	for _, m := range msgs {
+		r, rej := ingest.DecodeOrder([]byte(m))
+		if rej != nil {
+			w.t.Fatalf("fixture rejected: %v: %s", rej, m)
+		}
+		rows = append(rows, r)
+	}
+	w.n++
+	if err := ingest.InsertOrders(context.Background(), w.conn, db, rows, "order-events", 0, int64(w.n*1000), fmt.Sprint("o", w.n)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// scan inserts a carrier event for tn on October d.
+func (w *world) scan(tn, rawStatus string, d int) {
+	w.t.Helper()
+	m := fmt.Sprintf(`{"event_id":"%s-%s-%d","tracking_number":"%s","raw_status":"%s","occurred_at":"%s","location":{"country":"CN"}}`, tn, rawStatus, d, tn, rawStatus, day(d, 8))
+	r, rej := ingest.DecodeTracking([]byte(m))
+	if rej != nil {
+		w.t.Fatalf("fixture rejected: %v", rej)
+	}
+	w.n++
+	if err := ingest.InsertTracking(context.Background(), w.conn, db, []ingest.TrackingRow{r}, "tracking-events", 0, int64(w.n), fmt.Sprint("t", w.n)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) flagged(name string, at time.Time) []string {
+	w.t.Helper()
+	d, err := detect.New(name, db)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	fs, err := d.Eval(context.Background(), w.conn, detect.Config{}, at)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range fs {
+		ids = append(ids, f.OrderID)
+		if f.Reason == "" || f.Evidence == "" || f.Recommendation != "open_dispute" || f.ProtectionEndsAt == nil || f.SellerID != "s1" {
+			w.t.Errorf("%s finding for %s lacks a field: %+v", name, f.OrderID, f)
+		}
+	}
+	return ids
+}
+
+func expect(t *testing.T, what string, got []string, want ...string) {
+	t.Helper()
+	if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+		t.Errorf("%s: flagged %v, want %v", what, got, want)
+	}
+}
+
+func TestStalledEIR(t *testing.T) {
+	w := newWorld(t)
+	w.shipped("stalled", "RR123456785CN", "china-post", 5)
+	w.scan("RR123456785CN", "Electronic information received", 5)
+	w.shipped("slow-seller", "RR000000000CN", "china-post", 5) // trap: EIR, then it moved
+	w.scan("RR000000000CN", "Shipping information received", 5)
+	w.scan("RR000000000CN", "Accepted", 8)
+	w.shipped("moves-later", "RR111111115CN", "china-post", 5) // moves on the 14th
+	w.scan("RR111111115CN", "Label created", 5)
+	w.scan("RR111111115CN", "In transit", 14)
+
+	expect(t, "6 days after the first EIR", w.flagged("stalled_eir", asOf(11)))
+	expect(t, "8 days after", w.flagged("stalled_eir", asOf(13)), "moves-later", "stalled")
+	expect(t, "after the parcel moved", w.flagged("stalled_eir", asOf(15)), "stalled")
+}
+
+func TestNeverScannedCountsWorkingDays(t *testing.T) {
+	w := newWorld(t)
+	w.shipped("silent", "RR222222225CN", "china-post", 5) // Monday
+	w.shipped("scanned", "RR333333335CN", "china-post", 5)
+	w.scan("RR333333335CN", "Electronic information received", 6)
+
+	expect(t, "Friday, 4 working days", w.flagged("never_scanned", asOf(9)))
+	expect(t, "Sunday, still 4 working days", w.flagged("never_scanned", asOf(11)))
+	expect(t, "next Monday, 5 working days", w.flagged("never_scanned", asOf(12)), "silent")
+}
+
+func TestInvalidTrackingNumber(t *testing.T) {
+	w := newWorld(t)
+	w.shipped("good-s10", "RR123456785CN", "china-post", 5)
+	w.shipped("bad-check-digit", "RR123456784CN", "china-post", 5)
+	w.shipped("not-s10-for-post", "ABC123", "china-post", 5)
+	w.shipped("good-ups", "1Z999AA10123456784", "ups", 5)
+	w.shipped("bad-ups", "1Z12345", "ups", 5)
+	w.shipped("courier-free-form", "YT2412345678901", "yunexpress", 5)
+
+	expect(t, "formats", w.flagged("invalid_tracking_number", asOf(6)), "bad-check-digit", "bad-ups", "not-s10-for-post")
+	d, _ := detect.New("invalid_tracking_number", db)
+	fs, _ := d.Eval(context.Background(), w.conn, detect.Config{}, asOf(6))
+	if len(fs) == 0 || !strings.Contains(fs[0].Reason, "check digit is 4 where 5 is required") {
+		t.Fatalf("reason for the bad check digit: %+v", fs)
+	}
+}
+
+func TestRecordFiresThenResolvesWithStableIDs(t *testing.T) {
+	w := newWorld(t)
+	w.shipped("stalled", "RR123456785CN", "china-post", 5)
+	w.scan("RR123456785CN", "Electronic information received", 5)
+	w.shipped("moves-later", "RR111111115CN", "china-post", 5)
+	w.scan("RR111111115CN", "Label created", 5)
+	w.scan("RR111111115CN", "In transit", 14)
+	d, _ := detect.New("stalled_eir", db)
+	ctx := context.Background()
+
+	type alert struct {
+		ID         string     `ch:"alert_id"`
+		Order      string     `ch:"order_id"`
+		Status     string     `ch:"status"`
+		First      time.Time  `ch:"first_detected_at"`
+		Last       time.Time  `ch:"last_detected_at"`
+		ResolvedAt *time.Time `ch:"resolved_at"`
+	}
+	read := func() []alert {
+		var as []alert
+		if err := w.conn.Select(ctx, &as, "SELECT alert_id, order_id, status, first_detected_at, last_detected_at, resolved_at FROM det.alerts FINAL ORDER BY order_id"); err != nil {
+			t.Fatal(err)
+		}
+		return as
+	}
+	for _, at := range []time.Time{asOf(13), asOf(13)} { // twice: a re-run changes nothing
+		if err := d.Record(ctx, w.conn, detect.Config{}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := read()
+	if len(first) != 2 || first[0].Status != "firing" || first[1].Status != "firing" {
+		t.Fatalf("after the 13th: %+v", first)
+	}
+	if err := d.Record(ctx, w.conn, detect.Config{}, asOf(15)); err != nil {
+		t.Fatal(err)
+	}
+	later := read()
+	if len(later) != 2 {
+		t.Fatalf("after the 15th: %d alerts, want the same 2 rows: %+v", len(later), later)
+	}
+	moved, stalled := later[0], later[1]
+	if moved.Order != "moves-later" || moved.Status != "resolved" || moved.ResolvedAt == nil || !moved.ResolvedAt.Equal(asOf(15)) {
+		t.Errorf("the parcel that moved: %+v", moved)
+	}
+	if stalled.Status != "firing" || !stalled.First.Equal(asOf(13)) || !stalled.Last.Equal(asOf(15)) {
+		t.Errorf("the stalled parcel: %+v", stalled)
+	}
+	if moved.ID != first[0].ID || stalled.ID != first[1].ID {
+		t.Errorf("alert ids changed between runs")
+	}
+}

@@ -1,0 +1,41 @@
+-- Shared by every detector: each shipped order's state, and each tracking number's
+-- carrier history, as of {as_of}: only events that occurred at or before it count, and
+-- the latest occurred_at wins for state. Re-delivered duplicates do not change argMax,
+-- min or max, so no FINAL is needed.
+orders AS
+(
+    SELECT
+        order_id,
+        argMax(seller_id, occurred_at) AS seller_id,
+        argMax(buyer_id, occurred_at) AS buyer_id,
+        argMax(marketplace, occurred_at) AS marketplace,
+        argMax(status, occurred_at) AS state,
+        argMaxIf(tracking_number, occurred_at, status = 'shipped') AS tracking_number,
+        argMaxIf(carrier, occurred_at, status = 'shipped') AS carrier,
+        minIf(occurred_at, status = 'placed') AS placed_at,
+        maxIf(occurred_at, status = 'shipped') AS shipped_at,
+        argMaxIf(ship_to_country, occurred_at, ship_to_country != '') AS ship_to_country,
+        argMaxIf(ship_to_city_norm, occurred_at, ship_to_city_norm != '') AS ship_to_city,
+        argMaxIf(ship_to_postal_norm, occurred_at, ship_to_postal_norm != '') AS ship_to_postal,
+        ifNull(argMaxIf(protection_days, occurred_at, protection_days IS NOT NULL), {default_protection_days:UInt16}) AS protection_days,
+        ifNull(argMaxIf(protection_extended_days, occurred_at, protection_extended_days IS NOT NULL), 0) AS protection_extended_days,
+        argMaxIf(amount, occurred_at, amount IS NOT NULL) AS amount
+    FROM {{.DB}}.order_events
+    WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
+    GROUP BY order_id
+    HAVING countIf(status = 'shipped') > 0
+),
+tracks AS
+(
+    SELECT
+        tracking_number,
+        uniqExact(event_id) AS events,
+        uniqExactIf(event_id, status != 'info_received') AS moving_events,
+        min(occurred_at) AS first_event_at,
+        max(occurred_at) AS last_event_at,
+        arraySlice(arraySort(x -> x.1, groupUniqArray(tuple(occurred_at, status, raw_status, location_country, location_city))), 1, 50) AS timeline
+    FROM {{.DB}}.tracking_events
+    WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
+      AND tracking_number IN (SELECT tracking_number FROM orders)
+    GROUP BY tracking_number
+)
