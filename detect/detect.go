@@ -18,6 +18,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/robfig/cron/v3"
 	"github.com/shopspring/decimal"
 )
 
@@ -39,6 +40,11 @@ type Config struct {
 	NeverScannedWorkingDays int `yaml:"never_scanned_working_days"`
 	// PostalCarriers are carrier slugs whose numbers must be UPU S10.
 	PostalCarriers []string `yaml:"postal_carriers"`
+	// Schedule is the standard 5-field cron spec, in UTC, on which `trackwatch run`
+	// evaluates every detector. Default "*/5 * * * *".
+	Schedule string `yaml:"schedule"`
+	// Schedules overrides Schedule per detector, e.g. {stalled_eir: "0 * * * *"}.
+	Schedules map[string]string `yaml:"schedules"`
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
@@ -54,6 +60,20 @@ func (c *Config) Validate() error {
 	}
 	if c.PostalCarriers == nil {
 		c.PostalCarriers = []string{"china-post", "japan-post", "korea-post", "royal-mail", "la-poste", "deutsche-post", "usps-international"}
+	}
+	if c.Schedule == "" {
+		c.Schedule = "*/5 * * * *"
+	}
+	if _, err := cron.ParseStandard(c.Schedule); err != nil {
+		return fmt.Errorf("schedule: %q: %w", c.Schedule, err)
+	}
+	for name, spec := range c.Schedules {
+		if !slices.Contains(Names, name) {
+			return fmt.Errorf("schedules.%s: unknown detector (detectors: %s)", name, strings.Join(Names, ", "))
+		}
+		if _, err := cron.ParseStandard(spec); err != nil {
+			return fmt.Errorf("schedules.%s: %q: %w", name, spec, err)
+		}
 	}
 	for key, v := range map[string]int{"default_protection_days": c.DefaultProtectionDays, "stalled_days": c.StalledDays, "never_scanned_working_days": c.NeverScannedWorkingDays} {
 		if v < 1 || v > 3650 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/devstack"
@@ -214,5 +215,73 @@ func TestRecordFiresThenResolvesWithStableIDs(t *testing.T) {
 	}
 	if moved.ID != first[0].ID || stalled.ID != first[1].ID {
 		t.Errorf("alert ids changed between runs")
+	}
+}
+
+func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
+	w := newWorld(t)
+	w.shipped("stalled", "RR123456785CN", "china-post", 5)
+	w.scan("RR123456785CN", "Electronic information received", 5)
+	cfg := detect.Config{Schedule: "@every 1s"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var metrics []*detect.Metrics
+	done := make(chan struct{}, 2)
+	for range 2 { // two trackwatch instances
+		m := detect.NewMetrics(nil)
+		metrics = append(metrics, m)
+		s, err := detect.NewScheduler(w.conn, db, cfg, devstacktest.Logger(), m, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = s.Run(ctx); done <- struct{}{} }()
+	}
+	// Wait until each instance has run stalled_eir at least twice.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ran := 0
+		for _, m := range metrics {
+			if testutil.ToFloat64(m.Runs.WithLabelValues("stalled_eir", "ok")) >= 2 {
+				ran++
+			}
+		}
+		if ran == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("schedulers did not run stalled_eir twice each within a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	<-done
+	var rows, ids uint64
+	if err := w.conn.QueryRow(context.Background(), "SELECT count(), uniqExact(alert_id) FROM det.alerts FINAL").Scan(&rows, &ids); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || ids != 1 {
+		t.Fatalf("alerts FINAL: %d rows, %d ids; want one alert for the one stalled order", rows, ids)
+	}
+	for _, m := range metrics {
+		if got := testutil.ToFloat64(m.Runs.WithLabelValues("stalled_eir", "error")); got != 0 {
+			t.Fatalf("%v failed runs", got)
+		}
+	}
+}
+
+func TestBadScheduleNamesTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  detect.Config
+		want string
+	}{
+		{detect.Config{Schedule: "every day"}, "schedule:"},
+		{detect.Config{Schedules: map[string]string{"stalled_eir": "61 * * * *"}}, "schedules.stalled_eir:"},
+		{detect.Config{Schedules: map[string]string{"psychic": "* * * * *"}}, "schedules.psychic: unknown detector"},
+		{detect.Config{StalledDays: -1}, "stalled_days:"},
+	} {
+		if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", tc.cfg, err, tc.want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/httpapi"
 	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/schemas"
@@ -31,6 +32,8 @@ type Options struct {
 	ForceEmbedded bool
 	// NoHTTP skips the HTTP listener (trackwatch ingest scaled out as several processes).
 	NoHTTP bool
+	// NoDetect skips the detector schedule (trackwatch ingest).
+	NoDetect bool
 	// IngestHooks are passed to the ingest (fault-injection tests).
 	IngestHooks ingest.Hooks
 }
@@ -123,6 +126,13 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			Metrics: metrics, Hooks: opts.IngestHooks,
 		})
 	})
+	if !opts.NoDetect {
+		sched, err := detect.NewScheduler(conn, cfg.ClickHouse.Database, cfg.Detect, logger.With("component", "detect"), detect.NewMetrics(opts.Registry), opts.Now)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return sched.Run(gctx) })
+	}
 	g.Go(func() error {
 		select {
 		case <-gctx.Done():

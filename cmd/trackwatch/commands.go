@@ -129,7 +129,7 @@ func ingestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return exitUsage
 	}
 	cfg.Runtime.Apply(env.environ) // a long-running process: bound its heap
-	err := service.Run(ctx, cfg, service.Options{Logger: logger, NoHTTP: *noHTTP, Ready: func(ep service.Endpoints) {
+	err := service.Run(ctx, cfg, service.Options{Logger: logger, NoHTTP: *noHTTP, NoDetect: true, Ready: func(ep service.Endpoints) {
 		fmt.Fprintf(env.stdout, "trackwatch ingest is running (group %s)\n  kafka:      %s\n  clickhouse: %s\n",
 			cfg.Kafka.GroupID, strings.Join(ep.Brokers, ","), strings.Join(ep.ClickHouseAddr, ","))
 	}})
