@@ -26,7 +26,8 @@ import (
 var sqlFiles embed.FS
 
 // Names are the detectors' public identifiers, used in alerts, config and metrics.
-var Names = []string{"invalid_tracking_number", "never_scanned", "stalled_eir"}
+var Names = []string{"invalid_tracking_number", "never_scanned", "stalled_eir", "scan_before_order",
+	"tracking_reuse", "destination_mismatch", "protection_expiry"}
 
 // Config holds the detectors' thresholds. The zero value is usable: defaults from the
 // domain's rules are written beside each field.
@@ -38,6 +39,15 @@ type Config struct {
 	// NeverScannedWorkingDays: no carrier event this many working days after shipment.
 	// Default 5.
 	NeverScannedWorkingDays int `yaml:"never_scanned_working_days"`
+	// ScanBeforeOrderSlackDays: a first carrier event this much before the order was
+	// placed means the number is another parcel's. Default 1.
+	ScanBeforeOrderSlackDays int `yaml:"scan_before_order_slack_days"`
+	// RecycleMonths: carriers reissue numbers; events and orders further apart than this
+	// are not the same parcel. Default 12.
+	RecycleMonths int `yaml:"recycle_months"`
+	// ExpiryWindowDays: protection_expiry flags orders whose protection ends within it.
+	// Default 7.
+	ExpiryWindowDays int `yaml:"expiry_window_days"`
 	// PostalCarriers are carrier slugs whose numbers must be UPU S10.
 	PostalCarriers []string `yaml:"postal_carriers"`
 	// Schedule is the standard 5-field cron spec, in UTC, on which `trackwatch run`
@@ -61,6 +71,15 @@ func (c *Config) Validate() error {
 	if c.PostalCarriers == nil {
 		c.PostalCarriers = []string{"china-post", "japan-post", "korea-post", "royal-mail", "la-poste", "deutsche-post", "usps-international"}
 	}
+	if c.ScanBeforeOrderSlackDays == 0 {
+		c.ScanBeforeOrderSlackDays = 1
+	}
+	if c.RecycleMonths == 0 {
+		c.RecycleMonths = 12
+	}
+	if c.ExpiryWindowDays == 0 {
+		c.ExpiryWindowDays = 7
+	}
 	if c.Schedule == "" {
 		c.Schedule = "*/5 * * * *"
 	}
@@ -75,7 +94,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("schedules.%s: %q: %w", name, spec, err)
 		}
 	}
-	for key, v := range map[string]int{"default_protection_days": c.DefaultProtectionDays, "stalled_days": c.StalledDays, "never_scanned_working_days": c.NeverScannedWorkingDays} {
+	for key, v := range map[string]int{"default_protection_days": c.DefaultProtectionDays, "stalled_days": c.StalledDays,
+		"never_scanned_working_days": c.NeverScannedWorkingDays, "scan_before_order_slack_days": c.ScanBeforeOrderSlackDays,
+		"recycle_months": c.RecycleMonths, "expiry_window_days": c.ExpiryWindowDays} {
 		if v < 1 || v > 3650 {
 			return fmt.Errorf("%s: %d is out of range 1..3650", key, v)
 		}
@@ -89,6 +110,9 @@ func (c *Config) params() []any {
 		clickhouse.Named("stalled_days", uint16(c.StalledDays)),
 		clickhouse.Named("never_scanned_working_days", uint16(c.NeverScannedWorkingDays)),
 		clickhouse.Named("postal_carriers", c.PostalCarriers),
+		clickhouse.Named("scan_before_order_slack_days", uint16(c.ScanBeforeOrderSlackDays)),
+		clickhouse.Named("recycle_months", uint16(c.RecycleMonths)),
+		clickhouse.Named("expiry_window_days", uint16(c.ExpiryWindowDays)),
 	}
 }
 

@@ -83,7 +83,11 @@ func (w *world) orders(msgs ...string) {
 // scan inserts a carrier event for tn on October d.
 func (w *world) scan(tn, rawStatus string, d int) {
 	w.t.Helper()
-	m := fmt.Sprintf(`{"event_id":"%s-%s-%d","tracking_number":"%s","raw_status":"%s","occurred_at":"%s","location":{"country":"CN"}}`, tn, rawStatus, d, tn, rawStatus, day(d, 8))
+	w.scanJSON(fmt.Sprintf(`{"event_id":"%s-%s-%d","tracking_number":"%s","raw_status":"%s","occurred_at":"%s","location":{"country":"CN"}}`, tn, rawStatus, d, tn, rawStatus, day(d, 8)))
+}
+
+func (w *world) scanJSON(m string) {
+	w.t.Helper()
 	r, rej := ingest.DecodeTracking([]byte(m))
 	if rej != nil {
 		w.t.Fatalf("fixture rejected: %v", rej)
@@ -92,6 +96,17 @@ func (w *world) scan(tn, rawStatus string, d int) {
 	if err := ingest.InsertTracking(context.Background(), w.conn, db, []ingest.TrackingRow{r}, "tracking-events", 0, int64(w.n), fmt.Sprint("t", w.n)); err != nil {
 		w.t.Fatal(err)
 	}
+}
+
+var cfgZero detect.Config
+
+func detectNew(t *testing.T, name string) (*detect.Detector, error) {
+	t.Helper()
+	d, err := detect.New(name, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, nil
 }
 
 func (w *world) flagged(name string, at time.Time) []string {
@@ -107,7 +122,8 @@ func (w *world) flagged(name string, at time.Time) []string {
 	var ids []string
 	for _, f := range fs {
 		ids = append(ids, f.OrderID)
-		if f.Reason == "" || f.Evidence == "" || f.Recommendation != "open_dispute" || f.ProtectionEndsAt == nil || f.SellerID != "s1" {
+		okRec := f.Recommendation == "open_dispute" || (name == "protection_expiry" && f.Recommendation == "extend_protection")
+		if f.Reason == "" || f.Evidence == "" || !okRec || f.ProtectionEndsAt == nil || f.SellerID != "s1" {
 			w.t.Errorf("%s finding for %s lacks a field: %+v", name, f.OrderID, f)
 		}
 	}

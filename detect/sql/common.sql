@@ -33,6 +33,14 @@ tracks AS
         uniqExactIf(event_id, status != 'info_received') AS moving_events,
         min(occurred_at) AS first_event_at,
         max(occurred_at) AS last_event_at,
+        arraySort(groupUniqArray(occurred_at)) AS times,
+        argMaxIf(dest_country, occurred_at, dest_country != '') AS dest_country,
+        argMaxIf(dest_city_norm, occurred_at, dest_city_norm != '') AS dest_city,
+        argMaxIf(dest_postal_norm, occurred_at, dest_postal_norm != '') AS dest_postal,
+        countIf(status = 'delivered') > 0 AS delivered,
+        argMaxIf(location_country, occurred_at, status = 'delivered') AS delivered_country,
+        argMaxIf(location_city_norm, occurred_at, status = 'delivered') AS delivered_city,
+        argMaxIf(location_postal_norm, occurred_at, status = 'delivered') AS delivered_postal,
         arraySlice(arraySort(x -> x.1, groupUniqArray(tuple(occurred_at, status, raw_status, location_country, location_city))), 1, 50) AS timeline
     FROM {{.DB}}.tracking_events
     WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}

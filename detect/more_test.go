@@ -1,0 +1,118 @@
+package detect_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// addr is a ship-to or carrier place.
+type addr struct{ Country, City, Postal string }
+
+var tokyo = addr{"JP", "Tokyo", "100-0001"}
+
+func (a addr) json() map[string]string {
+	return map[string]string{"country": a.Country, "city": a.City, "postal_code": a.Postal}
+}
+
+// order inserts a placed and a shipped event with the given buyer, address and times.
+func (w *world) order(id, buyer string, to addr, placed, shipped time.Time, tn string, protectionDays int, extra ...string) {
+	w.t.Helper()
+	p, _ := json.Marshal(map[string]any{"event_id": id + "-p", "order_id": id, "seller_id": "s1", "buyer_id": buyer, "status": "placed",
+		"occurred_at": placed.Format(time.RFC3339), "ship_to": to.json(), "amount": 30})
+	s, _ := json.Marshal(map[string]any{"event_id": id + "-s", "order_id": id, "seller_id": "s1", "buyer_id": buyer, "status": "shipped",
+		"occurred_at": shipped.Format(time.RFC3339), "tracking_number": tn, "carrier": "china-post", "protection_days": protectionDays})
+	msgs := []string{string(p), string(s)}
+	for i, status := range extra { // later order statuses, a day apart after shipment
+		e, _ := json.Marshal(map[string]any{"event_id": fmt.Sprintf("%s-x%d", id, i), "order_id": id, "seller_id": "s1", "buyer_id": buyer,
+			"status": status, "occurred_at": shipped.Add(time.Duration(i+1) * 24 * time.Hour).Format(time.RFC3339)})
+		msgs = append(msgs, string(e))
+	}
+	w.orders(msgs...)
+}
+
+// event inserts a carrier event with an optional destination and location.
+func (w *world) event(tn, rawStatus string, at time.Time, dest, loc *addr) {
+	w.t.Helper()
+	ev := map[string]any{"event_id": fmt.Sprintf("%s-%s-%d", tn, rawStatus, at.Unix()), "tracking_number": tn, "raw_status": rawStatus, "occurred_at": at.Format(time.RFC3339)}
+	if dest != nil {
+		ev["destination"] = dest.json()
+	}
+	if loc != nil {
+		ev["location"] = loc.json()
+	}
+	b, _ := json.Marshal(ev)
+	w.scanJSON(string(b))
+}
+
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 9, 0, 0, 0, time.UTC) }
+
+func TestScanBeforeOrder(t *testing.T) {
+	w := newWorld(t)
+	w.order("other-parcel", "b1", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR100000008CN", 60)
+	w.event("RR100000008CN", "Accepted", date(2026, 9, 20), nil, nil)
+	w.order("recycled", "b2", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR200000007CN", 60) // trap: old parcel 14 months ago
+	w.event("RR200000007CN", "Delivered", date(2025, 8, 1), nil, nil)
+	w.event("RR200000007CN", "Electronic information received", date(2026, 10, 5), nil, nil)
+	w.order("within-slack", "b3", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR300000006CN", 60) // trap: label made the evening before
+	w.event("RR300000006CN", "Label created", date(2026, 10, 2).Add(11*time.Hour), nil, nil)
+
+	expect(t, "scan before order", w.flagged("scan_before_order", asOf(10)), "other-parcel")
+}
+
+func TestDestinationMismatch(t *testing.T) {
+	w := newWorld(t)
+	at := date(2026, 10, 6)
+	w.order("wrong-country", "b1", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR400000005CN", 60)
+	w.event("RR400000005CN", "In transit", at, &addr{"US", "Austin", "73301"}, nil)
+	w.order("same-place-spelt-differently", "b2", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR500000004CN", 60) // trap
+	w.event("RR500000004CN", "In transit", at, &addr{"Japan", "TOKYO", "1000001"}, nil)
+	w.order("wrong-postal-code", "b3", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR600000003CN", 60)
+	w.event("RR600000003CN", "In transit", at, &addr{"JP", "Osaka", "530-0001"}, nil)
+	w.order("delivered-elsewhere", "b4", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR700000002CN", 60)
+	w.event("RR700000002CN", "Delivered", at, nil, &addr{"DE", "Berlin", "10115"})
+	w.order("delivered-home", "b5", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR800000001CN", 60) // trap
+	w.event("RR800000001CN", "Delivered", at, nil, &addr{"Japan", "Tokyo", "100 0001"})
+
+	expect(t, "destination mismatch", w.flagged("destination_mismatch", asOf(10)), "delivered-elsewhere", "wrong-country", "wrong-postal-code")
+}
+
+func TestTrackingReuse(t *testing.T) {
+	w := newWorld(t)
+	w.order("first-buyer", "alice", tokyo, date(2026, 10, 1), date(2026, 10, 2), "RR900000000CN", 60)
+	w.order("second-buyer", "bob", addr{"US", "Austin", "73301"}, date(2026, 10, 1), date(2026, 10, 3), "RR900000000CN", 60)
+	w.order("combined-1", "carol", tokyo, date(2026, 10, 1), date(2026, 10, 2), "RR012345675CN", 60) // trap: one parcel, two orders
+	w.order("combined-2", "carol", addr{"Japan", "TOKYO", "1000001"}, date(2026, 10, 1), date(2026, 10, 2), "RR012345675CN", 60)
+	w.order("reissued-old", "dave", tokyo, date(2025, 7, 1), date(2025, 7, 2), "RR111111115CN", 60) // trap: 15 months apart
+	w.order("reissued-new", "erin", addr{"DE", "Berlin", "10115"}, date(2026, 10, 1), date(2026, 10, 2), "RR111111115CN", 60)
+
+	expect(t, "reuse", w.flagged("tracking_reuse", asOf(10)), "first-buyer", "second-buyer")
+}
+
+func TestProtectionExpiry(t *testing.T) {
+	w := newWorld(t)
+	now := date(2026, 11, 30) // protection of orders shipped on Oct 5 with 60 days ends Dec 4
+	w.order("stuck", "b1", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR121212125CN", 60)
+	w.event("RR121212125CN", "Electronic information received", date(2026, 10, 5), nil, nil)
+	w.order("moving", "b2", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR131313135CN", 60)
+	w.event("RR131313135CN", "In transit", date(2026, 11, 25), nil, nil)
+	w.order("delivered-home", "b3", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR141414145CN", 60) // trap
+	w.event("RR141414145CN", "Delivered", date(2026, 11, 20), nil, &addr{"JP", "Tokyo", ""})
+	w.order("delivered-elsewhere", "b4", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR151515155CN", 60)
+	w.event("RR151515155CN", "Delivered", date(2026, 11, 20), nil, &addr{"DE", "Berlin", ""})
+	w.order("long-protection", "b5", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR161616165CN", 90) // trap: ends in January
+	w.order("confirmed", "b6", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR171717175CN", 60, "confirmed") // trap
+
+	got := w.flagged("protection_expiry", now)
+	expect(t, "expiring", got, "delivered-elsewhere", "moving", "stuck")
+	d, _ := detectNew(t, "protection_expiry")
+	fs, _ := d.Eval(t.Context(), w.conn, cfgZero, now)
+	recs := map[string]string{}
+	for _, f := range fs {
+		recs[f.OrderID] = f.Recommendation
+	}
+	if recs["moving"] != "extend_protection" || recs["stuck"] != "open_dispute" || recs["delivered-elsewhere"] != "open_dispute" {
+		t.Errorf("recommendations %v", recs)
+	}
+}
