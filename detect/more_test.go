@@ -101,7 +101,7 @@ func TestProtectionExpiry(t *testing.T) {
 	w.event("RR141414145CN", "Delivered", date(2026, 11, 20), nil, &addr{"JP", "Tokyo", ""})
 	w.order("delivered-elsewhere", "b4", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR151515155CN", 60)
 	w.event("RR151515155CN", "Delivered", date(2026, 11, 20), nil, &addr{"DE", "Berlin", ""})
-	w.order("long-protection", "b5", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR161616165CN", 90) // trap: ends in January
+	w.order("long-protection", "b5", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR161616165CN", 90)        // trap: ends in January
 	w.order("confirmed", "b6", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR171717175CN", 60, "confirmed") // trap
 
 	got := w.flagged("protection_expiry", now)
