@@ -44,6 +44,8 @@ tracks AS
         arraySlice(arraySort(x -> x.1, groupUniqArray(tuple(occurred_at, status, raw_status, location_country, location_city))), 1, 50) AS timeline
     FROM {{.DB}}.tracking_events
     WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
+      -- carriers reissue numbers: history older than the recycle window is another parcel's
+      AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth({recycle_months:UInt16})
       AND tracking_number IN (SELECT tracking_number FROM orders)
     GROUP BY tracking_number
 )
