@@ -4,9 +4,10 @@ BIN := bin/trackwatch
 
 .PHONY: run test chdb build vet bench clean
 
-## run: build and run trackwatch on the embedded Kafka + ClickHouse stack
+## run: build and run trackwatch on the embedded Kafka + ClickHouse stack, fed with
+## simulated traffic so alerts appear (trackwatch run --demo)
 run: chdb build
-	./$(BIN) run
+	./$(BIN) run --demo
 
 ## test: vet and run every test against the embedded stack
 test: chdb vet

@@ -2,6 +2,7 @@ package detect_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -122,6 +123,9 @@ func (w *world) flagged(name string, at time.Time) []string {
 	var ids []string
 	for _, f := range fs {
 		ids = append(ids, f.OrderID)
+		if !json.Valid([]byte(f.Evidence)) {
+			w.t.Errorf("%s evidence for %s is not JSON: %s", name, f.OrderID, f.Evidence)
+		}
 		okRec := f.Recommendation == "open_dispute" || (name == "protection_expiry" && f.Recommendation == "extend_protection")
 		if f.Reason == "" || f.Evidence == "" || !okRec || f.ProtectionEndsAt == nil || f.SellerID != "s1" {
 			w.t.Errorf("%s finding for %s lacks a field: %+v", name, f.OrderID, f)
@@ -151,6 +155,15 @@ func TestStalledEIR(t *testing.T) {
 	expect(t, "6 days after the first EIR", w.flagged("stalled_eir", asOf(11)))
 	expect(t, "8 days after", w.flagged("stalled_eir", asOf(13)), "moves-later", "stalled")
 	expect(t, "after the parcel moved", w.flagged("stalled_eir", asOf(15)), "stalled")
+
+	d, _ := detect.New("stalled_eir", db)
+	fs, _ := d.Eval(context.Background(), w.conn, detect.Config{}, asOf(15))
+	var ev struct {
+		Timeline []struct{ At, Status, RawStatus string } `json:"timeline"`
+	}
+	if err := json.Unmarshal([]byte(fs[0].Evidence), &ev); err != nil || len(ev.Timeline) != 1 || ev.Timeline[0].Status != "info_received" {
+		t.Fatalf("evidence timeline: %+v (%v) from %s", ev, err, fs[0].Evidence)
+	}
 }
 
 func TestNeverScannedCountsWorkingDays(t *testing.T) {

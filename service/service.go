@@ -34,6 +34,8 @@ type Options struct {
 	NoHTTP bool
 	// NoDetect skips the detector schedule (trackwatch ingest).
 	NoDetect bool
+	// Demo feeds simulated, labelled traffic into the topics (trackwatch run --demo).
+	Demo *DemoOptions
 	// IngestHooks are passed to the ingest (fault-injection tests).
 	IngestHooks ingest.Hooks
 }
@@ -126,6 +128,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			Metrics: metrics, Hooks: opts.IngestHooks,
 		})
 	})
+	if opts.Demo != nil {
+		g.Go(func() error {
+			return demo(gctx, cfg, stack.Brokers, *opts.Demo, opts.Now, logger.With("component", "demo"))
+		})
+	}
 	if !opts.NoDetect {
 		sched, err := detect.NewScheduler(conn, cfg.ClickHouse.Database, cfg.Detect, logger.With("component", "detect"), detect.NewMetrics(opts.Registry), opts.Now)
 		if err != nil {

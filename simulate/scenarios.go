@@ -35,12 +35,12 @@ var scenarios = []scenario{
 	{"invalid_postal_form", func(s *sim, name string) {
 		to, _ := s.dest()
 		shipped := s.daysAgo(s.between(0.2, 2.5))
-		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(20)), shipped: shipped, tn: fmt.Sprintf("CP%07d", s.rng.IntN(1e7)), carrier: "japan-post", protection: 60, truth: []string{"invalid_tracking_number"}})
+		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(20)), shipped: shipped, tn: fmt.Sprintf("CP%d%07d", s.batch, s.rng.IntN(1e7)), carrier: "japan-post", protection: 60, truth: []string{"invalid_tracking_number"}})
 	}},
 	{"invalid_ups", func(s *sim, name string) {
 		to, _ := s.dest()
 		shipped := s.daysAgo(s.between(0.2, 2.5))
-		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(20)), shipped: shipped, tn: fmt.Sprintf("1Z%08d", s.rng.IntN(1e8)), carrier: "ups", protection: 60, truth: []string{"invalid_tracking_number"}})
+		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(20)), shipped: shipped, tn: fmt.Sprintf("1Z%d%08d", s.batch, s.rng.IntN(1e8)), carrier: "ups", protection: 60, truth: []string{"invalid_tracking_number"}})
 	}},
 	{"scan_before_order", func(s *sim, name string) {
 		to, _ := s.dest()
@@ -129,7 +129,7 @@ var scenarios = []scenario{
 	{"trap_combined_parcel", func(s *sim, name string) {
 		p := places[s.rng.IntN(len(places))]
 		tn, carrier := s.number()
-		buyer := fmt.Sprintf("buyer-combined-%d", s.n)
+		buyer := fmt.Sprintf("buyer-combined-%d-%d", s.batch, s.n)
 		shipped := s.daysAgo(s.between(5, 25))
 		for i := range 2 + s.rng.IntN(2) { // the same address, spelt differently on each order
 			to := p.canonical

@@ -25,6 +25,9 @@ type Options struct {
 	Seed   uint64    // default 1
 	Orders int       // scenario orders (reuse and combined parcels add a few); default 1000
 	AsOf   time.Time // the moment the labels hold for; default 2026-11-20T12:00:00Z
+	// Batch distinguishes runs that feed the same topics (trackwatch run --demo): ids,
+	// event ids and tracking numbers of different batches never collide.
+	Batch int
 }
 
 // Result is the traffic and its ground truth.
@@ -65,6 +68,7 @@ type sim struct {
 	n      int // order counter
 	serial int // tracking number serial
 	events int
+	batch  int
 }
 
 // Run generates the traffic.
@@ -78,7 +82,7 @@ func Run(o Options) *Result {
 	if o.AsOf.IsZero() {
 		o.AsOf = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	}
-	s := &sim{rng: rand.New(rand.NewPCG(o.Seed, 11)), asOf: o.AsOf.UTC(),
+	s := &sim{rng: rand.New(rand.NewPCG(o.Seed, uint64(11+o.Batch))), asOf: o.AsOf.UTC(), batch: o.Batch, serial: o.Batch * 20_000,
 		res: &Result{Truth: map[string][]string{}, Scenario: map[string]string{}, AsOf: o.AsOf.UTC()}}
 	for range o.Orders {
 		sc := scenarios[s.rng.IntN(len(scenarios))]
@@ -104,7 +108,7 @@ func (s *sim) between(lo, hi float64) float64 { return lo + s.rng.Float64()*(hi-
 // s10 returns a valid UPU S10 number for a postal carrier.
 func (s *sim) s10() string {
 	s.serial++
-	n := (s.serial*7919 + s.rng.IntN(1000)) % 100_000_000
+	n := s.serial % 100_000_000 // unique across 5000 batches of up to 20000 numbers
 	d := fmt.Sprintf("%08d", n)
 	w := []int{8, 6, 4, 2, 3, 5, 9, 7}
 	sum := 0
@@ -161,8 +165,11 @@ type orderSpec struct {
 func (s *sim) order(o orderSpec) string {
 	s.n++
 	id := fmt.Sprintf("%s-%05d", o.name, s.n)
+	if s.batch > 0 {
+		id = fmt.Sprintf("b%d-%s", s.batch, id)
+	}
 	if o.buyer == "" {
-		o.buyer = fmt.Sprintf("buyer-%d", s.n)
+		o.buyer = fmt.Sprintf("buyer-%d-%d", s.batch, s.n)
 	}
 	mk := []string{"aliexpress", "aliexpress", "aliexpress", "amazon"}[s.rng.IntN(4)]
 	base := map[string]any{"order_id": id, "marketplace": mk, "seller_id": fmt.Sprintf("seller-%d", s.rng.IntN(50)), "buyer_id": o.buyer}
@@ -195,7 +202,7 @@ func (s *sim) order(o orderSpec) string {
 // scan emits a carrier event for tn.
 func (s *sim) scan(tn, carrier, raw string, at time.Time, dest, loc *place) {
 	s.events++
-	ev := map[string]any{"event_id": fmt.Sprintf("ev-%d", s.events), "tracking_number": s.spell(tn), "carrier": carrier, "raw_status": raw, "occurred_at": s.at(at)}
+	ev := map[string]any{"event_id": fmt.Sprintf("ev-%d-%d", s.batch, s.events), "tracking_number": s.spell(tn), "carrier": carrier, "raw_status": raw, "occurred_at": s.at(at)}
 	if dest != nil {
 		ev["destination"] = pj(*dest)
 	}

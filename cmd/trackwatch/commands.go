@@ -29,6 +29,16 @@ Runs only the ingest: consumes the tracking and order topics in the consumer gro
 kafka.group_id and writes ClickHouse, with an exactly-once effect across crashes and
 rebalances. Start several processes with the same group to share the partitions. It
 serves /healthz and /metrics on http.listen unless --no-http is given.
+`}, {name: "simulate", summary: "generate labelled traffic into Kafka or files", run: simulateCmd,
+		usage: `Usage: trackwatch simulate [--orders N] [--seed S] [--as-of RFC3339] [--to kafka|files] [--out DIR]
+
+Generates realistic, labelled traffic in the v1 contract: orders across marketplaces,
+carriers and countries, covering every detector's positive cases and every trap
+(slow sellers, combined parcels, recycled numbers, spelling variants, ...), with
+duplicates, out-of-order delivery and timestamps in several offsets. --to kafka
+produces it to the running stack's topics; --to files writes tracking-events.ndjson,
+order-events.ndjson and truth.json (which detectors should flag each order as of
+--as-of) into --out.
 `}, {name: "dev", summary: "start the embedded Kafka broker and ClickHouse server and keep them up", run: devCmd,
 		usage: `Usage: trackwatch dev [flags]
 
@@ -96,6 +106,8 @@ func embeddedAliases(f *flag.FlagSet, cf *configFlags) {
 func runCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	fs, cf := newFlags(env, c)
 	cf.alias(fs, "http-listen", "http.listen", "HTTP `host:port` for /healthz and /metrics")
+	demoOn := fs.Bool("demo", false, "feed simulated, labelled traffic continuously and run the detectors every minute, to watch alerts appear")
+	demoEvery := fs.Duration("demo-interval", 20*time.Second, "with --demo: how often a batch of simulated orders is produced")
 	embeddedAliases(fs, cf)
 	if ok, code := parse(fs, args); !ok {
 		return code
@@ -105,10 +117,20 @@ func runCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return exitUsage
 	}
 	cfg.Runtime.Apply(env.environ) // a long-running process: bound its heap
-	err := service.Run(ctx, cfg, service.Options{Logger: logger, Ready: func(ep service.Endpoints) {
+	opts := service.Options{Logger: logger, Ready: func(ep service.Endpoints) {
 		fmt.Fprintf(env.stdout, "trackwatch is running\n  health:     http://%s/healthz\n  metrics:    http://%s/metrics\n  kafka:      %s\n  clickhouse: %s\n",
 			ep.HTTP, ep.HTTP, strings.Join(ep.Brokers, ","), strings.Join(ep.ClickHouseAddr, ","))
-	}})
+		if *demoOn {
+			fmt.Fprintf(env.stdout, "demo: simulated orders every %s, detectors every minute; watch them with\n  ./bin/trackwatch alerts --status firing\n", *demoEvery)
+		}
+	}}
+	if *demoOn {
+		opts.Demo = &service.DemoOptions{Interval: *demoEvery}
+		if cfg.Detect.Schedule == "*/5 * * * *" { // the default: a demo should not keep people waiting
+			cfg.Detect.Schedule = "* * * * *"
+		}
+	}
+	err := service.Run(ctx, cfg, opts)
 	if err != nil {
 		logger.Error("run failed", "err", err)
 		return exitFailure

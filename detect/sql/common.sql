@@ -41,7 +41,8 @@ tracks AS
         argMaxIf(location_country, occurred_at, status = 'delivered') AS delivered_country,
         argMaxIf(location_city_norm, occurred_at, status = 'delivered') AS delivered_city,
         argMaxIf(location_postal_norm, occurred_at, status = 'delivered') AS delivered_postal,
-        arraySlice(arraySort(x -> x.1, groupUniqArray(tuple(occurred_at, status, raw_status, location_country, location_city))), 1, 50) AS timeline
+        arraySlice(arraySort(x -> x.1, groupUniqArray(CAST(tuple(occurred_at, toString(status), raw_status, toString(location_country), location_city),
+            'Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String)'))), 1, 50) AS timeline
     FROM {{.DB}}.tracking_events
     WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
       -- carriers reissue numbers: history older than the recycle window is another parcel's

@@ -12,9 +12,9 @@ SELECT
         if(o.delivered_mismatch,
             concat(o.delivered_country, if(o.delivered_postal != '', concat(' ', o.delivered_postal), ''), if(o.delivered_city != '', concat(' ', o.delivered_city), '')),
             concat(o.dest_country, if(o.dest_postal != '', concat(' ', o.dest_postal), ''), if(o.dest_city != '', concat(' ', o.dest_city), '')))) AS reason,
-    toJSONString(map('ship_to', concat(o.ship_to_country, '|', o.ship_to_postal, '|', o.ship_to_city),
-        'carrier_destination', concat(o.dest_country, '|', o.dest_postal, '|', o.dest_city),
-        'delivered_at', concat(o.delivered_country, '|', o.delivered_postal, '|', o.delivered_city))) AS evidence,
+    concat('{"ship_to":', concat('{"country":', toJSONString(o.ship_to_country), ',"postal_code":', toJSONString(o.ship_to_postal), ',"city":', toJSONString(o.ship_to_city), '}'),
+        ',"carrier_destination":', concat('{"country":', toJSONString(o.dest_country), ',"postal_code":', toJSONString(o.dest_postal), ',"city":', toJSONString(o.dest_city), '}'),
+        ',"delivered_at":', concat('{"country":', toJSONString(o.delivered_country), ',"postal_code":', toJSONString(o.delivered_postal), ',"city":', toJSONString(o.delivered_city), '}'), '}') AS evidence,
     o.shipped_at + toIntervalDay(o.protection_days + o.protection_extended_days) AS protection_ends_at,
     o.amount
 FROM

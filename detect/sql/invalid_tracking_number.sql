@@ -8,7 +8,7 @@ SELECT
     'open_dispute' AS recommendation,
     format('The seller provided tracking number {} for carrier {}, but {}. A number like this was never issued by the carrier, so the order was not shipped with it. I request a full refund.',
         o.tracking_number, if(o.carrier = '', 'unknown', o.carrier), problem) AS reason,
-    toJSONString(map('declared_carrier', o.carrier, 'problem', problem)) AS evidence,
+    concat('{"declared_carrier":', toJSONString(o.carrier), ',"problem":', toJSONString(problem), '}') AS evidence,
     o.shipped_at + toIntervalDay(o.protection_days + o.protection_extended_days) AS protection_ends_at,
     o.amount
 FROM

@@ -7,7 +7,7 @@ SELECT
     'open_dispute' AS recommendation,
     format('The seller marked the order shipped on {} with tracking number {}, but the carrier has no information at all for this number {} working days later. I request a full refund.',
         toString(toDate(o.shipped_at)), o.tracking_number, toString(o.working_days)) AS reason,
-    toJSONString(map('declared_carrier', o.carrier, 'shipped_at', toString(o.shipped_at), 'working_days_without_events', toString(o.working_days))) AS evidence,
+    concat('{"declared_carrier":', toJSONString(o.carrier), ',"shipped_at":', toJSONString(toString(o.shipped_at)), ',"working_days_without_events":', toString(o.working_days), ',"timeline":[]}') AS evidence,
     o.shipped_at + toIntervalDay(o.protection_days + o.protection_extended_days) AS protection_ends_at,
     o.amount
 FROM

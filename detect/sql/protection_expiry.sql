@@ -13,7 +13,8 @@ SELECT
         format('Buyer protection for this order ends on {}, and the parcel with tracking number {} {}. I request a full refund before protection ends.',
             toString(toDate(o.ends_at)), o.tracking_number,
             multiIf(o.delivered_elsewhere, 'was delivered to another address', o.events = 0, 'has no carrier record at all', 'has never moved (only electronic information)'))) AS reason,
-    toJSONString(map('protection_ends_at', toString(o.ends_at), 'carrier_events', toString(o.events), 'moving', toString(o.moving), 'timeline', toJSONString(o.timeline))) AS evidence,
+    concat('{"protection_ends_at":', toJSONString(toString(o.ends_at)), ',"carrier_events":', toString(o.events),
+        ',"moving":', if(o.moving, 'true', 'false'), ',"timeline":', toJSONString(o.timeline), '}') AS evidence,
     o.ends_at AS protection_ends_at,
     o.amount
 FROM

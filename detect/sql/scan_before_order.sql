@@ -8,7 +8,7 @@ SELECT
     'open_dispute' AS recommendation,
     format('I placed this order on {}, but the carrier''s first record for tracking number {} is from {}, before the order existed. The number belongs to another parcel, not to my order. I request a full refund.',
         toString(toDate(o.placed_at)), o.tracking_number, toString(o.first_relevant)) AS reason,
-    toJSONString(map('placed_at', toString(o.placed_at), 'first_carrier_event_at', toString(o.first_relevant), 'timeline', toJSONString(o.timeline))) AS evidence,
+    concat('{"placed_at":', toJSONString(toString(o.placed_at)), ',"first_carrier_event_at":', toJSONString(toString(o.first_relevant)), ',"timeline":', toJSONString(o.timeline), '}') AS evidence,
     o.shipped_at + toIntervalDay(o.protection_days + o.protection_extended_days) AS protection_ends_at,
     o.amount
 FROM

@@ -8,7 +8,7 @@ SELECT
     format('The seller provided tracking number {} on {}. Since {} the carrier has shown only electronic information (a shipping label, no physical scan) for it; after {} days the parcel has never moved. I request a full refund.',
         o.tracking_number, toString(toDate(o.shipped_at)), toString(toDate(t.first_event_at)),
         toString(dateDiff('day', t.first_event_at, {as_of:DateTime64(3, 'UTC')}))) AS reason,
-    toJSONString(map('timeline', toJSONString(t.timeline), 'first_event_at', toString(t.first_event_at), 'carrier_events', toString(t.events))) AS evidence,
+    concat('{"first_event_at":', toJSONString(toString(t.first_event_at)), ',"carrier_events":', toString(t.events), ',"timeline":', toJSONString(t.timeline), '}') AS evidence,
     o.shipped_at + toIntervalDay(o.protection_days + o.protection_extended_days) AS protection_ends_at,
     o.amount
 FROM orders AS o

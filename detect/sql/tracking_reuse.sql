@@ -8,7 +8,7 @@ SELECT
     'open_dispute' AS recommendation,
     format('The seller gave tracking number {} for my order, but the same number was also given for {} other order(s) ({}) going to other buyers or addresses. One parcel cannot be delivered to different addresses; my order was not shipped with this number. I request a full refund.',
         o.tracking_number, toString(length(r.others)), arrayStringConcat(arraySlice(r.others, 1, 10), ', ')) AS reason,
-    toJSONString(map('other_orders', toJSONString(r.others), 'ship_to', concat(o.ship_to_country, '|', o.ship_to_postal, '|', o.ship_to_city))) AS evidence,
+    concat('{"other_orders":', toJSONString(r.others), ',"ship_to":{"country":', toJSONString(o.ship_to_country), ',"postal_code":', toJSONString(o.ship_to_postal), ',"city":', toJSONString(o.ship_to_city), '}}') AS evidence,
     o.shipped_at + toIntervalDay(o.protection_days + o.protection_extended_days) AS protection_ends_at,
     o.amount
 FROM orders AS o
