@@ -50,12 +50,39 @@ type Config struct {
 	ExpiryWindowDays int `yaml:"expiry_window_days"`
 	// PostalCarriers are carrier slugs whose numbers must be UPU S10.
 	PostalCarriers []string `yaml:"postal_carriers"`
+	// ByCarrier and ByMarketplace override thresholds for one carrier slug or one
+	// marketplace; a carrier's override wins over a marketplace's, which wins over the
+	// global value. Zero fields inherit. YAML only, e.g.
+	//   by_carrier: {ups: {stalled_days: 3}}
+	//   by_marketplace: {amazon: {default_protection_days: 30}}
+	ByCarrier     map[string]Thresholds `yaml:"by_carrier"`
+	ByMarketplace map[string]Thresholds `yaml:"by_marketplace"`
 	// Schedule is the standard 5-field cron spec, in UTC, on which `trackwatch run`
 	// evaluates every detector. Default "*/5 * * * *".
 	Schedule string `yaml:"schedule"`
 	// Schedules overrides Schedule per detector, e.g. {stalled_eir: "0 * * * *"}.
 	Schedules map[string]string `yaml:"schedules"`
 }
+
+// Thresholds are the per-carrier or per-marketplace overrides; zero inherits.
+type Thresholds struct {
+	DefaultProtectionDays    int `yaml:"default_protection_days"`
+	StalledDays              int `yaml:"stalled_days"`
+	NeverScannedWorkingDays  int `yaml:"never_scanned_working_days"`
+	ScanBeforeOrderSlackDays int `yaml:"scan_before_order_slack_days"`
+	RecycleMonths            int `yaml:"recycle_months"`
+	ExpiryWindowDays         int `yaml:"expiry_window_days"`
+}
+
+func (t Thresholds) values() map[string]int {
+	return map[string]int{"default_protection_days": t.DefaultProtectionDays, "stalled_days": t.StalledDays,
+		"never_scanned_working_days": t.NeverScannedWorkingDays, "scan_before_order_slack_days": t.ScanBeforeOrderSlackDays,
+		"recycle_months": t.RecycleMonths, "expiry_window_days": t.ExpiryWindowDays}
+}
+
+// thresholdNames are the thresholds that can be overridden per carrier and marketplace.
+var thresholdNames = []string{"default_protection_days", "stalled_days", "never_scanned_working_days",
+	"scan_before_order_slack_days", "recycle_months", "expiry_window_days"}
 
 // Validate fills defaults and checks the values, naming the offending key.
 func (c *Config) Validate() error {
@@ -94,18 +121,38 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("schedules.%s: %q: %w", name, spec, err)
 		}
 	}
-	for key, v := range map[string]int{"default_protection_days": c.DefaultProtectionDays, "stalled_days": c.StalledDays,
-		"never_scanned_working_days": c.NeverScannedWorkingDays, "scan_before_order_slack_days": c.ScanBeforeOrderSlackDays,
-		"recycle_months": c.RecycleMonths, "expiry_window_days": c.ExpiryWindowDays} {
+	global := Thresholds{c.DefaultProtectionDays, c.StalledDays, c.NeverScannedWorkingDays, c.ScanBeforeOrderSlackDays, c.RecycleMonths, c.ExpiryWindowDays}
+	for key, v := range global.values() {
 		if v < 1 || v > 3650 {
 			return fmt.Errorf("%s: %d is out of range 1..3650", key, v)
+		}
+	}
+	for section, overrides := range map[string]map[string]Thresholds{"by_carrier": c.ByCarrier, "by_marketplace": c.ByMarketplace} {
+		for name, t := range overrides {
+			for key, v := range t.values() {
+				if v < 0 || v > 3650 {
+					return fmt.Errorf("%s.%s.%s: %d is out of range 1..3650 (0 inherits)", section, name, key, v)
+				}
+			}
 		}
 	}
 	return nil
 }
 
 func (c *Config) params() []any {
-	return []any{
+	var out []any
+	for _, name := range thresholdNames {
+		for suffix, overrides := range map[string]map[string]Thresholds{"_by_carrier": c.ByCarrier, "_by_marketplace": c.ByMarketplace} {
+			m := map[string]uint16{}
+			for key, t := range overrides {
+				if v := t.values()[name]; v > 0 {
+					m[key] = uint16(v)
+				}
+			}
+			out = append(out, clickhouse.Named(name+suffix, m))
+		}
+	}
+	return append(out,
 		clickhouse.Named("default_protection_days", uint16(c.DefaultProtectionDays)),
 		clickhouse.Named("stalled_days", uint16(c.StalledDays)),
 		clickhouse.Named("never_scanned_working_days", uint16(c.NeverScannedWorkingDays)),
@@ -113,7 +160,7 @@ func (c *Config) params() []any {
 		clickhouse.Named("scan_before_order_slack_days", uint16(c.ScanBeforeOrderSlackDays)),
 		clickhouse.Named("recycle_months", uint16(c.RecycleMonths)),
 		clickhouse.Named("expiry_window_days", uint16(c.ExpiryWindowDays)),
-	}
+	)
 }
 
 // Finding is one flagged order.
@@ -172,7 +219,14 @@ func render(file, db string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t, err := template.New(file).Parse(string(b))
+	// th renders a threshold for a row: the carrier's override, else the marketplace's,
+	// else the global value, all passed as query parameters.
+	th := func(name, carrier, marketplace string) string {
+		c := "{" + name + "_by_carrier:Map(String, UInt16)}"
+		m := "{" + name + "_by_marketplace:Map(String, UInt16)}"
+		return fmt.Sprintf("multiIf(mapContains(%[1]s, %[2]s), %[1]s[%[2]s], mapContains(%[3]s, %[4]s), %[3]s[%[4]s], {%[5]s:UInt16})", c, carrier, m, marketplace, name)
+	}
+	t, err := template.New(file).Funcs(template.FuncMap{"th": th}).Parse(string(b))
 	if err != nil {
 		return "", fmt.Errorf("detector sql %s: %w", file, err)
 	}

@@ -60,8 +60,8 @@ func asOf(d int) time.Time { return time.Date(2026, 10, d, 12, 0, 0, 0, time.UTC
 func (w *world) shipped(order, tn, carrier string, d int) {
 	w.t.Helper()
 	w.orders(
-		fmt.Sprintf(`{"event_id":"%s-p","order_id":"%s","seller_id":"s1","buyer_id":"b-%s","status":"placed","occurred_at":"%s","ship_to":{"country":"JP","city":"Tokyo","postal_code":"100-0001"},"amount":25.5}`, order, order, order, day(d-2, 9)),
-		fmt.Sprintf(`{"event_id":"%s-s","order_id":"%s","seller_id":"s1","buyer_id":"b-%s","status":"shipped","occurred_at":"%s","tracking_number":"%s","carrier":"%s"}`, order, order, order, day(d, 10), tn, carrier),
+		fmt.Sprintf(`{"event_id":"%s-p","order_id":"%s","seller_id":"s1","buyer_id":"b-%s","status":"placed","marketplace":"aliexpress","occurred_at":"%s","ship_to":{"country":"JP","city":"Tokyo","postal_code":"100-0001"},"amount":25.5}`, order, order, order, day(d-2, 9)),
+		fmt.Sprintf(`{"event_id":"%s-s","order_id":"%s","seller_id":"s1","buyer_id":"b-%s","status":"shipped","marketplace":"aliexpress","occurred_at":"%s","tracking_number":"%s","carrier":"%s"}`, order, order, order, day(d, 10), tn, carrier),
 	)
 }
 
@@ -112,11 +112,16 @@ func detectNew(t *testing.T, name string) (*detect.Detector, error) {
 
 func (w *world) flagged(name string, at time.Time) []string {
 	w.t.Helper()
+	return w.flaggedWith(name, detect.Config{}, at)
+}
+
+func (w *world) flaggedWith(name string, cfg detect.Config, at time.Time) []string {
+	w.t.Helper()
 	d, err := detect.New(name, db)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	fs, err := d.Eval(context.Background(), w.conn, detect.Config{}, at)
+	fs, err := d.Eval(context.Background(), w.conn, cfg, at)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -312,5 +317,25 @@ func TestBadScheduleNamesTheKey(t *testing.T) {
 		if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Validate(%+v) = %v, want %q", tc.cfg, err, tc.want)
 		}
+	}
+}
+
+func TestThresholdsOverridePerCarrierThenMarketplace(t *testing.T) {
+	w := newWorld(t)
+	w.shipped("ups-order", "1Z999AA10123456784", "ups", 5)
+	w.scan("1Z999AA10123456784", "Label created", 5)
+	w.shipped("post-order", "RR123456785CN", "china-post", 5)
+	w.scan("RR123456785CN", "Electronic information received", 5)
+	at := asOf(10) // five days of EIR only
+
+	expect(t, "global 7 days", w.flaggedWith("stalled_eir", detect.Config{}, at))
+	expect(t, "ups: 3 days", w.flaggedWith("stalled_eir", detect.Config{ByCarrier: map[string]detect.Thresholds{"ups": {StalledDays: 3}}}, at), "ups-order")
+	expect(t, "aliexpress: 4 days", w.flaggedWith("stalled_eir", detect.Config{ByMarketplace: map[string]detect.Thresholds{"aliexpress": {StalledDays: 4}}}, at), "post-order", "ups-order")
+	expect(t, "carrier wins over marketplace", w.flaggedWith("stalled_eir", detect.Config{
+		ByCarrier:     map[string]detect.Thresholds{"ups": {StalledDays: 3}},
+		ByMarketplace: map[string]detect.Thresholds{"aliexpress": {StalledDays: 10}},
+	}, at), "ups-order")
+	if err := (&detect.Config{ByCarrier: map[string]detect.Thresholds{"ups": {StalledDays: -2}}}).Validate(); err == nil || !strings.Contains(err.Error(), "by_carrier.ups.stalled_days") {
+		t.Fatalf("bad override: %v", err)
 	}
 }

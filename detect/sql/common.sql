@@ -4,6 +4,9 @@
 -- min or max, so no FINAL is needed.
 orders AS
 (
+    SELECT *, ifNull(protection_days_given, {{th "default_protection_days" "carrier" "marketplace"}}) AS protection_days
+    FROM
+    (
     SELECT
         order_id,
         argMax(seller_id, occurred_at) AS seller_id,
@@ -17,13 +20,14 @@ orders AS
         argMaxIf(ship_to_country, occurred_at, ship_to_country != '') AS ship_to_country,
         argMaxIf(ship_to_city_norm, occurred_at, ship_to_city_norm != '') AS ship_to_city,
         argMaxIf(ship_to_postal_norm, occurred_at, ship_to_postal_norm != '') AS ship_to_postal,
-        ifNull(argMaxIf(protection_days, occurred_at, protection_days IS NOT NULL), {default_protection_days:UInt16}) AS protection_days,
+        argMaxIf(protection_days, occurred_at, protection_days IS NOT NULL) AS protection_days_given,
         ifNull(argMaxIf(protection_extended_days, occurred_at, protection_extended_days IS NOT NULL), 0) AS protection_extended_days,
         argMaxIf(amount, occurred_at, amount IS NOT NULL) AS amount
     FROM {{.DB}}.order_events
     WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
     GROUP BY order_id
     HAVING countIf(status = 'shipped') > 0
+    )
 ),
 tracks AS
 (
@@ -46,7 +50,7 @@ tracks AS
     FROM {{.DB}}.tracking_events
     WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
       -- carriers reissue numbers: history older than the recycle window is another parcel's
-      AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth({recycle_months:UInt16})
+      AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth({{th "recycle_months" "carrier" "''"}})
       AND tracking_number IN (SELECT tracking_number FROM orders)
     GROUP BY tracking_number
 )

@@ -21,4 +21,4 @@ FROM
     WHERE state = 'shipped'
 ) AS o
 LEFT ANTI JOIN tracks AS t ON t.tracking_number = o.tracking_number
-WHERE o.working_days >= {never_scanned_working_days:UInt16}
+WHERE o.working_days >= {{th "never_scanned_working_days" "o.carrier" "o.marketplace"}}

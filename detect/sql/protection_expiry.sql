@@ -29,5 +29,5 @@ FROM
     WHERE o.state NOT IN ('delivered', 'confirmed', 'completed', 'cancelled', 'refunded')
 ) AS o
 WHERE o.ends_at > {as_of:DateTime64(3, 'UTC')}
-  AND o.ends_at <= {as_of:DateTime64(3, 'UTC')} + toIntervalDay({expiry_window_days:UInt16})
+  AND o.ends_at <= {as_of:DateTime64(3, 'UTC')} + toIntervalDay({{th "expiry_window_days" "o.carrier" "o.marketplace"}})
   AND (NOT o.carrier_delivered OR o.delivered_elsewhere)

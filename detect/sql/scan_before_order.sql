@@ -14,12 +14,12 @@ SELECT
 FROM
 (
     SELECT o.*, t.timeline AS timeline,
-        arrayMin(arrayFilter(x -> x >= o.placed_at - toIntervalMonth({recycle_months:UInt16}), t.times)) AS first_relevant,
-        length(arrayFilter(x -> x >= o.placed_at - toIntervalMonth({recycle_months:UInt16}), t.times)) AS relevant_events
+        arrayMin(arrayFilter(x -> x >= o.placed_at - toIntervalMonth({{th "recycle_months" "o.carrier" "o.marketplace"}}), t.times)) AS first_relevant,
+        length(arrayFilter(x -> x >= o.placed_at - toIntervalMonth({{th "recycle_months" "o.carrier" "o.marketplace"}}), t.times)) AS relevant_events
     FROM orders AS o
     INNER JOIN tracks AS t ON t.tracking_number = o.tracking_number
     WHERE o.state NOT IN ('confirmed', 'completed', 'cancelled', 'refunded')
       AND o.placed_at > toDateTime64('1970-01-02', 3, 'UTC')
 ) AS o
 WHERE o.relevant_events > 0
-  AND o.first_relevant < o.placed_at - toIntervalDay({scan_before_order_slack_days:UInt16})
+  AND o.first_relevant < o.placed_at - toIntervalDay({{th "scan_before_order_slack_days" "o.carrier" "o.marketplace"}})

@@ -15,4 +15,4 @@ FROM orders AS o
 INNER JOIN tracks AS t ON t.tracking_number = o.tracking_number
 WHERE o.state = 'shipped'
   AND t.moving_events = 0
-  AND t.first_event_at <= {as_of:DateTime64(3, 'UTC')} - toIntervalDay({stalled_days:UInt16})
+  AND t.first_event_at <= {as_of:DateTime64(3, 'UTC')} - toIntervalDay({{th "stalled_days" "o.carrier" "o.marketplace"}})

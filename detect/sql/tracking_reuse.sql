@@ -18,7 +18,7 @@ INNER JOIN
     FROM orders AS a
     INNER JOIN orders AS b ON b.tracking_number = a.tracking_number
     WHERE b.order_id != a.order_id
-      AND abs(dateDiff('day', a.shipped_at, b.shipped_at)) <= {recycle_months:UInt16} * 30
+      AND abs(dateDiff('day', a.shipped_at, b.shipped_at)) <= {{th "recycle_months" "a.carrier" "a.marketplace"}} * 30
       AND (b.buyer_id != a.buyer_id
            OR b.ship_to_country != a.ship_to_country
            OR (b.ship_to_postal != '' AND a.ship_to_postal != '' AND b.ship_to_postal != a.ship_to_postal)
