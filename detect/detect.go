@@ -275,10 +275,10 @@ const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, 
 // finding fires (keeping the first detection time of an alert already firing), and every
 // alert of this detector still firing but not found now is resolved at asOf. alert_id is
 // derived from (detector, order, tracking number), so several instances or re-runs
-// write the same rows, which the table collapses.
-func (d *Detector) Record(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) error {
+// write the same rows, which the table collapses. It returns how many alerts fire.
+func (d *Detector) Record(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (int, error) {
 	if err := cfg.Validate(); err != nil {
-		return err
+		return 0, err
 	}
 	fire := "INSERT INTO `" + d.db + "`.alerts (" + alertColumns + ")\n" + d.findings +
 		", prev AS (SELECT alert_id, status, first_detected_at FROM `" + d.db + "`.alerts FINAL WHERE detector = {detector:String})\n" +
@@ -288,14 +288,19 @@ func (d *Detector) Record(ctx context.Context, conn driver.Conn, cfg Config, asO
 		"{as_of:DateTime64(3, 'UTC')}, 'firing', NULL, now64(3)\n" +
 		"FROM findings AS f LEFT JOIN prev AS p ON p.alert_id = lower(hex(sipHash128({detector:String}, f.order_id, f.tracking_number)))"
 	if err := conn.Exec(queryContext(ctx), fire, d.args(cfg, asOf)...); err != nil {
-		return fmt.Errorf("detector %s: record findings: %w", d.Name, err)
+		return 0, fmt.Errorf("detector %s: record findings: %w", d.Name, err)
 	}
 	resolve := "INSERT INTO `" + d.db + "`.alerts (" + alertColumns + ")\n" +
 		"SELECT alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, reason, evidence, " +
 		"protection_ends_at, amount, first_detected_at, last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, now64(3)\n" +
 		"FROM `" + d.db + "`.alerts FINAL WHERE detector = {detector:String} AND status = 'firing' AND last_detected_at < {as_of:DateTime64(3, 'UTC')}"
 	if err := conn.Exec(queryContext(ctx), resolve, d.args(cfg, asOf)...); err != nil {
-		return fmt.Errorf("detector %s: resolve alerts: %w", d.Name, err)
+		return 0, fmt.Errorf("detector %s: resolve alerts: %w", d.Name, err)
 	}
-	return nil
+	var firing uint64
+	count := "SELECT count() FROM `" + d.db + "`.alerts FINAL WHERE detector = {detector:String} AND status = 'firing' AND last_detected_at = {as_of:DateTime64(3, 'UTC')}"
+	if err := conn.QueryRow(ctx, count, d.args(cfg, asOf)...).Scan(&firing); err != nil {
+		return 0, fmt.Errorf("detector %s: count alerts: %w", d.Name, err)
+	}
+	return int(firing), nil
 }

@@ -225,16 +225,16 @@ func TestRecordFiresThenResolvesWithStableIDs(t *testing.T) {
 		return as
 	}
 	for _, at := range []time.Time{asOf(13), asOf(13)} { // twice: a re-run changes nothing
-		if err := d.Record(ctx, w.conn, detect.Config{}, at); err != nil {
-			t.Fatal(err)
+		if n, err := d.Record(ctx, w.conn, detect.Config{}, at); err != nil || n != 2 {
+			t.Fatalf("record: %d firing, %v; want 2", n, err)
 		}
 	}
 	first := read()
 	if len(first) != 2 || first[0].Status != "firing" || first[1].Status != "firing" {
 		t.Fatalf("after the 13th: %+v", first)
 	}
-	if err := d.Record(ctx, w.conn, detect.Config{}, asOf(15)); err != nil {
-		t.Fatal(err)
+	if n, err := d.Record(ctx, w.conn, detect.Config{}, asOf(15)); err != nil || n != 1 {
+		t.Fatalf("record: %d firing, %v; want 1", n, err)
 	}
 	later := read()
 	if len(later) != 2 {

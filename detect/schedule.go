@@ -76,10 +76,7 @@ func NewScheduler(conn driver.Conn, db string, cfg Config, logger *slog.Logger, 
 			asOf := start.UTC().Truncate(time.Millisecond)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			findings, err := d.Eval(ctx, conn, cfg, asOf)
-			if err == nil {
-				err = d.Record(ctx, conn, cfg, asOf)
-			}
+			firing, err := d.Record(ctx, conn, cfg, asOf)
 			m.Seconds.WithLabelValues(d.Name).Observe(now().Sub(start).Seconds())
 			if err != nil {
 				m.Runs.WithLabelValues(d.Name, "error").Inc()
@@ -87,8 +84,8 @@ func NewScheduler(conn driver.Conn, db string, cfg Config, logger *slog.Logger, 
 				return
 			}
 			m.Runs.WithLabelValues(d.Name, "ok").Inc()
-			m.Findings.WithLabelValues(d.Name).Set(float64(len(findings)))
-			log.Info("detector run", "as_of", asOf, "findings", len(findings))
+			m.Findings.WithLabelValues(d.Name).Set(float64(firing))
+			log.Info("detector run", "as_of", asOf, "firing", firing)
 		}
 		if _, err := c.AddFunc(spec, job); err != nil {
 			return nil, fmt.Errorf("schedule %s (%q): %w", d.Name, spec, err)

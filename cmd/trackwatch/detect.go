@@ -80,7 +80,7 @@ func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 			all = append(all, result{d.Name, f})
 		}
 		if write {
-			if err := d.Record(ctx, clients.ClickHouse, cfg.Detect, asOf); err != nil {
+			if _, err := d.Record(ctx, clients.ClickHouse, cfg.Detect, asOf); err != nil {
 				fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
 				return exitFailure
 			}
