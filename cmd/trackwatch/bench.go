@@ -6,12 +6,17 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trackwatch/trackwatch/bench"
 )
 
 func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	if len(args) > 0 && args[0] == "detect" {
+		return benchDetect(ctx, env, c, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
 		fmt.Fprint(env.stderr, c.usage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -73,4 +78,73 @@ func printIngestResult(w io.Writer, r *bench.IngestResult) {
 	}
 	fmt.Fprintf(w, "trackwatch / ceiling: %.2f\n(producing the load into the embedded Kafka took %.1fs and is not counted)\n",
 		r.Trackwatch.EventsPerSec/r.Ceiling.EventsPerSec, r.ProduceSeconds)
+}
+
+func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	scales := fs.String("events", "1000000,10000000", "comma-separated tracking-event counts, one scale each (orders are a tenth)")
+	var o bench.DetectOptions
+	fs.IntVar(&o.Repeat, "repeat", 3, "runs per detector; the median is reported")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	for _, s := range strings.Split(*scales, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1000 {
+			fmt.Fprintf(env.stderr, "trackwatch bench detect: --events %q: each scale must be a number of at least 1000\n", *scales)
+			return exitUsage
+		}
+		o.Scales = append(o.Scales, n)
+	}
+	cfg, logger, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	o.ClickHouse, o.Logger = cfg.Embedded.ClickHouse, logger
+	started := time.Now()
+	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	res, err := bench.Detect(ctx, o)
+	if err != nil {
+		logger.Error("bench failed", "err", err)
+		return exitFailure
+	}
+	fmt.Fprintf(env.stdout, "trackwatch bench detect: %d CPUs, %s; seconds are the median of %d runs of evaluate + record alerts\n\n", runtime.NumCPU(), runtime.Version(), o.Repeat)
+	fmt.Fprint(env.stdout, "| detector |")
+	for _, s := range res {
+		fmt.Fprintf(env.stdout, " %d events: s (firing) |", s.Events)
+	}
+	fmt.Fprintln(env.stdout)
+	fmt.Fprint(env.stdout, "|---|")
+	for range res {
+		fmt.Fprint(env.stdout, "---:|")
+	}
+	fmt.Fprintln(env.stdout)
+	for i, d := range res[0].Detectors {
+		fmt.Fprintf(env.stdout, "| %s |", d.Name)
+		for _, s := range res {
+			fmt.Fprintf(env.stdout, " %.2f (%d) |", s.Detectors[i].Seconds, s.Detectors[i].Firing)
+		}
+		fmt.Fprintln(env.stdout)
+	}
+	for _, row := range []struct {
+		name string
+		f    func(bench.DetectScale) string
+	}{
+		{"**all seven at once**", func(s bench.DetectScale) string { return fmt.Sprintf("**%.2f**", s.AllSeconds) }},
+		{"orders", func(s bench.DetectScale) string { return fmt.Sprint(s.Orders) }},
+		{"load (SQL generation) s", func(s bench.DetectScale) string { return fmt.Sprintf("%.1f", s.LoadSeconds) }},
+		{"ClickHouse peak RSS", func(s bench.DetectScale) string { return fmt.Sprintf("%.0f MiB", s.ServerPeakRSSMiB) }},
+		{"trackwatch peak RSS", func(s bench.DetectScale) string { return fmt.Sprintf("%.0f MiB", s.BenchPeakRSSMiB) }},
+	} {
+		fmt.Fprintf(env.stdout, "| %s |", row.name)
+		for _, s := range res {
+			fmt.Fprintf(env.stdout, " %s |", row.f(s))
+		}
+		fmt.Fprintln(env.stdout)
+	}
+	if len(res) > 1 {
+		a, b := res[0], res[len(res)-1]
+		fmt.Fprintf(env.stdout, "\nscaling %d -> %d events (x%.1f data): all seven x%.2f time\n", a.Events, b.Events, float64(b.Events)/float64(a.Events), b.AllSeconds/a.AllSeconds)
+	}
+	return exitOK
 }

@@ -45,8 +45,15 @@ order-events.ndjson and truth.json (which detectors should flag each order as of
 Starts an in-process Kafka broker with the tracking and order topics and a real
 ClickHouse server (libchdb) on loopback, applies the schema, prints the addresses and
 runs until interrupted. Data persists in the data directories across restarts.
-`}, {name: "bench", summary: "measure ingest throughput against its references", run: benchCmd,
+`}, {name: "bench", summary: "measure ingest throughput, and detector run time at scale", run: benchCmd,
 		usage: `Usage: trackwatch bench ingest [flags]
+       trackwatch bench detect [--events 1000000,10000000] [--repeat 3]
+
+detect generates each scale's orders and carrier events inside a fresh embedded
+ClickHouse and times every detector (evaluate and record alerts) and all seven at
+once, with the peak memory of ClickHouse and of trackwatch.
+
+ingest:
 
 Starts its own embedded Kafka and ClickHouse (in a temp dir), loads --events generated
 v1 events into Kafka, and measures in one run: the ceiling (clickhouse-go inserting the

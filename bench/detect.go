@@ -1,0 +1,219 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/store"
+)
+
+// DetectOptions configure the detector benchmark. The zero value is usable.
+type DetectOptions struct {
+	Scales     []int // tracking events per scale; default 1,000,000 and 10,000,000
+	Repeat     int   // runs per detector, the median reported; default 3
+	ClickHouse devstack.ClickHouseConfig
+	Logger     *slog.Logger
+	Progress   func(string)
+}
+
+// DetectorTiming is one detector's run at one scale.
+type DetectorTiming struct {
+	Name    string
+	Seconds float64 // median of the runs: evaluate and record alerts, in ClickHouse
+	Firing  int
+}
+
+// DetectScale is the result at one data size.
+type DetectScale struct {
+	Events, Orders   int
+	LoadSeconds      float64
+	Detectors        []DetectorTiming
+	AllSeconds       float64 // all seven at once, as one cron tick starts them (median)
+	ServerPeakRSSMiB float64 // the ClickHouse server process, VmHWM
+	BenchPeakRSSMiB  float64 // this process (trackwatch's side), VmHWM
+}
+
+// asOfBench is the moment the generated data is evaluated at.
+var asOfBench = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+// Detect loads each scale into a fresh embedded ClickHouse with SQL (no Kafka: ingest is
+// measured by Ingest) and times every detector, then all seven concurrently.
+func Detect(ctx context.Context, o DetectOptions) ([]DetectScale, error) {
+	if len(o.Scales) == 0 {
+		o.Scales = []int{1_000_000, 10_000_000}
+	}
+	if o.Repeat == 0 {
+		o.Repeat = 3
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	var out []DetectScale
+	for _, events := range o.Scales {
+		s, err := detectScale(ctx, o, events)
+		if err != nil {
+			return out, fmt.Errorf("%d events: %w", events, err)
+		}
+		out = append(out, *s)
+	}
+	return out, nil
+}
+
+func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale, error) {
+	dir, err := os.MkdirTemp("", "trackwatch-bench-detect-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	cfg := o.ClickHouse
+	cfg.DataDir = filepath.Join(dir, "clickhouse")
+	cfg.TCPPort, cfg.HTTPPort = 0, 0
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.TCPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
+		return nil, err
+	}
+	if cfg.HTTPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
+		return nil, err
+	}
+	ch, err := devstack.StartClickHouse(ctx, cfg, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	defer ch.Close()
+	conn, err := store.Open(ctx, store.Config{Username: "default", DialTimeout: 10 * time.Second, MaxOpenConns: 16}, ch.Addr())
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	const db = "bench_detect"
+	if err := migrate(ctx, conn, db); err != nil {
+		return nil, err
+	}
+	parcels := events / 10
+	o.Progress(fmt.Sprintf("loading %d tracking events for %d orders", events, parcels))
+	start := time.Now()
+	if err := loadDetectData(ctx, conn, db, parcels); err != nil {
+		return nil, err
+	}
+	res := &DetectScale{Events: events, Orders: parcels, LoadSeconds: time.Since(start).Seconds()}
+	var loaded uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".tracking_events").Scan(&loaded); err != nil {
+		return nil, err
+	}
+	res.Events = int(loaded)
+
+	detectors, err := detect.All(db)
+	if err != nil {
+		return nil, err
+	}
+	var dcfg detect.Config
+	for _, d := range detectors {
+		o.Progress(fmt.Sprintf("%d events: %s", events, d.Name))
+		var runs []float64
+		firing := 0
+		for range o.Repeat {
+			t := time.Now()
+			n, err := d.Record(ctx, conn, dcfg, asOfBench)
+			if err != nil {
+				return nil, err
+			}
+			runs = append(runs, time.Since(t).Seconds())
+			firing = n
+		}
+		res.Detectors = append(res.Detectors, DetectorTiming{Name: d.Name, Seconds: median(runs), Firing: firing})
+	}
+	o.Progress(fmt.Sprintf("%d events: all seven at once", events))
+	var all []float64
+	for range o.Repeat {
+		t := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, len(detectors))
+		for _, d := range detectors {
+			wg.Go(func() {
+				if _, err := d.Record(ctx, conn, dcfg, asOfBench); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return nil, err
+		}
+		all = append(all, time.Since(t).Seconds())
+	}
+	res.AllSeconds = median(all)
+	res.ServerPeakRSSMiB = peakRSSMiB(ch.Pid())
+	res.BenchPeakRSSMiB = peakRSSMiB(os.Getpid())
+	return res, nil
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// loadDetectData generates orders and their carrier events inside ClickHouse. Parcel p
+// has about ten events; known fractions carry each detector's condition: every 20th
+// stalls at "information received", every 25th has no events, every 40th was scanned a
+// month before its order, every 30th goes to the wrong country, one in 300 has a bad
+// check digit, and orders o and o+1 share a number when o % 50 = 1.
+func loadDetectData(ctx context.Context, conn driver.Conn, db string, parcels int) error {
+	tn := func(p string) string {
+		d := "leftPad(toString(" + p + " % 100000000), 8, '0')"
+		sum := "arraySum(arrayMap((i, w) -> toUInt32(substring(" + d + ", i, 1)) * w, range(1, 9), [8, 6, 4, 2, 3, 5, 9, 7]))"
+		check := "multiIf(11 - " + sum + " % 11 = 10, 0, 11 - " + sum + " % 11 = 11, 5, 11 - " + sum + " % 11)"
+		check = "if(" + p + " % 100 = 7, (" + check + " + 1) % 10, " + check + ")"
+		return "if(" + p + " % 3 = 0, concat('RR', " + d + ", toString(" + check + "), 'CN'), concat('LP', leftPad(toString(" + p + "), 14, '0')))"
+	}
+	shipped := func(p string) string {
+		return "({as_of:DateTime64(3, 'UTC')} - toIntervalSecond((" + p + " * 7919) % (80 * 86400) + 3600))"
+	}
+	orders := `INSERT INTO ` + db + `.order_events (event_id, order_id, marketplace, seller_id, buyer_id, status, occurred_at,
+    tracking_number, tracking_number_raw, carrier, ship_to_country, ship_to_city, ship_to_city_norm, ship_to_postal, ship_to_postal_norm,
+    protection_days, amount, currency, source_topic, source_partition, source_offset)
+SELECT concat('oe-', toString(number)), concat('o-', toString(o)), if(o % 4 = 0, 'amazon', 'aliexpress'),
+    concat('s', toString(o % 5000)), concat('b', toString(o % 300007)), if(number % 2 = 0, 'placed', 'shipped'),
+    if(number % 2 = 0, ` + shipped("p") + ` - toIntervalDay(1), ` + shipped("p") + `),
+    if(number % 2 = 1, ` + tn("p") + `, ''), if(number % 2 = 1, ` + tn("p") + `, ''), if(p % 3 = 0, 'china-post', 'cainiao'),
+    'JP', 'Tokyo', 'tokyo', '100-0001', '1000001', 60, toDecimal64(o % 200, 4), 'USD', 'bench', 0, number
+FROM (SELECT number, intDiv(number, 2) AS o, if(o % 50 = 1, o - 1, o) AS p FROM numbers({orders:UInt64}))`
+	tracking := `INSERT INTO ` + db + `.tracking_events (event_id, tracking_number, tracking_number_raw, carrier, status, raw_status, occurred_at,
+    location_country, location_city, location_city_norm, location_postal, location_postal_norm,
+    dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset)
+SELECT concat('te-', toString(number)), ` + tn("p") + `, ` + tn("p") + `, if(p % 3 = 0, 'china-post', 'cainiao'),
+    multiIf(k = 0 OR p % 20 = 3, 'info_received', k = 9, 'delivered', 'in_transit'),
+    multiIf(k = 0 OR p % 20 = 3, 'Electronic information received', k = 9, 'Delivered', 'In transit'),
+    ` + shipped("p") + ` + toIntervalHour(2 + k * 16) - if(p % 40 = 5, toIntervalDay(30), toIntervalDay(0)),
+    if(k = 9, dc, 'CN'), if(k = 9, dcity, 'Shenzhen'), if(k = 9, lower(dcity), 'shenzhen'), if(k = 9, dpost, '518000'), if(k = 9, dpost, '518000'),
+    dc, dcity, lower(dcity), dpost, dpost, 'bench', 1, number
+FROM (SELECT number, intDiv(number, 10) AS p, number % 10 AS k,
+        if(p % 30 = 6, 'US', 'JP') AS dc, if(p % 30 = 6, 'Austin', 'Tokyo') AS dcity, if(p % 30 = 6, '73301', '1000001') AS dpost
+      FROM numbers({events:UInt64}))
+WHERE p % 25 != 4`
+	args := []any{clickhouse.Named("as_of", asOfBench), clickhouse.Named("orders", uint64(2*parcels)), clickhouse.Named("events", uint64(10*parcels))}
+	for _, q := range []string{orders, tracking} {
+		if err := conn.Exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("generate: %w\n%s", err, strings.SplitN(q, "\n", 2)[0])
+		}
+	}
+	return nil
+}
