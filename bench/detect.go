@@ -217,3 +217,15 @@ WHERE p % 25 != 4`
 	}
 	return nil
 }
+
+// GenerateDetectData loads the detector benchmark's data (parcels orders, about ten
+// carrier events each) into db, for profiling detectors by hand against a running server.
+func GenerateDetectData(ctx context.Context, conn driver.Conn, db string, parcels int) error {
+	if err := migrate(ctx, conn, db); err != nil {
+		return err
+	}
+	return loadDetectData(ctx, conn, db, parcels)
+}
+
+// BenchAsOf is the moment GenerateDetectData's data is meant to be evaluated at.
+func BenchAsOf() time.Time { return asOfBench }

@@ -33,11 +33,11 @@ tracks AS
 (
     SELECT
         tracking_number,
-        uniqExact(event_id) AS events,
-        uniqExactIf(event_id, status != 'info_received') AS moving_events,
+        count() AS events, -- producer re-sends may count twice; only "any" and "none" matter
+        countIf(status != 'info_received') AS moving_events,
         min(occurred_at) AS first_event_at,
         max(occurred_at) AS last_event_at,
-        arraySort(groupUniqArray(occurred_at)) AS times,
+        arraySort(groupArray(occurred_at)) AS times,
         argMaxIf(dest_country, occurred_at, dest_country != '') AS dest_country,
         argMaxIf(dest_city_norm, occurred_at, dest_city_norm != '') AS dest_city,
         argMaxIf(dest_postal_norm, occurred_at, dest_postal_norm != '') AS dest_postal,
@@ -45,12 +45,12 @@ tracks AS
         argMaxIf(location_country, occurred_at, status = 'delivered') AS delivered_country,
         argMaxIf(location_city_norm, occurred_at, status = 'delivered') AS delivered_city,
         argMaxIf(location_postal_norm, occurred_at, status = 'delivered') AS delivered_postal,
-        arraySlice(arraySort(x -> x.1, groupUniqArray(CAST(tuple(occurred_at, toString(status), raw_status, toString(location_country), location_city),
-            'Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String)'))), 1, 50) AS timeline
+        -- one cast per number, not per event: the timeline is evidence, built for every number
+        CAST(arraySlice(arraySort(x -> x.1, groupArray((occurred_at, status, raw_status, location_country, location_city))), 1, 50),
+            'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String))') AS timeline
     FROM {{.DB}}.tracking_events
     WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
       -- carriers reissue numbers: history older than the recycle window is another parcel's
       AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth({{th "recycle_months" "carrier" "''"}})
-      AND tracking_number IN (SELECT tracking_number FROM orders)
     GROUP BY tracking_number
 )
