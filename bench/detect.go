@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -80,19 +79,7 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	cfg := o.ClickHouse
-	cfg.DataDir = filepath.Join(dir, "clickhouse")
-	cfg.TCPPort, cfg.HTTPPort = 0, 0
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if cfg.TCPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
-		return nil, err
-	}
-	if cfg.HTTPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
-		return nil, err
-	}
-	ch, err := devstack.StartClickHouse(ctx, cfg, o.Logger)
+	ch, err := startClickHouse(ctx, o.ClickHouse, dir, o.Logger)
 	if err != nil {
 		return nil, err
 	}

@@ -113,19 +113,7 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	load := Generate(o.Seed, o.Events)
 	res := &IngestResult{Events: o.Events, Partitions: o.Partitions, AvgEventBytes: float64(load.Bytes) / float64(o.Events)}
 
-	chCfg := o.ClickHouse
-	chCfg.DataDir = filepath.Join(dir, "clickhouse")
-	chCfg.TCPPort, chCfg.HTTPPort = 0, 0
-	if err := chCfg.Validate(); err != nil {
-		return nil, err
-	}
-	if chCfg.TCPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
-		return nil, err
-	}
-	if chCfg.HTTPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
-		return nil, err
-	}
-	ch, err := devstack.StartClickHouse(ctx, chCfg, o.Logger)
+	ch, err := startClickHouse(ctx, o.ClickHouse, dir, o.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +169,23 @@ func produce(ctx context.Context, broker, topic string, msgs []kafka.Message) er
 		}
 	}
 	return nil
+}
+
+// startClickHouse starts an embedded server with data under dir, on free ports.
+func startClickHouse(ctx context.Context, cfg devstack.ClickHouseConfig, dir string, logger *slog.Logger) (*devstack.ClickHouse, error) {
+	cfg.DataDir = filepath.Join(dir, "clickhouse")
+	cfg.TCPPort, cfg.HTTPPort = 0, 0
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var err error
+	if cfg.TCPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
+		return nil, err
+	}
+	if cfg.HTTPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
+		return nil, err
+	}
+	return devstack.StartClickHouse(ctx, cfg, logger)
 }
 
 // summarise turns kafka-go's one-error-per-message WriteErrors into a count and the

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
-	"github.com/trackwatch/trackwatch/service"
 )
 
 func alertsCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
@@ -38,9 +36,8 @@ func alertsCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	clients, err := service.Connect(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "trackwatch alerts: %v\n", err)
+	clients, ok := connect(ctx, env, "alerts", cfg)
+	if !ok {
 		return exitFailure
 	}
 	defer clients.Close()
@@ -49,17 +46,7 @@ func alertsCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		fmt.Fprintf(env.stderr, "trackwatch alerts: %v\n", err)
 		return exitFailure
 	}
-	switch *format {
-	case "json":
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(as)
-	case "ndjson":
-		enc := json.NewEncoder(env.stdout)
-		for _, a := range as {
-			_ = enc.Encode(a)
-		}
-	default:
+	if !printStructured(env, *format, as) {
 		tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "STATUS\tDETECTOR\tORDER\tTRACKING NUMBER\tSEVERITY\tRECOMMENDATION\tFIRST DETECTED\tLAST DETECTED")
 		for _, a := range as {

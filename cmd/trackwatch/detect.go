@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/trackwatch/trackwatch/detect"
-	"github.com/trackwatch/trackwatch/service"
 )
 
 func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
@@ -59,9 +57,8 @@ func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
 		return exitUsage
 	}
-	clients, err := service.Connect(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
+	clients, ok := connect(ctx, env, "detect", cfg)
+	if !ok {
 		return exitFailure
 	}
 	defer clients.Close()
@@ -87,17 +84,7 @@ func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		}
 		logger.Info("detector evaluated", "detector", d.Name, "as_of", asOf, "findings", len(findings), "recorded", write)
 	}
-	switch *format {
-	case "json":
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(all)
-	case "ndjson":
-		enc := json.NewEncoder(env.stdout)
-		for _, r := range all {
-			_ = enc.Encode(r)
-		}
-	default:
+	if !printStructured(env, *format, all) {
 		tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DETECTOR\tORDER\tTRACKING NUMBER\tSEVERITY\tRECOMMENDATION\tPROTECTION ENDS\tREASON")
 		for _, r := range all {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -11,7 +10,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/trackwatch/trackwatch/ingest"
-	"github.com/trackwatch/trackwatch/service"
 )
 
 func dlqCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
@@ -61,9 +59,8 @@ func dlqCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	clients, err := service.Connect(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "trackwatch dlq: %v\n", err)
+	clients, ok := connect(ctx, env, "dlq", cfg)
+	if !ok {
 		return exitFailure
 	}
 	defer clients.Close()
@@ -112,10 +109,7 @@ func validReason(r string) bool {
 }
 
 func printDeadLetters(env *cmdEnv, dls []ingest.StoredDeadLetter, format string) {
-	if format == "json" {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(dls)
+	if printStructured(env, format, dls) {
 		return
 	}
 	tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)

@@ -51,9 +51,8 @@ func simulateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 	if !ok {
 		return exitUsage
 	}
-	clients, err := service.Connect(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "trackwatch simulate: %v\n", err)
+	clients, ok := connect(ctx, env, "simulate", cfg)
+	if !ok {
 		return exitFailure
 	}
 	defer clients.Close()
