@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
@@ -209,7 +210,7 @@ func TestRecordFiresThenResolvesWithStableIDs(t *testing.T) {
 	d, _ := detect.New("stalled_eir", db)
 	ctx := context.Background()
 
-	type alert struct {
+	type alertRow struct {
 		ID         string     `ch:"alert_id"`
 		Order      string     `ch:"order_id"`
 		Status     string     `ch:"status"`
@@ -217,8 +218,8 @@ func TestRecordFiresThenResolvesWithStableIDs(t *testing.T) {
 		Last       time.Time  `ch:"last_detected_at"`
 		ResolvedAt *time.Time `ch:"resolved_at"`
 	}
-	read := func() []alert {
-		var as []alert
+	read := func() []alertRow {
+		var as []alertRow
 		if err := w.conn.Select(ctx, &as, "SELECT alert_id, order_id, status, first_detected_at, last_detected_at, resolved_at FROM det.alerts FINAL ORDER BY order_id"); err != nil {
 			t.Fatal(err)
 		}
@@ -249,6 +250,30 @@ func TestRecordFiresThenResolvesWithStableIDs(t *testing.T) {
 	}
 	if moved.ID != first[0].ID || stalled.ID != first[1].ID {
 		t.Errorf("alert ids changed between runs")
+	}
+
+	// The alerts as people read them (trackwatch alerts).
+	for _, tc := range []struct {
+		f    alert.Filter
+		want []string
+	}{
+		{alert.Filter{Status: "resolved"}, []string{"moves-later"}},
+		{alert.Filter{Detector: "stalled_eir", Status: "firing"}, []string{"stalled"}},
+		{alert.Filter{Detector: "never_scanned"}, nil},
+		{alert.Filter{Limit: 1}, []string{"stalled"}}, // most recently detected first
+	} {
+		as, err := alert.List(ctx, w.conn, db, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range as {
+			got = append(got, a.OrderID)
+			if a.Reason == "" || !json.Valid([]byte(a.Evidence)) || a.Amount == nil {
+				t.Errorf("alert %s lacks fields: %+v", a.OrderID, a)
+			}
+		}
+		expect(t, fmt.Sprintf("alerts %+v", tc.f), got, tc.want...)
 	}
 }
 
