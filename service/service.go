@@ -36,8 +36,6 @@ type Options struct {
 	NoDetect bool
 	// Demo feeds simulated, labelled traffic into the topics (trackwatch run --demo).
 	Demo *DemoOptions
-	// IngestHooks are passed to the ingest (fault-injection tests).
-	IngestHooks ingest.Hooks
 }
 
 // Endpoints are the addresses a running trackwatch serves and uses.
@@ -101,6 +99,14 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	defer conn.Close()
 
+	var sched *detect.Scheduler
+	if !opts.NoDetect { // before anything starts, so a bad schedule stops nothing half-way
+		sched, err = detect.NewScheduler(conn, cfg.ClickHouse.Database, cfg.Detect, logger.With("component", "detect"), detect.NewMetrics(opts.Registry), opts.Now)
+		if err != nil {
+			return err
+		}
+	}
+
 	kafkaCfg := cfg.Kafka
 	checks := map[string]httpapi.Check{
 		"clickhouse": func(ctx context.Context) error { return conn.Ping(ctx) },
@@ -125,7 +131,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return ingest.Run(gctx, ingest.Options{
 			Kafka: cfg.Kafka, Brokers: stack.Brokers, Config: cfg.Ingest, Conn: conn,
 			Database: cfg.ClickHouse.Database, Logger: logger.With("component", "ingest"),
-			Metrics: metrics, Hooks: opts.IngestHooks,
+			Metrics: metrics,
 		})
 	})
 	if opts.Demo != nil {
@@ -133,11 +139,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			return demo(gctx, cfg, stack.Brokers, *opts.Demo, opts.Now, logger.With("component", "demo"))
 		})
 	}
-	if !opts.NoDetect {
-		sched, err := detect.NewScheduler(conn, cfg.ClickHouse.Database, cfg.Detect, logger.With("component", "detect"), detect.NewMetrics(opts.Registry), opts.Now)
-		if err != nil {
-			return err
-		}
+	if sched != nil {
 		g.Go(func() error { return sched.Run(gctx) })
 	}
 	g.Go(func() error {
