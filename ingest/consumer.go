@@ -193,8 +193,9 @@ func (c *consumer[R]) consume(ctx, gctx context.Context, gen *kafka.Generation, 
 	}
 	log.Debug("partition assigned", "offset", offset, "stored_rows", p.storedRows, "stored_dead", p.storedDead)
 
-	// Inserts and commits run under flushCtx, which outlives a generation's end (an
-	// insert is never abandoned half-way by a rebalance) but not the process.
+	// Regular flushes run under ctx, the process, which a generation's end does not
+	// cancel: a rebalance never abandons an insert half-way. The final flush at shutdown
+	// runs detached from ctx (which has ended by then), bounded by shutdown_timeout.
 	flushCtx := context.WithoutCancel(ctx)
 	interval := c.opts.Config.FlushInterval
 	for {
