@@ -79,6 +79,10 @@ and records the alerts (firing, and resolving those whose condition cleared). Wi
 --as-of it sees only events that occurred at or before that moment and prints the
 findings; add --record to write them as alerts too. The same data and moment always
 give the same findings. Connects to the running stack.
+
+--record with a past --as-of rewrites the alerts as they stood at that moment (the
+latest write wins), so use it on a database of its own, for example
+  --set clickhouse.database=backtest
 `}, {name: "alerts", summary: "list alerts", run: alertsCmd,
 		usage: `Usage: trackwatch alerts [--detector NAME] [--status firing|resolved] [--limit N] [--format table|json|ndjson]
 
