@@ -81,8 +81,8 @@ findings; add --record to write them as alerts too. The same data and moment alw
 give the same findings. Connects to the running stack.
 
 --record with a past --as-of rewrites the alerts as they stood at that moment (the
-latest write wins), so use it on a database of its own, for example
-  --set clickhouse.database=backtest
+latest write wins, so a later scheduled run writes them forward again): it is meant
+for a database being backfilled, not for alerts people are working on.
 `}, {name: "alerts", summary: "list alerts", run: alertsCmd,
 		usage: `Usage: trackwatch alerts [--detector NAME] [--status firing|resolved] [--limit N] [--format table|json|ndjson]
 
