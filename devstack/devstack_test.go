@@ -214,7 +214,24 @@ func TestSIGKILLedParentLeavesNoClickHouseBehind(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// And the directory lock went with it: a new server can start on the same data.
-	devstacktest.StartClickHouse(t, base.DataDir)
+	if _, err := devstack.StartClickHouse(context.Background(), devstacktest.ClickHouseConfig(t, base.DataDir), devstacktest.Logger()); err != nil {
+		t.Fatalf("restart on the same data: %v; processes holding the lock: %s", err, lockHolders(filepath.Join(base.DataDir, ".trackwatch.lock")))
+	}
+}
+
+// lockHolders lists the processes that have path open, from /proc.
+func lockHolders(path string) string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+	for _, fd := range procs {
+		if target, err := os.Readlink(fd); err == nil && target == path {
+			pid := strings.Split(fd, "/")[2]
+			cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+			stat, _ := os.ReadFile("/proc/" + pid + "/stat")
+			out = append(out, fmt.Sprintf("pid %s [%s] %q", pid, strings.Fields(string(stat) + " ? ? ?")[2], strings.ReplaceAll(string(cmd), "\x00", " ")))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // alive reports whether pid is a live (not zombie) process.

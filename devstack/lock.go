@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrDataDirInUse is returned when another process holds the data directory.
@@ -30,14 +31,30 @@ func lockDir(dir string) (*dirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock file %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		owner, _ := os.ReadFile(path)
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s is locked by another trackwatch (pid %s); stop it or use another data directory",
-				ErrDataDirInUse, dir, strings.TrimSpace(string(owner)))
+	// A dead owner's lock is released only when every process sharing the descriptor
+	// (its server child) has exited, which can take a moment after a crash: wait for
+	// that, but never for a live owner.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		owner, _ := os.ReadFile(path)
+		ownerPid := strings.TrimSpace(string(owner))
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if pidAlive(ownerPid) || time.Now().After(deadline) {
+			f.Close()
+			state := "another trackwatch (pid " + ownerPid + ")"
+			if !pidAlive(ownerPid) {
+				state = "a process that outlived trackwatch pid " + ownerPid + " (a leftover server child?)"
+			}
+			return nil, fmt.Errorf("%w: %s is locked by %s; stop it or use another data directory", ErrDataDirInUse, dir, state)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
@@ -46,6 +63,15 @@ func lockDir(dir string) (*dirLock, error) {
 }
 
 func (l *dirLock) file() *os.File { return l.f }
+
+// pidAlive reports whether pid names a running process.
+func pidAlive(pid string) bool {
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 0 {
+		return false
+	}
+	return syscall.Kill(n, 0) == nil || errors.Is(syscall.Kill(n, 0), syscall.EPERM)
+}
 
 func (l *dirLock) release() {
 	if l == nil || l.f == nil {
