@@ -246,3 +246,28 @@ func namedArgs(kv ...any) []any {
 	}
 	return out
 }
+
+// Script renders the whole schema for opts as one SQL script: the bootstrap statements,
+// then each migration under a comment with its file name. `trackwatch migrate --print`
+// shows it, and the golden files hold it.
+func Script(opts DDLOptions) (string, error) {
+	boot, err := Bootstrap(opts)
+	if err != nil {
+		return "", err
+	}
+	ms, err := Migrations(opts)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, s := range boot {
+		b.WriteString(s + ";\n\n")
+	}
+	for _, m := range ms {
+		b.WriteString("-- " + m.Name + "\n")
+		for _, s := range m.Statements {
+			b.WriteString(s + ";\n\n")
+		}
+	}
+	return b.String(), nil
+}

@@ -26,25 +26,11 @@ func TestMain(m *testing.M) {
 
 func renderAll(t *testing.T, opts schemas.DDLOptions) string {
 	t.Helper()
-	boot, err := schemas.Bootstrap(opts)
+	script, err := schemas.Script(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := schemas.Migrations(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, s := range boot {
-		b.WriteString(s + ";\n\n")
-	}
-	for _, m := range ms {
-		b.WriteString("-- " + m.Name + "\n")
-		for _, s := range m.Statements {
-			b.WriteString(s + ";\n\n")
-		}
-	}
-	return b.String()
+	return script
 }
 
 func TestDDLMatchesGoldenFiles(t *testing.T) {

@@ -208,21 +208,12 @@ func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 		return exitUsage
 	}
 	if *printOnly {
-		boot, err := schemas.Bootstrap(cfg.ClickHouse.DDL())
+		script, err := schemas.Script(cfg.ClickHouse.DDL())
 		if err != nil {
 			fmt.Fprintf(env.stderr, "trackwatch: %v\n", err)
 			return exitUsage
 		}
-		ms, _ := schemas.Migrations(cfg.ClickHouse.DDL())
-		for _, s := range boot {
-			fmt.Fprintf(env.stdout, "%s;\n\n", s)
-		}
-		for _, m := range ms {
-			fmt.Fprintf(env.stdout, "-- %s\n", m.Name)
-			for _, s := range m.Statements {
-				fmt.Fprintf(env.stdout, "%s;\n\n", s)
-			}
-		}
+		fmt.Fprint(env.stdout, script)
 		return exitOK
 	}
 	stack, err := service.StartStack(ctx, cfg, false, logger)
