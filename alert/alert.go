@@ -10,28 +10,20 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/shopspring/decimal"
+
+	"github.com/trackwatch/trackwatch/detect"
 )
 
-// Alert is one alert: a detector's condition on one order and tracking number.
+// Alert is one alert: a detector's finding on one order and tracking number, with
+// its life cycle.
 type Alert struct {
-	AlertID          string           `ch:"alert_id" json:"alert_id"`
-	Detector         string           `ch:"detector" json:"detector"`
-	OrderID          string           `ch:"order_id" json:"order_id"`
-	TrackingNumber   string           `ch:"tracking_number" json:"tracking_number"`
-	SellerID         string           `ch:"seller_id" json:"seller_id"`
-	BuyerID          string           `ch:"buyer_id" json:"buyer_id"`
-	Marketplace      string           `ch:"marketplace" json:"marketplace"`
-	Severity         string           `ch:"severity" json:"severity"`
-	Recommendation   string           `ch:"recommendation" json:"recommendation"`
-	Reason           string           `ch:"reason" json:"reason"`
-	Evidence         string           `ch:"evidence" json:"evidence"`
-	ProtectionEndsAt *time.Time       `ch:"protection_ends_at" json:"protection_ends_at"`
-	Amount           *decimal.Decimal `ch:"amount" json:"amount"`
-	FirstDetectedAt  time.Time        `ch:"first_detected_at" json:"first_detected_at"`
-	LastDetectedAt   time.Time        `ch:"last_detected_at" json:"last_detected_at"`
-	Status           string           `ch:"status" json:"status"`
-	ResolvedAt       *time.Time       `ch:"resolved_at" json:"resolved_at"`
+	AlertID  string `ch:"alert_id" json:"alert_id"`
+	Detector string `ch:"detector" json:"detector"`
+	detect.Finding
+	FirstDetectedAt time.Time  `ch:"first_detected_at" json:"first_detected_at"`
+	LastDetectedAt  time.Time  `ch:"last_detected_at" json:"last_detected_at"`
+	Status          string     `ch:"status" json:"status"`
+	ResolvedAt      *time.Time `ch:"resolved_at" json:"resolved_at"`
 }
 
 // Filter selects alerts; zero fields select everything.
