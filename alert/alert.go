@@ -17,9 +17,8 @@ import (
 // Alert is one alert: a detector's finding on one order and tracking number, with
 // its life cycle.
 type Alert struct {
-	AlertID  string `ch:"alert_id" json:"alert_id"`
-	Detector string `ch:"detector" json:"detector"`
-	detect.Finding
+	AlertID         string     `ch:"alert_id" json:"alert_id"`
+	detect.Finding             // with the detector's name
 	FirstDetectedAt time.Time  `ch:"first_detected_at" json:"first_detected_at"`
 	LastDetectedAt  time.Time  `ch:"last_detected_at" json:"last_detected_at"`
 	Status          string     `ch:"status" json:"status"`

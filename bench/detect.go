@@ -7,7 +7,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -30,8 +29,14 @@ type DetectOptions struct {
 // DetectorTiming is one detector's run at one scale.
 type DetectorTiming struct {
 	Name    string
-	Seconds float64 // median of the runs: evaluate and record alerts, in ClickHouse
+	Seconds float64 // median of the runs of this detector alone: evaluate and record alerts, in ClickHouse
 	Firing  int
+}
+
+// StageTiming is one stage of a run (detect.Set.OnStage), the median over the runs.
+type StageTiming struct {
+	Stage   string
+	Seconds float64
 }
 
 // DetectScale is the result at one data size.
@@ -39,16 +44,19 @@ type DetectScale struct {
 	Events, Orders   int
 	LoadSeconds      float64
 	Detectors        []DetectorTiming
-	AllSeconds       float64 // all seven at once, as one cron tick starts them (median)
-	ServerPeakRSSMiB float64 // the ClickHouse server process, VmHWM
-	BenchPeakRSSMiB  float64 // this process (trackwatch's side), VmHWM
+	AllSeconds       float64        // all seven in one run, as one cron tick runs them (median)
+	AllFiring        map[string]int // per detector, from that run
+	AllStages        []StageTiming  // where that run's time went (medians)
+	ServerPeakRSSMiB float64        // the ClickHouse server process, VmHWM
+	BenchPeakRSSMiB  float64        // this process (trackwatch's side), VmHWM
 }
 
 // asOfBench is the moment the generated data is evaluated at.
 var asOfBench = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 // Detect loads each scale into a fresh embedded ClickHouse with SQL (no Kafka: ingest is
-// measured by Ingest) and times every detector, then all seven concurrently.
+// measured by Ingest) and times every detector in a run of its own (the baseline: what
+// seven separate schedules cost), then all seven in one run (what one schedule costs).
 func Detect(ctx context.Context, o DetectOptions) ([]DetectScale, error) {
 	if len(o.Scales) == 0 {
 		o.Scales = []int{1_000_000, 10_000_000}
@@ -106,47 +114,62 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	}
 	res.Events = int(loaded)
 
-	detectors, err := detect.All(db)
+	session, err := store.OpenSession(ctx, store.Config{Username: "default", DialTimeout: 10 * time.Second}, ch.Addr())
 	if err != nil {
 		return nil, err
 	}
+	defer session.Close()
 	var dcfg detect.Config
-	for _, d := range detectors {
-		o.Progress(fmt.Sprintf("%d events: %s", events, d.Name))
+	timed := func(set *detect.Set) (float64, map[string]int, error) {
 		var runs []float64
-		firing := 0
+		var firing map[string]int
 		for range o.Repeat {
 			t := time.Now()
-			n, err := d.Record(ctx, conn, dcfg, asOfBench)
+			n, err := set.Record(ctx, session, dcfg, asOfBench)
 			if err != nil {
-				return nil, err
+				return 0, nil, err
 			}
 			runs = append(runs, time.Since(t).Seconds())
 			firing = n
 		}
-		res.Detectors = append(res.Detectors, DetectorTiming{Name: d.Name, Seconds: median(runs), Firing: firing})
+		return median(runs), firing, nil
 	}
-	o.Progress(fmt.Sprintf("%d events: all seven at once", events))
-	var all []float64
-	for range o.Repeat {
-		t := time.Now()
-		var wg sync.WaitGroup
-		errs := make(chan error, len(detectors))
-		for _, d := range detectors {
-			wg.Go(func() {
-				if _, err := d.Record(ctx, conn, dcfg, asOfBench); err != nil {
-					errs <- err
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
+	for _, name := range detect.Names {
+		o.Progress(fmt.Sprintf("%d events: %s alone", events, name))
+		set, err := detect.NewSet(db, name)
+		if err != nil {
 			return nil, err
 		}
-		all = append(all, time.Since(t).Seconds())
+		secs, firing, err := timed(set)
+		if err != nil {
+			return nil, err
+		}
+		res.Detectors = append(res.Detectors, DetectorTiming{Name: name, Seconds: secs, Firing: firing[name]})
 	}
-	res.AllSeconds = median(all)
+	o.Progress(fmt.Sprintf("%d events: all seven in one run", events))
+	all, err := detect.NewSet(db)
+	if err != nil {
+		return nil, err
+	}
+	stages := map[string][]float64{}
+	var order []string
+	all.OnStage = func(stage string, d time.Duration) {
+		if _, ok := stages[stage]; !ok {
+			order = append(order, stage)
+		}
+		stages[stage] = append(stages[stage], d.Seconds())
+	}
+	if res.AllSeconds, res.AllFiring, err = timed(all); err != nil {
+		return nil, err
+	}
+	for _, st := range order {
+		res.AllStages = append(res.AllStages, StageTiming{st, median(stages[st])})
+	}
+	for _, d := range res.Detectors { // one run must find what the detectors find alone
+		if res.AllFiring[d.Name] != d.Firing {
+			return nil, fmt.Errorf("%s: %d firing alone, %d in the run of all seven", d.Name, d.Firing, res.AllFiring[d.Name])
+		}
+	}
 	res.ServerPeakRSSMiB = peakRSSMiB(ch.Pid())
 	res.BenchPeakRSSMiB = peakRSSMiB(os.Getpid())
 	return res, nil

@@ -8,16 +8,13 @@
 package detect
 
 import (
-	"context"
 	"embed"
 	"fmt"
 	"slices"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/robfig/cron/v3"
 	"github.com/shopspring/decimal"
 )
@@ -165,6 +162,7 @@ func (c *Config) params() []any {
 
 // Finding is one flagged order.
 type Finding struct {
+	Detector         string           `ch:"detector" json:"detector"`
 	OrderID          string           `ch:"order_id" json:"order_id"`
 	TrackingNumber   string           `ch:"tracking_number" json:"tracking_number"`
 	SellerID         string           `ch:"seller_id" json:"seller_id"`
@@ -176,131 +174,4 @@ type Finding struct {
 	Evidence         string           `ch:"evidence" json:"evidence"`
 	ProtectionEndsAt *time.Time       `ch:"protection_ends_at" json:"protection_ends_at"`
 	Amount           *decimal.Decimal `ch:"amount" json:"amount"`
-}
-
-// Detector is one named detector rendered for a database.
-type Detector struct {
-	Name     string
-	db       string
-	findings string // WITH ... findings AS (...): the detector's query with the shared CTEs
-}
-
-// New returns the detector called name for database db.
-func New(name, db string) (*Detector, error) {
-	if !slices.Contains(Names, name) {
-		return nil, fmt.Errorf("unknown detector %q (detectors: %s)", name, strings.Join(Names, ", "))
-	}
-	common, err := render("common.sql", db)
-	if err != nil {
-		return nil, err
-	}
-	body, err := render(name+".sql", db)
-	if err != nil {
-		return nil, err
-	}
-	return &Detector{Name: name, db: db, findings: "WITH " + common + ",\nfindings AS (\n" + body + "\n)\n"}, nil
-}
-
-// All returns every detector for db.
-func All(db string) ([]*Detector, error) {
-	var out []*Detector
-	for _, n := range Names {
-		d, err := New(n, db)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
-func render(file, db string) (string, error) {
-	b, err := sqlFiles.ReadFile("sql/" + file)
-	if err != nil {
-		return "", err
-	}
-	// th renders a threshold for a row: the carrier's override, else the marketplace's,
-	// else the global value, all passed as query parameters.
-	th := func(name, carrier, marketplace string) string {
-		c := "{" + name + "_by_carrier:Map(String, UInt16)}"
-		m := "{" + name + "_by_marketplace:Map(String, UInt16)}"
-		return fmt.Sprintf("multiIf(mapContains(%[1]s, %[2]s), %[1]s[%[2]s], mapContains(%[3]s, %[4]s), %[3]s[%[4]s], {%[5]s:UInt16})", c, carrier, m, marketplace, name)
-	}
-	t, err := template.New(file).Funcs(template.FuncMap{"th": th}).Parse(string(b))
-	if err != nil {
-		return "", fmt.Errorf("detector sql %s: %w", file, err)
-	}
-	var sb strings.Builder
-	if err := t.Execute(&sb, struct{ DB string }{"`" + db + "`"}); err != nil {
-		return "", err
-	}
-	// Comments would swallow the rest of a line once statements are joined; drop them.
-	var lines []string
-	for _, l := range strings.Split(sb.String(), "\n") {
-		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
-			lines = append(lines, l)
-		}
-	}
-	return strings.Join(lines, "\n"), nil
-}
-
-// queryContext makes column names win over same-named aliases in the detectors' SQL
-// (argMax(seller_id, ...) AS seller_id must not capture seller_id elsewhere).
-func queryContext(ctx context.Context) context.Context {
-	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"prefer_column_name_to_alias": 1}))
-}
-
-func (d *Detector) args(cfg Config, asOf time.Time, extra ...any) []any {
-	return append(append(cfg.params(), clickhouse.Named("as_of", asOf.UTC()), clickhouse.Named("detector", d.Name)), extra...)
-}
-
-// Eval returns the orders the detector flags as of asOf, ordered by order id. The same
-// data and moment always give the same findings.
-func (d *Detector) Eval(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) ([]Finding, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	var out []Finding
-	q := d.findings + "SELECT * FROM findings ORDER BY order_id, tracking_number"
-	if err := conn.Select(queryContext(ctx), &out, q, d.args(cfg, asOf)...); err != nil {
-		return nil, fmt.Errorf("detector %s: %w", d.Name, err)
-	}
-	return out, nil
-}
-
-const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, " +
-	"reason, evidence, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, updated_at"
-
-// Record evaluates the detector as of asOf inside ClickHouse and writes its alerts: every
-// finding fires (keeping the first detection time of an alert already firing), and every
-// alert of this detector still firing but not found now is resolved at asOf. alert_id is
-// derived from (detector, order, tracking number), so several instances or re-runs
-// write the same rows, which the table collapses. It returns how many alerts fire.
-func (d *Detector) Record(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (int, error) {
-	if err := cfg.Validate(); err != nil {
-		return 0, err
-	}
-	fire := "INSERT INTO `" + d.db + "`.alerts (" + alertColumns + ")\n" + d.findings +
-		", prev AS (SELECT alert_id, status, first_detected_at FROM `" + d.db + "`.alerts FINAL WHERE detector = {detector:String})\n" +
-		"SELECT lower(hex(sipHash128({detector:String}, f.order_id, f.tracking_number))) AS id, {detector:String}, " +
-		"f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation, f.reason, f.evidence, " +
-		"f.protection_ends_at, f.amount, if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), " +
-		"{as_of:DateTime64(3, 'UTC')}, 'firing', NULL, now64(3)\n" +
-		"FROM findings AS f LEFT JOIN prev AS p ON p.alert_id = lower(hex(sipHash128({detector:String}, f.order_id, f.tracking_number)))"
-	if err := conn.Exec(queryContext(ctx), fire, d.args(cfg, asOf)...); err != nil {
-		return 0, fmt.Errorf("detector %s: record findings: %w", d.Name, err)
-	}
-	resolve := "INSERT INTO `" + d.db + "`.alerts (" + alertColumns + ")\n" +
-		"SELECT alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, reason, evidence, " +
-		"protection_ends_at, amount, first_detected_at, last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, now64(3)\n" +
-		"FROM `" + d.db + "`.alerts FINAL WHERE detector = {detector:String} AND status = 'firing' AND last_detected_at < {as_of:DateTime64(3, 'UTC')}"
-	if err := conn.Exec(queryContext(ctx), resolve, d.args(cfg, asOf)...); err != nil {
-		return 0, fmt.Errorf("detector %s: resolve alerts: %w", d.Name, err)
-	}
-	var firing uint64
-	count := "SELECT count() FROM `" + d.db + "`.alerts FINAL WHERE detector = {detector:String} AND status = 'firing' AND last_detected_at = {as_of:DateTime64(3, 'UTC')}"
-	if err := conn.QueryRow(ctx, count, d.args(cfg, asOf)...).Scan(&firing); err != nil {
-		return 0, fmt.Errorf("detector %s: count alerts: %w", d.Name, err)
-	}
-	return int(firing), nil
 }

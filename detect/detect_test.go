@@ -33,14 +33,15 @@ const db = "det"
 // own decoding, as if they had come from Kafka.
 type world struct {
 	t    *testing.T
-	conn driver.Conn
+	addr string
+	conn driver.Conn // one connection, as a detector run needs
 	n    int
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ch := devstacktest.StartClickHouse(t, t.TempDir())
-	conn, err := store.Open(context.Background(), store.Config{Username: "default", DialTimeout: 5 * time.Second, MaxOpenConns: 4}, ch.Addr())
+	conn, err := store.OpenSession(context.Background(), storeConfig, ch.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +49,10 @@ func newWorld(t *testing.T) *world {
 	if _, err := schemas.Migrate(context.Background(), conn, schemas.DDLOptions{Database: db}, time.Now); err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, conn: conn}
+	return &world{t: t, addr: ch.Addr(), conn: conn}
 }
+
+var storeConfig = store.Config{Username: "default", DialTimeout: 5 * time.Second}
 
 func day(d int, hour int) string {
 	return time.Date(2026, 10, d, hour, 0, 0, 0, time.UTC).Format(time.RFC3339)
@@ -102,9 +105,9 @@ func (w *world) scanJSON(m string) {
 
 var cfgZero detect.Config
 
-func detectNew(t *testing.T, name string) (*detect.Detector, error) {
+func detectNew(t *testing.T, name string) (*detect.Set, error) {
 	t.Helper()
-	d, err := detect.New(name, db)
+	d, err := detect.NewSet(db, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +121,7 @@ func (w *world) flagged(name string, at time.Time) []string {
 
 func (w *world) flaggedWith(name string, cfg detect.Config, at time.Time) []string {
 	w.t.Helper()
-	d, err := detect.New(name, db)
+	d, err := detect.NewSet(db, name)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -129,6 +132,9 @@ func (w *world) flaggedWith(name string, cfg detect.Config, at time.Time) []stri
 	var ids []string
 	for _, f := range fs {
 		ids = append(ids, f.OrderID)
+		if f.Detector != name {
+			w.t.Errorf("a %s run returned a %q finding", name, f.Detector)
+		}
 		if !json.Valid([]byte(f.Evidence)) {
 			w.t.Errorf("%s evidence for %s is not JSON: %s", name, f.OrderID, f.Evidence)
 		}
@@ -162,7 +168,7 @@ func TestStalledEIR(t *testing.T) {
 	expect(t, "8 days after", w.flagged("stalled_eir", asOf(13)), "moves-later", "stalled")
 	expect(t, "after the parcel moved", w.flagged("stalled_eir", asOf(15)), "stalled")
 
-	d, _ := detect.New("stalled_eir", db)
+	d, _ := detect.NewSet(db, "stalled_eir")
 	fs, _ := d.Eval(context.Background(), w.conn, detect.Config{}, asOf(15))
 	var ev struct {
 		Timeline []struct{ At, Status, RawStatus string } `json:"timeline"`
@@ -193,7 +199,7 @@ func TestInvalidTrackingNumber(t *testing.T) {
 	w.shipped("courier-free-form", "YT2412345678901", "yunexpress", 5)
 
 	expect(t, "formats", w.flagged("invalid_tracking_number", asOf(6)), "bad-check-digit", "bad-ups", "not-s10-for-post")
-	d, _ := detect.New("invalid_tracking_number", db)
+	d, _ := detect.NewSet(db, "invalid_tracking_number")
 	fs, _ := d.Eval(context.Background(), w.conn, detect.Config{}, asOf(6))
 	if len(fs) == 0 || !strings.Contains(fs[0].Reason, "check digit is 4 where 5 is required") {
 		t.Fatalf("reason for the bad check digit: %+v", fs)
@@ -207,7 +213,7 @@ func TestRecordFiresThenResolvesWithStableIDs(t *testing.T) {
 	w.shipped("moves-later", "RR111111115CN", "china-post", 5)
 	w.scan("RR111111115CN", "Label created", 5)
 	w.scan("RR111111115CN", "In transit", 14)
-	d, _ := detect.New("stalled_eir", db)
+	d, _ := detect.NewSet(db, "stalled_eir")
 	ctx := context.Background()
 
 	type alertRow struct {
@@ -226,16 +232,16 @@ func TestRecordFiresThenResolvesWithStableIDs(t *testing.T) {
 		return as
 	}
 	for _, at := range []time.Time{asOf(13), asOf(13)} { // twice: a re-run changes nothing
-		if n, err := d.Record(ctx, w.conn, detect.Config{}, at); err != nil || n != 2 {
-			t.Fatalf("record: %d firing, %v; want 2", n, err)
+		if n, err := d.Record(ctx, w.conn, detect.Config{}, at); err != nil || n["stalled_eir"] != 2 {
+			t.Fatalf("record: %v firing, %v; want 2", n, err)
 		}
 	}
 	first := read()
 	if len(first) != 2 || first[0].Status != "firing" || first[1].Status != "firing" {
 		t.Fatalf("after the 13th: %+v", first)
 	}
-	if n, err := d.Record(ctx, w.conn, detect.Config{}, asOf(15)); err != nil || n != 1 {
-		t.Fatalf("record: %d firing, %v; want 1", n, err)
+	if n, err := d.Record(ctx, w.conn, detect.Config{}, asOf(15)); err != nil || n["stalled_eir"] != 1 {
+		t.Fatalf("record: %v firing, %v; want 1", n, err)
 	}
 	later := read()
 	if len(later) != 2 {
@@ -289,7 +295,8 @@ func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
 	for range 2 { // two trackwatch instances
 		m := detect.NewMetrics(nil)
 		metrics = append(metrics, m)
-		s, err := detect.NewScheduler(w.conn, db, cfg, devstacktest.Logger(), m, time.Now)
+		open := func(ctx context.Context) (driver.Conn, error) { return store.OpenSession(ctx, storeConfig, w.addr) }
+		s, err := detect.NewScheduler(open, db, cfg, devstacktest.Logger(), m, time.Now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,9 +2,13 @@ package detect_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/store"
 )
 
 // addr is a ship-to or carrier place.
@@ -114,5 +118,68 @@ func TestProtectionExpiry(t *testing.T) {
 	}
 	if recs["moving"] != "extend_protection" || recs["stuck"] != "open_dispute" || recs["delivered-elsewhere"] != "open_dispute" {
 		t.Errorf("recommendations %v", recs)
+	}
+}
+
+func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
+	w := newWorld(t)
+	w.order("stalled", "b1", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR121212125CN", 60)
+	w.event("RR121212125CN", "Electronic information received", date(2026, 10, 5), nil, nil)
+	w.order("silent", "b2", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR222222225CN", 60)
+	w.order("bad-digit", "b3", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR123456784CN", 60)
+	w.event("RR123456784CN", "In transit", date(2026, 10, 6), &addr{"US", "Austin", "73301"}, nil)
+	w.order("other-parcel", "b4", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR100000008CN", 60)
+	w.event("RR100000008CN", "Electronic information received", date(2026, 9, 20), nil, nil)
+	w.order("reused-1", "alice", tokyo, date(2026, 10, 1), date(2026, 10, 2), "RR900000000CN", 60)
+	w.order("reused-2", "bob", addr{"US", "Austin", "73301"}, date(2026, 10, 1), date(2026, 10, 3), "RR900000000CN", 60)
+	w.event("RR900000000CN", "In transit", date(2026, 10, 4), nil, nil)
+	at := date(2026, 11, 30) // protection of the October 5 orders ends on December 4
+
+	all, err := detect.NewSet(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	together, err := all.Eval(t.Context(), w.conn, cfgZero, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alone []detect.Finding
+	seen := map[string]bool{}
+	for _, name := range detect.Names {
+		d, _ := detectNew(t, name)
+		fs, err := d.Eval(t.Context(), w.conn, cfgZero, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone = append(alone, fs...)
+		for _, f := range fs {
+			seen[f.Detector] = true
+		}
+	}
+	if len(seen) != len(detect.Names) {
+		t.Fatalf("the fixture should trip every detector; tripped %v", seen)
+	}
+	if len(together) != len(alone) {
+		t.Fatalf("one run found %d, the detectors alone %d", len(together), len(alone))
+	}
+	for i := range alone {
+		a, b := alone[i], together[i]
+		if a.Detector != b.Detector || a.OrderID != b.OrderID || a.Reason != b.Reason || a.Evidence != b.Evidence ||
+			a.Severity != b.Severity || a.Recommendation != b.Recommendation || !a.ProtectionEndsAt.Equal(*b.ProtectionEndsAt) {
+			t.Errorf("finding %d differs:\nalone    %+v\ntogether %+v", i, a, b)
+		}
+	}
+}
+
+func TestARunRefusesAPooledConnection(t *testing.T) {
+	w := newWorld(t)
+	pooled, err := store.Open(t.Context(), store.Config{Username: "default", DialTimeout: 5 * time.Second, MaxOpenConns: 4}, w.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pooled.Close()
+	d, _ := detectNew(t, "stalled_eir")
+	if _, err := d.Eval(t.Context(), pooled, cfgZero, asOf(10)); !errors.Is(err, detect.ErrPooledConn) {
+		t.Fatalf("Eval on a pooled connection: %v, want ErrPooledConn", err)
 	}
 }

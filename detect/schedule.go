@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 type Metrics struct {
 	Runs     *prometheus.CounterVec   // detector, outcome (ok, error)
 	Missed   *prometheus.CounterVec   // detector: a tick skipped because the last run was still going
-	Seconds  *prometheus.HistogramVec // detector
+	Seconds  *prometheus.HistogramVec // detector: the duration of the run that included it
 	Findings *prometheus.GaugeVec     // detector
 }
 
@@ -28,7 +29,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Missed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackwatch_detect_missed_runs_total",
 			Help: "Scheduled ticks skipped because the detector's previous run had not finished."}, []string{"detector"}),
 		Seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "trackwatch_detect_run_seconds",
-			Help: "Duration of one detector run (evaluate and record).", Buckets: prometheus.ExponentialBuckets(0.01, 3, 10)}, []string{"detector"}),
+			Help: "Duration of the run (evaluate and record) that included the detector; detectors on one schedule run together.", Buckets: prometheus.ExponentialBuckets(0.01, 3, 10)}, []string{"detector"}),
 		Findings: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trackwatch_detect_findings",
 			Help: "Orders the detector flagged in its last run."}, []string{"detector"}),
 	}
@@ -38,7 +39,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Scheduler runs every detector on its cron schedule, in UTC.
+// Opener opens a connection of its own for one run (for example store.OpenSession with
+// the service's config); the run closes it.
+type Opener func(ctx context.Context) (driver.Conn, error)
+
+// Scheduler runs the detectors on their cron schedules, in UTC. Detectors that share a
+// schedule run together, as one Set: they share the run's order state and carrier
+// summaries.
 type Scheduler struct {
 	cron *cron.Cron
 	log  *slog.Logger
@@ -46,28 +53,38 @@ type Scheduler struct {
 
 // NewScheduler prepares the schedule; Run starts it. now is the clock (time.Now): each
 // run evaluates as of the moment it starts.
-func NewScheduler(conn driver.Conn, db string, cfg Config, logger *slog.Logger, m *Metrics, now func() time.Time) (*Scheduler, error) {
+func NewScheduler(open Opener, db string, cfg Config, logger *slog.Logger, m *Metrics, now func() time.Time) (*Scheduler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("detect config: %w", err)
 	}
-	detectors, err := All(db)
-	if err != nil {
-		return nil, err
+	bySpec := map[string][]string{}
+	var specs []string
+	for _, name := range Names {
+		spec := cfg.Schedule
+		if s, ok := cfg.Schedules[name]; ok {
+			spec = s
+		}
+		if _, ok := bySpec[spec]; !ok {
+			specs = append(specs, spec)
+		}
+		bySpec[spec] = append(bySpec[spec], name)
 	}
 	cl := cronLogger{logger}
 	// robfig/cron's default chain is empty: recover panics explicitly.
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl), cron.WithChain(cron.Recover(cl)))
-	for _, d := range detectors {
-		spec := cfg.Schedule
-		if s, ok := cfg.Schedules[d.Name]; ok {
-			spec = s
+	for _, spec := range specs {
+		set, err := NewSet(db, bySpec[spec]...)
+		if err != nil {
+			return nil, err
 		}
-		log := logger.With("detector", d.Name)
+		log := logger.With("detectors", strings.Join(set.Names(), ","))
 		var running sync.Mutex
 		job := func() {
 			// Skip, and count, a tick that finds the previous run still going.
 			if !running.TryLock() {
-				m.Missed.WithLabelValues(d.Name).Inc()
+				for _, n := range set.Names() {
+					m.Missed.WithLabelValues(n).Inc()
+				}
 				log.Warn("previous run still going; tick skipped")
 				return
 			}
@@ -76,22 +93,37 @@ func NewScheduler(conn driver.Conn, db string, cfg Config, logger *slog.Logger, 
 			asOf := start.UTC().Truncate(time.Millisecond)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			firing, err := d.Record(ctx, conn, cfg, asOf)
-			m.Seconds.WithLabelValues(d.Name).Observe(now().Sub(start).Seconds())
+			firing, err := runOnce(ctx, open, set, cfg, asOf)
+			for _, n := range set.Names() {
+				m.Seconds.WithLabelValues(n).Observe(now().Sub(start).Seconds())
+				if err != nil {
+					m.Runs.WithLabelValues(n, "error").Inc()
+					continue
+				}
+				m.Runs.WithLabelValues(n, "ok").Inc()
+				m.Findings.WithLabelValues(n).Set(float64(firing[n]))
+			}
 			if err != nil {
-				m.Runs.WithLabelValues(d.Name, "error").Inc()
-				log.Error("detector run failed", "err", err)
+				log.Error("detector run failed", "as_of", asOf, "err", err)
 				return
 			}
-			m.Runs.WithLabelValues(d.Name, "ok").Inc()
-			m.Findings.WithLabelValues(d.Name).Set(float64(firing))
-			log.Info("detector run", "as_of", asOf, "firing", firing)
+			log.Info("detector run", "as_of", asOf, "seconds", now().Sub(start).Seconds(), "firing", firing)
 		}
 		if _, err := c.AddFunc(spec, job); err != nil {
-			return nil, fmt.Errorf("schedule %s (%q): %w", d.Name, spec, err)
+			return nil, fmt.Errorf("schedule %s (%q): %w", strings.Join(set.Names(), ", "), spec, err)
 		}
 	}
 	return &Scheduler{cron: c, log: logger}, nil
+}
+
+// runOnce records one run of set on a connection of its own.
+func runOnce(ctx context.Context, open Opener, set *Set, cfg Config, asOf time.Time) (map[string]int, error) {
+	conn, err := open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return set.Record(ctx, conn, cfg, asOf)
 }
 
 // Run starts the schedule and stops it when ctx ends, waiting for running detectors.

@@ -17,6 +17,9 @@ import (
 type Clients struct {
 	ClickHouse driver.Conn
 	Brokers    []string
+
+	store store.Config
+	addrs []string
 }
 
 // Connect reaches the configured servers or, when none are configured, the embedded
@@ -37,7 +40,13 @@ func Connect(ctx context.Context, cfg config.Config) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w%s", err, hint)
 	}
-	return &Clients{ClickHouse: conn, Brokers: brokers}, nil
+	return &Clients{ClickHouse: conn, Brokers: brokers, store: cfg.ClickHouse, addrs: addrs}, nil
+}
+
+// Session opens a connection of its own to the same ClickHouse, for statements that
+// share temporary tables (a detector run). Close it after.
+func (c *Clients) Session(ctx context.Context) (driver.Conn, error) {
+	return store.OpenSession(ctx, c.store, c.addrs...)
 }
 
 // Close releases the connections.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -16,6 +17,7 @@ import (
 	"github.com/trackwatch/trackwatch/httpapi"
 	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/store"
 )
 
 // Options are the process-level dependencies of Run. The zero value is usable.
@@ -101,7 +103,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 
 	var sched *detect.Scheduler
 	if !opts.NoDetect { // before anything starts, so a bad schedule stops nothing half-way
-		sched, err = detect.NewScheduler(conn, cfg.ClickHouse.Database, cfg.Detect, logger.With("component", "detect"), detect.NewMetrics(opts.Registry), opts.Now)
+		open := func(ctx context.Context) (driver.Conn, error) {
+			return store.OpenSession(ctx, cfg.ClickHouse, stack.ClickHouseAddr...)
+		}
+		sched, err = detect.NewScheduler(open, cfg.ClickHouse.Database, cfg.Detect, logger.With("component", "detect"), detect.NewMetrics(opts.Registry), opts.Now)
 		if err != nil {
 			return err
 		}

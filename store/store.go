@@ -78,6 +78,13 @@ func (c *Config) DDL() schemas.DDLOptions {
 	return schemas.DDLOptions{Database: c.Database, Cluster: c.Cluster}
 }
 
+// OpenSession is Open with a single connection, for statements that share temporary
+// tables (ClickHouse keeps them per connection), such as a detector run. Close it after.
+func OpenSession(ctx context.Context, c Config, addrs ...string) (driver.Conn, error) {
+	c.MaxOpenConns = 1
+	return Open(ctx, c, addrs...)
+}
+
 // Open connects to the configured addresses (or addrs, when the config names none, as
 // for the embedded server) and pings the server.
 func Open(ctx context.Context, c Config, addrs ...string) (driver.Conn, error) {

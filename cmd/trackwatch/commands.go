@@ -50,8 +50,9 @@ runs until interrupted. Data persists in the data directories across restarts.
        trackwatch bench detect [--events 1000000,10000000] [--repeat 3]
 
 detect generates each scale's orders and carrier events inside a fresh embedded
-ClickHouse and times every detector (evaluate and record alerts) and all seven at
-once, with the peak memory of ClickHouse and of trackwatch.
+ClickHouse and times each detector in a run of its own (evaluate and record alerts;
+their sum is the baseline) and all seven in one run, as the schedule runs them, with
+the stages of that run and the peak memory of ClickHouse and of trackwatch.
 
 ingest:
 

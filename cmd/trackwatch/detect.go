@@ -43,16 +43,11 @@ func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	var detectors []*detect.Detector
-	var err error
+	var names []string
 	if *name != "" {
-		var d *detect.Detector
-		if d, err = detect.New(*name, cfg.ClickHouse.Database); err == nil {
-			detectors = []*detect.Detector{d}
-		}
-	} else {
-		detectors, err = detect.All(cfg.ClickHouse.Database)
+		names = []string{*name}
 	}
+	set, err := detect.NewSet(cfg.ClickHouse.Database, names...)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
 		return exitUsage
@@ -62,28 +57,25 @@ func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return exitFailure
 	}
 	defer clients.Close()
-	type result struct {
-		Detector string `json:"detector"`
-		detect.Finding
+	session, err := clients.Session(ctx)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
+		return exitFailure
 	}
-	var all []result
-	for _, d := range detectors {
-		findings, err := d.Eval(ctx, clients.ClickHouse, cfg.Detect, asOf)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
-			return exitFailure
-		}
-		for _, f := range findings {
-			all = append(all, result{d.Name, f})
-		}
-		if write {
-			if _, err := d.Record(ctx, clients.ClickHouse, cfg.Detect, asOf); err != nil {
-				fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
-				return exitFailure
-			}
-		}
-		logger.Info("detector evaluated", "detector", d.Name, "as_of", asOf, "findings", len(findings), "recorded", write)
+	defer session.Close()
+	start := time.Now()
+	var all []detect.Finding
+	if write {
+		all, _, err = set.EvalAndRecord(ctx, session, cfg.Detect, asOf)
+	} else {
+		all, err = set.Eval(ctx, session, cfg.Detect, asOf)
 	}
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
+		return exitFailure
+	}
+	logger.Info("detectors evaluated", "detectors", strings.Join(set.Names(), ","), "as_of", asOf, "findings", len(all),
+		"recorded", write, "seconds", time.Since(start).Seconds())
 	if !printStructured(env, *format, all) {
 		tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DETECTOR\tORDER\tTRACKING NUMBER\tSEVERITY\tRECOMMENDATION\tPROTECTION ENDS\tREASON")

@@ -1,0 +1,338 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// A run evaluates a set of detectors together, in three stages inside ClickHouse:
+//
+//  1. orders.sql: every shipped order's state as of the moment, into a temporary table;
+//  2. candidates.sql: each number's carrier summary joined to those orders once, and every
+//     detector's flag applied to the joined rows, into a second temporary table;
+//  3. findings.sql: timelines for the flagged numbers only, and each detector's severity,
+//     recommendation, reason and evidence.
+//
+// The order state and the carrier summaries are the expensive part and are the same for
+// every detector, so they are computed once a run instead of once a detector. Temporary
+// tables live on one connection, so a run needs a connection of its own (store.OpenSession).
+
+// Temporary tables of a run. They exist only on the run's connection and disappear with it.
+const (
+	ordersTable     = "trackwatch_run_orders"
+	candidatesTable = "trackwatch_run_candidates"
+)
+
+// Set is a group of detectors evaluated together in one run.
+type Set struct {
+	// OnStage, when set, is told how long each stage of a run took: "order state",
+	// "candidates", "findings" (Eval) and "alerts" (Record), in that order.
+	OnStage func(stage string, d time.Duration)
+
+	names          []string
+	db             string
+	orders         string // stage 1, SELECT
+	candidates     string // stage 2, SELECT
+	findings       string // stage 3, SELECT
+	eventDetectors []string
+}
+
+// part is one detector's contribution to a run, from sql/<name>.sql.
+type part struct {
+	Name                                       string
+	Columns, Flag                              string // stage 2: over an order joined to its number's summary
+	Severity, Recommendation, Reason, Evidence string // stage 3: over a flagged row (plus timeline)
+	NeedsEvents                                bool   // stage 3 builds the number's timeline
+}
+
+// NewSet returns the detectors called names (all of them when names is empty) for
+// database db, in the order of Names.
+func NewSet(db string, names ...string) (*Set, error) {
+	if len(names) == 0 {
+		names = Names
+	}
+	s := &Set{db: db}
+	var parts []part
+	for _, n := range Names { // the canonical order, whatever order names came in
+		if !slices.Contains(names, n) {
+			continue
+		}
+		p, err := loadPart(n)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+		s.names = append(s.names, n)
+		if p.NeedsEvents {
+			s.eventDetectors = append(s.eventDetectors, n)
+		}
+	}
+	for _, n := range names {
+		if !slices.Contains(Names, n) {
+			return nil, fmt.Errorf("unknown detector %q (detectors: %s)", n, strings.Join(Names, ", "))
+		}
+	}
+	data := struct {
+		DB, Orders, Candidates string
+		Detectors              []part
+		Reuse                  bool
+	}{"`" + db + "`", ordersTable, candidatesTable, parts, slices.Contains(s.names, "tracking_reuse")}
+	var err error
+	if s.orders, err = renderFile("orders.sql", data); err != nil {
+		return nil, err
+	}
+	if s.candidates, err = renderFile("candidates.sql", data); err != nil {
+		return nil, err
+	}
+	if s.findings, err = renderFile("findings.sql", data); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Names returns the detectors in the set.
+func (s *Set) Names() []string { return slices.Clone(s.names) }
+
+// loadPart reads a detector's file: named blocks of SQL expressions.
+func loadPart(name string) (part, error) {
+	b, err := sqlFiles.ReadFile("sql/" + name + ".sql")
+	if err != nil {
+		return part{}, err
+	}
+	t, err := template.New(name).Funcs(template.FuncMap{"th": threshold}).Parse(string(b))
+	if err != nil {
+		return part{}, fmt.Errorf("detector sql %s: %w", name, err)
+	}
+	block := func(block string, required bool) (string, error) {
+		bt := t.Lookup(block)
+		if bt == nil {
+			if required {
+				return "", fmt.Errorf("detector sql %s: no %q block", name, block)
+			}
+			return "", nil
+		}
+		var sb strings.Builder
+		if err := bt.Execute(&sb, nil); err != nil {
+			return "", fmt.Errorf("detector sql %s, block %s: %w", name, block, err)
+		}
+		return stripComments(sb.String()), nil
+	}
+	p := part{Name: name}
+	for _, f := range []struct {
+		block    string
+		required bool
+		into     *string
+	}{
+		{"columns", false, &p.Columns}, {"flag", true, &p.Flag}, {"severity", true, &p.Severity},
+		{"recommendation", true, &p.Recommendation}, {"reason", true, &p.Reason}, {"evidence", true, &p.Evidence},
+	} {
+		if *f.into, err = block(f.block, f.required); err != nil {
+			return part{}, err
+		}
+	}
+	needs, err := block("needs_events", false)
+	p.NeedsEvents = needs == "true"
+	return p, err
+}
+
+// threshold renders a threshold for a row: the carrier's override, else the
+// marketplace's, else the global value, all passed as query parameters. Without
+// overrides (the usual case) the per-row map lookups are skipped: over millions of
+// events they cost a noticeable part of a run.
+func threshold(name, carrier, marketplace string) string {
+	c := "{" + name + "_by_carrier:Map(String, UInt16)}"
+	m := "{" + name + "_by_marketplace:Map(String, UInt16)}"
+	return fmt.Sprintf("if(empty(%[1]s) AND empty(%[3]s), {%[5]s:UInt16}, "+
+		"multiIf(mapContains(%[1]s, %[2]s), %[1]s[%[2]s], mapContains(%[3]s, %[4]s), %[3]s[%[4]s], {%[5]s:UInt16}))", c, carrier, m, marketplace, name)
+}
+
+func renderFile(file string, data any) (string, error) {
+	b, err := sqlFiles.ReadFile("sql/" + file)
+	if err != nil {
+		return "", err
+	}
+	t, err := template.New(file).Funcs(template.FuncMap{"th": threshold}).Parse(string(b))
+	if err != nil {
+		return "", fmt.Errorf("detector sql %s: %w", file, err)
+	}
+	var sb strings.Builder
+	if err := t.Execute(&sb, data); err != nil {
+		return "", fmt.Errorf("detector sql %s: %w", file, err)
+	}
+	return stripComments(sb.String()), nil
+}
+
+// stripComments drops comment lines and trailing comments: once blocks are joined into
+// one statement, a comment would swallow the rest of its line.
+func stripComments(sql string) string {
+	var lines []string
+	for _, l := range strings.Split(sql, "\n") {
+		if i := strings.Index(l, " -- "); i >= 0 && !strings.Contains(l[:i], "'") {
+			l = l[:i]
+		}
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// queryContext makes column names win over same-named aliases in the detectors' SQL
+// (argMax(seller_id, ...) AS seller_id must not capture seller_id elsewhere).
+func queryContext(ctx context.Context) context.Context {
+	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"prefer_column_name_to_alias": 1}))
+}
+
+func (s *Set) args(cfg Config, asOf time.Time) []any {
+	return append(cfg.params(), clickhouse.Named("as_of", asOf.UTC()), clickhouse.Named("detectors", s.names),
+		clickhouse.Named("event_detectors", s.eventDetectors))
+}
+
+// ErrPooledConn is returned when a run is given a pooled connection: the run's stages
+// share temporary tables, which exist only on the connection that made them.
+var ErrPooledConn = errors.New("a detector run needs a connection of its own (at most one open connection, as store.OpenSession makes): its stages share temporary tables")
+
+// prepare validates cfg and runs stages 1 and 2, leaving the candidates in a temporary
+// table on conn. It returns the query parameters for the later stages.
+func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) ([]any, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if conn.Stats().MaxOpenConns != 1 {
+		return nil, ErrPooledConn
+	}
+	args := s.args(cfg, asOf)
+	for _, st := range []struct{ what, table, query string }{
+		{"order state", ordersTable, s.orders},
+		{"candidates", candidatesTable, s.candidates},
+	} {
+		start := time.Now()
+		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+st.table); err != nil {
+			return nil, fmt.Errorf("%s: %w", st.what, err)
+		}
+		if err := conn.Exec(queryContext(ctx), "CREATE TEMPORARY TABLE "+st.table+" ENGINE = Memory AS\n"+st.query, args...); err != nil {
+			return nil, fmt.Errorf("%s: %w", st.what, err)
+		}
+		s.stage(st.what, start)
+	}
+	return args, nil
+}
+
+// cleanup drops the run's temporary tables; closing the connection would too.
+func (s *Set) cleanup(conn driver.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, t := range []string{candidatesTable, ordersTable} {
+		_ = conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t)
+	}
+}
+
+const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, " +
+	"reason, evidence, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, updated_at"
+
+// Eval returns the findings of the set's detectors as of asOf, ordered by detector (in
+// the order of Names) and order id; the same data and moment always give the same
+// findings. conn must be a connection of its own (store.OpenSession).
+func (s *Set) Eval(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) ([]Finding, error) {
+	findings, _, err := s.run(ctx, conn, cfg, asOf, true, false)
+	return findings, err
+}
+
+// Record evaluates the set as of asOf inside ClickHouse and writes its alerts: every
+// finding fires (keeping the first detection time of an alert already firing), and every
+// alert of these detectors still firing but not found now is resolved at asOf. alert_id
+// is derived from (detector, order, tracking number), so several instances or re-runs
+// write the same rows, which the table collapses. It returns how many alerts fire, per
+// detector (every detector of the set has an entry). conn must be a connection of its
+// own (store.OpenSession).
+func (s *Set) Record(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (map[string]int, error) {
+	_, firing, err := s.run(ctx, conn, cfg, asOf, false, true)
+	return firing, err
+}
+
+// EvalAndRecord is Eval and Record from one evaluation.
+func (s *Set) EvalAndRecord(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) ([]Finding, map[string]int, error) {
+	return s.run(ctx, conn, cfg, asOf, true, true)
+}
+
+func (s *Set) run(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time, eval, record bool) ([]Finding, map[string]int, error) {
+	what := strings.Join(s.names, ", ")
+	args, err := s.prepare(ctx, conn, cfg, asOf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("detect %s: %w", what, err)
+	}
+	defer s.cleanup(conn)
+	var findings []Finding
+	if eval {
+		start := time.Now()
+		q := "SELECT * FROM (\n" + s.findings + "\n) ORDER BY indexOf({detectors:Array(String)}, detector), order_id, tracking_number"
+		if err := conn.Select(queryContext(ctx), &findings, q, args...); err != nil {
+			return nil, nil, fmt.Errorf("detect %s: findings: %w", what, err)
+		}
+		s.stage("findings", start)
+	}
+	if !record {
+		return findings, nil, nil
+	}
+	start := time.Now()
+	firing, err := s.record(ctx, conn, args)
+	if err != nil {
+		return nil, nil, fmt.Errorf("detect %s: %w", what, err)
+	}
+	s.stage("alerts", start)
+	return findings, firing, nil
+}
+
+func (s *Set) stage(name string, start time.Time) {
+	if s.OnStage != nil {
+		s.OnStage(name, time.Since(start))
+	}
+}
+
+// record writes the findings of the prepared run as alerts and resolves the cleared.
+func (s *Set) record(ctx context.Context, conn driver.Conn, args []any) (map[string]int, error) {
+	alerts := "`" + s.db + "`.alerts"
+	fire := "INSERT INTO " + alerts + " (" + alertColumns + ")\n" +
+		"SELECT lower(hex(sipHash128(f.detector, f.order_id, f.tracking_number))) AS id, f.detector, " +
+		"f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation, f.reason, f.evidence, " +
+		"f.protection_ends_at, f.amount, if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), " +
+		"{as_of:DateTime64(3, 'UTC')}, 'firing', NULL, now64(3)\n" +
+		"FROM (\n" + s.findings + "\n) AS f\n" +
+		"LEFT JOIN (SELECT alert_id, status, first_detected_at FROM " + alerts + " FINAL WHERE has({detectors:Array(String)}, detector)) AS p\n" +
+		"ON p.alert_id = lower(hex(sipHash128(f.detector, f.order_id, f.tracking_number)))"
+	if err := conn.Exec(queryContext(ctx), fire, args...); err != nil {
+		return nil, fmt.Errorf("record findings: %w", err)
+	}
+	resolve := "INSERT INTO " + alerts + " (" + alertColumns + ")\n" +
+		"SELECT alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, reason, evidence, " +
+		"protection_ends_at, amount, first_detected_at, last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, now64(3)\n" +
+		"FROM " + alerts + " FINAL WHERE has({detectors:Array(String)}, detector) AND status = 'firing' AND last_detected_at < {as_of:DateTime64(3, 'UTC')}"
+	if err := conn.Exec(queryContext(ctx), resolve, args...); err != nil {
+		return nil, fmt.Errorf("resolve alerts: %w", err)
+	}
+	var counts []struct {
+		Detector string `ch:"detector"`
+		Firing   uint64 `ch:"firing"`
+	}
+	count := "SELECT detector, count() AS firing FROM " + alerts + " FINAL WHERE has({detectors:Array(String)}, detector) " +
+		"AND status = 'firing' AND last_detected_at = {as_of:DateTime64(3, 'UTC')} GROUP BY detector"
+	if err := conn.Select(ctx, &counts, count, args...); err != nil {
+		return nil, fmt.Errorf("count alerts: %w", err)
+	}
+	firing := make(map[string]int, len(s.names))
+	for _, n := range s.names {
+		firing[n] = 0
+	}
+	for _, c := range counts {
+		firing[c.Detector] = int(c.Firing)
+	}
+	return firing, nil
+}

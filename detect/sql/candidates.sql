@@ -1,0 +1,70 @@
+-- Stage 2 of a run: every order that at least one of the run's detectors flags, once per
+-- detector that flags it, with what the detectors need to know about its tracking
+-- number. The carrier history of each number is summarised once, as of {as_of}; events
+-- older than the recycle window belong to an earlier parcel with the same number and do
+-- not count. Each detector contributes its flag (and any columns of its own) from its own
+-- file; timelines are built later, only for the flagged numbers.
+SELECT detector, *
+FROM
+(
+    SELECT *{{range .Detectors}}{{with .Columns}},
+        {{.}}{{end}}{{end}}
+    FROM
+    (
+        SELECT
+            o.order_id AS order_id, o.tracking_number AS tracking_number, o.seller_id AS seller_id, o.buyer_id AS buyer_id,
+            o.marketplace AS marketplace, o.state AS state, o.carrier AS carrier, o.placed_at AS placed_at, o.shipped_at AS shipped_at,
+            o.ship_to_country AS ship_to_country, o.ship_to_postal AS ship_to_postal, o.ship_to_city AS ship_to_city,
+            o.protection_days AS protection_days, o.protection_extended_days AS protection_extended_days, o.amount AS amount,
+            o.shipped_at + toIntervalDay(o.protection_days + o.protection_extended_days) AS ends_at,
+            t.events AS events, t.moving_events AS moving_events, t.first_event_at AS first_event_at, t.last_event_at AS last_event_at,
+            t.dest_country AS dest_country, t.dest_postal AS dest_postal, t.dest_city AS dest_city,
+            t.delivered_events > 0 AS delivered,
+            t.delivered_country AS delivered_country, t.delivered_postal AS delivered_postal, t.delivered_city AS delivered_city,
+            {{if .Reuse}}r.others{{else}}CAST([], 'Array(String)'){{end}} AS others
+        FROM {{.Orders}} AS o
+        LEFT JOIN
+        (
+            SELECT
+                tracking_number,
+                count() AS events, -- producer re-sends may count twice; only "any" and "none" matter
+                countIf(status != 'info_received') AS moving_events,
+                min(occurred_at) AS first_event_at,
+                max(occurred_at) AS last_event_at,
+                -- a destination or a place of delivery is an object: taken whole from one event
+                argMaxIf(dest_country, occurred_at, dest_country != '' OR dest_postal_norm != '' OR dest_city_norm != '') AS dest_country,
+                argMaxIf(dest_postal_norm, occurred_at, dest_country != '' OR dest_postal_norm != '' OR dest_city_norm != '') AS dest_postal,
+                argMaxIf(dest_city_norm, occurred_at, dest_country != '' OR dest_postal_norm != '' OR dest_city_norm != '') AS dest_city,
+                countIf(status = 'delivered') AS delivered_events,
+                argMaxIf(location_country, occurred_at, status = 'delivered') AS delivered_country,
+                argMaxIf(location_postal_norm, occurred_at, status = 'delivered') AS delivered_postal,
+                argMaxIf(location_city_norm, occurred_at, status = 'delivered') AS delivered_city
+            FROM {{.DB}}.tracking_events
+            WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
+              AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth({{th "recycle_months" "carrier" "''"}})
+            GROUP BY tracking_number
+        ) AS t ON t.tracking_number = o.tracking_number
+        {{- if .Reuse}}
+        LEFT JOIN
+        (
+            -- the other orders with the same number, shipped within the recycle window, that
+            -- go to another buyer or another address (one buyer's combined parcel is not reuse)
+            SELECT a.order_id AS order_id, arraySort(groupUniqArray(b.order_id)) AS others
+            FROM {{.Orders}} AS a
+            INNER JOIN {{.Orders}} AS b ON b.tracking_number = a.tracking_number
+            WHERE a.tracking_number != '' AND b.order_id != a.order_id
+              AND abs(dateDiff('day', a.shipped_at, b.shipped_at)) <= {{th "recycle_months" "a.carrier" "a.marketplace"}} * 30
+              AND (b.buyer_id != a.buyer_id
+                   OR b.ship_to_country != a.ship_to_country
+                   OR (b.ship_to_postal != '' AND a.ship_to_postal != '' AND b.ship_to_postal != a.ship_to_postal)
+                   OR ((b.ship_to_postal = '' OR a.ship_to_postal = '') AND b.ship_to_city != a.ship_to_city))
+            GROUP BY a.order_id
+        ) AS r ON r.order_id = o.order_id
+        {{- end}}
+    )
+)
+ARRAY JOIN arrayFilter(d -> d != '', [
+    {{- range $i, $d := .Detectors}}{{if $i}},{{end}}
+    if({{$d.Flag}}, '{{$d.Name}}', '')
+    {{- end}}
+]) AS detector

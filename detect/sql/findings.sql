@@ -1,0 +1,33 @@
+-- Stage 3 of a run: the findings. Each flagged order gets its number's timeline (built
+-- only for numbers whose detector shows it) and, from its detector's file, its severity,
+-- recommendation, reason and evidence.
+SELECT
+    detector, order_id, tracking_number, seller_id, buyer_id, marketplace,
+    multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Severity}}, {{end}}'') AS severity,
+    multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Recommendation}}, {{end}}'') AS recommendation,
+    multiIf({{range .Detectors}}
+        detector = '{{.Name}}', {{.Reason}},{{end}}
+        '') AS reason,
+    multiIf({{range .Detectors}}
+        detector = '{{.Name}}', {{.Evidence}},{{end}}
+        '') AS evidence,
+    ends_at AS protection_ends_at,
+    amount
+FROM
+(
+    SELECT c.*, e.timeline AS timeline
+    FROM {{.Candidates}} AS c
+    LEFT JOIN
+    (
+        SELECT
+            tracking_number,
+            -- sorted by time first (a tuple sorts by its first element, then the others)
+            CAST(arraySlice(arraySort(groupArray((occurred_at, status, raw_status, location_country, location_city))), 1, 50),
+                'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String))') AS timeline
+        FROM {{.DB}}.tracking_events
+        WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
+          AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth({{th "recycle_months" "carrier" "''"}})
+          AND tracking_number IN (SELECT tracking_number FROM {{.Candidates}} WHERE has({event_detectors:Array(String)}, detector))
+        GROUP BY tracking_number
+    ) AS e ON e.tracking_number = c.tracking_number
+)
