@@ -58,6 +58,7 @@ type Config struct {
 	// evaluates every detector. Default "*/5 * * * *".
 	Schedule string `yaml:"schedule"`
 	// Schedules overrides Schedule per detector, e.g. {stalled_eir: "0 * * * *"}.
+	// Detectors on the same spec run together, in one run (Set).
 	Schedules map[string]string `yaml:"schedules"`
 }
 

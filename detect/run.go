@@ -301,13 +301,12 @@ func (s *Set) stage(name string, start time.Time) {
 func (s *Set) record(ctx context.Context, conn driver.Conn, args []any) (map[string]int, error) {
 	alerts := "`" + s.db + "`.alerts"
 	fire := "INSERT INTO " + alerts + " (" + alertColumns + ")\n" +
-		"SELECT lower(hex(sipHash128(f.detector, f.order_id, f.tracking_number))) AS id, f.detector, " +
-		"f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation, f.reason, f.evidence, " +
-		"f.protection_ends_at, f.amount, if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), " +
+		"SELECT f.id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation, " +
+		"f.reason, f.evidence, f.protection_ends_at, f.amount, if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), " +
 		"{as_of:DateTime64(3, 'UTC')}, 'firing', NULL, now64(3)\n" +
-		"FROM (\n" + s.findings + "\n) AS f\n" +
+		"FROM (SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS id, * FROM (\n" + s.findings + "\n)) AS f\n" +
 		"LEFT JOIN (SELECT alert_id, status, first_detected_at FROM " + alerts + " FINAL WHERE has({detectors:Array(String)}, detector)) AS p\n" +
-		"ON p.alert_id = lower(hex(sipHash128(f.detector, f.order_id, f.tracking_number)))"
+		"ON p.alert_id = f.id"
 	if err := conn.Exec(queryContext(ctx), fire, args...); err != nil {
 		return nil, fmt.Errorf("record findings: %w", err)
 	}
@@ -318,13 +317,12 @@ func (s *Set) record(ctx context.Context, conn driver.Conn, args []any) (map[str
 	if err := conn.Exec(queryContext(ctx), resolve, args...); err != nil {
 		return nil, fmt.Errorf("resolve alerts: %w", err)
 	}
+	// Every candidate became one firing alert.
 	var counts []struct {
 		Detector string `ch:"detector"`
 		Firing   uint64 `ch:"firing"`
 	}
-	count := "SELECT detector, count() AS firing FROM " + alerts + " FINAL WHERE has({detectors:Array(String)}, detector) " +
-		"AND status = 'firing' AND last_detected_at = {as_of:DateTime64(3, 'UTC')} GROUP BY detector"
-	if err := conn.Select(ctx, &counts, count, args...); err != nil {
+	if err := conn.Select(ctx, &counts, "SELECT detector, count() AS firing FROM "+candidatesTable+" GROUP BY detector"); err != nil {
 		return nil, fmt.Errorf("count alerts: %w", err)
 	}
 	firing := make(map[string]int, len(s.names))
