@@ -300,6 +300,20 @@ func (s *Set) stage(name string, start time.Time) {
 // record writes the findings of the prepared run as alerts and resolves the cleared.
 func (s *Set) record(ctx context.Context, conn driver.Conn, args []any) (map[string]int, error) {
 	alerts := "`" + s.db + "`.alerts"
+	// Resolve first: alerts of these detectors that fire but are not among this run's
+	// candidates. Only the few key columns are read with FINAL to find them (the table
+	// holds every firing alert's evidence); whole rows are read for those alone.
+	resolve := "INSERT INTO " + alerts + " (" + alertColumns + ")\n" +
+		"SELECT alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, reason, evidence, " +
+		"protection_ends_at, amount, first_detected_at, last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, now64(3)\n" +
+		"FROM " + alerts + " FINAL WHERE alert_id IN (\n" +
+		"    SELECT alert_id FROM " + alerts + " FINAL\n" +
+		"    WHERE has({detectors:Array(String)}, detector) AND status = 'firing' AND last_detected_at < {as_of:DateTime64(3, 'UTC')}\n" +
+		"      AND alert_id NOT IN (SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) FROM " + candidatesTable + "))"
+	if err := conn.Exec(queryContext(ctx), resolve, args...); err != nil {
+		return nil, fmt.Errorf("resolve alerts: %w", err)
+	}
+	// Fire: every finding, keeping the first detection time of an alert already firing.
 	fire := "INSERT INTO " + alerts + " (" + alertColumns + ")\n" +
 		"SELECT f.id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation, " +
 		"f.reason, f.evidence, f.protection_ends_at, f.amount, if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), " +
@@ -309,13 +323,6 @@ func (s *Set) record(ctx context.Context, conn driver.Conn, args []any) (map[str
 		"ON p.alert_id = f.id"
 	if err := conn.Exec(queryContext(ctx), fire, args...); err != nil {
 		return nil, fmt.Errorf("record findings: %w", err)
-	}
-	resolve := "INSERT INTO " + alerts + " (" + alertColumns + ")\n" +
-		"SELECT alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, reason, evidence, " +
-		"protection_ends_at, amount, first_detected_at, last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, now64(3)\n" +
-		"FROM " + alerts + " FINAL WHERE has({detectors:Array(String)}, detector) AND status = 'firing' AND last_detected_at < {as_of:DateTime64(3, 'UTC')}"
-	if err := conn.Exec(queryContext(ctx), resolve, args...); err != nil {
-		return nil, fmt.Errorf("resolve alerts: %w", err)
 	}
 	// Every candidate became one firing alert.
 	var counts []struct {
