@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -47,8 +46,9 @@ type Opener func(ctx context.Context) (driver.Conn, error)
 // schedule run together, as one Set: they share the run's order state and carrier
 // summaries.
 type Scheduler struct {
-	cron *cron.Cron
-	log  *slog.Logger
+	cron   *cron.Cron
+	log    *slog.Logger
+	cancel context.CancelFunc // cancels the runs in flight when Run stops
 }
 
 // NewScheduler prepares the schedule; Run starts it. now is the clock (time.Now): each
@@ -70,28 +70,20 @@ func NewScheduler(open Opener, db string, cfg Config, logger *slog.Logger, m *Me
 		bySpec[spec] = append(bySpec[spec], name)
 	}
 	cl := cronLogger{logger}
-	// robfig/cron's default chain is empty: recover panics explicitly.
+	// robfig/cron's default chain is empty: recover panics explicitly, for every job.
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl), cron.WithChain(cron.Recover(cl)))
+	base, cancel := context.WithCancel(context.Background())
 	for _, spec := range specs {
 		set, err := NewSet(db, bySpec[spec]...)
 		if err != nil {
+			cancel()
 			return nil, err
 		}
 		log := logger.With("detectors", strings.Join(set.Names(), ","))
-		var running sync.Mutex
-		job := func() {
-			// Skip, and count, a tick that finds the previous run still going.
-			if !running.TryLock() {
-				for _, n := range set.Names() {
-					m.Missed.WithLabelValues(n).Inc()
-				}
-				log.Warn("previous run still going; tick skipped")
-				return
-			}
-			defer running.Unlock()
+		job := cron.FuncJob(func() {
 			start := now()
 			asOf := start.UTC().Truncate(time.Millisecond)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			ctx, cancel := context.WithTimeout(base, 10*time.Minute)
 			defer cancel()
 			firing, err := runOnce(ctx, open, set, cfg, asOf)
 			for _, n := range set.Names() {
@@ -108,12 +100,39 @@ func NewScheduler(open Opener, db string, cfg Config, logger *slog.Logger, m *Me
 				return
 			}
 			log.Info("detector run", "as_of", asOf, "seconds", now().Sub(start).Seconds(), "firing", firing)
-		}
-		if _, err := c.AddFunc(spec, job); err != nil {
+		})
+		// Each schedule skips a tick that finds its previous run still going; the skip
+		// is counted for every detector of the run.
+		skip := cron.SkipIfStillRunning(skipCounter{log: log, names: set.Names(), missed: m.Missed})
+		if _, err := c.AddJob(spec, cron.NewChain(skip).Then(job)); err != nil {
+			cancel()
 			return nil, fmt.Errorf("schedule %s (%q): %w", strings.Join(set.Names(), ", "), spec, err)
 		}
 	}
-	return &Scheduler{cron: c, log: logger}, nil
+	return &Scheduler{cron: c, log: logger, cancel: cancel}, nil
+}
+
+// skipCounter is the logger of one schedule's SkipIfStillRunning, which reports a
+// skipped tick as Info("skip").
+type skipCounter struct {
+	log    *slog.Logger
+	names  []string
+	missed *prometheus.CounterVec
+}
+
+func (s skipCounter) Info(msg string, kv ...any) {
+	if msg != "skip" {
+		s.log.Debug("cron: "+msg, kv...)
+		return
+	}
+	for _, n := range s.names {
+		s.missed.WithLabelValues(n).Inc()
+	}
+	s.log.Warn("previous run still going; tick skipped")
+}
+
+func (s skipCounter) Error(err error, msg string, kv ...any) {
+	s.log.Error("cron: "+msg, append(kv, "err", err)...)
 }
 
 // runOnce records one run of set on a connection of its own.
@@ -126,12 +145,15 @@ func runOnce(ctx context.Context, open Opener, set *Set, cfg Config, asOf time.T
 	return set.Record(ctx, conn, cfg, asOf)
 }
 
-// Run starts the schedule and stops it when ctx ends, waiting for running detectors.
+// Run starts the schedule and stops it when ctx ends: runs in flight are cancelled and
+// waited for.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.cron.Start()
 	s.log.Info("detectors scheduled", "entries", len(s.cron.Entries()))
 	<-ctx.Done()
-	<-s.cron.Stop().Done()
+	stopped := s.cron.Stop()
+	s.cancel()
+	<-stopped.Done()
 	return nil
 }
 

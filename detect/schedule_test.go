@@ -1,0 +1,53 @@
+package detect_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/devstack/devstacktest"
+)
+
+func TestASlowRunMakesLaterTicksSkipAndCountUntilStopCancelsIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var opened atomic.Int32
+		open := func(ctx context.Context) (driver.Conn, error) {
+			opened.Add(1)
+			<-ctx.Done() // a run that outlasts every tick, until the scheduler stops
+			return nil, ctx.Err()
+		}
+		m := detect.NewMetrics(nil)
+		s, err := detect.NewScheduler(open, db, detect.Config{Schedule: "@every 1s"}, devstacktest.Logger(), m, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx) }()
+
+		time.Sleep(3500 * time.Millisecond) // the bubble's clock: ticks at 1 s, 2 s and 3 s
+		synctest.Wait()
+		if n := opened.Load(); n != 1 {
+			t.Fatalf("%d runs started, want 1 (the later ticks find it still going)", n)
+		}
+		for _, name := range detect.Names {
+			if got := testutil.ToFloat64(m.Missed.WithLabelValues(name)); got != 2 {
+				t.Errorf("%s: %v missed runs, want 2", name, got)
+			}
+		}
+
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got := testutil.ToFloat64(m.Runs.WithLabelValues("stalled_eir", "error")); got != 1 {
+			t.Errorf("the cancelled run: %v errors counted, want 1", got)
+		}
+	})
+}
