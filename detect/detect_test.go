@@ -189,6 +189,15 @@ func TestNeverScannedCountsWorkingDays(t *testing.T) {
 	expect(t, "next Monday, 5 working days", w.flagged("never_scanned", asOf(12)), "silent")
 }
 
+func TestNeverScannedLeavesOrdersShippedBeforeTheRecycleWindowAlone(t *testing.T) {
+	w := newWorld(t)
+	w.order("ancient", "b1", tokyo, date(2025, 8, 1), date(2025, 8, 2), "RR222222225CN", 60) // still "shipped" 14 months on
+	w.event("RR222222225CN", "Delivered", date(2025, 8, 20), nil, nil)                       // history outside the window
+	w.order("silent", "b2", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR333333335CN", 60)
+
+	expect(t, "never scanned", w.flagged("never_scanned", asOf(20)), "silent")
+}
+
 func TestInvalidTrackingNumber(t *testing.T) {
 	w := newWorld(t)
 	w.shipped("good-s10", "RR123456785CN", "china-post", 5)

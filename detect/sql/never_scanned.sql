@@ -1,6 +1,8 @@
 -- never_scanned: shipped, and the carrier has no event at all for the number after
 -- {never_scanned_working_days} working days (Monday to Friday) since the declared
--- shipment: the marketplace's own definition of a false shipment.
+-- shipment: the marketplace's own definition of a false shipment. Only orders shipped
+-- within the recycle window: carrier history older than it is not read, so an order
+-- shipped before it could not be told apart from one never scanned.
 {{define "columns"}}
 -- working days after the shipment date, up to and including the as-of date (counted
 -- only where it matters: a shipped order without carrier events)
@@ -12,6 +14,7 @@ if(state = 'shipped' AND events = 0,
 {{end}}
 {{define "flag"}}
 state = 'shipped' AND events = 0
+    AND shipped_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth({{th "recycle_months" "carrier" "marketplace"}})
     AND working_days_without_events >= {{th "never_scanned_working_days" "carrier" "marketplace"}}
 {{end}}
 {{define "severity"}}'high'{{end}}
