@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,15 @@ type DetectorTiming struct {
 	Name    string
 	Seconds float64 // median of the runs of this detector alone: evaluate and record alerts, in ClickHouse
 	Firing  int
+	Peak    PeakRSS // during those runs
+}
+
+// PeakRSS is the peak resident memory of both sides during a measurement: the kernel's
+// high-water mark (VmHWM), reset before it, after ClickHouse returned the memory its
+// allocator kept (SYSTEM JEMALLOC PURGE). ClickHouse's includes its caches.
+type PeakRSS struct {
+	ServerMiB float64 // the ClickHouse server process
+	BenchMiB  float64 // this process (trackwatch's side)
 }
 
 // StageTiming is one stage of a run (detect.Set.OnStage), the median over the runs.
@@ -41,14 +51,13 @@ type StageTiming struct {
 
 // DetectScale is the result at one data size.
 type DetectScale struct {
-	Events, Orders   int
-	LoadSeconds      float64
-	Detectors        []DetectorTiming
-	AllSeconds       float64        // all seven in one run, as one cron tick runs them (median)
-	AllFiring        map[string]int // per detector, from that run
-	AllStages        []StageTiming  // where that run's time went (medians)
-	ServerPeakRSSMiB float64        // the ClickHouse server process, VmHWM
-	BenchPeakRSSMiB  float64        // this process (trackwatch's side), VmHWM
+	Events, Orders int
+	LoadSeconds    float64
+	Detectors      []DetectorTiming
+	AllSeconds     float64        // all seven in one run, as one cron tick runs them (median)
+	AllFiring      map[string]int // per detector, from that run
+	AllStages      []StageTiming  // where that run's time went (medians)
+	AllPeak        PeakRSS        // during the runs of all seven
 }
 
 // asOfBench is the moment the generated data is evaluated at.
@@ -120,19 +129,26 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	}
 	defer session.Close()
 	var dcfg detect.Config
-	timed := func(set *detect.Set) (float64, map[string]int, error) {
+	timed := func(set *detect.Set) (float64, map[string]int, PeakRSS, error) {
+		// Return the memory ClickHouse's allocator kept from earlier work to the system,
+		// so that the peak below is this measurement's.
+		if err := conn.Exec(ctx, "SYSTEM JEMALLOC PURGE"); err != nil {
+			o.Logger.Warn("jemalloc purge failed: the peak includes memory kept from earlier runs", "err", err)
+		}
+		resetPeakRSS(ch.Pid())
+		resetPeakRSS(os.Getpid())
 		var runs []float64
 		var firing map[string]int
 		for range o.Repeat {
 			t := time.Now()
 			n, err := set.Record(ctx, session, dcfg, asOfBench)
 			if err != nil {
-				return 0, nil, err
+				return 0, nil, PeakRSS{}, err
 			}
 			runs = append(runs, time.Since(t).Seconds())
 			firing = n
 		}
-		return median(runs), firing, nil
+		return median(runs), firing, PeakRSS{peakRSSMiB(ch.Pid()), peakRSSMiB(os.Getpid())}, nil
 	}
 	for _, name := range detect.Names {
 		o.Progress(fmt.Sprintf("%d events: %s alone", events, name))
@@ -140,11 +156,11 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 		if err != nil {
 			return nil, err
 		}
-		secs, firing, err := timed(set)
+		secs, firing, peak, err := timed(set)
 		if err != nil {
 			return nil, err
 		}
-		res.Detectors = append(res.Detectors, DetectorTiming{Name: name, Seconds: secs, Firing: firing[name]})
+		res.Detectors = append(res.Detectors, DetectorTiming{Name: name, Seconds: secs, Firing: firing[name], Peak: peak})
 	}
 	o.Progress(fmt.Sprintf("%d events: all seven in one run", events))
 	all, err := detect.NewSet(db)
@@ -159,7 +175,7 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 		}
 		stages[stage] = append(stages[stage], d.Seconds())
 	}
-	if res.AllSeconds, res.AllFiring, err = timed(all); err != nil {
+	if res.AllSeconds, res.AllFiring, res.AllPeak, err = timed(all); err != nil {
 		return nil, err
 	}
 	for _, st := range order {
@@ -170,8 +186,6 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 			return nil, fmt.Errorf("%s: %d firing alone, %d in the run of all seven", d.Name, d.Firing, res.AllFiring[d.Name])
 		}
 	}
-	res.ServerPeakRSSMiB = peakRSSMiB(ch.Pid())
-	res.BenchPeakRSSMiB = peakRSSMiB(os.Getpid())
 	return res, nil
 }
 
@@ -239,3 +253,10 @@ func GenerateDetectData(ctx context.Context, conn driver.Conn, db string, parcel
 
 // BenchAsOf is the moment GenerateDetectData's data is meant to be evaluated at.
 func BenchAsOf() time.Time { return asOfBench }
+
+// resetPeakRSS resets a process's VmHWM to its current RSS (Linux: clear_refs 5), so
+// that the next reading is the peak since now. Where that is not allowed the reading
+// stays the peak since the process started, which only overstates.
+func resetPeakRSS(pid int) {
+	_ = os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0)
+}

@@ -147,8 +147,6 @@ func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int
 		}},
 		{"orders", func(s bench.DetectScale) string { return fmt.Sprint(s.Orders) }},
 		{"load (SQL generation) s", func(s bench.DetectScale) string { return fmt.Sprintf("%.1f", s.LoadSeconds) }},
-		{"ClickHouse peak RSS", func(s bench.DetectScale) string { return fmt.Sprintf("%.0f MiB", s.ServerPeakRSSMiB) }},
-		{"trackwatch peak RSS", func(s bench.DetectScale) string { return fmt.Sprintf("%.0f MiB", s.BenchPeakRSSMiB) }},
 	} {
 		fmt.Fprintf(env.stdout, "| %s |", row.name)
 		for _, s := range res {
@@ -160,6 +158,7 @@ func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int
 		a, b := res[0], res[len(res)-1]
 		fmt.Fprintf(env.stdout, "\nscaling %d -> %d events (x%.1f data): all seven x%.2f time\n", a.Events, b.Events, float64(b.Events)/float64(a.Events), b.AllSeconds/a.AllSeconds)
 	}
+	printDetectPeaks(env, res)
 	return exitOK
 }
 
@@ -170,4 +169,29 @@ func stageNames(res []bench.DetectScale) string {
 		names = append(names, st.Stage)
 	}
 	return strings.Join(names, " + ")
+}
+
+// printDetectPeaks prints the peak memory of each measurement of bench detect.
+func printDetectPeaks(env *cmdEnv, res []bench.DetectScale) {
+	fmt.Fprint(env.stdout, "\npeak RSS during the runs, MiB: ClickHouse / trackwatch\n\n| runs of |")
+	for _, s := range res {
+		fmt.Fprintf(env.stdout, " %d events |", s.Events)
+	}
+	fmt.Fprint(env.stdout, "\n|---|")
+	for range res {
+		fmt.Fprint(env.stdout, "---:|")
+	}
+	fmt.Fprintln(env.stdout)
+	row := func(name string, peak func(bench.DetectScale) bench.PeakRSS) {
+		fmt.Fprintf(env.stdout, "| %s |", name)
+		for _, s := range res {
+			p := peak(s)
+			fmt.Fprintf(env.stdout, " %.0f / %.0f |", p.ServerMiB, p.BenchMiB)
+		}
+		fmt.Fprintln(env.stdout)
+	}
+	for i, d := range res[0].Detectors {
+		row(d.Name+" alone", func(s bench.DetectScale) bench.PeakRSS { return s.Detectors[i].Peak })
+	}
+	row("**all seven in one run**", func(s bench.DetectScale) bench.PeakRSS { return s.AllPeak })
 }
