@@ -59,6 +59,11 @@ func NewSet(db string, names ...string) (*Set, error) {
 	if len(names) == 0 {
 		names = Names
 	}
+	for _, n := range names {
+		if !slices.Contains(Names, n) {
+			return nil, fmt.Errorf("unknown detector %q (detectors: %s)", n, strings.Join(Names, ", "))
+		}
+	}
 	s := &Set{db: db}
 	var parts []part
 	for _, n := range Names { // the canonical order, whatever order names came in
@@ -73,11 +78,6 @@ func NewSet(db string, names ...string) (*Set, error) {
 		s.names = append(s.names, n)
 		if p.NeedsEvents {
 			s.eventDetectors = append(s.eventDetectors, n)
-		}
-	}
-	for _, n := range names {
-		if !slices.Contains(Names, n) {
-			return nil, fmt.Errorf("unknown detector %q (detectors: %s)", n, strings.Join(Names, ", "))
 		}
 	}
 	data := struct {
@@ -103,13 +103,9 @@ func (s *Set) Names() []string { return slices.Clone(s.names) }
 
 // loadPart reads a detector's file: named blocks of SQL expressions.
 func loadPart(name string) (part, error) {
-	b, err := sqlFiles.ReadFile("sql/" + name + ".sql")
+	t, err := parseSQL(name + ".sql")
 	if err != nil {
 		return part{}, err
-	}
-	t, err := template.New(name).Funcs(template.FuncMap{"th": threshold}).Parse(string(b))
-	if err != nil {
-		return part{}, fmt.Errorf("detector sql %s: %w", name, err)
 	}
 	block := func(block string, required bool) (string, error) {
 		bt := t.Lookup(block)
@@ -154,14 +150,23 @@ func threshold(name, carrier, marketplace string) string {
 		"multiIf(mapContains(%[1]s, %[2]s), %[1]s[%[2]s], mapContains(%[3]s, %[4]s), %[3]s[%[4]s], {%[5]s:UInt16}))", c, carrier, m, marketplace, name)
 }
 
-func renderFile(file string, data any) (string, error) {
+// parseSQL parses one of the embedded SQL templates, with th for thresholds.
+func parseSQL(file string) (*template.Template, error) {
 	b, err := sqlFiles.ReadFile("sql/" + file)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	t, err := template.New(file).Funcs(template.FuncMap{"th": threshold}).Parse(string(b))
 	if err != nil {
-		return "", fmt.Errorf("detector sql %s: %w", file, err)
+		return nil, fmt.Errorf("detector sql %s: %w", file, err)
+	}
+	return t, nil
+}
+
+func renderFile(file string, data any) (string, error) {
+	t, err := parseSQL(file)
+	if err != nil {
+		return "", err
 	}
 	var sb strings.Builder
 	if err := t.Execute(&sb, data); err != nil {

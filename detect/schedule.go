@@ -26,7 +26,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackwatch_detect_runs_total",
 			Help: "Scheduled detector runs, by outcome."}, []string{"detector", "outcome"}),
 		Missed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackwatch_detect_missed_runs_total",
-			Help: "Scheduled ticks skipped because the detector's previous run had not finished."}, []string{"detector"}),
+			Help: "Scheduled ticks skipped because the previous run on the detector's schedule had not finished."}, []string{"detector"}),
 		Seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "trackwatch_detect_run_seconds",
 			Help: "Duration of the run (evaluate and record) that included the detector; detectors on one schedule run together.", Buckets: prometheus.ExponentialBuckets(0.01, 3, 10)}, []string{"detector"}),
 		Findings: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trackwatch_detect_findings",
