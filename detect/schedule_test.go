@@ -2,6 +2,7 @@ package detect_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -48,6 +49,34 @@ func TestASlowRunMakesLaterTicksSkipAndCountUntilStopCancelsIt(t *testing.T) {
 		}
 		if got := testutil.ToFloat64(m.Runs.WithLabelValues("stalled_eir", "error")); got != 1 {
 			t.Errorf("the cancelled run: %v errors counted, want 1", got)
+		}
+	})
+}
+
+func TestADetectorWithItsOwnScheduleRunsOnIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		open := func(ctx context.Context) (driver.Conn, error) { return nil, errors.New("no server in this test") }
+		m := detect.NewMetrics(nil)
+		cfg := detect.Config{Schedule: "@every 1s", Schedules: map[string]string{"stalled_eir": "@every 3s"}}
+		s, err := detect.NewScheduler(open, db, cfg, devstacktest.Logger(), m, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx) }()
+		time.Sleep(3500 * time.Millisecond)
+		synctest.Wait()
+		cancel()
+		<-done
+		for _, name := range detect.Names {
+			want := 3.0 // at 1 s, 2 s and 3 s
+			if name == "stalled_eir" {
+				want = 1 // at 3 s
+			}
+			if got := testutil.ToFloat64(m.Runs.WithLabelValues(name, "error")); got != want {
+				t.Errorf("%s: %v runs, want %v", name, got, want)
+			}
 		}
 	})
 }
