@@ -156,11 +156,19 @@ func parseSQL(file string) (*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := template.New(file).Funcs(template.FuncMap{"th": threshold}).Parse(string(b))
+	t, err := template.New(file).Funcs(template.FuncMap{"th": threshold, "carrier_history": carrierHistory}).Parse(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("detector sql %s: %w", file, err)
 	}
 	return t, nil
+}
+
+// carrierHistory is the condition on tracking_events for the carrier events a run
+// counts: those that occurred at or before the moment, within the recycle window before
+// it (an older event belongs to an earlier parcel with the same number).
+func carrierHistory() string {
+	return "occurred_at <= {as_of:DateTime64(3, 'UTC')} AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth(" +
+		threshold("recycle_months", "carrier", "''") + ")"
 }
 
 func renderFile(file string, data any) (string, error) {

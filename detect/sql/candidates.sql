@@ -40,8 +40,7 @@ FROM
                 argMaxIf(location_postal_norm, occurred_at, status = 'delivered') AS delivered_postal,
                 argMaxIf(location_city_norm, occurred_at, status = 'delivered') AS delivered_city
             FROM {{.DB}}.tracking_events
-            WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
-              AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth({{th "recycle_months" "carrier" "''"}})
+            WHERE {{carrier_history}}
             GROUP BY tracking_number
         ) AS t ON t.tracking_number = o.tracking_number
         {{- if .Reuse}}

@@ -25,8 +25,7 @@ FROM
             CAST(arraySlice(arraySort(groupArray((occurred_at, status, raw_status, location_country, location_city))), 1, 50),
                 'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String))') AS timeline
         FROM {{.DB}}.tracking_events
-        WHERE occurred_at <= {as_of:DateTime64(3, 'UTC')}
-          AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth({{th "recycle_months" "carrier" "''"}})
+        WHERE {{carrier_history}}
           AND tracking_number IN (SELECT tracking_number FROM {{.Candidates}} WHERE has({event_detectors:Array(String)}, detector))
         GROUP BY tracking_number
     ) AS e ON e.tracking_number = c.tracking_number
