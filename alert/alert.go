@@ -1,49 +1,94 @@
-// Package alert provides trackwatch's alerts as people and integrations see them: the
-// alerts table that detectors write (read here for the CLI and dashboards), and, later,
-// the notifiers that deliver them.
+// Package alert owns trackwatch's alerts: the model people and integrations see, and the
+// Store that records a detector run's findings as alerts (firing, resolved, re-fired),
+// writes each change of state to a durable change log that notifications are delivered
+// from (package alert/notify), and reads alerts back for the CLI and dashboards.
+//
+// The dependency goes one way: detect evaluates and knows nothing of alerts; alert reads
+// a detect.Run's findings inside ClickHouse.
 package alert
 
 import (
-	"context"
 	"fmt"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/trackwatch/trackwatch/detect"
 )
 
-// Alert is one alert: a detector's finding on one order and tracking number, with
-// its life cycle.
+// Status is where an alert is in its life.
+type Status string
+
+// Statuses.
+const (
+	// StatusFiring: the detector's condition holds as of the latest run.
+	StatusFiring Status = "firing"
+	// StatusResolved: a later run no longer found the condition (the parcel moved, the
+	// order completed, ...). A resolved alert fires again if the condition returns.
+	StatusResolved Status = "resolved"
+)
+
+// Severity and Recommendation are the detectors' own (package detect).
+type (
+	Severity       = detect.Severity
+	Recommendation = detect.Recommendation
+)
+
+// Alert is one alert: a detector's finding on one order and tracking number, with its
+// life cycle. Evidence (in the embedded Finding) is a JSON object.
 type Alert struct {
-	AlertID         string     `ch:"alert_id" json:"alert_id"`
-	detect.Finding             // with the detector's name
+	// AlertID is derived from (detector, order, tracking number): every run and every
+	// instance names the same condition the same way.
+	AlertID        string `ch:"alert_id" json:"alert_id"`
+	detect.Finding        // with the detector's name
+	// FirstDetectedAt starts the current firing episode; LastDetectedAt is the latest
+	// run that found it.
 	FirstDetectedAt time.Time  `ch:"first_detected_at" json:"first_detected_at"`
 	LastDetectedAt  time.Time  `ch:"last_detected_at" json:"last_detected_at"`
-	Status          string     `ch:"status" json:"status"`
+	Status          Status     `ch:"status" json:"status"`
 	ResolvedAt      *time.Time `ch:"resolved_at" json:"resolved_at"`
+	// AsOf is the moment of the run that wrote this state: the latest as-of wins.
+	AsOf time.Time `ch:"as_of" json:"as_of"`
 }
 
-// Filter selects alerts; zero fields select everything.
-type Filter struct {
-	Detector string
-	Status   string // firing or resolved
-	Limit    int    // default 100
+// ChangeKind says how a run changed an alert.
+type ChangeKind string
+
+// Change kinds.
+const (
+	ChangeFired    ChangeKind = "fired"    // firing for the first time
+	ChangeRefired  ChangeKind = "refired"  // firing again after it had resolved
+	ChangeResolved ChangeKind = "resolved" // no longer found
+)
+
+// Change is one change of an alert's state, as the change log (the table
+// alert_changes, the notifications' outbox) keeps it: the alert as it was right after
+// the change.
+type Change struct {
+	// ChangeID is sipHash128(alert_id, kind, as_of) in hex: the same change computed twice
+	// (two instances, a run repeated after a crash) has one id. Notifications carry it
+	// as their idempotency key.
+	ChangeID string     `ch:"change_id" json:"change_id"`
+	Kind     ChangeKind `ch:"kind" json:"kind"`
+	Alert
+	// CreatedAt is when the change was written to the log.
+	CreatedAt time.Time `ch:"created_at" json:"created_at"`
 }
 
-// List returns alerts matching f, most recently detected first.
-func List(ctx context.Context, conn driver.Conn, db string, f Filter) ([]Alert, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
+// Scan reads a status from a ClickHouse String column.
+func (s *Status) Scan(src any) error { return scanString(s, src) }
+
+// Scan reads a change kind from a ClickHouse String column.
+func (k *ChangeKind) Scan(src any) error { return scanString(k, src) }
+
+// scanString is sql.Scanner for string types: clickhouse-go scans a String column into
+// *string or a Scanner, not into other string types.
+func scanString[T ~string](dst *T, src any) error {
+	switch v := src.(type) {
+	case string:
+		*dst = T(v)
+	case []byte:
+		*dst = T(v)
+	default:
+		return fmt.Errorf("cannot scan %T into %T", src, dst)
 	}
-	q := "SELECT alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, reason, evidence, " +
-		"protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at FROM `" + db + "`.alerts FINAL " +
-		"WHERE ({detector:String} = '' OR detector = {detector:String}) AND ({status:String} = '' OR status = {status:String}) " +
-		"ORDER BY last_detected_at DESC, alert_id LIMIT {limit:UInt32}"
-	var out []Alert
-	if err := conn.Select(ctx, &out, q, clickhouse.Named("detector", f.Detector), clickhouse.Named("status", f.Status), clickhouse.Named("limit", uint32(f.Limit))); err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
-	}
-	return out, nil
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/store"
@@ -129,6 +130,7 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	}
 	defer session.Close()
 	var dcfg detect.Config
+	alerts := alert.NewStore(conn, db)
 	timed := func(set *detect.Set) (float64, map[string]int, PeakRSS, error) {
 		// Return the memory ClickHouse's allocator kept from earlier work to the system,
 		// so that the peak below is this measurement's.
@@ -141,12 +143,12 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 		var firing map[string]int
 		for range o.Repeat {
 			t := time.Now()
-			n, err := set.Record(ctx, session, dcfg, asOfBench)
+			r, err := alerts.RecordAt(ctx, session, set, dcfg, asOfBench)
 			if err != nil {
 				return 0, nil, PeakRSS{}, err
 			}
 			runs = append(runs, time.Since(t).Seconds())
-			firing = n
+			firing = r.Firing
 		}
 		return median(runs), firing, PeakRSS{peakRSSMiB(ch.Pid()), peakRSSMiB(os.Getpid())}, nil
 	}

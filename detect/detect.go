@@ -9,6 +9,7 @@ package detect
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -161,18 +162,76 @@ func (c *Config) params() []any {
 	)
 }
 
+// Severity ranks how sure and how urgent a finding is.
+type Severity string
+
+// Severities, most severe first.
+const (
+	SeverityCritical Severity = "critical"
+	SeverityHigh     Severity = "high"
+	SeverityMedium   Severity = "medium"
+	SeverityLow      Severity = "low"
+)
+
+// Severities lists the severities, most severe first.
+var Severities = []Severity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow}
+
+// Rank orders severities: critical 4, high 3, medium 2, low 1; 0 for an unknown one.
+func (s Severity) Rank() int {
+	if i := slices.Index(Severities, s); i >= 0 {
+		return len(Severities) - i
+	}
+	return 0
+}
+
+// Recommendation is the action a finding recommends to the buyer or an analyst.
+type Recommendation string
+
+// Recommendations.
+const (
+	// RecommendOpenDispute: open a dispute now, reason "not received".
+	RecommendOpenDispute Recommendation = "open_dispute"
+	// RecommendExtendProtection: the parcel moves but will not arrive before protection ends.
+	RecommendExtendProtection Recommendation = "extend_protection"
+)
+
+// Recommendations lists the recommendations the detectors make.
+var Recommendations = []Recommendation{RecommendOpenDispute, RecommendExtendProtection}
+
 // Finding is one flagged order.
 type Finding struct {
-	Detector         string           `ch:"detector" json:"detector"`
-	OrderID          string           `ch:"order_id" json:"order_id"`
-	TrackingNumber   string           `ch:"tracking_number" json:"tracking_number"`
-	SellerID         string           `ch:"seller_id" json:"seller_id"`
-	BuyerID          string           `ch:"buyer_id" json:"buyer_id"`
-	Marketplace      string           `ch:"marketplace" json:"marketplace"`
-	Severity         string           `ch:"severity" json:"severity"`
-	Recommendation   string           `ch:"recommendation" json:"recommendation"`
-	Reason           string           `ch:"reason" json:"reason"`
-	Evidence         string           `ch:"evidence" json:"evidence"`
+	Detector       string         `ch:"detector" json:"detector"`
+	OrderID        string         `ch:"order_id" json:"order_id"`
+	TrackingNumber string         `ch:"tracking_number" json:"tracking_number"`
+	SellerID       string         `ch:"seller_id" json:"seller_id"`
+	BuyerID        string         `ch:"buyer_id" json:"buyer_id"`
+	Marketplace    string         `ch:"marketplace" json:"marketplace"`
+	Severity       Severity       `ch:"severity" json:"severity"`
+	Recommendation Recommendation `ch:"recommendation" json:"recommendation"`
+	// Reason is a paragraph a buyer can paste into a dispute.
+	Reason string `ch:"reason" json:"reason"`
+	// Evidence is a JSON object: the carrier timeline, mismatching fields, other orders.
+	Evidence         json.RawMessage  `ch:"evidence" json:"evidence"`
 	ProtectionEndsAt *time.Time       `ch:"protection_ends_at" json:"protection_ends_at"`
 	Amount           *decimal.Decimal `ch:"amount" json:"amount"`
+}
+
+// Scan reads a severity from a ClickHouse String column.
+func (s *Severity) Scan(src any) error { return scanString(s, src) }
+
+// Scan reads a recommendation from a ClickHouse String column.
+func (r *Recommendation) Scan(src any) error { return scanString(r, src) }
+
+// scanString is sql.Scanner for string types: clickhouse-go scans a String column into
+// *string or a Scanner, not into other string types.
+func scanString[T ~string](dst *T, src any) error {
+	switch v := src.(type) {
+	case string:
+		*dst = T(v)
+	case []byte:
+		*dst = T(v)
+	default:
+		return fmt.Errorf("cannot scan %T into %T", src, dst)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +23,7 @@ func (a addr) json() map[string]string {
 
 // order inserts a placed and a shipped event with the given buyer, address and times.
 func (w *world) order(id, buyer string, to addr, placed, shipped time.Time, tn string, protectionDays int, extra ...string) {
-	w.t.Helper()
+	w.T.Helper()
 	p, _ := json.Marshal(map[string]any{"event_id": id + "-p", "order_id": id, "seller_id": "s1", "buyer_id": buyer, "status": "placed",
 		"occurred_at": placed.Format(time.RFC3339), "ship_to": to.json(), "amount": 30})
 	s, _ := json.Marshal(map[string]any{"event_id": id + "-s", "order_id": id, "seller_id": "s1", "buyer_id": buyer, "status": "shipped",
@@ -33,12 +34,12 @@ func (w *world) order(id, buyer string, to addr, placed, shipped time.Time, tn s
 			"status": status, "occurred_at": shipped.Add(time.Duration(i+1) * 24 * time.Hour).Format(time.RFC3339)})
 		msgs = append(msgs, string(e))
 	}
-	w.orders(msgs...)
+	w.Orders(msgs...)
 }
 
 // event inserts a carrier event with an optional destination and location.
 func (w *world) event(tn, rawStatus string, at time.Time, dest, loc *addr) {
-	w.t.Helper()
+	w.T.Helper()
 	ev := map[string]any{"event_id": fmt.Sprintf("%s-%s-%d", tn, rawStatus, at.Unix()), "tracking_number": tn, "raw_status": rawStatus, "occurred_at": at.Format(time.RFC3339)}
 	if dest != nil {
 		ev["destination"] = dest.json()
@@ -47,7 +48,7 @@ func (w *world) event(tn, rawStatus string, at time.Time, dest, loc *addr) {
 		ev["location"] = loc.json()
 	}
 	b, _ := json.Marshal(ev)
-	w.scanJSON(string(b))
+	w.ScanJSON(string(b))
 }
 
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 9, 0, 0, 0, time.UTC) }
@@ -111,8 +112,8 @@ func TestProtectionExpiry(t *testing.T) {
 	got := w.flagged("protection_expiry", now)
 	expect(t, "expiring", got, "delivered-elsewhere", "moving", "stuck")
 	d, _ := detectNew(t, "protection_expiry")
-	fs, _ := d.Eval(t.Context(), w.conn, cfgZero, now)
-	recs := map[string]string{}
+	fs, _ := d.Eval(t.Context(), w.Conn, cfgZero, now)
+	recs := map[string]detect.Recommendation{}
 	for _, f := range fs {
 		recs[f.OrderID] = f.Recommendation
 	}
@@ -139,7 +140,7 @@ func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	together, err := all.Eval(t.Context(), w.conn, cfgZero, at)
+	together, err := all.Eval(t.Context(), w.Conn, cfgZero, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
 	seen := map[string]bool{}
 	for _, name := range detect.Names {
 		d, _ := detectNew(t, name)
-		fs, err := d.Eval(t.Context(), w.conn, cfgZero, at)
+		fs, err := d.Eval(t.Context(), w.Conn, cfgZero, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +165,7 @@ func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
 	}
 	for i := range alone {
 		a, b := alone[i], together[i]
-		if a.Detector != b.Detector || a.OrderID != b.OrderID || a.Reason != b.Reason || a.Evidence != b.Evidence ||
+		if a.Detector != b.Detector || a.OrderID != b.OrderID || a.Reason != b.Reason || !bytes.Equal(a.Evidence, b.Evidence) ||
 			a.Severity != b.Severity || a.Recommendation != b.Recommendation || !a.ProtectionEndsAt.Equal(*b.ProtectionEndsAt) {
 			t.Errorf("finding %d differs:\nalone    %+v\ntogether %+v", i, a, b)
 		}
@@ -173,7 +174,7 @@ func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
 
 func TestARunRefusesAPooledConnection(t *testing.T) {
 	w := newWorld(t)
-	pooled, err := store.Open(t.Context(), store.Config{Username: "default", DialTimeout: 5 * time.Second, MaxOpenConns: 4}, w.addr)
+	pooled, err := store.Open(t.Context(), store.Config{Username: "default", DialTimeout: 5 * time.Second, MaxOpenConns: 4}, w.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,8 +33,8 @@ const (
 
 // Set is a group of detectors evaluated together in one run.
 type Set struct {
-	// OnStage, when set, is told how long each stage of a run took: "order state",
-	// "candidates", "findings" (Eval) and "alerts" (Record), in that order.
+	// OnStage, when set, is told how long each stage of a run took: "order state" and
+	// "candidates" (Prepare), "findings" (Run.Findings), and a recorder's own stages.
 	OnStage func(stage string, d time.Duration)
 
 	names          []string
@@ -248,109 +248,79 @@ func (s *Set) cleanup(conn driver.Conn) {
 	}
 }
 
-const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, " +
-	"reason, evidence, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, updated_at"
-
-// Eval returns the findings of the set's detectors as of asOf, ordered by detector (in
-// the order of Names) and order id; the same data and moment always give the same
-// findings. conn must be a connection of its own (store.OpenSession).
-func (s *Set) Eval(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) ([]Finding, error) {
-	findings, _, err := s.run(ctx, conn, cfg, asOf, true, false)
-	return findings, err
+// Run is one evaluation of a set as of a moment, prepared on a connection of its own:
+// the order state and the candidates are in the connection's temporary tables, and
+// FindingsSQL reads them. A recorder (alert.Store) embeds FindingsSQL in its own
+// statements on Conn, so findings never leave ClickHouse on their way to the alerts
+// table; Findings brings them to Go. Close the run when done.
+type Run struct {
+	set  *Set
+	conn driver.Conn
+	asOf time.Time
+	args []any
 }
 
-// Record evaluates the set as of asOf inside ClickHouse and writes its alerts: every
-// finding fires (keeping the first detection time of an alert already firing), and every
-// alert of these detectors still firing but not found now is resolved at asOf. alert_id
-// is derived from (detector, order, tracking number), so several instances or re-runs
-// write the same rows, which the table collapses. It returns how many alerts fire, per
-// detector (every detector of the set has an entry). conn must be a connection of its
-// own (store.OpenSession).
-func (s *Set) Record(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (map[string]int, error) {
-	_, firing, err := s.run(ctx, conn, cfg, asOf, false, true)
-	return firing, err
-}
-
-// EvalAndRecord is Eval and Record from one evaluation.
-func (s *Set) EvalAndRecord(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) ([]Finding, map[string]int, error) {
-	return s.run(ctx, conn, cfg, asOf, true, true)
-}
-
-func (s *Set) run(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time, eval, record bool) ([]Finding, map[string]int, error) {
-	what := strings.Join(s.names, ", ")
+// Prepare validates cfg and evaluates stages 1 and 2 of the set as of asOf on conn,
+// which must be a connection of its own (store.OpenSession).
+func (s *Set) Prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (*Run, error) {
 	args, err := s.prepare(ctx, conn, cfg, asOf)
 	if err != nil {
-		return nil, nil, fmt.Errorf("detect %s: %w", what, err)
+		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
 	}
-	defer s.cleanup(conn)
-	var findings []Finding
-	if eval {
-		start := time.Now()
-		q := "SELECT * FROM (\n" + s.findings + "\n) ORDER BY indexOf({detectors:Array(String)}, detector), order_id, tracking_number"
-		if err := conn.Select(queryContext(ctx), &findings, q, args...); err != nil {
-			return nil, nil, fmt.Errorf("detect %s: findings: %w", what, err)
-		}
-		s.stage("findings", start)
-	}
-	if !record {
-		return findings, nil, nil
-	}
+	return &Run{set: s, conn: conn, asOf: asOf, args: args}, nil
+}
+
+// Conn is the run's connection: statements that read FindingsSQL run on it.
+func (r *Run) Conn() driver.Conn { return r.conn }
+
+// AsOf is the moment the run evaluates.
+func (r *Run) AsOf() time.Time { return r.asOf }
+
+// Detectors are the run's detectors, in the order of Names.
+func (r *Run) Detectors() []string { return r.set.Names() }
+
+// Args are the query parameters FindingsSQL needs (as_of, the thresholds, detectors).
+func (r *Run) Args() []any { return slices.Clone(r.args) }
+
+// FindingsSQL is a SELECT of the run's findings, with the columns of Finding. It reads
+// the run's temporary tables, so it runs only on Conn, with Args.
+func (r *Run) FindingsSQL() string { return r.set.findings }
+
+// QueryContext prepares ctx for statements that embed FindingsSQL.
+func (r *Run) QueryContext(ctx context.Context) context.Context { return queryContext(ctx) }
+
+// Stage reports a stage's duration to the set's OnStage (for a recorder's stages).
+func (r *Run) Stage(name string, start time.Time) { r.set.stage(name, start) }
+
+// Findings returns the run's findings, ordered by detector (in the order of Names) and
+// order id; the same data and moment always give the same findings.
+func (r *Run) Findings(ctx context.Context) ([]Finding, error) {
 	start := time.Now()
-	firing, err := s.record(ctx, conn, args)
-	if err != nil {
-		return nil, nil, fmt.Errorf("detect %s: %w", what, err)
+	var findings []Finding
+	q := "SELECT * FROM (\n" + r.set.findings + "\n) ORDER BY indexOf({detectors:Array(String)}, detector), order_id, tracking_number"
+	if err := r.conn.Select(queryContext(ctx), &findings, q, r.args...); err != nil {
+		return nil, fmt.Errorf("detect %s: findings: %w", strings.Join(r.set.names, ", "), err)
 	}
-	s.stage("alerts", start)
-	return findings, firing, nil
+	r.set.stage("findings", start)
+	return findings, nil
+}
+
+// Close drops the run's temporary tables; closing the connection would too.
+func (r *Run) Close() { r.set.cleanup(r.conn) }
+
+// Eval returns the findings of the set's detectors as of asOf (Prepare, Findings,
+// Close). conn must be a connection of its own (store.OpenSession).
+func (s *Set) Eval(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) ([]Finding, error) {
+	run, err := s.Prepare(ctx, conn, cfg, asOf)
+	if err != nil {
+		return nil, err
+	}
+	defer run.Close()
+	return run.Findings(ctx)
 }
 
 func (s *Set) stage(name string, start time.Time) {
 	if s.OnStage != nil {
 		s.OnStage(name, time.Since(start))
 	}
-}
-
-// record writes the findings of the prepared run as alerts and resolves the cleared.
-func (s *Set) record(ctx context.Context, conn driver.Conn, args []any) (map[string]int, error) {
-	alerts := "`" + s.db + "`.alerts"
-	// Resolve first: alerts of these detectors that fire but are not among this run's
-	// candidates. Only the few key columns are read with FINAL to find them (the table
-	// holds every firing alert's evidence); whole rows are read for those alone.
-	resolve := "INSERT INTO " + alerts + " (" + alertColumns + ")\n" +
-		"SELECT alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, reason, evidence, " +
-		"protection_ends_at, amount, first_detected_at, last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, now64(3)\n" +
-		"FROM " + alerts + " FINAL WHERE alert_id IN (\n" +
-		"    SELECT alert_id FROM " + alerts + " FINAL\n" +
-		"    WHERE has({detectors:Array(String)}, detector) AND status = 'firing' AND last_detected_at < {as_of:DateTime64(3, 'UTC')}\n" +
-		"      AND alert_id NOT IN (SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) FROM " + candidatesTable + "))"
-	if err := conn.Exec(queryContext(ctx), resolve, args...); err != nil {
-		return nil, fmt.Errorf("resolve alerts: %w", err)
-	}
-	// Fire: every finding, keeping the first detection time of an alert already firing.
-	fire := "INSERT INTO " + alerts + " (" + alertColumns + ")\n" +
-		"SELECT f.id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation, " +
-		"f.reason, f.evidence, f.protection_ends_at, f.amount, if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), " +
-		"{as_of:DateTime64(3, 'UTC')}, 'firing', NULL, now64(3)\n" +
-		"FROM (SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS id, * FROM (\n" + s.findings + "\n)) AS f\n" +
-		"LEFT JOIN (SELECT alert_id, status, first_detected_at FROM " + alerts + " FINAL WHERE has({detectors:Array(String)}, detector)) AS p\n" +
-		"ON p.alert_id = f.id"
-	if err := conn.Exec(queryContext(ctx), fire, args...); err != nil {
-		return nil, fmt.Errorf("record findings: %w", err)
-	}
-	// Every candidate became one firing alert.
-	var counts []struct {
-		Detector string `ch:"detector"`
-		Firing   uint64 `ch:"firing"`
-	}
-	if err := conn.Select(ctx, &counts, "SELECT detector, count() AS firing FROM "+candidatesTable+" GROUP BY detector"); err != nil {
-		return nil, fmt.Errorf("count alerts: %w", err)
-	}
-	firing := make(map[string]int, len(s.names))
-	for _, n := range s.names {
-		firing[n] = 0
-	}
-	for _, c := range counts {
-		firing[c.Detector] = int(c.Firing)
-	}
-	return firing, nil
 }

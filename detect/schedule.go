@@ -51,9 +51,14 @@ type Scheduler struct {
 	cancel context.CancelFunc // cancels the runs in flight when Run stops
 }
 
-// NewScheduler prepares the schedule; Run starts it. now is the clock (time.Now): each
-// run evaluates as of the moment it starts.
-func NewScheduler(open Opener, db string, cfg Config, logger *slog.Logger, m *Metrics, now func() time.Time) (*Scheduler, error) {
+// Recorder records a scheduled run's findings and returns how many alerts fire per
+// detector. In trackwatch run it is alert.Store's Record; detect knows nothing of alerts.
+type Recorder func(ctx context.Context, run *Run) (firing map[string]int, err error)
+
+// NewScheduler prepares the schedule; Run starts it. now is the clock (time.Now). Each
+// run evaluates as of its tick, truncated to the second: cron fires on whole seconds,
+// so instances on one schedule evaluate the same moment and record the same changes.
+func NewScheduler(open Opener, db string, cfg Config, record Recorder, logger *slog.Logger, m *Metrics, now func() time.Time) (*Scheduler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("detect config: %w", err)
 	}
@@ -82,10 +87,10 @@ func NewScheduler(open Opener, db string, cfg Config, logger *slog.Logger, m *Me
 		log := logger.With("detectors", strings.Join(set.Names(), ","))
 		job := cron.FuncJob(func() {
 			start := now()
-			asOf := start.UTC().Truncate(time.Millisecond)
+			asOf := start.UTC().Truncate(time.Second)
 			ctx, cancel := context.WithTimeout(base, 10*time.Minute)
 			defer cancel()
-			firing, err := runOnce(ctx, open, set, cfg, asOf)
+			firing, err := runOnce(ctx, open, set, cfg, asOf, record)
 			for _, n := range set.Names() {
 				m.Seconds.WithLabelValues(n).Observe(now().Sub(start).Seconds())
 				if err != nil {
@@ -136,13 +141,18 @@ func (s skipCounter) Error(err error, msg string, kv ...any) {
 }
 
 // runOnce records one run of set on a connection of its own.
-func runOnce(ctx context.Context, open Opener, set *Set, cfg Config, asOf time.Time) (map[string]int, error) {
+func runOnce(ctx context.Context, open Opener, set *Set, cfg Config, asOf time.Time, record Recorder) (map[string]int, error) {
 	conn, err := open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	return set.Record(ctx, conn, cfg, asOf)
+	run, err := set.Prepare(ctx, conn, cfg, asOf)
+	if err != nil {
+		return nil, err
+	}
+	defer run.Close()
+	return record(ctx, run)
 }
 
 // Run starts the schedule and stops it when ctx ends: runs in flight are cancelled and

@@ -138,7 +138,7 @@ func TestMigrateTwiceCreatesTablesOnce(t *testing.T) {
 	for _, tb := range tables {
 		names = append(names, tb.Name)
 	}
-	if got, want := strings.Join(names, ","), "alerts,dead_letter_replays,dead_letters,order_events,schema_migrations,tracking_events"; got != want {
+	if got, want := strings.Join(names, ","), "alert_changes,alert_runs,alerts,dead_letter_replays,dead_letters,notify_attempts,notify_claims,notify_receivers,order_events,schema_migrations,tracking_events"; got != want {
 		t.Fatalf("tables = %s, want %s", got, want)
 	}
 	var recorded uint64
@@ -155,5 +155,53 @@ func TestMigrateTwiceCreatesTablesOnce(t *testing.T) {
 	}
 	if _, err := schemas.Migrate(ctx, conn, opts, now); !errors.Is(err, schemas.ErrChecksumMismatch) {
 		t.Fatalf("migrate after edit: err = %v, want ErrChecksumMismatch", err)
+	}
+}
+
+func TestTheAlertStoreMigrationKeepsAlertsAndCanRunAgain(t *testing.T) {
+	ch := devstacktest.StartClickHouse(t, t.TempDir())
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{ch.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	opts := schemas.DDLOptions{Database: "up"}
+	all, err := schemas.Migrations(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The database as it was before 0004: alerts versioned by write time.
+	if err := conn.Exec(ctx, "CREATE DATABASE up"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all[:3] {
+		for _, st := range m.Statements {
+			if err := conn.Exec(ctx, st); err != nil {
+				t.Fatalf("%s: %v", m.Name, err)
+			}
+		}
+	}
+	if err := conn.Exec(ctx, `INSERT INTO up.alerts (alert_id, detector, order_id, evidence, first_detected_at, last_detected_at, status, resolved_at)
+		VALUES ('a1', 'stalled_eir', 'o1', '{}', '2026-10-01 00:00:00', '2026-10-05 00:00:00', 'firing', NULL),
+		       ('a2', 'stalled_eir', 'o2', '{}', '2026-10-01 00:00:00', '2026-10-03 00:00:00', 'resolved', '2026-10-04 00:00:00')`); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a migration that stopped half-way runs again from its start
+		for _, st := range all[3].Statements {
+			if err := conn.Exec(ctx, st); err != nil {
+				t.Fatalf("%s: %v", all[3].Name, err)
+			}
+		}
+	}
+	var got []struct {
+		ID   string    `ch:"alert_id"`
+		AsOf time.Time `ch:"as_of"`
+	}
+	if err := conn.Select(ctx, &got, "SELECT alert_id, as_of FROM up.alerts FINAL ORDER BY alert_id"); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got[0].AsOf.Equal(time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC)) || !got[1].AsOf.Equal(time.Date(2026, 10, 4, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("alerts after the migration: %+v (want a1 as of its last detection, a2 as of its resolution)", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/httpapi"
@@ -106,7 +107,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		open := func(ctx context.Context) (driver.Conn, error) {
 			return store.OpenSession(ctx, cfg.ClickHouse, stack.ClickHouseAddr...)
 		}
-		sched, err = detect.NewScheduler(open, cfg.ClickHouse.Database, cfg.Detect, logger.With("component", "detect"), detect.NewMetrics(opts.Registry), opts.Now)
+		alerts := alert.NewStore(conn, cfg.ClickHouse.Database)
+		record := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
+			res, err := alerts.Record(ctx, run)
+			return res.Firing, err
+		}
+		sched, err = detect.NewScheduler(open, cfg.ClickHouse.Database, cfg.Detect, record, logger.With("component", "detect"), detect.NewMetrics(opts.Registry), opts.Now)
 		if err != nil {
 			return err
 		}

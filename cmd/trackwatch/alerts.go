@@ -15,7 +15,7 @@ func alertsCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	fs, cf := newFlags(env, c)
 	var f alert.Filter
 	fs.StringVar(&f.Detector, "detector", "", "only this detector: "+strings.Join(detect.Names, ", "))
-	fs.StringVar(&f.Status, "status", "", "only firing or resolved")
+	status := fs.String("status", "", "only firing or resolved")
 	fs.IntVar(&f.Limit, "limit", 100, "at most this many")
 	format := fs.String("format", "table", "output: table, json or ndjson")
 	if ok, code := parse(fs, args); !ok {
@@ -25,13 +25,14 @@ func alertsCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	case f.Detector != "" && !slices.Contains(detect.Names, f.Detector):
 		fmt.Fprintf(env.stderr, "trackwatch alerts: --detector %q is not one of %s\n", f.Detector, strings.Join(detect.Names, ", "))
 		return exitUsage
-	case f.Status != "" && f.Status != "firing" && f.Status != "resolved":
-		fmt.Fprintf(env.stderr, "trackwatch alerts: --status %q is not firing or resolved\n", f.Status)
+	case *status != "" && *status != string(alert.StatusFiring) && *status != string(alert.StatusResolved):
+		fmt.Fprintf(env.stderr, "trackwatch alerts: --status %q is not firing or resolved\n", *status)
 		return exitUsage
 	case *format != "table" && *format != "json" && *format != "ndjson":
 		fmt.Fprintf(env.stderr, "trackwatch alerts: --format %q is not table, json or ndjson\n", *format)
 		return exitUsage
 	}
+	f.Status = alert.Status(*status)
 	cfg, _, ok := cf.loadOrExit(env)
 	if !ok {
 		return exitUsage
@@ -41,7 +42,7 @@ func alertsCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return exitFailure
 	}
 	defer clients.Close()
-	as, err := alert.List(ctx, clients.ClickHouse, cfg.ClickHouse.Database, f)
+	as, err := alert.NewStore(clients.ClickHouse, cfg.ClickHouse.Database).List(ctx, f)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch alerts: %v\n", err)
 		return exitFailure

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
 )
 
@@ -64,18 +65,31 @@ func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	}
 	defer session.Close()
 	start := time.Now()
-	var all []detect.Finding
-	if write {
-		all, _, err = set.EvalAndRecord(ctx, session, cfg.Detect, asOf)
-	} else {
-		all, err = set.Eval(ctx, session, cfg.Detect, asOf)
-	}
+	run, err := set.Prepare(ctx, session, cfg.Detect, asOf)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
 		return exitFailure
 	}
+	defer run.Close()
+	all, err := run.Findings(ctx)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
+		return exitFailure
+	}
+	var res alert.Result
+	if write {
+		if res, err = alert.NewStore(clients.ClickHouse, cfg.ClickHouse.Database).Record(ctx, run); err != nil {
+			fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
+			return exitFailure
+		}
+		for d, at := range res.Behind {
+			logger.Warn("alerts of this detector are recorded as of a later moment; this run changed none of them "+
+				"(record a past moment in a database of its own)", "detector", d, "recorded_as_of", at, "as_of", asOf)
+		}
+	}
 	logger.Info("detectors evaluated", "detectors", strings.Join(set.Names(), ","), "as_of", asOf, "findings", len(all),
-		"recorded", write, "seconds", time.Since(start).Seconds())
+		"recorded", write, "fired", res.Count(alert.ChangeFired), "refired", res.Count(alert.ChangeRefired),
+		"resolved", res.Count(alert.ChangeResolved), "seconds", time.Since(start).Seconds())
 	if !printStructured(env, *format, all) {
 		tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DETECTOR\tORDER\tTRACKING NUMBER\tSEVERITY\tRECOMMENDATION\tPROTECTION ENDS\tREASON")
@@ -89,7 +103,8 @@ func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		tw.Flush()
 		fmt.Fprintf(env.stdout, "%d findings as of %s", len(all), asOf.Format(time.RFC3339))
 		if write {
-			fmt.Fprint(env.stdout, "; alerts recorded")
+			fmt.Fprintf(env.stdout, "; alerts recorded: %d fired, %d refired, %d resolved", res.Count(alert.ChangeFired),
+				res.Count(alert.ChangeRefired), res.Count(alert.ChangeResolved))
 		}
 		fmt.Fprintln(env.stdout)
 	}

@@ -124,3 +124,115 @@ CREATE TABLE IF NOT EXISTS `trackwatch`.alerts
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY alert_id;
 
+-- 0004_alert_store.sql
+CREATE OR REPLACE TABLE `trackwatch`.alerts
+(
+    alert_id            String,
+    detector            LowCardinality(String),
+    order_id            String,
+    tracking_number     String,
+    seller_id           String,
+    buyer_id            String,
+    marketplace         LowCardinality(String),
+    severity            LowCardinality(String) COMMENT 'critical, high, medium, low',
+    recommendation      LowCardinality(String) COMMENT 'open_dispute, extend_protection',
+    reason              String COMMENT 'a paragraph a buyer can paste into a dispute',
+    evidence            String COMMENT 'JSON object: timeline, mismatching fields, other orders',
+    protection_ends_at  Nullable(DateTime64(3, 'UTC')),
+    amount              Nullable(Decimal(18, 4)),
+    first_detected_at   DateTime64(3, 'UTC') COMMENT 'start of the current firing episode',
+    last_detected_at    DateTime64(3, 'UTC'),
+    status              LowCardinality(String) COMMENT 'firing, resolved',
+    resolved_at         Nullable(DateTime64(3, 'UTC')),
+    as_of               DateTime64(3, 'UTC') COMMENT 'the moment the writing run evaluated: the row version',
+    updated_at          DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'when the row was written'
+)
+ENGINE = ReplacingMergeTree(as_of)
+ORDER BY alert_id
+AS SELECT alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation,
+    reason, evidence, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at,
+    if(status = 'resolved', coalesce(resolved_at, last_detected_at), last_detected_at) AS as_of, updated_at
+FROM `trackwatch`.alerts FINAL;
+
+CREATE TABLE IF NOT EXISTS `trackwatch`.alert_changes
+(
+    change_id           String,
+    kind                LowCardinality(String) COMMENT 'fired, refired, resolved',
+    alert_id            String,
+    detector            LowCardinality(String),
+    order_id            String,
+    tracking_number     String,
+    seller_id           String,
+    buyer_id            String,
+    marketplace         LowCardinality(String),
+    severity            LowCardinality(String),
+    recommendation      LowCardinality(String),
+    reason              String CODEC(ZSTD(1)),
+    evidence            String CODEC(ZSTD(3)),
+    protection_ends_at  Nullable(DateTime64(3, 'UTC')),
+    amount              Nullable(Decimal(18, 4)),
+    first_detected_at   DateTime64(3, 'UTC'),
+    last_detected_at    DateTime64(3, 'UTC'),
+    status              LowCardinality(String) COMMENT 'the alert after the change',
+    resolved_at         Nullable(DateTime64(3, 'UTC')),
+    as_of               DateTime64(3, 'UTC') COMMENT 'the moment of the run that made the change',
+    created_at          DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX idx_created_at created_at TYPE minmax GRANULARITY 1
+)
+ENGINE = ReplacingMergeTree()
+ORDER BY change_id
+TTL toDateTime(created_at) + INTERVAL 90 DAY;
+
+CREATE TABLE IF NOT EXISTS `trackwatch`.alert_runs
+(
+    detector     LowCardinality(String),
+    as_of        DateTime64(3, 'UTC'),
+    firing       UInt32,
+    fired        UInt32,
+    refired      UInt32,
+    resolved     UInt32,
+    recorded_at  DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(recorded_at)
+ORDER BY (detector, as_of);
+
+CREATE TABLE IF NOT EXISTS `trackwatch`.notify_attempts
+(
+    receiver         LowCardinality(String),
+    change_id        String,
+    attempt          UInt32 COMMENT '1, 2, ...; a replay takes the next number',
+    outcome          LowCardinality(String) COMMENT 'delivered, retry, failed, gone, replay',
+    status_code      UInt16 COMMENT 'HTTP status, 0 when there was no answer',
+    error            String,
+    message_id       String COMMENT 'the webhook-id the request carried',
+    instance         String,
+    attempted_at     DateTime64(3, 'UTC'),
+    next_attempt_at  Nullable(DateTime64(3, 'UTC')) COMMENT 'when the next attempt is due (retry, replay)',
+    duration_ms      UInt32
+)
+ENGINE = ReplacingMergeTree(attempted_at)
+ORDER BY (receiver, change_id, attempt)
+TTL toDateTime(attempted_at) + INTERVAL 90 DAY;
+
+CREATE TABLE IF NOT EXISTS `trackwatch`.notify_claims
+(
+    receiver     LowCardinality(String),
+    change_id    String,
+    instance     String,
+    claimed_at   DateTime64(6, 'UTC') DEFAULT now64(6),
+    claim_until  DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree()
+ORDER BY (receiver, change_id, claimed_at)
+TTL toDateTime(claim_until) + INTERVAL 1 DAY;
+
+CREATE TABLE IF NOT EXISTS `trackwatch`.notify_receivers
+(
+    receiver    LowCardinality(String),
+    disabled    UInt8,
+    reason      String,
+    changed_at  DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(changed_at)
+ORDER BY receiver;
+

@@ -1,0 +1,275 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/trackwatch/trackwatch/detect"
+)
+
+// Store records detector runs as alerts and reads them back. It works in the database
+// DB, reading with Conn (a pooled connection); Record works on the run's own connection,
+// where the run's findings are.
+type Store struct {
+	Conn driver.Conn
+	DB   string
+}
+
+// NewStore returns the store of database db.
+func NewStore(conn driver.Conn, db string) *Store { return &Store{Conn: conn, DB: db} }
+
+// Result is what a recorded run did.
+type Result struct {
+	AsOf time.Time
+	// Firing counts, per detector of the run, the alerts that fire as of AsOf (every
+	// detector of the run has an entry).
+	Firing map[string]int
+	// Changes are the alert changes the run made, in the change log; their Evidence and
+	// Reason are left out here (the log has them).
+	Changes []Change
+	// Behind names the detectors whose alerts were already recorded as of a later
+	// moment, with that moment: for them the run changed nothing.
+	Behind map[string]time.Time
+}
+
+// Count returns how many of the run's changes are of kind k.
+func (r Result) Count(k ChangeKind) int {
+	n := 0
+	for _, c := range r.Changes {
+		if c.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// Temporary tables of a recording, on the run's connection.
+const (
+	findingsTable = "trackwatch_run_findings"
+	priorTable    = "trackwatch_run_prior"
+	changesTable  = "trackwatch_run_changes"
+)
+
+// alertColumns are the columns alerts and alert_changes share, in table order.
+const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, " +
+	"reason, evidence, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of"
+
+// The statements of a recording, in order. $db is the database; values are parameters:
+// as_of, record (the detectors recorded) and since (per detector, the moment of its
+// latest recorded run in Unix milliseconds: changes after it may not have reached alerts
+// yet).
+var recordSteps = []struct{ stage, sql string }{
+	{"findings", `CREATE TEMPORARY TABLE ` + findingsTable + ` ENGINE = Memory AS
+SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, * FROM ($findings)`},
+	// Each alert's latest state: the alerts row, or a change logged after the detector's
+	// latest complete run, whichever is later. A run that logged its changes and died
+	// before writing alerts is so taken as done, and its changes are not made twice.
+	{"prior state", `CREATE TEMPORARY TABLE ` + priorTable + ` ENGINE = Memory AS
+SELECT alert_id, any(detector) AS detector, argMax(status, v) AS status, argMax(first_detected_at, v) AS first_detected_at, max(v) AS as_of
+FROM (
+    SELECT alert_id, detector, status, first_detected_at, as_of AS v FROM $db.alerts FINAL
+    WHERE has({record:Array(String)}, detector)
+    UNION ALL
+    SELECT alert_id, detector, status, first_detected_at, as_of AS v FROM $db.alert_changes
+    WHERE has({record:Array(String)}, detector) AND as_of > fromUnixTimestamp64Milli({since:Map(String, Int64)}[detector], 'UTC')
+      AND as_of <= {as_of:DateTime64(3, 'UTC')}
+)
+GROUP BY alert_id`},
+	// The changes: found and not firing before (fired, or refired after a resolve);
+	// firing before and not found now (resolved). A state written as of this moment or a
+	// later one is never changed.
+	{"changes", `CREATE TEMPORARY TABLE ` + changesTable + ` ENGINE = Memory AS
+SELECT alert_id, detector, kind, lower(hex(sipHash128(alert_id, kind, {as_of:DateTime64(3, 'UTC')}))) AS change_id
+FROM (
+    SELECT f.alert_id AS alert_id, f.detector AS detector, if(p.status = '', 'fired', 'refired') AS kind
+    FROM ` + findingsTable + ` AS f LEFT JOIN ` + priorTable + ` AS p ON p.alert_id = f.alert_id
+    WHERE has({record:Array(String)}, f.detector)
+      AND (p.status = '' OR (p.status = 'resolved' AND p.as_of < {as_of:DateTime64(3, 'UTC')}))
+    UNION ALL
+    SELECT alert_id, detector, 'resolved' AS kind FROM ` + priorTable + `
+    WHERE status = 'firing' AND as_of < {as_of:DateTime64(3, 'UTC')}
+      AND alert_id NOT IN (SELECT alert_id FROM ` + findingsTable + `)
+)`},
+	// The change log first: a run that dies after it is completed by the next one (see
+	// prior state); one that dies before it has changed nothing.
+	{"change log", `INSERT INTO $db.alert_changes (change_id, kind, ` + alertColumns + `)
+SELECT c.change_id, c.kind, f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace,
+    f.severity, f.recommendation, f.reason, f.evidence, f.protection_ends_at, f.amount,
+    {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}, 'firing', NULL, {as_of:DateTime64(3, 'UTC')}
+FROM ` + changesTable + ` AS c INNER JOIN ` + findingsTable + ` AS f ON f.alert_id = c.alert_id
+WHERE c.kind != 'resolved'`},
+	// A resolved alert is logged as it last fired, with the moment it resolved.
+	{"change log", `INSERT INTO $db.alert_changes (change_id, kind, ` + alertColumns + `)
+SELECT c.change_id, 'resolved', a.alert_id, a.detector, a.order_id, a.tracking_number, a.seller_id, a.buyer_id, a.marketplace,
+    a.severity, a.recommendation, a.reason, a.evidence, a.protection_ends_at, a.amount,
+    a.first_detected_at, a.last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}
+FROM (
+    SELECT * FROM (
+        SELECT ` + alertColumns + ` FROM $db.alerts FINAL
+        WHERE alert_id IN (SELECT alert_id FROM ` + changesTable + ` WHERE kind = 'resolved')
+        UNION ALL
+        SELECT ` + alertColumns + ` FROM $db.alert_changes
+        WHERE alert_id IN (SELECT alert_id FROM ` + changesTable + ` WHERE kind = 'resolved') AND as_of < {as_of:DateTime64(3, 'UTC')}
+    )
+    ORDER BY as_of DESC LIMIT 1 BY alert_id
+) AS a INNER JOIN ` + changesTable + ` AS c ON c.alert_id = a.alert_id AND c.kind = 'resolved'`},
+	// Every finding fires, as of this moment (refreshing reason, evidence and last
+	// detection), keeping the start of a firing episode.
+	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `)
+SELECT f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation,
+    f.reason, f.evidence, f.protection_ends_at, f.amount,
+    if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), {as_of:DateTime64(3, 'UTC')}, 'firing', NULL,
+    {as_of:DateTime64(3, 'UTC')}
+FROM ` + findingsTable + ` AS f LEFT JOIN ` + priorTable + ` AS p ON p.alert_id = f.alert_id
+WHERE has({record:Array(String)}, f.detector) AND (p.status = '' OR p.as_of <= {as_of:DateTime64(3, 'UTC')})`},
+	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `)
+SELECT ` + alertColumns + ` FROM $db.alert_changes
+WHERE change_id IN (SELECT change_id FROM ` + changesTable + ` WHERE kind = 'resolved')`},
+	{"alerts", `INSERT INTO $db.alert_runs (detector, as_of, firing, fired, refired, resolved)
+SELECT r.d, {as_of:DateTime64(3, 'UTC')}, f.n, c.fired, c.refired, c.resolved
+FROM (SELECT arrayJoin({record:Array(String)}) AS d) AS r
+LEFT JOIN (SELECT detector, count() AS n FROM ` + findingsTable + ` GROUP BY detector) AS f ON f.detector = r.d
+LEFT JOIN (
+    SELECT detector, countIf(kind = 'fired') AS fired, countIf(kind = 'refired') AS refired, countIf(kind = 'resolved') AS resolved
+    FROM ` + changesTable + ` GROUP BY detector
+) AS c ON c.detector = r.d`},
+}
+
+// changeHeader are the columns of Result.Changes: a change without reason and evidence.
+const changeHeader = "change_id, kind, alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, " +
+	"recommendation, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of, created_at"
+
+func (s *Store) table(name string) string { return "`" + s.DB + "`." + name }
+
+func (s *Store) sql(q string, run *detect.Run) string {
+	q = strings.ReplaceAll(q, "$db", "`"+s.DB+"`")
+	if run != nil {
+		q = strings.ReplaceAll(q, "$findings", run.FindingsSQL())
+	}
+	return q
+}
+
+// Record writes a run's findings as alerts and reports the changes it made. Every
+// finding fires (keeping the start of an alert's firing episode); every alert of the
+// run's detectors that fired before and is not found now resolves as of the run's
+// moment. Each change goes to the change log before the alerts table, with an id that
+// the same change computed again keeps.
+//
+// Rows are versioned by the run's moment: for a detector whose alerts were recorded as
+// of a later moment already, the run changes nothing (Result.Behind names it). Several
+// instances evaluating the same moment write the same rows and the same changes.
+func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
+	asOf := run.AsOf().UTC()
+	res := Result{AsOf: asOf, Firing: map[string]int{}, Behind: map[string]time.Time{}}
+	conn := run.Conn()
+	detectors := run.Detectors()
+	for _, d := range detectors {
+		res.Firing[d] = 0
+	}
+	var latest []struct {
+		Detector string    `ch:"detector"`
+		AsOf     time.Time `ch:"as_of"`
+	}
+	if err := s.Conn.Select(ctx, &latest, "SELECT detector, max(as_of) AS as_of FROM "+s.table("alert_runs")+
+		" WHERE has({detectors:Array(String)}, detector) GROUP BY detector", clickhouse.Named("detectors", detectors)); err != nil {
+		return res, fmt.Errorf("record alerts: latest runs: %w", err)
+	}
+	since := map[string]int64{} // Unix milliseconds
+	for _, l := range latest {
+		since[l.Detector] = l.AsOf.UnixMilli()
+		if l.AsOf.After(asOf) {
+			res.Behind[l.Detector] = l.AsOf.UTC()
+		}
+	}
+	record := []string{}
+	for _, d := range detectors {
+		if _, behind := res.Behind[d]; !behind {
+			record = append(record, d)
+		}
+	}
+	args := append(run.Args(), clickhouse.Named("record", record), clickhouse.Named("since", since))
+	qctx := run.QueryContext(ctx)
+	defer s.cleanup(conn)
+	for _, t := range []string{findingsTable, priorTable, changesTable} {
+		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t); err != nil {
+			return res, fmt.Errorf("record alerts: %w", err)
+		}
+	}
+	steps := recordSteps
+	if len(record) == 0 {
+		steps = steps[:1] // only the findings, to count them
+	}
+	for _, st := range steps {
+		start := time.Now()
+		if err := conn.Exec(qctx, s.sql(st.sql, run), args...); err != nil {
+			return res, fmt.Errorf("record alerts: %s: %w", st.stage, err)
+		}
+		run.Stage(st.stage, start)
+	}
+	var counts []struct {
+		Detector string `ch:"detector"`
+		N        uint64 `ch:"n"`
+	}
+	if err := conn.Select(ctx, &counts, "SELECT detector, count() AS n FROM "+findingsTable+" GROUP BY detector"); err != nil {
+		return res, fmt.Errorf("record alerts: count: %w", err)
+	}
+	for _, c := range counts {
+		res.Firing[c.Detector] = int(c.N)
+	}
+	if len(record) == 0 {
+		return res, nil
+	}
+	q := "SELECT " + changeHeader + " FROM " + s.table("alert_changes") + " FINAL WHERE change_id IN (SELECT change_id FROM " +
+		changesTable + ") ORDER BY detector, order_id, kind"
+	if err := conn.Select(ctx, &res.Changes, q); err != nil {
+		return res, fmt.Errorf("record alerts: read changes: %w", err)
+	}
+	return res, nil
+}
+
+// RecordAt evaluates set as of asOf on conn (a connection of its own, as
+// store.OpenSession makes) and records the run: Prepare, Record, Close.
+func (s *Store) RecordAt(ctx context.Context, conn driver.Conn, set *detect.Set, cfg detect.Config, asOf time.Time) (Result, error) {
+	run, err := set.Prepare(ctx, conn, cfg, asOf)
+	if err != nil {
+		return Result{}, err
+	}
+	defer run.Close()
+	return s.Record(ctx, run)
+}
+
+func (s *Store) cleanup(conn driver.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, t := range []string{changesTable, priorTable, findingsTable} {
+		_ = conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t)
+	}
+}
+
+// Filter selects alerts; zero fields select everything.
+type Filter struct {
+	Detector string
+	Status   Status // firing or resolved
+	Limit    int    // default 100
+}
+
+// List returns alerts matching f, most recently detected first.
+func (s *Store) List(ctx context.Context, f Filter) ([]Alert, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q := "SELECT " + alertColumns + " FROM " + s.table("alerts") + " FINAL " +
+		"WHERE ({detector:String} = '' OR detector = {detector:String}) AND ({status:String} = '' OR status = {status:String}) " +
+		"ORDER BY last_detected_at DESC, alert_id LIMIT {limit:UInt32}"
+	var out []Alert
+	if err := s.Conn.Select(ctx, &out, q, clickhouse.Named("detector", f.Detector), clickhouse.Named("status", string(f.Status)),
+		clickhouse.Named("limit", uint32(f.Limit))); err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	return out, nil
+}

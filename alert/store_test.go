@@ -1,0 +1,303 @@
+package alert_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/detect/detecttest"
+	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/devstack/devstacktest"
+	"github.com/trackwatch/trackwatch/store"
+)
+
+func TestMain(m *testing.M) {
+	devstack.RunChildIfRequested()
+	os.Exit(m.Run())
+}
+
+const db = "al"
+
+var asOf = detecttest.AsOf
+
+// stalledWorld has two stalled-EIR orders: "stalled" never moves, "moves-later" moves
+// on the 14th. stalled_eir flags both as of the 13th, only "stalled" from the 14th.
+func stalledWorld(t *testing.T) (*detecttest.World, *alert.Store, *detect.Set) {
+	w := detecttest.NewWorld(t, db)
+	w.Shipped("stalled", "RR123456785CN", "china-post", 5)
+	w.Scan("RR123456785CN", "Electronic information received", 5)
+	w.Shipped("moves-later", "RR111111115CN", "china-post", 5)
+	w.Scan("RR111111115CN", "Label created", 5)
+	w.Scan("RR111111115CN", "In transit", 14)
+	set, err := detect.NewSet(db, "stalled_eir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, alert.NewStore(w.Conn, db), set
+}
+
+func record(t *testing.T, s *alert.Store, conn driver.Conn, set *detect.Set, cfg detect.Config, at time.Time) alert.Result {
+	t.Helper()
+	res, err := s.RecordAt(t.Context(), conn, set, cfg, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// changes renders a result's changes as "kind order" in order.
+func changes(res alert.Result) []string {
+	var out []string
+	for _, c := range res.Changes {
+		out = append(out, string(c.Kind)+" "+c.OrderID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func expectChanges(t *testing.T, what string, res alert.Result, want ...string) {
+	t.Helper()
+	if got := changes(res); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+		t.Errorf("%s: changes %v, want %v", what, got, want)
+	}
+}
+
+func alertsByOrder(t *testing.T, s *alert.Store) map[string]alert.Alert {
+	t.Helper()
+	as, err := s.List(t.Context(), alert.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]alert.Alert{}
+	for _, a := range as {
+		out[a.OrderID] = a
+	}
+	return out
+}
+
+func TestARunReportsWhatFiredAndResolvedAndKeepsIDs(t *testing.T) {
+	w, s, set := stalledWorld(t)
+	res := record(t, s, w.Conn, set, detect.Config{}, asOf(13))
+	expectChanges(t, "the first run", res, "fired moves-later", "fired stalled")
+	if res.Firing["stalled_eir"] != 2 {
+		t.Errorf("firing %v, want 2", res.Firing)
+	}
+	for _, c := range res.Changes {
+		if c.Status != alert.StatusFiring || !c.AsOf.Equal(asOf(13)) || c.ChangeID == "" || c.Severity != detect.SeverityHigh ||
+			c.Recommendation != detect.RecommendOpenDispute {
+			t.Errorf("change %+v", c)
+		}
+	}
+	first := alertsByOrder(t, s)
+	expectChanges(t, "the same moment again", record(t, s, w.Conn, set, detect.Config{}, asOf(13)))
+
+	res = record(t, s, w.Conn, set, detect.Config{}, asOf(15))
+	expectChanges(t, "after the parcel moved", res, "resolved moves-later")
+	later := alertsByOrder(t, s)
+	moved, stalled := later["moves-later"], later["stalled"]
+	if moved.Status != alert.StatusResolved || moved.ResolvedAt == nil || !moved.ResolvedAt.Equal(asOf(15)) || !moved.AsOf.Equal(asOf(15)) {
+		t.Errorf("the parcel that moved: %+v", moved)
+	}
+	if stalled.Status != alert.StatusFiring || !stalled.FirstDetectedAt.Equal(asOf(13)) || !stalled.LastDetectedAt.Equal(asOf(15)) {
+		t.Errorf("the stalled parcel: %+v", stalled)
+	}
+	if moved.AlertID != first["moves-later"].AlertID || stalled.AlertID != first["stalled"].AlertID {
+		t.Errorf("alert ids changed between runs")
+	}
+	// Evidence is a JSON object, not a string holding one.
+	b, _ := json.Marshal(stalled)
+	var decoded struct {
+		Evidence struct {
+			Timeline []any `json:"timeline"`
+		} `json:"evidence"`
+	}
+	if err := json.Unmarshal(b, &decoded); err != nil || len(decoded.Evidence.Timeline) != 1 {
+		t.Errorf("alert JSON evidence: %v, %s", err, b)
+	}
+	// The change log holds every change once, with the alert as it was after it.
+	var logged []alert.Change
+	if err := w.Conn.Select(t.Context(), &logged, "SELECT * FROM al.alert_changes FINAL ORDER BY as_of, order_id"); err != nil {
+		t.Fatal(err)
+	}
+	if len(logged) != 3 || logged[2].Kind != alert.ChangeResolved || logged[2].Reason == "" || !json.Valid(logged[2].Evidence) {
+		t.Errorf("change log: %+v", logged)
+	}
+}
+
+func TestAnAlertThatResolvedFiresAgainAsRefired(t *testing.T) {
+	w, s, set := stalledWorld(t)
+	expectChanges(t, "13th", record(t, s, w.Conn, set, detect.Config{}, asOf(13)), "fired moves-later", "fired stalled")
+	// A stricter threshold for one run clears the stalled order...
+	expectChanges(t, "14th, stalled_days 20", record(t, s, w.Conn, set, detect.Config{StalledDays: 20}, asOf(14)),
+		"resolved moves-later", "resolved stalled")
+	// ...and the default brings it back: a new firing episode.
+	expectChanges(t, "15th", record(t, s, w.Conn, set, detect.Config{}, asOf(15)), "refired stalled")
+	if a := alertsByOrder(t, s)["stalled"]; a.Status != alert.StatusFiring || !a.FirstDetectedAt.Equal(asOf(15)) || a.ResolvedAt != nil {
+		t.Errorf("refired alert: %+v", a)
+	}
+}
+
+func TestARunForAnEarlierMomentNeverOverwritesALaterState(t *testing.T) {
+	w, s, set := stalledWorld(t)
+	record(t, s, w.Conn, set, detect.Config{}, asOf(13))
+	record(t, s, w.Conn, set, detect.Config{}, asOf(15))
+	before := alertsByOrder(t, s)
+
+	res := record(t, s, w.Conn, set, detect.Config{}, asOf(13).Add(time.Hour)) // as of a moment both were firing
+	expectChanges(t, "a past moment", res)
+	if at, ok := res.Behind["stalled_eir"]; !ok || !at.Equal(asOf(15)) {
+		t.Errorf("Behind = %v, want stalled_eir recorded as of the 15th", res.Behind)
+	}
+	after := alertsByOrder(t, s)
+	if after["moves-later"].Status != alert.StatusResolved || !after["stalled"].LastDetectedAt.Equal(before["stalled"].LastDetectedAt) {
+		t.Errorf("the past run changed the alerts: %+v", after)
+	}
+
+	// A late write of an older state (a slow instance) loses to the later one, whatever
+	// the order of the writes.
+	if err := w.Conn.Exec(t.Context(), "INSERT INTO al.alerts SELECT * REPLACE ('firing' AS status, NULL AS resolved_at, "+
+		"toDateTime64('2026-10-14 00:00:00', 3, 'UTC') AS as_of, now64(3) AS updated_at) FROM al.alerts FINAL WHERE order_id = 'moves-later'"); err != nil {
+		t.Fatal(err)
+	}
+	if a := alertsByOrder(t, s)["moves-later"]; a.Status != alert.StatusResolved {
+		t.Errorf("an older state written later won: %+v", a)
+	}
+}
+
+func TestARunThatDiedAfterLoggingItsChangesIsNotRepeated(t *testing.T) {
+	w, s, set := stalledWorld(t)
+	logged := record(t, s, w.Conn, set, detect.Config{}, asOf(13))
+	// As if the run had died between the change log and the alerts table.
+	for _, q := range []string{"TRUNCATE TABLE al.alerts", "TRUNCATE TABLE al.alert_runs"} {
+		if err := w.Conn.Exec(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := record(t, s, w.Conn, set, detect.Config{}, asOf(13).Add(time.Minute))
+	expectChanges(t, "the next run", res)
+	a := alertsByOrder(t, s)["stalled"]
+	if a.Status != alert.StatusFiring || !a.FirstDetectedAt.Equal(asOf(13)) {
+		t.Errorf("the next run did not continue the logged episode: %+v", a)
+	}
+	if len(logged.Changes) != 2 {
+		t.Fatalf("first run: %v", changes(logged))
+	}
+}
+
+func TestTwoInstancesRecordingOneMomentLogEachChangeOnce(t *testing.T) {
+	w, s, set := stalledWorld(t)
+	other, err := store.OpenSession(t.Context(), detecttest.StoreConfig, w.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	a := record(t, s, w.Conn, set, detect.Config{}, asOf(13))
+	b := record(t, alert.NewStore(other, db), other, set, detect.Config{}, asOf(13))
+	if len(b.Changes) != 0 && (len(b.Changes) != len(a.Changes) || b.Changes[0].ChangeID != a.Changes[0].ChangeID) {
+		t.Errorf("the second instance made other changes: %v vs %v", changes(b), changes(a))
+	}
+	var n uint64
+	if err := w.Conn.QueryRow(t.Context(), "SELECT count() FROM al.alert_changes FINAL").Scan(&n); err != nil || n != 2 {
+		t.Errorf("change log: %d rows (%v), want 2", n, err)
+	}
+}
+
+func TestListFilters(t *testing.T) {
+	w, s, set := stalledWorld(t)
+	record(t, s, w.Conn, set, detect.Config{}, asOf(13))
+	record(t, s, w.Conn, set, detect.Config{}, asOf(15))
+	for _, tc := range []struct {
+		f    alert.Filter
+		want []string
+	}{
+		{alert.Filter{Status: alert.StatusResolved}, []string{"moves-later"}},
+		{alert.Filter{Detector: "stalled_eir", Status: alert.StatusFiring}, []string{"stalled"}},
+		{alert.Filter{Detector: "never_scanned"}, nil},
+		{alert.Filter{Limit: 1}, []string{"stalled"}}, // most recently detected first
+	} {
+		as, err := s.List(t.Context(), tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range as {
+			got = append(got, a.OrderID)
+			if a.Reason == "" || !json.Valid(a.Evidence) || a.Amount == nil {
+				t.Errorf("alert %s lacks fields: %+v", a.OrderID, a)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("List(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+}
+
+func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
+	w := detecttest.NewWorld(t, db)
+	w.Shipped("stalled", "RR123456785CN", "china-post", 5)
+	w.Scan("RR123456785CN", "Electronic information received", 5)
+	cfg := detect.Config{Schedule: "@every 1s"}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var metrics []*detect.Metrics
+	done := make(chan struct{}, 2)
+	s := alert.NewStore(w.Conn, db)
+	rec := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
+		res, err := s.Record(ctx, run)
+		return res.Firing, err
+	}
+	for range 2 { // two trackwatch instances
+		m := detect.NewMetrics(nil)
+		metrics = append(metrics, m)
+		open := func(ctx context.Context) (driver.Conn, error) { return store.OpenSession(ctx, detecttest.StoreConfig, w.Addr) }
+		// The clock is a month on, so the order has stalled.
+		now := func() time.Time { return time.Now().AddDate(0, 0, 30) }
+		sc, err := detect.NewScheduler(open, db, cfg, rec, devstacktest.Logger(), m, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = sc.Run(ctx); done <- struct{}{} }()
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ran := 0
+		for _, m := range metrics {
+			if testutil.ToFloat64(m.Runs.WithLabelValues("stalled_eir", "ok")) >= 2 {
+				ran++
+			}
+		}
+		if ran == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("schedulers did not run stalled_eir twice each within a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	<-done
+	var rows, ids, fired uint64
+	if err := w.Conn.QueryRow(t.Context(), "SELECT count(), uniqExact(alert_id) FROM al.alerts FINAL").Scan(&rows, &ids); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || ids != 1 {
+		t.Fatalf("alerts FINAL: %d rows, %d ids; want one alert for the one stalled order", rows, ids)
+	}
+	if err := w.Conn.QueryRow(t.Context(), "SELECT count() FROM al.alert_changes FINAL WHERE kind = 'fired'").Scan(&fired); err != nil || fired != 1 {
+		t.Fatalf("%d fired changes logged (%v), want 1", fired, err)
+	}
+	for _, m := range metrics {
+		if got := testutil.ToFloat64(m.Runs.WithLabelValues("stalled_eir", "error")); got != 0 {
+			t.Fatalf("%v failed runs", got)
+		}
+	}
+}
