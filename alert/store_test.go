@@ -257,7 +257,9 @@ func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
 	for range 2 { // two trackwatch instances
 		m := detect.NewMetrics(nil)
 		metrics = append(metrics, m)
-		open := func(ctx context.Context) (driver.Conn, error) { return store.OpenSession(ctx, detecttest.StoreConfig, w.Addr) }
+		open := func(ctx context.Context) (driver.Conn, error) {
+			return store.OpenSession(ctx, detecttest.StoreConfig, w.Addr)
+		}
 		// The clock is a month on, so the order has stalled.
 		now := func() time.Time { return time.Now().AddDate(0, 0, 30) }
 		sc, err := detect.NewScheduler(open, db, cfg, rec, devstacktest.Logger(), m, now)
