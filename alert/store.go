@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -249,6 +250,22 @@ func (s *Store) cleanup(conn driver.Conn) {
 	for _, t := range []string{changesTable, priorTable, findingsTable} {
 		_ = conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t)
 	}
+}
+
+// ErrNotFound is returned by Get for an unknown alert id.
+var ErrNotFound = errors.New("no such alert")
+
+// Get returns one alert.
+func (s *Store) Get(ctx context.Context, alertID string) (Alert, error) {
+	var out []Alert
+	if err := s.Conn.Select(ctx, &out, "SELECT "+alertColumns+" FROM "+s.table("alerts")+" FINAL WHERE alert_id = {id:String}",
+		clickhouse.Named("id", alertID)); err != nil {
+		return Alert{}, fmt.Errorf("get alert: %w", err)
+	}
+	if len(out) == 0 {
+		return Alert{}, ErrNotFound
+	}
+	return out[0], nil
 }
 
 // Filter selects alerts; zero fields select everything.

@@ -2,9 +2,11 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -13,6 +15,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/alert/notify"
+	"github.com/trackwatch/trackwatch/alert/notify/integrations"
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/httpapi"
@@ -102,14 +106,30 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	defer conn.Close()
 
+	alerts := alert.NewStore(conn, cfg.ClickHouse.Database)
 	var sched *detect.Scheduler
+	var dispatcher *notify.Dispatcher
 	if !opts.NoDetect { // before anything starts, so a bad schedule stops nothing half-way
 		open := func(ctx context.Context) (driver.Conn, error) {
 			return store.OpenSession(ctx, cfg.ClickHouse, stack.ClickHouseAddr...)
 		}
-		alerts := alert.NewStore(conn, cfg.ClickHouse.Database)
+		if len(cfg.Notify.Receivers) > 0 {
+			receivers, err := integrations.Build(cfg.Notify)
+			if err != nil {
+				return err
+			}
+			dispatcher = notify.NewDispatcher(conn, cfg.ClickHouse.Database, cfg.Notify, receivers, "",
+				logger.With("component", "notify"), notify.NewMetrics(opts.Registry), opts.Now)
+		}
 		record := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
 			res, err := alerts.Record(ctx, run)
+			if n := len(res.Changes); n > 0 {
+				logger.Info("alert changes", "component", "alert", "as_of", res.AsOf, "fired", res.Count(alert.ChangeFired),
+					"refired", res.Count(alert.ChangeRefired), "resolved", res.Count(alert.ChangeResolved))
+			}
+			if dispatcher != nil && len(res.Changes) > 0 {
+				dispatcher.Wake() // deliver this run's changes now, not at the next poll
+			}
 			return res.Firing, err
 		}
 		sched, err = detect.NewScheduler(open, cfg.ClickHouse.Database, cfg.Detect, record, logger.With("component", "detect"), detect.NewMetrics(opts.Registry), opts.Now)
@@ -128,6 +148,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		if api, err = httpapi.New(cfg.HTTP, checks, opts.Registry, logger); err != nil {
 			return err
 		}
+		api.Mux.Handle("GET /api/v1/alerts/{id}", alertHandler(alerts, logger))
 		if err := api.Listen(); err != nil {
 			return err
 		}
@@ -152,6 +173,14 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	if sched != nil {
 		g.Go(func() error { return sched.Run(gctx) })
+	}
+	if dispatcher != nil {
+		g.Go(func() error { return dispatcher.Run(gctx) })
+		var names []string
+		for _, r := range cfg.Notify.Receivers {
+			names = append(names, r.Name+" ("+r.Type+" "+r.Endpoint()+")")
+		}
+		logger.Info("delivering alert changes", "receivers", names)
 	}
 	g.Go(func() error {
 		select {
@@ -200,4 +229,25 @@ func Dev(ctx context.Context, cfg config.Config, opts Options) error {
 	case <-stack.Died():
 		return errors.New("embedded clickhouse kept crashing and was given up; see clickhouse-server.log in its data directory")
 	}
+}
+
+// alertHandler serves one alert as JSON (evidence as an object): the page that
+// notifications link to.
+func alertHandler(alerts *alert.Store, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := alerts.Get(r.Context(), r.PathValue("id"))
+		switch {
+		case errors.Is(err, alert.ErrNotFound):
+			http.Error(w, "no such alert", http.StatusNotFound)
+			return
+		case err != nil:
+			logger.Error("read alert", "err", err)
+			http.Error(w, "cannot read the alert now", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(a)
+	})
 }

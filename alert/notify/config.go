@@ -79,7 +79,7 @@ type ReceiverConfig struct {
 	PreviousSecret secret.String `yaml:"previous_secret"`
 	// MaxAlerts > 1 batches up to that many changes in one webhook request
 	// (type alert.batch). Default 1. Slack and Alertmanager: changes per request, default 1
-	// and 64.
+	// (at most 10) and 64.
 	MaxAlerts int `yaml:"max_alerts"`
 
 	// MaxPerSecond limits requests per second to the receiver; 0 is no limit.
@@ -236,6 +236,8 @@ func (r *ReceiverConfig) validate() error {
 		return fmt.Errorf("max_age: %s is under a minute", r.MaxAge)
 	case r.MaxAlerts < 1 || r.MaxAlerts > 1000:
 		return fmt.Errorf("max_alerts: %d is out of range 1..1000", r.MaxAlerts)
+	case r.Type == TypeSlack && r.MaxAlerts > 10:
+		return fmt.Errorf("max_alerts: %d; a Slack message shows at most 10 changes in full", r.MaxAlerts)
 	case r.MaxPerSecond < 0:
 		return fmt.Errorf("max_per_second: %v must not be negative", r.MaxPerSecond)
 	case r.ResendInterval < time.Second:

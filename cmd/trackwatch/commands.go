@@ -81,15 +81,20 @@ and records the alerts (firing, and resolving those whose condition cleared). Wi
 findings; add --record to write them as alerts too. The same data and moment always
 give the same findings. Connects to the running stack.
 
---record with a past --as-of rewrites the alerts as they stood at that moment (the
-latest write wins, so a later scheduled run writes them forward again): it is meant
-for a database being backfilled, not for alerts people are working on.
+Alerts are versioned by the moment a run evaluated, not by when it wrote: --record with
+an --as-of earlier than the detectors' latest recorded run changes none of their
+alerts (it says so); in an empty database, runs recorded in time order build the
+alerts' history as it would have happened.
 `}, {name: "alerts", summary: "list alerts", run: alertsCmd,
 		usage: `Usage: trackwatch alerts [--detector NAME] [--status firing|resolved] [--limit N] [--format table|json|ndjson]
 
 Lists the alerts the detectors recorded, newest detection first. Connects to the
 running stack.
-`}, {name: "migrate", summary: "apply the ClickHouse schema and exit", run: migrateCmd,
+`}, {name: "receivers", summary: "list, enable or disable notification receivers; a test webhook receiver", run: receiversCmd,
+		usage: receiversUsage,
+	}, {name: "notifications", summary: "list or replay alert notifications", run: notificationsCmd,
+		usage: notificationsUsage,
+	}, {name: "migrate", summary: "apply the ClickHouse schema and exit", run: migrateCmd,
 		usage: `Usage: trackwatch migrate [flags]
 
 Applies the embedded schema migrations that the ClickHouse database has not recorded,
