@@ -45,9 +45,16 @@ order-events.ndjson and truth.json (which detectors should flag each order as of
 Starts an in-process Kafka broker with the tracking and order topics and a real
 ClickHouse server (libchdb) on loopback, applies the schema, prints the addresses and
 runs until interrupted. Data persists in the data directories across restarts.
-`}, {name: "bench", summary: "measure ingest throughput, and detector run time at scale", run: benchCmd,
+`}, {name: "bench", summary: "measure ingest throughput, detector run time at scale, notification delivery", run: benchCmd,
 		usage: `Usage: trackwatch bench ingest [flags]
        trackwatch bench detect [--events 1000000,10000000] [--repeat 3]
+       trackwatch bench notify [--changes 10000] [--runs 50] [--per-run 10] [--concurrency 4]
+
+notify logs --changes alert changes in a fresh embedded ClickHouse and delivers them to
+a local webhook receiver (answering 204): first by a plain loop that signs and posts
+them (the baseline), then by trackwatch's dispatcher from the change log (claims,
+delivery log). Then it measures the latency from a burst of changes being logged (the
+end of a detector run) to each one's first attempt at the receiver.
 
 detect generates each scale's orders and carrier events inside a fresh embedded
 ClickHouse and times each detector in a run of its own (evaluate and record alerts;
