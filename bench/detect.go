@@ -92,25 +92,12 @@ func Detect(ctx context.Context, o DetectOptions) ([]DetectScale, error) {
 }
 
 func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale, error) {
-	dir, err := os.MkdirTemp("", "trackwatch-bench-detect-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	ch, err := startClickHouse(ctx, o.ClickHouse, dir, o.Logger)
-	if err != nil {
-		return nil, err
-	}
-	defer ch.Close()
-	conn, err := store.Open(ctx, store.Config{Username: "default", DialTimeout: 10 * time.Second, MaxOpenConns: 16}, ch.Addr())
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
 	const db = "bench_detect"
-	if err := migrate(ctx, conn, db); err != nil {
+	ch, conn, closeAll, err := freshDatabase(ctx, o.ClickHouse, o.Logger, "trackwatch-bench-detect-", db, 16)
+	if err != nil {
 		return nil, err
 	}
+	defer closeAll()
 	parcels := events / 10
 	o.Progress(fmt.Sprintf("loading %d tracking events for %d orders", events, parcels))
 	start := time.Now()

@@ -203,6 +203,33 @@ func summarise(err error) error {
 	return err
 }
 
+// freshDatabase starts an embedded ClickHouse with its data in a new temp dir named
+// after prefix, connects with up to maxConns connections and migrates db into it.
+// closeAll closes the connection, stops the server and removes the dir.
+func freshDatabase(ctx context.Context, cfg devstack.ClickHouseConfig, logger *slog.Logger, prefix, db string, maxConns int) (*devstack.ClickHouse, driver.Conn, func(), error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ch, err := startClickHouse(ctx, cfg, dir, logger)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	closeServer := func() { ch.Close(); os.RemoveAll(dir) }
+	conn, err := store.Open(ctx, store.Config{Username: "default", DialTimeout: 10 * time.Second, MaxOpenConns: maxConns}, ch.Addr())
+	if err != nil {
+		closeServer()
+		return nil, nil, nil, err
+	}
+	if err := migrate(ctx, conn, db); err != nil {
+		conn.Close()
+		closeServer()
+		return nil, nil, nil, err
+	}
+	return ch, conn, func() { conn.Close(); closeServer() }, nil
+}
+
 func migrate(ctx context.Context, conn driver.Conn, db string) error {
 	_, err := schemas.Migrate(ctx, conn, schemas.DDLOptions{Database: db}, time.Now)
 	return err

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -20,9 +19,7 @@ import (
 	"github.com/trackwatch/trackwatch/alert/notify"
 	"github.com/trackwatch/trackwatch/alert/notify/webhook"
 	"github.com/trackwatch/trackwatch/devstack"
-	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/secret"
-	"github.com/trackwatch/trackwatch/store"
 )
 
 // NotifyOptions configure the notification benchmark. The zero value is usable.
@@ -74,25 +71,12 @@ func Notify(ctx context.Context, o NotifyOptions) (*NotifyResult, error) {
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}
-	dir, err := os.MkdirTemp("", "trackwatch-bench-notify-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	ch, err := startClickHouse(ctx, o.ClickHouse, dir, o.Logger)
-	if err != nil {
-		return nil, err
-	}
-	defer ch.Close()
-	conn, err := store.Open(ctx, store.Config{Username: "default", DialTimeout: 10 * time.Second, MaxOpenConns: 8}, ch.Addr())
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
 	const db = "bench"
-	if _, err := schemas.Migrate(ctx, conn, schemas.DDLOptions{Database: db}, time.Now); err != nil {
+	_, conn, closeAll, err := freshDatabase(ctx, o.ClickHouse, o.Logger, "trackwatch-bench-notify-", db, 8)
+	if err != nil {
 		return nil, err
 	}
+	defer closeAll()
 
 	// The receiver: counts requests and remembers when each webhook-id first arrived.
 	var received atomic.Int64

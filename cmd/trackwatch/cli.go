@@ -198,3 +198,20 @@ func buildVersion() string {
 	}
 	return "dev"
 }
+
+// subcommand returns args[0] when it is one of subs. Otherwise it prints the command's
+// usage and returns ok false with the exit code: 0 for -h, 2 for anything else.
+func subcommand(env *cmdEnv, c command, args []string, subs ...string) (sub string, code int, ok bool) {
+	if len(args) > 0 {
+		for _, s := range subs {
+			if args[0] == s {
+				return s, exitOK, true
+			}
+		}
+	}
+	fmt.Fprint(env.stderr, c.usage)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return "", exitOK, false
+	}
+	return "", exitUsage, false
+}

@@ -13,14 +13,10 @@ import (
 )
 
 func dlqCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
-		fmt.Fprint(env.stderr, c.usage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return exitOK
-		}
-		return exitUsage
+	sub, code, ok := subcommand(env, c, args, "list", "replay")
+	if !ok {
+		return code
 	}
-	sub := args[0]
 	fs, cf := newFlags(env, c)
 	var f ingest.DeadLetterFilter
 	fs.StringVar(&f.Topic, "topic", "", "only this topic")

@@ -1,16 +1,12 @@
 package alertmanager_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -21,11 +17,10 @@ import (
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/alert/notify"
 	"github.com/trackwatch/trackwatch/alert/notify/alertmanager"
+	"github.com/trackwatch/trackwatch/alert/notify/notifytest"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/secret"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var t0 = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
@@ -139,7 +134,7 @@ func TestNotifyPostsOneAlertPerChangeToTheV2API(t *testing.T) {
 	if auth := req.header.Get("Authorization"); auth != "Bearer tok" {
 		t.Errorf("Authorization %q, want the receiver's bearer token", auth)
 	}
-	golden(t, "notify.json", req.body)
+	notifytest.GoldenJSON(t, "notify.json", req.body)
 
 	alerts := decode(t, req.body)
 	if len(alerts) != 4 {
@@ -262,30 +257,5 @@ func TestResendGoesOnAfterAFailedRequest(t *testing.T) {
 	}
 	if got := len(requests()); got != 2 {
 		t.Errorf("%d requests, want 2: one failure does not stop the rest", got)
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, got, "", "  "); err != nil {
-		t.Fatal(err)
-	}
-	buf.WriteByte('\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("payload differs from %s (go test -update rewrites it):\n%s", path, buf.Bytes())
 	}
 }

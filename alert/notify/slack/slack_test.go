@@ -1,16 +1,12 @@
 package slack_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,12 +17,11 @@ import (
 
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/alert/notify"
+	"github.com/trackwatch/trackwatch/alert/notify/notifytest"
 	"github.com/trackwatch/trackwatch/alert/notify/slack"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/secret"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var t0 = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
@@ -132,7 +127,7 @@ func TestAFiredChangeIsABlockKitMessageWithAButtonToTheAlert(t *testing.T) {
 	if ct := req.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	golden(t, "fired.json", body)
+	notifytest.GoldenJSON(t, "fired.json", body)
 
 	m := decode(t, body)
 	if want := ":rotating_light: stalled_eir fired for order O-1 (tracking RR123456785CN): open dispute"; m.Text != want {
@@ -273,30 +268,5 @@ func TestA429IsAnHTTPErrorWithRetryAfter(t *testing.T) {
 	var he *notify.HTTPError
 	if !errors.As(err, &he) || he.StatusCode != http.StatusTooManyRequests || he.RetryAfter != 30*time.Second {
 		t.Errorf("error %#v, want *notify.HTTPError 429 with RetryAfter 30s", err)
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, got, "", "  "); err != nil {
-		t.Fatal(err)
-	}
-	buf.WriteByte('\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("message differs from %s (go test -update rewrites it):\n%s", path, buf.Bytes())
 	}
 }

@@ -3,10 +3,7 @@ package webhook_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -16,12 +13,11 @@ import (
 
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/alert/notify"
+	"github.com/trackwatch/trackwatch/alert/notify/notifytest"
 	"github.com/trackwatch/trackwatch/alert/notify/webhook"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/secret"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const (
 	secretNow  = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -36,7 +32,7 @@ func change() alert.Change {
 		Alert: alert.Alert{AlertID: "9b1e4c0d2f7a4e6b8c3d5f1a2b4c6d8e", FirstDetectedAt: at, LastDetectedAt: at, Status: alert.StatusFiring, AsOf: at,
 			Finding: detect.Finding{Detector: "stalled_eir", OrderID: "8041234567", TrackingNumber: "RR123456785CN", SellerID: "s-2231",
 				BuyerID: "b-77", Marketplace: "aliexpress", Severity: detect.SeverityHigh, Recommendation: detect.RecommendOpenDispute,
-				Reason: "The seller provided tracking number RR123456785CN on 2026-10-05. Since 2026-10-05 the carrier has shown only electronic information (a shipping label, no physical scan) for it; after 8 days the parcel has never moved. I request a full refund.",
+				Reason:           "The seller provided tracking number RR123456785CN on 2026-10-05. Since 2026-10-05 the carrier has shown only electronic information (a shipping label, no physical scan) for it; after 8 days the parcel has never moved. I request a full refund.",
 				Evidence:         json.RawMessage(`{"first_event_at":"2026-10-05 08:00:00.000","carrier_events":1,"timeline":[{"at":"2026-10-05 08:00:00.000","status":"info_received","raw_status":"Electronic information received","country":"CN","city":""}]}`),
 				ProtectionEndsAt: &ends, Amount: &amount}}}
 }
@@ -47,19 +43,7 @@ func TestTheBodyMatchesTheGoldenFileAndIsTheSameOnEveryAttempt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pretty bytes.Buffer
-	_ = json.Indent(&pretty, body, "", "  ")
-	golden := filepath.Join("testdata", "fired.json")
-	if *update {
-		_ = os.WriteFile(golden, append(pretty.Bytes(), '\n'), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := append(pretty.Bytes(), '\n'); !bytes.Equal(got, want) {
-		t.Errorf("body differs from %s (go test -update rewrites it):\n%s", golden, got)
-	}
+	notifytest.GoldenJSON(t, "fired.json", body)
 	again, _ := webhook.Body([]alert.Change{c})
 	if !bytes.Equal(body, again) {
 		t.Error("the body changed between two renderings of the same change")
