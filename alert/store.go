@@ -205,12 +205,18 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 	if len(record) == 0 {
 		steps = steps[:1] // only the findings, to count them
 	}
-	for _, st := range steps {
-		start := time.Now()
+	// A stage of several statements is reported once, from its first statement's start.
+	var stageStart time.Time
+	for i, st := range steps {
+		if i == 0 || steps[i-1].stage != st.stage {
+			stageStart = time.Now()
+		}
 		if err := conn.Exec(qctx, s.sql(st.sql, run), args...); err != nil {
 			return res, fmt.Errorf("record alerts: %s: %w", st.stage, err)
 		}
-		run.Stage(st.stage, start)
+		if i == len(steps)-1 || steps[i+1].stage != st.stage {
+			run.Stage(st.stage, stageStart)
+		}
 	}
 	var counts []struct {
 		Detector string `ch:"detector"`

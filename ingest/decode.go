@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackwatch/trackwatch/carrier"
+
 	fastjson "github.com/segmentio/encoding/json"
 	"github.com/shopspring/decimal"
 
@@ -56,8 +58,14 @@ func placeCols(p *schemas.Place) PlaceCols {
 // TrackingRow is one tracking_events row.
 type TrackingRow struct {
 	EventID, TrackingNumber, TrackingNumberRaw, Carrier, Status, RawStatus string
-	OccurredAt                                                             time.Time
-	Location, Destination                                                  PlaceCols
+	// SubStatus is what exactly happened (carrier.SubStatus): from the carrier's words,
+	// or the least specific one of a status the producer gave without them.
+	SubStatus carrier.SubStatus
+	// StatusGiven: the producer sent the status; otherwise it was derived from raw_status
+	// and a later `trackwatch phrases renormalise` may change it.
+	StatusGiven           bool
+	OccurredAt            time.Time
+	Location, Destination PlaceCols
 }
 
 // OrderRow is one order_events row.
@@ -84,8 +92,38 @@ type orderWire struct {
 	Amount     json.RawMessage `json:"amount"` // parsed here, to name the field when it is not a number
 }
 
+// Decoder decodes tracking events with a carrier phrase table. The zero value is not
+// usable; NewDecoder makes one.
+type Decoder struct {
+	phrases *carrier.Table
+	subs    *memo // carrier + "\x00" + raw_status -> sub-status
+}
+
+// NewDecoder returns a decoder classifying carrier wording with t.
+func NewDecoder(t *carrier.Table) *Decoder {
+	d := &Decoder{phrases: t}
+	d.subs = newMemo(50_000, func(key string) string {
+		slug, raw, _ := strings.Cut(key, "\x00")
+		return string(t.Classify(slug, raw))
+	})
+	return d
+}
+
+// defaultDecoder uses the embedded phrase tables.
+var defaultDecoder = func() *Decoder {
+	t, err := carrier.Default()
+	if err != nil {
+		panic(err) // the embedded tables are checked by carrier's tests
+	}
+	return NewDecoder(t)
+}()
+
+// DecodeTracking validates and normalises one tracking-events message with the
+// embedded phrase tables.
+func DecodeTracking(raw []byte) (TrackingRow, *Rejection) { return defaultDecoder.DecodeTracking(raw) }
+
 // DecodeTracking validates and normalises one tracking-events message.
-func DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
+func (d *Decoder) DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
 	var w trackingWire
 	if rej := unmarshal(raw, &w); rej != nil {
 		return TrackingRow{}, rej
@@ -98,14 +136,21 @@ func DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
 	if rej != nil {
 		return TrackingRow{}, rej
 	}
+	slug := strings.ToLower(strings.TrimSpace(e.Carrier))
 	status := strings.TrimSpace(e.Status)
+	var sub carrier.SubStatus
+	if strings.TrimSpace(e.RawStatus) != "" {
+		sub = carrier.SubStatus(d.subs.get(slug + "\x00" + e.RawStatus))
+	}
 	switch {
 	case status == "" && strings.TrimSpace(e.RawStatus) == "":
 		return TrackingRow{}, reject(ReasonMissingField, "status or raw_status is required")
 	case status == "":
-		status = statusMemo.get(e.RawStatus)
+		status = sub.Status()
 	case !slices.Contains(schemas.TrackingStatuses, status):
 		return TrackingRow{}, reject(ReasonInvalidValue, "status %q is not one of %s", status, strings.Join(schemas.TrackingStatuses, ", "))
+	case sub.Status() != status: // the producer's status wins; its words may say more
+		sub = carrier.ForStatus(status)
 	}
 	tn := NormaliseTrackingNumber(e.TrackingNumber)
 	if tn == "" {
@@ -113,7 +158,7 @@ func DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
 	}
 	return TrackingRow{
 		EventID: strings.TrimSpace(e.EventID), TrackingNumber: tn, TrackingNumberRaw: e.TrackingNumber,
-		Carrier: strings.ToLower(strings.TrimSpace(e.Carrier)), Status: status, RawStatus: e.RawStatus,
+		Carrier: slug, Status: status, RawStatus: e.RawStatus, SubStatus: sub, StatusGiven: strings.TrimSpace(e.Status) != "",
 		OccurredAt: at, Location: placeCols(e.Location), Destination: placeCols(e.Destination),
 	}, nil
 }

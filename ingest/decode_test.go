@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trackwatch/trackwatch/carrier"
 )
 
 func TestTrackingEventFromContractIsNormalised(t *testing.T) {
@@ -16,7 +18,7 @@ func TestTrackingEventFromContractIsNormalised(t *testing.T) {
 	}
 	want := TrackingRow{
 		EventID: "e1", TrackingNumber: "RR123456785CN", TrackingNumberRaw: "rr 1234-5678 5cn", Carrier: "china-post",
-		Status: "info_received", RawStatus: "Electronic information received",
+		Status: "info_received", RawStatus: "Electronic information received", SubStatus: carrier.PreAdvice,
 		OccurredAt:  time.Date(2026, 10, 2, 0, 15, 0, 123_000_000, time.UTC),
 		Location:    PlaceCols{Country: "CN", City: "SHENZHEN", CityNorm: "shenzhen"},
 		Destination: PlaceCols{Country: "JP", City: "Tokyo", CityNorm: "tokyo", Postal: "100-0001", PostalNorm: "1000001"},

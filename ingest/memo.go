@@ -32,7 +32,6 @@ func (c *memo) get(s string) string {
 }
 
 var (
-	statusMemo  = newMemo(20_000, StatusFromRaw)
 	cityMemo    = newMemo(100_000, NormaliseCity)
 	countryMemo = newMemo(20_000, NormaliseCountry)
 )

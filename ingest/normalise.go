@@ -3,6 +3,8 @@ package ingest
 import (
 	"strings"
 	"unicode"
+
+	"github.com/trackwatch/trackwatch/carrier"
 )
 
 // NormaliseTrackingNumber returns the form trackwatch compares numbers in: upper case,
@@ -39,110 +41,16 @@ func NormalisePostalCode(s string) string { return NormaliseTrackingNumber(s) }
 
 // NormaliseCity makes "TOKYO", "Tokyo " and "tokyo" compare equal: lower case, letters
 // and digits only, single spaces.
-func NormaliseCity(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
-		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			space = false
-			b.WriteRune(r)
-		default:
-			space = true
-		}
-	}
-	return b.String()
-}
+func NormaliseCity(s string) string { return carrier.Fold(s) }
 
-// statusPhrases maps carrier wording to the contract's normalised statuses. Order
-// matters: the first phrase found in the text wins, so the specific phrases ("picked up
-// by recipient", "delivery attempted") stand before the general ones ("picked up",
-// "delivered").
-var statusPhrases = []struct{ phrase, status string }{
-	{"package cancelled", "cancelled"},
-	{"cancelled", "cancelled"},
-	{"canceled", "cancelled"},
-	{"return to sender", "returned"},
-	{"returned", "returned"},
-	{"returning to sender", "returned"},
-	{"delivery attempt", "failed_attempt"},
-	{"attempted delivery", "failed_attempt"},
-	{"failed attempt", "failed_attempt"},
-	{"notice left", "failed_attempt"},
-	{"recipient not available", "failed_attempt"},
-	{"out for delivery", "out_for_delivery"},
-	{"with delivery courier", "out_for_delivery"},
-	{"on vehicle for delivery", "out_for_delivery"},
-	{"picked up by recipient", "delivered"},
-	{"collected by recipient", "delivered"},
-	{"delivered", "delivered"},
-	{"signed for", "delivered"},
-	{"electronic information received", "info_received"},
-	{"shipping information received", "info_received"},
-	{"shipment information received", "info_received"},
-	{"shipment information sent to carrier", "info_received"},
-	{"pre-shipment", "info_received"},
-	{"pre shipment", "info_received"},
-	{"label created", "info_received"},
-	{"shipping label created", "info_received"},
-	{"order information received", "info_received"},
-	{"information received", "info_received"},
-	{"pre-advice", "info_received"},
-	{"awaiting item", "info_received"},
-	{"picked up", "picked_up"},
-	{"accepted", "picked_up"},
-	{"acceptance", "picked_up"},
-	{"collected", "picked_up"},
-	{"posted", "picked_up"},
-	{"posting", "picked_up"},
-	{"dropped off", "picked_up"},
-	{"received by carrier", "picked_up"},
-	{"undeliverable", "exception"},
-	{"undelivered", "exception"},
-	{"held", "exception"},
-	{"exception", "exception"},
-	{"damaged", "exception"},
-	{"lost", "exception"},
-	{"delayed", "exception"},
-	{"in transit", "in_transit"},
-	{"transit", "in_transit"},
-	{"departed", "in_transit"},
-	{"arrived", "in_transit"},
-	{"processed", "in_transit"},
-	{"dispatched", "in_transit"},
-	{"customs clearance", "in_transit"},
-	{"handed over", "in_transit"},
-	{"export", "in_transit"},
-	{"import", "in_transit"},
-}
-
-// StatusUnknown is stored for a carrier phrase that no mapping covers. The event is kept.
+// StatusUnknown is stored for a carrier phrase that no phrase table covers. The event
+// is kept; it is never counted as movement.
 const StatusUnknown = "unknown"
 
-// normalisedPhrases holds statusPhrases in NormaliseCity form with a leading space, so
-// that a phrase matches only at the start of a word: "lost" not in "almost",
-// "delivered" not in "undelivered", while "delivery attempt" still matches "delivery
-// attempted".
-var normalisedPhrases = func() []struct{ phrase, status string } {
-	out := make([]struct{ phrase, status string }, len(statusPhrases))
-	for i, p := range statusPhrases {
-		out[i].phrase, out[i].status = " "+NormaliseCity(p.phrase), p.status
-	}
-	return out
-}()
-
-// StatusFromRaw derives the normalised status from a carrier's own words.
-func StatusFromRaw(raw string) string {
-	text := " " + NormaliseCity(raw)
-	for _, p := range normalisedPhrases {
-		if strings.Contains(text, p.phrase) {
-			return p.status
-		}
-	}
-	return StatusUnknown
+// StatusFromRaw derives the normalised status from a carrier's own words with the
+// embedded phrase tables (package carrier); the carrier slug selects its own table.
+func StatusFromRaw(carrierSlug, raw string) string {
+	return defaultDecoder.phrases.Classify(carrierSlug, raw).Status()
 }
 
 // countries maps normalised country names and common variants to ISO 3166-1 alpha-2.

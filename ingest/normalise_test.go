@@ -30,7 +30,7 @@ func TestCarrierPhrasingsMapToContractStatuses(t *testing.T) {
 		"Something new the carrier invented":         StatusUnknown,
 		"":                                           StatusUnknown,
 	} {
-		if got := StatusFromRaw(raw); got != want {
+		if got := StatusFromRaw("", raw); got != want {
 			t.Errorf("StatusFromRaw(%q) = %q, want %q", raw, got, want)
 		}
 	}

@@ -71,7 +71,7 @@ type (
 
 var trackingTable = table[TrackingRow]{
 	name: "tracking_events",
-	columns: "event_id, tracking_number, tracking_number_raw, carrier, status, raw_status, occurred_at, " +
+	columns: "event_id, tracking_number, tracking_number_raw, carrier, status, sub_status, status_given, raw_status, occurred_at, " +
 		"location_country, location_city, location_city_norm, location_postal, location_postal_norm, " +
 		"dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset",
 	decode:  DecodeTracking,
@@ -83,6 +83,8 @@ var trackingTable = table[TrackingRow]{
 			col(rows, func(r *tr) string { return r.row.TrackingNumberRaw }),
 			col(rows, func(r *tr) string { return r.row.Carrier }),
 			col(rows, func(r *tr) string { return r.row.Status }),
+			col(rows, func(r *tr) string { return string(r.row.SubStatus) }),
+			col(rows, func(r *tr) uint8 { return b2u(r.row.StatusGiven) }),
 			col(rows, func(r *tr) string { return r.row.RawStatus }),
 			col(rows, func(r *tr) time.Time { return r.row.OccurredAt }),
 			col(rows, func(r *tr) string { return r.row.Location.Country }),
@@ -230,4 +232,11 @@ func stage[R any](rows []R, topic string, partition int32, firstOffset int64) []
 		out[i] = staged[R]{row: rows[i], src: source{topic: topic, partition: partition, offset: firstOffset + int64(i)}}
 	}
 	return out
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,60 @@
+package carrier_test
+
+import (
+	"testing"
+
+	"github.com/trackwatch/trackwatch/carrier"
+)
+
+func TestClassifyFindsTheLongestPhraseAtAWordStart(t *testing.T) {
+	tb, err := carrier.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		carrier, raw string
+		want         carrier.SubStatus
+	}{
+		{"", "Electronic information received", carrier.PreAdvice},
+		{"", "ELECTRONIC INFORMATION RECEIVED.", carrier.PreAdvice},
+		{"", "Shipping Label Created, USPS Awaiting Item", carrier.PreAdvice},
+		{"", "Undelivered - notice left", carrier.AttemptFailed},   // "notice left" (11) over "undelivered" (11): first longest
+		{"", "Almost there", carrier.Unknown},                       // "lost" only at a word start
+		{"", "Returned to sender", carrier.ReturnedSender},          // longer than "returned"
+		{"", "Held by customs", carrier.CustomsHeld},                // longer than "customs" and "held"
+		{"", "Package cancelled", carrier.LabelVoided},
+		{"", "Delivered to the neighbour's address", carrier.Delivered},
+		{"", "Parcel is on its way", carrier.Unknown},
+	} {
+		if got := tb.Classify(tc.carrier, tc.raw); got != tc.want {
+			t.Errorf("Classify(%q, %q) = %s, want %s", tc.carrier, tc.raw, got, tc.want)
+		}
+	}
+}
+
+func TestOperatorPhrasesWinAndAreCheckedForTheirCarrier(t *testing.T) {
+	tb, _ := carrier.Default()
+	o, err := tb.With([]carrier.Phrase{
+		{Carrier: "acme", Phrase: "Parcel is on its way", SubStatus: carrier.InTransit},
+		{Carrier: "", Phrase: "awaiting item", SubStatus: carrier.Accepted}, // overriding the table, for every carrier
+		{Carrier: "acme", Phrase: "已揽收", SubStatus: carrier.Accepted},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.Classify("acme", "Parcel is on its way"); got != carrier.InTransit {
+		t.Errorf("operator phrase: %s", got)
+	}
+	if got := o.Classify("other", "Parcel is on its way"); got != carrier.Unknown {
+		t.Errorf("another carrier's phrase applied: %s", got)
+	}
+	if got := o.Classify("other", "USPS Awaiting Item"); got != carrier.Accepted {
+		t.Errorf("override for every carrier: %s", got)
+	}
+	if got := o.Classify("acme", "【深圳市】快件已揽收"); got != carrier.Accepted {
+		t.Errorf("a Chinese phrase matches inside the text: %s", got)
+	}
+	if _, err := tb.With([]carrier.Phrase{{Phrase: "x", SubStatus: "moving/fast"}}); err == nil {
+		t.Error("an unknown sub-status was accepted")
+	}
+}
