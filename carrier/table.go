@@ -223,3 +223,26 @@ func ForStatus(status string) SubStatus {
 	}
 	return Unknown
 }
+
+// Config is the carriers section: phrases operators add or override without a release.
+type Config struct {
+	// Phrases win over the embedded tables (YAML only), e.g.
+	//   phrases: [{carrier: cainiao, phrase: "Parcel is being prepared", sub_status: info_received/pre_advice}]
+	// carrier "" applies to every carrier.
+	Phrases []Phrase `yaml:"phrases"`
+}
+
+// Validate checks the phrases, naming the offending one.
+func (c *Config) Validate() error {
+	_, err := c.Table()
+	return err
+}
+
+// Table is the embedded tables with the configured phrases.
+func (c *Config) Table() (*Table, error) {
+	t, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	return t.With(c.Phrases)
+}

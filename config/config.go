@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/trackwatch/trackwatch/alert/notify"
+	"github.com/trackwatch/trackwatch/carrier"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/httpapi"
@@ -37,6 +38,7 @@ type Config struct {
 	HTTP       httpapi.Config     `yaml:"http"`
 	Kafka      ingest.KafkaConfig `yaml:"kafka"`
 	Ingest     ingest.Config      `yaml:"ingest"`
+	Carriers   carrier.Config     `yaml:"carriers"`
 	Detect     detect.Config      `yaml:"detect"`
 	Notify     notify.Config      `yaml:"notify"`
 	ClickHouse store.Config       `yaml:"clickhouse"`
@@ -121,7 +123,7 @@ func (c *Config) Validate() error {
 		key string
 		v   interface{ Validate() error }
 	}{
-		{"log", &c.Log}, {"runtime", &c.Runtime}, {"http", &c.HTTP}, {"kafka", &c.Kafka}, {"ingest", &c.Ingest}, {"detect", &c.Detect}, {"notify", &c.Notify},
+		{"log", &c.Log}, {"runtime", &c.Runtime}, {"http", &c.HTTP}, {"kafka", &c.Kafka}, {"ingest", &c.Ingest}, {"carriers", &c.Carriers}, {"detect", &c.Detect}, {"notify", &c.Notify},
 		{"clickhouse", &c.ClickHouse}, {"embedded", &c.Embedded},
 	}
 	for _, s := range sections {
@@ -310,7 +312,7 @@ func suggest(ki keyIndex, path string) string {
 		}
 	}
 	if len(near) == 0 {
-		return " (sections: log, runtime, http, kafka, ingest, detect, notify, clickhouse, embedded)"
+		return " (sections: log, runtime, http, kafka, ingest, carriers, detect, notify, clickhouse, embedded)"
 	}
 	sort.Strings(near)
 	if len(near) > 6 {

@@ -24,7 +24,7 @@ import (
 var sqlFiles embed.FS
 
 // Names are the detectors' public identifiers, used in alerts, config and metrics.
-var Names = []string{"invalid_tracking_number", "never_scanned", "stalled_eir", "scan_before_order",
+var Names = []string{"invalid_tracking_number", "never_scanned", "stalled_eir", "label_voided", "scan_before_order",
 	"tracking_reuse", "destination_mismatch", "protection_expiry"}
 
 // Config holds the detectors' thresholds. The zero value is usable: defaults from the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,6 +135,9 @@ func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
 	w.order("reused-1", "alice", tokyo, date(2026, 10, 1), date(2026, 10, 2), "RR900000000CN", 60)
 	w.order("reused-2", "bob", addr{"US", "Austin", "73301"}, date(2026, 10, 1), date(2026, 10, 3), "RR900000000CN", 60)
 	w.event("RR900000000CN", "In transit", date(2026, 10, 4), nil, nil)
+	w.order("voided", "b5", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR313131315CN", 60)
+	w.event("RR313131315CN", "Label created", date(2026, 10, 5), nil, nil)
+	w.event("RR313131315CN", "Shipment cancelled by sender", date(2026, 10, 7), nil, nil)
 	at := date(2026, 11, 30) // protection of the October 5 orders ends on December 4
 
 	all, err := detect.NewSet(db)
@@ -182,5 +186,65 @@ func TestARunRefusesAPooledConnection(t *testing.T) {
 	d, _ := detectNew(t, "stalled_eir")
 	if _, err := d.Eval(t.Context(), pooled, cfgZero, asOf(10)); !errors.Is(err, detect.ErrPooledConn) {
 		t.Fatalf("Eval on a pooled connection: %v, want ErrPooledConn", err)
+	}
+}
+
+func TestAVoidedLabelBeforeAnyScanIsAFakeShipment(t *testing.T) {
+	w := newWorld(t)
+	w.order("voided", "b1", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR313131315CN", 60)
+	w.event("RR313131315CN", "Label created", date(2026, 10, 5), nil, nil)
+	w.event("RR313131315CN", "Shipment cancelled by sender", date(2026, 10, 6), nil, nil)
+	w.order("voided-only", "b2", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR323232325CN", 60)
+	w.event("RR323232325CN", "Package cancelled", date(2026, 10, 6), nil, nil)
+	w.order("intercepted", "b3", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR333333335CN", 60) // trap: scanned, then cancelled
+	w.event("RR333333335CN", "Accepted", date(2026, 10, 5), nil, nil)
+	w.event("RR333333335CN", "Shipment cancelled", date(2026, 10, 8), nil, nil)
+	w.order("labelled", "b4", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR343434345CN", 60) // not cancelled (yet)
+	w.event("RR343434345CN", "Label created", date(2026, 10, 5), nil, nil)
+
+	expect(t, "the day before the cancellation", w.flagged("label_voided", date(2026, 10, 5).Add(12*time.Hour)))
+	expect(t, "after", w.flagged("label_voided", date(2026, 10, 10)), "voided", "voided-only")
+	// A voided label is not also "stalled": one finding, the stronger one.
+	expect(t, "stalled_eir", w.flagged("stalled_eir", date(2026, 10, 20)), "labelled")
+	d, _ := detectNew(t, "label_voided")
+	fs, _ := d.Eval(t.Context(), w.Conn, cfgZero, date(2026, 10, 10))
+	if len(fs) == 0 || !strings.Contains(fs[0].Reason, `("Shipment cancelled by sender")`) || fs[0].Severity != detect.SeverityCritical {
+		t.Fatalf("finding %+v", fs)
+	}
+}
+
+func TestWordsNoPhraseCoversAreNotMovement(t *testing.T) {
+	w := newWorld(t)
+	w.order("eir-then-gibberish", "b1", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR353535355CN", 60)
+	w.event("RR353535355CN", "Electronic information received", date(2026, 10, 5), nil, nil)
+	w.event("RR353535355CN", "Your parcel status has been refreshed", date(2026, 10, 7), nil, nil)
+	expect(t, "stalled", w.flagged("stalled_eir", date(2026, 10, 20)), "eir-then-gibberish")
+}
+
+func TestAParcelThatWillNotArriveGetsADisputeNotAnExtension(t *testing.T) {
+	w := newWorld(t)
+	for i, last := range []string{"In transit", "Returned to sender", "Item lost", "Refused by addressee", "Held by customs"} {
+		tn := fmt.Sprintf("RR5%07d%dCN", i, i)
+		id := fmt.Sprintf("o%d-%s", i, strings.ReplaceAll(last, " ", "-"))
+		w.order(id, fmt.Sprint("b", i), tokyo, date(2026, 10, 3), date(2026, 10, 5), tn, 60)
+		w.event(tn, "Accepted", date(2026, 10, 6), nil, nil)
+		w.event(tn, last, date(2026, 11, 20), nil, nil)
+	}
+	d, _ := detectNew(t, "protection_expiry")
+	fs, err := d.Eval(t.Context(), w.Conn, cfgZero, date(2026, 11, 30))
+	if err != nil || len(fs) != 5 {
+		t.Fatalf("%d findings (%v), want 5", len(fs), err)
+	}
+	for _, f := range fs {
+		want := detect.RecommendOpenDispute
+		if strings.Contains(f.OrderID, "In-transit") {
+			want = detect.RecommendExtendProtection
+		}
+		if f.Recommendation != want {
+			t.Errorf("%s: %s, want %s (%s)", f.OrderID, f.Recommendation, want, f.Reason)
+		}
+		if want == detect.RecommendOpenDispute && !strings.Contains(f.Reason, "will not arrive") {
+			t.Errorf("%s: reason %q", f.OrderID, f.Reason)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"github.com/trackwatch/trackwatch/carrier"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,8 @@ type Options struct {
 	Logger   *slog.Logger
 	Metrics  *Metrics
 	Hooks    Hooks
+	// Phrases classifies carrier wording; nil: the embedded tables.
+	Phrases *carrier.Table
 }
 
 // Run consumes both topics in one consumer group until ctx ends, then flushes what it
@@ -78,8 +81,23 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer group.Close()
 
+	// The tracking table decodes with the configured phrases and counts the events whose
+	// words no phrase covers, so that they surface (trackwatch phrases --unmapped).
+	dec := defaultDecoder
+	if opts.Phrases != nil {
+		dec = NewDecoder(opts.Phrases)
+	}
+	tracking := trackingTable
+	unknown := opts.Metrics.UnknownPhrases
+	tracking.decode = func(b []byte) (TrackingRow, *Rejection) {
+		r, rej := dec.DecodeTracking(b)
+		if rej == nil && r.SubStatus == carrier.Unknown {
+			unknown.WithLabelValues(r.Carrier).Inc()
+		}
+		return r, rej
+	}
 	handlers := map[string]partitionHandler{
-		opts.Kafka.TrackingTopic: newConsumer(opts, dialer, opts.Kafka.TrackingTopic, &trackingTable),
+		opts.Kafka.TrackingTopic: newConsumer(opts, dialer, opts.Kafka.TrackingTopic, &tracking),
 		opts.Kafka.OrderTopic:    newConsumer(opts, dialer, opts.Kafka.OrderTopic, &orderTable),
 	}
 	runCtx, fail := context.WithCancelCause(ctx)

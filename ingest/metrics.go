@@ -12,6 +12,8 @@ type Metrics struct {
 	InsertSeconds *prometheus.HistogramVec // table
 	Retries       *prometheus.CounterVec   // operation
 	Lag           *prometheus.GaugeVec     // topic, partition
+	// UnknownPhrases counts carrier events whose words no phrase covers (carrier).
+	UnknownPhrases *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: unregistered).
@@ -33,9 +35,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Retried operations after a retryable error, by operation."}, []string{"operation"}),
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trackwatch_ingest_consumer_lag",
 			Help: "Messages behind the end of an assigned partition, as last reported by its reader."}, []string{"topic", "partition"}),
+		UnknownPhrases: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackwatch_ingest_unknown_phrases_total",
+			Help: "Carrier events decoded whose raw_status no phrase table covers (stored with status unknown), by carrier."}, []string{"carrier"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Messages, m.DeadLetters, m.RowsInserted, m.BatchRows, m.BatchBytes, m.InsertSeconds, m.Retries, m.Lag)
+		reg.MustRegister(m.Messages, m.DeadLetters, m.RowsInserted, m.BatchRows, m.BatchBytes, m.InsertSeconds, m.Retries, m.Lag, m.UnknownPhrases)
 	}
 	return m
 }

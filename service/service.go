@@ -159,11 +159,15 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		g.Go(func() error { return api.Serve(gctx) })
 	}
 	metrics := ingest.NewMetrics(opts.Registry)
+	phrases, err := cfg.Carriers.Table()
+	if err != nil {
+		return err
+	}
 	g.Go(func() error {
 		return ingest.Run(gctx, ingest.Options{
 			Kafka: cfg.Kafka, Brokers: stack.Brokers, Config: cfg.Ingest, Conn: conn,
 			Database: cfg.ClickHouse.Database, Logger: logger.With("component", "ingest"),
-			Metrics: metrics,
+			Metrics: metrics, Phrases: phrases,
 		})
 	})
 	if opts.Demo != nil {

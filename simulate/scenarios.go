@@ -19,6 +19,25 @@ var scenarios = []scenario{
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(s.between(12, 60))), shipped: shipped, tn: tn, carrier: carrier, protection: 60, truth: []string{"stalled_eir"}})
 		s.scan(tn, carrier, eirPhrases[s.rng.IntN(len(eirPhrases))], shipped.Add(hours(s.between(1, 20))), &to, nil)
 	}},
+	{"label_voided", func(s *sim, name string) {
+		to, _ := s.dest()
+		tn, carrier := s.number()
+		shipped := s.daysAgo(s.between(3, 30))
+		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(s.between(12, 60))), shipped: shipped, tn: tn, carrier: carrier, protection: 60, truth: []string{"label_voided"}})
+		label := shipped.Add(hours(s.between(1, 20)))
+		if s.rng.IntN(3) > 0 { // most voided labels had pre-advice first; some only the cancellation
+			s.scan(tn, carrier, eirPhrases[s.rng.IntN(len(eirPhrases))], label, &to, nil)
+		}
+		s.scan(tn, carrier, voidPhrases[s.rng.IntN(len(voidPhrases))], label.Add(hours(s.between(24, 60))), &to, nil)
+	}},
+	{"expiring_returned", func(s *sim, name string) {
+		to, seen := s.dest()
+		tn, carrier := s.number()
+		shipped := s.daysAgo(s.between(54, 58))
+		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 60, truth: []string{"protection_expiry"}})
+		s.journey(tn, carrier, shipped.Add(hours(10)), &seen, 3, nil)
+		s.scan(tn, carrier, lostPhrases[s.rng.IntN(len(lostPhrases))], s.daysAgo(s.between(1, 3)), &seen, nil)
+	}},
 	{"never_scanned", func(s *sim, name string) {
 		to, _ := s.dest()
 		tn, carrier := s.number()
@@ -96,6 +115,14 @@ var scenarios = []scenario{
 	}},
 
 	// Traps: each must flag nothing.
+	{"trap_intercepted", func(s *sim, name string) {
+		to, seen := s.dest()
+		tn, carrier := s.number()
+		shipped := s.daysAgo(s.between(5, 25))
+		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 60})
+		s.journey(tn, carrier, shipped.Add(hours(8)), &seen, 2, nil)
+		s.scan(tn, carrier, voidPhrases[s.rng.IntN(len(voidPhrases))], s.daysAgo(s.between(0.5, 2)), &seen, nil) // cancelled after it was scanned
+	}},
 	{"trap_in_transit", func(s *sim, name string) {
 		to, seen := s.dest()
 		tn, carrier := s.number()

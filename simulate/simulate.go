@@ -61,6 +61,12 @@ var zones = []*time.Location{time.UTC, time.FixedZone("+08", 8*3600), time.Fixed
 var eirPhrases = []string{"Electronic information received", "Shipping information received", "Label created",
 	"Pre-shipment info sent to carrier", "Shipment information sent to carrier", "Order information received"}
 
+// voidPhrases cancel a label; lostPhrases say a parcel will not arrive.
+var (
+	voidPhrases = []string{"Shipment cancelled by sender", "Package cancelled", "Label voided", "Shipment canceled"}
+	lostPhrases = []string{"Returned to sender", "Return to sender: refused", "Item lost", "Held by customs", "Refused by addressee"}
+)
+
 type sim struct {
 	rng    *rand.Rand
 	asOf   time.Time

@@ -22,8 +22,8 @@ FROM
         SELECT
             tracking_number,
             -- sorted by time first (a tuple sorts by its first element, then the others)
-            CAST(arraySlice(arraySort(groupArray((occurred_at, status, raw_status, location_country, location_city))), 1, 50),
-                'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String))') AS timeline
+            CAST(arraySlice(arraySort(groupArray((occurred_at, status, raw_status, location_country, location_city, sub_status, physical = 1))), 1, 50),
+                'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String, sub_status String, physical Bool))') AS timeline
         FROM {{.DB}}.tracking_events
         WHERE {{carrier_history}}
           AND tracking_number IN (SELECT tracking_number FROM {{.Candidates}} WHERE has({event_detectors:Array(String)}, detector))

@@ -1,10 +1,14 @@
 -- protection_expiry: buyer protection (shipment + protection_days + extensions) ends
 -- within {expiry_window_days} days, and the order is not delivered to the buyer (not
 -- delivered at all, or delivered elsewhere) nor confirmed, completed, cancelled or
--- refunded. A parcel that is moving gets "extend protection"; one that never moved or
--- was delivered elsewhere gets "open a dispute now". A delivered order needs nothing.
+-- refunded. A parcel that is moving gets "extend protection"; one that never moved, was
+-- delivered elsewhere, or whose latest scan says it will not arrive (returned to the
+-- sender, lost, destroyed, refused, held by customs) gets "open a dispute now". A
+-- delivered order needs nothing.
 {{define "columns"}}
-delivered AND delivered_country != '' AND ship_to_country != '' AND delivered_country != ship_to_country AS delivered_elsewhere
+delivered AND delivered_country != '' AND ship_to_country != '' AND delivered_country != ship_to_country AS delivered_elsewhere,
+last_scan_sub_status IN ('returned/returning', 'returned/returned', 'exception/lost', 'exception/destroyed', 'exception/refused',
+    'exception/customs_held') AS will_not_arrive
 {{end}}
 {{define "flag"}}
 state NOT IN ('delivered', 'confirmed', 'completed', 'cancelled', 'refunded')
@@ -13,15 +17,23 @@ state NOT IN ('delivered', 'confirmed', 'completed', 'cancelled', 'refunded')
     AND (NOT delivered OR delivered_elsewhere)
 {{end}}
 {{define "needs_events"}}true{{end}}
-{{define "severity"}}if(moving_events > 0 AND NOT delivered_elsewhere, 'medium', 'critical'){{end}}
-{{define "recommendation"}}if(moving_events > 0 AND NOT delivered_elsewhere, 'extend_protection', 'open_dispute'){{end}}
+{{define "severity"}}if(moving_events > 0 AND NOT delivered_elsewhere AND NOT will_not_arrive, 'medium', 'critical'){{end}}
+{{define "recommendation"}}if(moving_events > 0 AND NOT delivered_elsewhere AND NOT will_not_arrive, 'extend_protection', 'open_dispute'){{end}}
 {{define "reason"}}
-if(moving_events > 0 AND NOT delivered_elsewhere,
+if(moving_events > 0 AND NOT delivered_elsewhere AND NOT will_not_arrive,
     format('Buyer protection for this order ends on {} and the parcel (tracking number {}) is still on its way (last carrier event {}). I ask to extend protection until it arrives.',
         toString(toDate(ends_at)), tracking_number, toString(last_event_at)),
     format('Buyer protection for this order ends on {}, and the parcel with tracking number {} {}. I request a full refund before protection ends.',
         toString(toDate(ends_at)), tracking_number,
-        multiIf(delivered_elsewhere, 'was delivered to another address', events = 0, 'has no carrier record at all', 'has never moved (only electronic information)')))
+        multiIf(delivered_elsewhere, 'was delivered to another address',
+            will_not_arrive, concat('will not arrive: the carrier reports it ', multiIf(
+                last_scan_sub_status = 'returned/returning', 'on its way back to the sender',
+                last_scan_sub_status = 'returned/returned', 'returned to the sender',
+                last_scan_sub_status = 'exception/lost', 'lost',
+                last_scan_sub_status = 'exception/destroyed', 'destroyed or disposed of',
+                last_scan_sub_status = 'exception/refused', 'refused',
+                'held by customs')),
+            events = 0, 'has no carrier record at all', 'has never moved (only electronic information)')))
 {{end}}
 {{define "evidence"}}
 concat('{"protection_ends_at":', toJSONString(toString(ends_at)), ',"carrier_events":', toString(events),

@@ -1,8 +1,9 @@
--- stalled_eir: the number's only carrier events are "electronic information received"
--- (a label, no physical scan), the first of them at least {stalled_days} days ago, and
--- the order is still only shipped. EIR that later moved is a slow seller: not flagged.
+-- stalled_eir: the number has pre-advice ("electronic information received", a label)
+-- and no physical scan at all, the first event at least {stalled_days} days ago, and the
+-- order is still only shipped. Words no phrase covers do not count as movement. EIR that
+-- later moved is a slow seller: not flagged. A voided label is label_voided's.
 {{define "flag"}}
-state = 'shipped' AND events > 0 AND moving_events = 0
+state = 'shipped' AND preadvice_events > 0 AND moving_events = 0 AND voided_events = 0
     AND first_event_at <= {as_of:DateTime64(3, 'UTC')} - toIntervalDay({{th "stalled_days" "carrier" "marketplace"}})
 {{end}}
 {{define "needs_events"}}true{{end}}
