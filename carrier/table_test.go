@@ -18,10 +18,10 @@ func TestClassifyFindsTheLongestPhraseAtAWordStart(t *testing.T) {
 		{"", "Electronic information received", carrier.PreAdvice},
 		{"", "ELECTRONIC INFORMATION RECEIVED.", carrier.PreAdvice},
 		{"", "Shipping Label Created, USPS Awaiting Item", carrier.PreAdvice},
-		{"", "Undelivered - notice left", carrier.AttemptFailed},   // "notice left" (11) over "undelivered" (11): first longest
-		{"", "Almost there", carrier.Unknown},                       // "lost" only at a word start
-		{"", "Returned to sender", carrier.ReturnedSender},          // longer than "returned"
-		{"", "Held by customs", carrier.CustomsHeld},                // longer than "customs" and "held"
+		{"", "Undelivered - notice left", carrier.AttemptFailed}, // "notice left" (11) over "undelivered" (11): first longest
+		{"", "Almost there", carrier.Unknown},                    // "lost" only at a word start
+		{"", "Returned to sender", carrier.ReturnedSender},       // longer than "returned"
+		{"", "Held by customs", carrier.CustomsHeld},             // longer than "customs" and "held"
 		{"", "Package cancelled", carrier.LabelVoided},
 		{"", "Delivered to the neighbour's address", carrier.Delivered},
 		{"", "Parcel is on its way", carrier.Unknown},

@@ -1,10 +1,10 @@
 package ingest
 
 import (
-	"github.com/trackwatch/trackwatch/carrier"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/trackwatch/trackwatch/carrier"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
