@@ -1,6 +1,9 @@
 package carrier_test
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/trackwatch/trackwatch/carrier"
@@ -56,5 +59,37 @@ func TestOperatorPhrasesWinAndAreCheckedForTheirCarrier(t *testing.T) {
 	}
 	if _, err := tb.With([]carrier.Phrase{{Phrase: "x", SubStatus: "moving/fast"}}); err == nil {
 		t.Error("an unknown sub-status was accepted")
+	}
+}
+
+func TestEveryTableParsesAndNamesItsSources(t *testing.T) {
+	if _, err := carrier.Default(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("phrases/*.tsv")
+	if len(files) < 2 {
+		t.Fatalf("%d phrase files", len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		if !strings.Contains(text, "source:") && !strings.Contains(text, "https://") {
+			t.Errorf("%s names no source", f)
+		}
+		seen := map[string]string{}
+		for i, line := range strings.Split(text, "\n") {
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			phrase, sub, _ := strings.Cut(line, "\t")
+			key := carrier.Fold(phrase)
+			if prev, dup := seen[key]; dup && prev != sub {
+				t.Errorf("%s:%d: %q is both %s and %s", f, i+1, phrase, prev, sub)
+			}
+			seen[key] = sub
+		}
 	}
 }

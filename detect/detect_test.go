@@ -136,7 +136,17 @@ func TestInvalidTrackingNumber(t *testing.T) {
 	w.Shipped("bad-ups", "1Z12345", "ups", 5)
 	w.Shipped("courier-free-form", "YT2412345678901", "yunexpress", 5)
 
-	expect(t, "formats", w.flagged("invalid_tracking_number", asOf(6)), "bad-check-digit", "bad-ups", "not-s10-for-post")
+	w.Shipped("good-dhl", "1234567891", "dhl", 5)              // 123456789 mod 7 = 1
+	w.Shipped("bad-dhl", "1234567894", "dhl", 5)               // 4 where 1
+	w.Shipped("dhl-ecommerce", "GM2951173225174494", "dhl", 5) // another DHL shape: no public check
+	w.Shipped("good-yamato", "123456789013", "yamato", 5)      // 12345678901 mod 7 = 3
+	w.Shipped("bad-yamato", "123456789012", "yamato", 5)
+	w.Shipped("short-yamato", "12345678", "yamato", 5)
+	w.Shipped("good-fedex", "123456789012", "fedex", 5)
+	w.Shipped("bad-fedex", "12345", "fedex", 5)
+
+	expect(t, "formats", w.flagged("invalid_tracking_number", asOf(6)), "bad-check-digit", "bad-dhl", "bad-fedex", "bad-ups",
+		"bad-yamato", "not-s10-for-post", "short-yamato")
 	d, _ := detect.NewSet(db, "invalid_tracking_number")
 	fs, _ := d.Eval(context.Background(), w.Conn, detect.Config{}, asOf(6))
 	if len(fs) == 0 || !strings.Contains(fs[0].Reason, "check digit is 4 where 5 is required") {

@@ -1,7 +1,12 @@
 -- invalid_tracking_number: the number fails its format. A UPU S10 number (two letters,
 -- eight digits, a check digit, two letters) must carry the right check digit (weights
 -- 8 6 4 2 3 5 9 7; 11 - sum mod 11; 10 -> 0, 11 -> 5); a postal carrier's number must be
--- S10; a UPS number must be 1Z plus 16 letters or digits. Such a number was never issued.
+-- S10; a UPS number must be 1Z plus 16 letters or digits. Couriers with a public check:
+-- a DHL Express waybill of 10 digits ends in the first nine mod 7; a Yamato number has 12
+-- digits, and Yamato's and Sagawa's 12-digit numbers end in the first eleven mod 7 (the
+-- "7DR" check; the rules as tracking-number libraries implement them, e.g.
+-- github.com/jbittel/drogher and the Japanese carriers' published 7DR scheme); a FedEx
+-- number has 12, 15, 20 or 22 digits, or DT and 12. Such a number was never issued.
 {{define "columns"}}
 -- computed only for shipped orders with an S10-shaped number: over a million orders the
 -- digit arithmetic is a noticeable part of a run
@@ -18,6 +23,18 @@ if(state = 'shipped',
             'a postal item number must have the UPU S10 form (two letters, nine digits, two letters)',
         carrier = 'ups' AND NOT match(tracking_number, '^1Z[0-9A-Z]{16}$'),
             'a UPS number must be 1Z followed by 16 letters or digits',
+        carrier IN ('dhl', 'dhl-express') AND match(tracking_number, '^[0-9]{10}$')
+            AND toUInt64(substring(tracking_number, 1, 9)) % 7 != toUInt64(substring(tracking_number, 10, 1)),
+            format('its DHL Express check digit is {} where {} is required', substring(tracking_number, 10, 1),
+                toString(toUInt64(substring(tracking_number, 1, 9)) % 7)),
+        carrier = 'yamato' AND NOT match(tracking_number, '^[0-9]{12}$'),
+            'a Yamato number has 12 digits',
+        carrier IN ('yamato', 'sagawa') AND match(tracking_number, '^[0-9]{12}$')
+            AND toUInt64(substring(tracking_number, 1, 11)) % 7 != toUInt64(substring(tracking_number, 12, 1)),
+            format('its check digit is {} where {} is required (the first eleven digits mod 7)', substring(tracking_number, 12, 1),
+                toString(toUInt64(substring(tracking_number, 1, 11)) % 7)),
+        carrier = 'fedex' AND NOT match(tracking_number, '^([0-9]{12}|[0-9]{15}|[0-9]{20}|[0-9]{22}|DT[0-9]{12})$'),
+            'a FedEx number has 12, 15, 20 or 22 digits (or DT and 12 digits)',
         ''),
     '') AS number_problem
 {{end}}
