@@ -58,7 +58,7 @@ const (
 
 // alertColumns are the columns alerts and alert_changes share, in table order.
 const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, " +
-	"reason, evidence, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of"
+	"reason, reasons, evidence, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of"
 
 // The statements of a recording, in order. $db is the database; values are parameters:
 // as_of, record (the detectors recorded) and since (per detector, the moment of its
@@ -100,14 +100,14 @@ FROM (
 	// prior state); one that dies before it has changed nothing.
 	{"change log", `INSERT INTO $db.alert_changes (change_id, kind, ` + alertColumns + `)
 SELECT c.change_id, c.kind, f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace,
-    f.severity, f.recommendation, f.reason, f.evidence, f.protection_ends_at, f.amount,
+    f.severity, f.recommendation, f.reason, f.reasons, f.evidence, f.protection_ends_at, f.amount,
     {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}, 'firing', NULL, {as_of:DateTime64(3, 'UTC')}
 FROM ` + changesTable + ` AS c INNER JOIN ` + findingsTable + ` AS f ON f.alert_id = c.alert_id
 WHERE c.kind != 'resolved'`},
 	// A resolved alert is logged as it last fired, with the moment it resolved.
 	{"change log", `INSERT INTO $db.alert_changes (change_id, kind, ` + alertColumns + `)
 SELECT c.change_id, 'resolved', a.alert_id, a.detector, a.order_id, a.tracking_number, a.seller_id, a.buyer_id, a.marketplace,
-    a.severity, a.recommendation, a.reason, a.evidence, a.protection_ends_at, a.amount,
+    a.severity, a.recommendation, a.reason, a.reasons, a.evidence, a.protection_ends_at, a.amount,
     a.first_detected_at, a.last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}
 FROM (
     SELECT * FROM (
@@ -123,7 +123,7 @@ FROM (
 	// detection), keeping the start of a firing episode.
 	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `)
 SELECT f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation,
-    f.reason, f.evidence, f.protection_ends_at, f.amount,
+    f.reason, f.reasons, f.evidence, f.protection_ends_at, f.amount,
     if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), {as_of:DateTime64(3, 'UTC')}, 'firing', NULL,
     {as_of:DateTime64(3, 'UTC')}
 FROM ` + findingsTable + ` AS f LEFT JOIN ` + priorTable + ` AS p ON p.alert_id = f.alert_id

@@ -23,6 +23,10 @@ import (
 //go:embed sql/*.sql
 var sqlFiles embed.FS
 
+// ReasonLanguages are the languages every detector writes its reason in: en in the
+// "reason" block of its file, the others in "reason_<lang>".
+var ReasonLanguages = []string{"en", "ja"}
+
 // Names are the detectors' public identifiers, used in alerts, config and metrics.
 var Names = []string{"invalid_tracking_number", "never_scanned", "stalled_eir", "label_voided", "scan_before_order",
 	"tracking_reuse", "destination_mismatch", "protection_expiry"}
@@ -55,6 +59,9 @@ type Config struct {
 	//   by_marketplace: {amazon: {default_protection_days: 30}}
 	ByCarrier     map[string]Thresholds `yaml:"by_carrier"`
 	ByMarketplace map[string]Thresholds `yaml:"by_marketplace"`
+	// ReasonLanguages are the languages of the reason an alert carries, the first also
+	// its plain reason: en (English) and ja (Japanese). Default [en, ja].
+	ReasonLanguages []string `yaml:"reason_languages"`
 	// Schedule is the standard 5-field cron spec, in UTC, on which `trackwatch run`
 	// evaluates every detector. Default "*/5 * * * *".
 	Schedule string `yaml:"schedule"`
@@ -109,6 +116,14 @@ func (c *Config) Validate() error {
 	if c.Schedule == "" {
 		c.Schedule = "*/5 * * * *"
 	}
+	if len(c.ReasonLanguages) == 0 {
+		c.ReasonLanguages = slices.Clone(ReasonLanguages)
+	}
+	for i, l := range c.ReasonLanguages {
+		if !slices.Contains(ReasonLanguages, l) {
+			return fmt.Errorf("reason_languages[%d]: %q is not one of %s", i, l, strings.Join(ReasonLanguages, ", "))
+		}
+	}
 	if _, err := cron.ParseStandard(c.Schedule); err != nil {
 		return fmt.Errorf("schedule: %q: %w", c.Schedule, err)
 	}
@@ -159,6 +174,7 @@ func (c *Config) params() []any {
 		clickhouse.Named("scan_before_order_slack_days", uint16(c.ScanBeforeOrderSlackDays)),
 		clickhouse.Named("recycle_months", uint16(c.RecycleMonths)),
 		clickhouse.Named("expiry_window_days", uint16(c.ExpiryWindowDays)),
+		clickhouse.Named("reason_languages", c.ReasonLanguages),
 	)
 }
 
@@ -208,8 +224,10 @@ type Finding struct {
 	Marketplace    string         `ch:"marketplace" json:"marketplace"`
 	Severity       Severity       `ch:"severity" json:"severity"`
 	Recommendation Recommendation `ch:"recommendation" json:"recommendation"`
-	// Reason is a paragraph a buyer can paste into a dispute.
-	Reason string `ch:"reason" json:"reason"`
+	// Reason is a paragraph a buyer can paste into a dispute, in the first of the
+	// configured reason languages; Reasons has it in each of them.
+	Reason  string            `ch:"reason" json:"reason"`
+	Reasons map[string]string `ch:"reasons" json:"reasons"`
 	// Evidence is a JSON object: the carrier timeline, mismatching fields, other orders.
 	Evidence         json.RawMessage  `ch:"evidence" json:"evidence"`
 	ProtectionEndsAt *time.Time       `ch:"protection_ends_at" json:"protection_ends_at"`

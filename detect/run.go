@@ -48,9 +48,10 @@ type Set struct {
 // part is one detector's contribution to a run, from sql/<name>.sql.
 type part struct {
 	Name                                       string
-	Columns, Flag                              string // stage 2: over an order joined to its number's summary
-	Severity, Recommendation, Reason, Evidence string // stage 3: over a flagged row (plus timeline)
-	NeedsEvents                                bool   // stage 3 builds the number's timeline
+	Columns, Flag                              string            // stage 2: over an order joined to its number's summary
+	Severity, Recommendation, Reason, Evidence string            // stage 3: over a flagged row (plus timeline)
+	Reasons                                    map[string]string // the reason per language: "reason" is en, "reason_<lang>" the others
+	NeedsEvents                                bool              // stage 3 builds the number's timeline
 }
 
 // NewSet returns the detectors called names (all of them when names is empty) for
@@ -84,7 +85,8 @@ func NewSet(db string, names ...string) (*Set, error) {
 		DB, Orders, Candidates string
 		Detectors              []part
 		Reuse                  bool
-	}{"`" + db + "`", ordersTable, candidatesTable, parts, slices.Contains(s.names, "tracking_reuse")}
+		Langs                  []string
+	}{"`" + db + "`", ordersTable, candidatesTable, parts, slices.Contains(s.names, "tracking_reuse"), ReasonLanguages}
 	var err error
 	if s.orders, err = renderFile("orders.sql", data); err != nil {
 		return nil, err
@@ -131,6 +133,12 @@ func loadPart(name string) (part, error) {
 		{"recommendation", true, &p.Recommendation}, {"reason", true, &p.Reason}, {"evidence", true, &p.Evidence},
 	} {
 		if *f.into, err = block(f.block, f.required); err != nil {
+			return part{}, err
+		}
+	}
+	p.Reasons = map[string]string{"en": p.Reason}
+	for _, lang := range ReasonLanguages[1:] {
+		if p.Reasons[lang], err = block("reason_"+lang, true); err != nil {
 			return part{}, err
 		}
 	}

@@ -26,6 +26,14 @@ format('The order ships to {}, but for tracking number {} the carrier {} {}. The
         concat(delivered_country, if(delivered_postal != '', concat(' ', delivered_postal), ''), if(delivered_city != '', concat(' ', delivered_city), '')),
         concat(dest_country, if(dest_postal != '', concat(' ', dest_postal), ''), if(dest_city != '', concat(' ', dest_city), ''))))
 {{end}}
+{{define "reason_ja"}}
+format('この注文の配送先は{}ですが、追跡番号{}について配送業者は{}としています。この番号は別の宛先に向かう荷物のもので、私の注文のものではありません。全額返金を希望します。',
+    concat(ship_to_country, if(ship_to_postal != '', concat(' ', ship_to_postal), ''), if(ship_to_city != '', concat(' ', ship_to_city), '')),
+    tracking_number,
+    if(delivered_to_other_address,
+        concat(delivered_country, if(delivered_postal != '', concat(' ', delivered_postal), ''), if(delivered_city != '', concat(' ', delivered_city), ''), 'に配達済み'),
+        concat('配送先を', dest_country, if(dest_postal != '', concat(' ', dest_postal), ''), if(dest_city != '', concat(' ', dest_city), ''))))
+{{end}}
 {{define "evidence"}}
 concat('{"ship_to":{"country":', toJSONString(ship_to_country), ',"postal_code":', toJSONString(ship_to_postal), ',"city":', toJSONString(ship_to_city), '}',
     ',"carrier_destination":{"country":', toJSONString(dest_country), ',"postal_code":', toJSONString(dest_postal), ',"city":', toJSONString(dest_city), '}',

@@ -5,9 +5,11 @@ SELECT
     detector, order_id, tracking_number, seller_id, buyer_id, marketplace,
     multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Severity}}, {{end}}'') AS severity,
     multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Recommendation}}, {{end}}'') AS recommendation,
-    multiIf({{range .Detectors}}
-        detector = '{{.Name}}', {{.Reason}},{{end}}
-        '') AS reason,
+    -- the reason in every language the files define, kept for the configured ones; the
+    -- first configured language is also the plain reason
+    mapFilter((lang, text) -> has({reason_languages:Array(String)}, lang), map({{range $i, $l := .Langs}}{{if $i}}, {{end}}
+        '{{$l}}', multiIf({{range $.Detectors}}detector = '{{.Name}}', {{index .Reasons $l}}, {{end}}''){{end}})) AS reasons,
+    reasons[{reason_languages:Array(String)}[1]] AS reason,
     multiIf({{range .Detectors}}
         detector = '{{.Name}}', {{.Evidence}},{{end}}
         '') AS evidence,

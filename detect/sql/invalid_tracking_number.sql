@@ -36,7 +36,24 @@ if(state = 'shipped',
         carrier = 'fedex' AND NOT match(tracking_number, '^([0-9]{12}|[0-9]{15}|[0-9]{20}|[0-9]{22}|DT[0-9]{12})$'),
             'a FedEx number has 12, 15, 20 or 22 digits (or DT and 12 digits)',
         ''),
-    '') AS number_problem
+    '') AS number_problem,
+-- the same problem in Japanese, for the Japanese reason
+if(number_problem = '', '',
+    multiIf(
+        match(tracking_number, '^[A-Z]{2}[0-9]{9}[A-Z]{2}$') AND s10_check_digit != toUInt32OrZero(substring(tracking_number, 11, 1)),
+            format('UPU S10形式のチェックディジットが{}ですが、正しくは{}です', substring(tracking_number, 11, 1), toString(s10_check_digit)),
+        carrier IN {postal_carriers:Array(String)},
+            '郵便物の番号はUPU S10形式（英字2文字・数字9桁・英字2文字）でなければなりません',
+        carrier = 'ups', 'UPSの番号は1Zに続く16文字の英数字です',
+        carrier IN ('dhl', 'dhl-express'),
+            format('DHL Expressのチェックディジットが{}ですが、正しくは{}です', substring(tracking_number, 10, 1),
+                toString(toUInt64OrZero(substring(tracking_number, 1, 9)) % 7)),
+        carrier = 'yamato' AND NOT match(tracking_number, '^[0-9]{12}$'), 'ヤマト運輸の番号は12桁の数字です',
+        carrier IN ('yamato', 'sagawa'),
+            format('チェックディジットが{}ですが、正しくは{}です（先頭11桁を7で割った余り）', substring(tracking_number, 12, 1),
+                toString(toUInt64OrZero(substring(tracking_number, 1, 11)) % 7)),
+        carrier = 'fedex', 'FedExの番号は12桁・15桁・20桁・22桁の数字（またはDTと12桁）です',
+        number_problem)) AS number_problem_ja
 {{end}}
 {{define "flag"}}state = 'shipped' AND number_problem != ''{{end}}
 {{define "severity"}}'critical'{{end}}
@@ -44,6 +61,10 @@ if(state = 'shipped',
 {{define "reason"}}
 format('The seller provided tracking number {} for carrier {}, but {}. A number like this was never issued by the carrier, so the order was not shipped with it. I request a full refund.',
     tracking_number, if(carrier = '', 'unknown', carrier), number_problem)
+{{end}}
+{{define "reason_ja"}}
+format('販売者は配送業者{}の追跡番号として{}を登録しましたが、{}。このような番号を配送業者が発行することはなく、注文はこの番号で発送されていません。全額返金を希望します。',
+    if(carrier = '', '（不明）', carrier), tracking_number, number_problem_ja)
 {{end}}
 {{define "evidence"}}
 concat('{"declared_carrier":', toJSONString(carrier), ',"problem":', toJSONString(number_problem), '}')

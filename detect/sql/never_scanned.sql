@@ -23,6 +23,10 @@ state = 'shipped' AND events = 0
 format('The seller marked the order shipped on {} with tracking number {}, but the carrier has no information at all for this number {} working days later. I request a full refund.',
     toString(toDate(shipped_at)), tracking_number, toString(working_days_without_events))
 {{end}}
+{{define "reason_ja"}}
+format('販売者は{}に追跡番号{}で発送済みとしましたが、{}営業日が経っても配送業者にこの番号の情報がまったくありません。全額返金を希望します。',
+    toString(toDate(shipped_at)), tracking_number, toString(working_days_without_events))
+{{end}}
 {{define "evidence"}}
 concat('{"declared_carrier":', toJSONString(carrier), ',"shipped_at":', toJSONString(toString(shipped_at)),
     ',"working_days_without_events":', toString(working_days_without_events), ',"timeline":[]}')

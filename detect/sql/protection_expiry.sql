@@ -35,6 +35,22 @@ if(moving_events > 0 AND NOT delivered_elsewhere AND NOT will_not_arrive,
                 'held by customs')),
             events = 0, 'has no carrier record at all', 'has never moved (only electronic information)')))
 {{end}}
+{{define "reason_ja"}}
+if(moving_events > 0 AND NOT delivered_elsewhere AND NOT will_not_arrive,
+    format('この注文の購入者保護は{}に終了しますが、荷物（追跡番号{}）はまだ配送中です（最新の配送記録 {}）。荷物が届くまで購入者保護の延長を希望します。',
+        toString(toDate(ends_at)), tracking_number, toString(last_event_at)),
+    format('この注文の購入者保護は{}に終了しますが、追跡番号{}の荷物は{}。保護期間が終わる前に全額返金を希望します。',
+        toString(toDate(ends_at)), tracking_number,
+        multiIf(delivered_elsewhere, '別の住所に配達されています',
+            will_not_arrive, concat('届きません（配送業者の記録：', multiIf(
+                last_scan_sub_status = 'returned/returning', '差出人へ返送中',
+                last_scan_sub_status = 'returned/returned', '差出人に返送済み',
+                last_scan_sub_status = 'exception/lost', '紛失',
+                last_scan_sub_status = 'exception/destroyed', '破棄・処分',
+                last_scan_sub_status = 'exception/refused', '受取拒否',
+                '税関で留置'), '）'),
+            events = 0, '配送業者の記録がまったくありません', '一度も動いていません（電子情報のみ）')))
+{{end}}
 {{define "evidence"}}
 concat('{"protection_ends_at":', toJSONString(toString(ends_at)), ',"carrier_events":', toString(events),
     ',"moving":', if(moving_events > 0, 'true', 'false'), ',"timeline":', toJSONString(timeline), '}')

@@ -15,6 +15,10 @@ state NOT IN ('confirmed', 'completed', 'cancelled', 'refunded')
 format('I placed this order on {}, but the carrier''s first record for tracking number {} is from {}, before the order existed. The number belongs to another parcel, not to my order. I request a full refund.',
     toString(toDate(placed_at)), tracking_number, toString(first_event_at))
 {{end}}
+{{define "reason_ja"}}
+format('私がこの注文をしたのは{}ですが、追跡番号{}の配送業者の最初の記録は{}で、注文より前のものです。この番号は私の注文ではなく別の荷物のものです。全額返金を希望します。',
+    toString(toDate(placed_at)), tracking_number, toString(first_event_at))
+{{end}}
 {{define "evidence"}}
 concat('{"placed_at":', toJSONString(toString(placed_at)), ',"first_carrier_event_at":', toJSONString(toString(first_event_at)),
     ',"timeline":', toJSONString(timeline), '}')

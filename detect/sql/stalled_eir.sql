@@ -14,6 +14,11 @@ format('The seller provided tracking number {} on {}. Since {} the carrier has s
     tracking_number, toString(toDate(shipped_at)), toString(toDate(first_event_at)),
     toString(dateDiff('day', first_event_at, {as_of:DateTime64(3, 'UTC')})))
 {{end}}
+{{define "reason_ja"}}
+format('販売者は{}に追跡番号{}を登録しました。{}以降、配送業者の記録は電子情報（送り状の作成のみで、荷物のスキャンなし）だけで、{}日が経っても荷物は一度も動いていません。全額返金を希望します。',
+    toString(toDate(shipped_at)), tracking_number, toString(toDate(first_event_at)),
+    toString(dateDiff('day', first_event_at, {as_of:DateTime64(3, 'UTC')})))
+{{end}}
 {{define "evidence"}}
 concat('{"first_event_at":', toJSONString(toString(first_event_at)), ',"carrier_events":', toString(events), ',"timeline":', toJSONString(timeline), '}')
 {{end}}

@@ -249,3 +249,10 @@ ALTER TABLE `tw`.tracking_events ON CLUSTER `prod_cluster`
     ADD COLUMN IF NOT EXISTS physical UInt8 ALIAS sub_status NOT IN ('info_received/pre_advice', 'cancelled/label_voided', 'unknown/unknown')
         COMMENT 'a physical scan: the parcel was in a carrier''s hands';
 
+-- 0006_reason_languages.sql
+ALTER TABLE `tw`.alerts ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS reasons Map(String, String) COMMENT 'language -> reason' AFTER reason;
+
+ALTER TABLE `tw`.alert_changes ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS reasons Map(String, String) CODEC(ZSTD(1)) AFTER reason;
+

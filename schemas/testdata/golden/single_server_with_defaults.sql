@@ -249,3 +249,10 @@ ALTER TABLE `trackwatch`.tracking_events
     ADD COLUMN IF NOT EXISTS physical UInt8 ALIAS sub_status NOT IN ('info_received/pre_advice', 'cancelled/label_voided', 'unknown/unknown')
         COMMENT 'a physical scan: the parcel was in a carrier''s hands';
 
+-- 0006_reason_languages.sql
+ALTER TABLE `trackwatch`.alerts
+    ADD COLUMN IF NOT EXISTS reasons Map(String, String) COMMENT 'language -> reason' AFTER reason;
+
+ALTER TABLE `trackwatch`.alert_changes
+    ADD COLUMN IF NOT EXISTS reasons Map(String, String) CODEC(ZSTD(1)) AFTER reason;
+
