@@ -248,3 +248,43 @@ func TestAParcelThatWillNotArriveGetsADisputeNotAnExtension(t *testing.T) {
 		}
 	}
 }
+
+func TestReasonsComeInEveryConfiguredLanguageWithTheSameFacts(t *testing.T) {
+	w := newWorld(t)
+	w.Shipped("stalled", "RR123456785CN", "china-post", 5)
+	w.Scan("RR123456785CN", "Electronic information received", 5)
+	w.Shipped("bad-digit", "RR123456784CN", "china-post", 5)
+	at := asOf(15)
+	all, _ := detect.NewSet(db)
+	fs, err := all.Eval(t.Context(), w.Conn, cfgZero, at)
+	if err != nil || len(fs) < 2 {
+		t.Fatalf("%d findings, %v", len(fs), err)
+	}
+	for _, f := range fs {
+		en, ja := f.Reasons["en"], f.Reasons["ja"]
+		if f.Reason != en || en == "" || ja == "" {
+			t.Fatalf("%s: reason %q, reasons %v", f.Detector, f.Reason, f.Reasons)
+		}
+		for _, fact := range []string{f.TrackingNumber, "2026-10-05"} {
+			if f.Detector == "invalid_tracking_number" && fact == "2026-10-05" {
+				fact = "正しくは5"
+				if !strings.Contains(en, "5 is required") {
+					t.Errorf("en: %s", en)
+				}
+			}
+			if !strings.Contains(ja, fact) {
+				t.Errorf("%s: the Japanese reason lacks %q: %s", f.Detector, fact, ja)
+			}
+		}
+		if !strings.Contains(ja, "全額返金を希望します") {
+			t.Errorf("%s: %s", f.Detector, ja)
+		}
+	}
+	jaOnly, err := all.Eval(t.Context(), w.Conn, detect.Config{ReasonLanguages: []string{"ja"}}, at)
+	if err != nil || len(jaOnly[0].Reasons) != 1 || jaOnly[0].Reason != jaOnly[0].Reasons["ja"] {
+		t.Fatalf("ja only: %+v, %v", jaOnly[0].Reasons, err)
+	}
+	if err := (&detect.Config{ReasonLanguages: []string{"fr"}}).Validate(); err == nil || !strings.Contains(err.Error(), "reason_languages[0]") {
+		t.Errorf("an unknown language: %v", err)
+	}
+}

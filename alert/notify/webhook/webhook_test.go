@@ -32,8 +32,10 @@ func change() alert.Change {
 		Alert: alert.Alert{AlertID: "9b1e4c0d2f7a4e6b8c3d5f1a2b4c6d8e", FirstDetectedAt: at, LastDetectedAt: at, Status: alert.StatusFiring, AsOf: at,
 			Finding: detect.Finding{Detector: "stalled_eir", OrderID: "8041234567", TrackingNumber: "RR123456785CN", SellerID: "s-2231",
 				BuyerID: "b-77", Marketplace: "aliexpress", Severity: detect.SeverityHigh, Recommendation: detect.RecommendOpenDispute,
-				Reason:           "The seller provided tracking number RR123456785CN on 2026-10-05. Since 2026-10-05 the carrier has shown only electronic information (a shipping label, no physical scan) for it; after 8 days the parcel has never moved. I request a full refund.",
-				Evidence:         json.RawMessage(`{"first_event_at":"2026-10-05 08:00:00.000","carrier_events":1,"timeline":[{"at":"2026-10-05 08:00:00.000","status":"info_received","raw_status":"Electronic information received","country":"CN","city":""}]}`),
+				Reason: "The seller provided tracking number RR123456785CN on 2026-10-05. Since 2026-10-05 the carrier has shown only electronic information (a shipping label, no physical scan) for it; after 8 days the parcel has never moved. I request a full refund.",
+				Reasons: map[string]string{"en": "The seller provided tracking number RR123456785CN on 2026-10-05. Since 2026-10-05 the carrier has shown only electronic information (a shipping label, no physical scan) for it; after 8 days the parcel has never moved. I request a full refund.",
+					"ja": "販売者は2026-10-05に追跡番号RR123456785CNを登録しました。2026-10-05以降、配送業者の記録は電子情報（送り状の作成のみで、荷物のスキャンなし）だけで、8日が経っても荷物は一度も動いていません。全額返金を希望します。"},
+				Evidence:         json.RawMessage(`{"first_event_at":"2026-10-05 08:00:00.000","carrier_events":1,"timeline":[{"at":"2026-10-05 08:00:00.000","status":"info_received","raw_status":"Electronic information received","country":"CN","city":"","sub_status":"info_received/pre_advice","physical":false}]}`),
 				ProtectionEndsAt: &ends, Amount: &amount}}}
 }
 
