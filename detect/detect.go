@@ -28,7 +28,7 @@ var sqlFiles embed.FS
 var ReasonLanguages = []string{"en", "ja"}
 
 // Names are the detectors' public identifiers, used in alerts, config and metrics.
-var Names = []string{"invalid_tracking_number", "never_scanned", "stalled_eir", "label_voided", "scan_before_order",
+var Names = []string{"invalid_tracking_number", "never_scanned", "stalled_eir", "label_voided", "went_silent", "scan_before_order",
 	"tracking_reuse", "destination_mismatch", "protection_expiry"}
 
 // Config holds the detectors' thresholds. The zero value is usable: defaults from the
@@ -50,6 +50,14 @@ type Config struct {
 	// ExpiryWindowDays: protection_expiry flags orders whose protection ends within it.
 	// Default 7.
 	ExpiryWindowDays int `yaml:"expiry_window_days"`
+	// SilentDays: went_silent flags a parcel whose last physical scan after shipment is
+	// this old. Default 30 (postal and consolidator services; AfterShip calls a
+	// shipment with no news for 30 days "expired").
+	SilentDays int `yaml:"silent_days"`
+	// SilentDaysExpress is SilentDays for ExpressCarriers. Default 10.
+	SilentDaysExpress int `yaml:"silent_days_express"`
+	// ExpressCarriers are the carrier slugs whose parcels scan every day or two.
+	ExpressCarriers []string `yaml:"express_carriers"`
 	// PostalCarriers are carrier slugs whose numbers must be UPU S10.
 	PostalCarriers []string `yaml:"postal_carriers"`
 	// ByCarrier and ByMarketplace override thresholds for one carrier slug or one
@@ -78,17 +86,18 @@ type Thresholds struct {
 	ScanBeforeOrderSlackDays int `yaml:"scan_before_order_slack_days"`
 	RecycleMonths            int `yaml:"recycle_months"`
 	ExpiryWindowDays         int `yaml:"expiry_window_days"`
+	SilentDays               int `yaml:"silent_days"`
 }
 
 func (t Thresholds) values() map[string]int {
 	return map[string]int{"default_protection_days": t.DefaultProtectionDays, "stalled_days": t.StalledDays,
 		"never_scanned_working_days": t.NeverScannedWorkingDays, "scan_before_order_slack_days": t.ScanBeforeOrderSlackDays,
-		"recycle_months": t.RecycleMonths, "expiry_window_days": t.ExpiryWindowDays}
+		"recycle_months": t.RecycleMonths, "expiry_window_days": t.ExpiryWindowDays, "silent_days": t.SilentDays}
 }
 
 // thresholdNames are the thresholds that can be overridden per carrier and marketplace.
 var thresholdNames = []string{"default_protection_days", "stalled_days", "never_scanned_working_days",
-	"scan_before_order_slack_days", "recycle_months", "expiry_window_days"}
+	"scan_before_order_slack_days", "recycle_months", "expiry_window_days", "silent_days"}
 
 // Validate fills defaults and checks the values, naming the offending key.
 func (c *Config) Validate() error {
@@ -113,6 +122,15 @@ func (c *Config) Validate() error {
 	if c.ExpiryWindowDays == 0 {
 		c.ExpiryWindowDays = 7
 	}
+	if c.SilentDays == 0 {
+		c.SilentDays = 30
+	}
+	if c.SilentDaysExpress == 0 {
+		c.SilentDaysExpress = 10
+	}
+	if c.ExpressCarriers == nil {
+		c.ExpressCarriers = []string{"ups", "fedex", "dhl", "dhl-express", "sf-express", "aramex", "yamato", "sagawa"}
+	}
 	if c.Schedule == "" {
 		c.Schedule = "*/5 * * * *"
 	}
@@ -135,7 +153,10 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("schedules.%s: %q: %w", name, spec, err)
 		}
 	}
-	global := Thresholds{c.DefaultProtectionDays, c.StalledDays, c.NeverScannedWorkingDays, c.ScanBeforeOrderSlackDays, c.RecycleMonths, c.ExpiryWindowDays}
+	global := Thresholds{c.DefaultProtectionDays, c.StalledDays, c.NeverScannedWorkingDays, c.ScanBeforeOrderSlackDays, c.RecycleMonths, c.ExpiryWindowDays, c.SilentDays}
+	if c.SilentDaysExpress < 1 || c.SilentDaysExpress > 3650 {
+		return fmt.Errorf("silent_days_express: %d is out of range 1..3650", c.SilentDaysExpress)
+	}
 	for key, v := range global.values() {
 		if v < 1 || v > 3650 {
 			return fmt.Errorf("%s: %d is out of range 1..3650", key, v)
@@ -175,6 +196,9 @@ func (c *Config) params() []any {
 		clickhouse.Named("recycle_months", uint16(c.RecycleMonths)),
 		clickhouse.Named("expiry_window_days", uint16(c.ExpiryWindowDays)),
 		clickhouse.Named("reason_languages", c.ReasonLanguages),
+		clickhouse.Named("silent_days", uint16(c.SilentDays)),
+		clickhouse.Named("silent_days_express", uint16(c.SilentDaysExpress)),
+		clickhouse.Named("express_carriers", c.ExpressCarriers),
 	)
 }
 

@@ -138,6 +138,8 @@ func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
 	w.order("voided", "b5", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR313131315CN", 60)
 	w.event("RR313131315CN", "Label created", date(2026, 10, 5), nil, nil)
 	w.event("RR313131315CN", "Shipment cancelled by sender", date(2026, 10, 7), nil, nil)
+	w.order("went-quiet", "b6", tokyo, date(2026, 10, 20), date(2026, 10, 21), "RR363636365CN", 60)
+	w.event("RR363636365CN", "Accepted", date(2026, 10, 22), nil, nil)
 	at := date(2026, 11, 30) // protection of the October 5 orders ends on December 4
 
 	all, err := detect.NewSet(db)
@@ -287,4 +289,39 @@ func TestReasonsComeInEveryConfiguredLanguageWithTheSameFacts(t *testing.T) {
 	if err := (&detect.Config{ReasonLanguages: []string{"fr"}}).Validate(); err == nil || !strings.Contains(err.Error(), "reason_languages[0]") {
 		t.Errorf("an unknown language: %v", err)
 	}
+}
+
+func TestAParcelThatMovedThenWentSilentIsFlagged(t *testing.T) {
+	w := newWorld(t)
+	w.order("quiet", "b1", tokyo, date(2026, 9, 1), date(2026, 9, 2), "RR373737375CN", 90)
+	w.event("RR373737375CN", "Accepted", date(2026, 9, 3), nil, nil)
+	w.event("RR373737375CN", "Departed from sorting center", date(2026, 9, 5), nil, nil)
+	w.order("still-scanning", "b2", tokyo, date(2026, 9, 1), date(2026, 9, 2), "RR383838385CN", 90) // trap: slow, still scanned
+	w.event("RR383838385CN", "Accepted", date(2026, 9, 3), nil, nil)
+	w.event("RR383838385CN", "In transit", date(2026, 10, 10), nil, nil)
+	w.Shipped("express", "1Z999AA10123456784", "ups", 5) // an express carrier: 10 days
+	w.Scan("1Z999AA10123456784", "Departed from Facility", 6)
+	w.order("delivered", "b4", tokyo, date(2026, 9, 1), date(2026, 9, 2), "RR393939395CN", 90) // trap: delivered
+	w.event("RR393939395CN", "Accepted", date(2026, 9, 3), nil, nil)
+	w.event("RR393939395CN", "Delivered", date(2026, 9, 12), nil, nil)
+	w.order("other-parcel", "b5", tokyo, date(2026, 9, 20), date(2026, 9, 21), "RR404040405CN", 90) // trap: its scans predate the shipment
+	w.event("RR404040405CN", "Accepted", date(2026, 8, 1), nil, nil)
+
+	expect(t, "October 1: none yet", w.flagged("went_silent", date(2026, 10, 1)))
+	// The postal parcel (30 days) goes silent on October 5, the express one (10 days) on October 16.
+	expect(t, "October 8", w.flagged("went_silent", date(2026, 10, 8)), "quiet", "still-scanning") // its next scan is on the 10th
+	expect(t, "October 17", w.flagged("went_silent", asOf(17)), "express", "quiet")
+	fs, _ := detectNewEval(t, w, "went_silent", asOf(17))
+	for _, f := range fs {
+		if f.OrderID == "quiet" && (!strings.Contains(f.Reason, `("Departed from sorting center")`) || !strings.Contains(f.Reasons["ja"], "42日間")) {
+			t.Errorf("reason: %s / %s", f.Reason, f.Reasons["ja"])
+		}
+	}
+	expect(t, "with silent_days 45", w.flaggedWith("went_silent", detect.Config{SilentDays: 45}, asOf(17)), "express")
+}
+
+func detectNewEval(t *testing.T, w *world, name string, at time.Time) ([]detect.Finding, error) {
+	t.Helper()
+	d, _ := detectNew(t, name)
+	return d.Eval(t.Context(), w.Conn, cfgZero, at)
 }

@@ -38,6 +38,13 @@ var scenarios = []scenario{
 		s.journey(tn, carrier, shipped.Add(hours(10)), &seen, 3, nil)
 		s.scan(tn, carrier, lostPhrases[s.rng.IntN(len(lostPhrases))], s.daysAgo(s.between(1, 3)), &seen, nil)
 	}},
+	{"went_silent", func(s *sim, name string) {
+		to, seen := s.dest()
+		tn, carrier := s.number()
+		shipped := s.daysAgo(s.between(36, 48)) // moves for a few days, then nothing for 30 days or more
+		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 60, truth: []string{"went_silent"}})
+		s.journey(tn, carrier, shipped.Add(hours(10)), &seen, 2, nil)
+	}},
 	{"never_scanned", func(s *sim, name string) {
 		to, _ := s.dest()
 		tn, carrier := s.number()
@@ -199,11 +206,11 @@ var scenarios = []scenario{
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 60, later: []string{"confirmed"}})
 		s.journey(tn, carrier, shipped.Add(hours(8)), &seen, 2, nil)
 	}},
-	{"trap_long_protection", func(s *sim, name string) {
+	{"trap_long_protection", func(s *sim, name string) { // not expiring; silent for 45 days and more, though
 		to, _ := s.dest()
 		tn, carrier := s.number()
 		shipped := s.daysAgo(s.between(54, 58))
-		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 90})
+		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 90, truth: []string{"went_silent"}})
 		s.journey(tn, carrier, shipped.Add(hours(8)), &to, 5, nil)
 	}},
 }

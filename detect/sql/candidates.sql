@@ -20,6 +20,7 @@ FROM
             t.events AS events, t.moving_events AS moving_events, t.first_event_at AS first_event_at, t.last_event_at AS last_event_at,
             t.preadvice_events AS preadvice_events, t.voided_events AS voided_events, t.first_voided_at AS first_voided_at,
             t.voided_raw AS voided_raw, t.first_scan_at AS first_scan_at, t.last_scan_sub_status AS last_scan_sub_status,
+            t.last_scan_at AS last_scan_at, t.last_scan_raw AS last_scan_raw,
             t.dest_country AS dest_country, t.dest_postal AS dest_postal, t.dest_city AS dest_city,
             t.delivered_events > 0 AS delivered,
             t.delivered_country AS delivered_country, t.delivered_postal AS delivered_postal, t.delivered_city AS delivered_city,
@@ -39,6 +40,8 @@ FROM
                 argMinIf(raw_status, occurred_at, sub_status = 'cancelled/label_voided') AS voided_raw,
                 minIf(occurred_at, physical) AS first_scan_at,
                 argMaxIf(sub_status, occurred_at, physical) AS last_scan_sub_status,
+                maxIf(occurred_at, physical) AS last_scan_at,
+                argMaxIf(raw_status, occurred_at, physical) AS last_scan_raw,
                 min(occurred_at) AS first_event_at,
                 max(occurred_at) AS last_event_at,
                 -- a destination or a place of delivery is an object: taken whole from one event
