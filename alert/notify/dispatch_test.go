@@ -362,8 +362,9 @@ func TestAChangeNotDeliveredWithinMaxAgeFailsForGood(t *testing.T) {
 	if o := outcomes(t, w, "hook"); !slices.Equal(o, []string{"c0:retry#1"}) {
 		t.Fatalf("log %v", o)
 	}
-	// A clock 45 s on: the second failure's next try would be past max_age.
-	d2, m2 := dispatcher(t, w, opts{instance: d.Instance(), skew: 45 * time.Second}, r)
+	// A clock 50 s on (past the retry due at 32-48 s, with jitter): the second failure's next
+	// try would be past max_age.
+	d2, m2 := dispatcher(t, w, opts{instance: d.Instance(), skew: 50 * time.Second}, r)
 	if err := d2.Drain(t.Context(), "hook"); err != nil {
 		t.Fatal(err)
 	}
