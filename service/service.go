@@ -138,6 +138,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	}
 
+	phrases, err := cfg.Carriers.Table() // before anything starts, like the schedule
+	if err != nil {
+		return err
+	}
 	kafkaCfg := cfg.Kafka
 	checks := map[string]httpapi.Check{
 		"clickhouse": func(ctx context.Context) error { return conn.Ping(ctx) },
@@ -159,10 +163,6 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		g.Go(func() error { return api.Serve(gctx) })
 	}
 	metrics := ingest.NewMetrics(opts.Registry)
-	phrases, err := cfg.Carriers.Table()
-	if err != nil {
-		return err
-	}
 	g.Go(func() error {
 		return ingest.Run(gctx, ingest.Options{
 			Kafka: cfg.Kafka, Brokers: stack.Brokers, Config: cfg.Ingest, Conn: conn,
