@@ -3,17 +3,24 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/trackwatch/trackwatch/alert/notify"
+	"github.com/trackwatch/trackwatch/alert/notify/webhook"
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/httpapi"
+	"github.com/trackwatch/trackwatch/secret"
 	"github.com/trackwatch/trackwatch/service"
 )
 
@@ -83,4 +90,51 @@ func TestRunOnEmbeddedDefaultIsHealthyAndStopsCleanly(t *testing.T) {
 		t.Fatalf("restart on the same data: %v", err)
 	}
 	stack.Close()
+}
+
+// A user's path: trackwatch run with a webhook receiver and the demo's traffic delivers
+// signed notifications of the detectors' alerts, which the official Standard Webhooks
+// library verifies.
+func TestRunDeliversAlertChangesToAWebhookReceiver(t *testing.T) {
+	const signing = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	wh, _ := standardwebhooks.NewWebhook(signing)
+	got := make(chan webhook.Payload, 1000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := wh.Verify(body, r.Header); err != nil {
+			t.Errorf("delivery does not verify: %v", err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var p webhook.Payload
+		_ = json.Unmarshal(body, &p)
+		got <- p
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	cfg := embeddedConfig(t, t.TempDir())
+	cfg.Detect.Schedule = "@every 2s"
+	cfg.Notify.Receivers = []notify.ReceiverConfig{{Name: "hook", Type: notify.TypeWebhook, URL: secret.String(srv.URL), Secret: signing}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, cfg, service.Options{Logger: devstacktest.Logger(), Demo: &service.DemoOptions{Interval: time.Hour, Orders: 30}})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	select {
+	case p := <-got:
+		if p.Type != webhook.TypeFiring || p.Data.ChangeID == "" || p.Data.Reason == "" || len(p.Data.Reasons) != 2 {
+			t.Errorf("first delivery: %+v", p)
+		}
+	case err := <-done:
+		t.Fatalf("run ended: %v", err)
+	case <-time.After(3 * time.Minute):
+		t.Fatal("no delivery within 3 minutes")
+	}
 }
