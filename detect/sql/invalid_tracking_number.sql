@@ -6,7 +6,8 @@
 -- digits, and Yamato's and Sagawa's 12-digit numbers end in the first eleven mod 7 (the
 -- "7DR" check; the rules as tracking-number libraries implement them, e.g.
 -- github.com/jbittel/drogher and the Japanese carriers' published 7DR scheme); a FedEx
--- number has 12, 15, 20 or 22 digits, or DT and 12. Such a number was never issued.
+-- number has 12, 15, 20 or 22 digits, or DT and 12; an EMS item's S10 service indicator
+-- starts with E. Such a number was never issued.
 {{define "columns"}}
 -- computed only for shipped orders with an S10-shaped number: over a million orders the
 -- digit arithmetic is a noticeable part of a run
@@ -23,6 +24,8 @@ if(state = 'shipped',
             'a postal item number must have the UPU S10 form (two letters, nine digits, two letters)',
         carrier = 'ups' AND NOT match(tracking_number, '^1Z[0-9A-Z]{16}$'),
             'a UPS number must be 1Z followed by 16 letters or digits',
+        carrier IN ('ems', 'china-ems', 'japan-ems') AND match(tracking_number, '^[A-Z]{2}[0-9]{9}[A-Z]{2}$') AND NOT startsWith(tracking_number, 'E'),
+            format('its UPU S10 service indicator {} is not EMS (EMS items start with E)', substring(tracking_number, 1, 2)),
         carrier IN ('dhl', 'dhl-express') AND match(tracking_number, '^[0-9]{10}$')
             AND toUInt64(substring(tracking_number, 1, 9)) % 7 != toUInt64(substring(tracking_number, 10, 1)),
             format('its DHL Express check digit is {} where {} is required', substring(tracking_number, 10, 1),
@@ -45,6 +48,7 @@ if(number_problem = '', '',
         carrier IN {postal_carriers:Array(String)},
             '郵便物の番号はUPU S10形式（英字2文字・数字9桁・英字2文字）でなければなりません',
         carrier = 'ups', 'UPSの番号は1Zに続く16文字の英数字です',
+        carrier IN ('ems', 'china-ems', 'japan-ems'), format('UPU S10のサービス記号{}はEMSのものではありません（EMSの番号はEで始まります）', substring(tracking_number, 1, 2)),
         carrier IN ('dhl', 'dhl-express'),
             format('DHL Expressのチェックディジットが{}ですが、正しくは{}です', substring(tracking_number, 10, 1),
                 toString(toUInt64OrZero(substring(tracking_number, 1, 9)) % 7)),
