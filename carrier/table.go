@@ -30,6 +30,7 @@ type Table struct {
 }
 
 type entry struct {
+	text string // as written in the table
 	norm string // Fold form, with a leading space for word-start matching
 	cjk  bool   // matched anywhere (no word boundaries in Chinese or Japanese)
 	sub  SubStatus
@@ -111,7 +112,7 @@ func newEntry(phrase string, sub SubStatus) (entry, error) {
 	if !cjk {
 		norm = " " + norm
 	}
-	return entry{norm: norm, cjk: cjk, sub: sub}, nil
+	return entry{text: strings.TrimSpace(phrase), norm: norm, cjk: cjk, sub: sub}, nil
 }
 
 // With returns a copy of t with the operator's phrases, which win over the tables.
@@ -149,6 +150,23 @@ func longest(set []entry, text string) (SubStatus, bool) {
 		}
 	}
 	return best, bestLen > 0
+}
+
+// Phrases returns the phrases of the carrier's own table that mean sub (the generic
+// table's when the carrier's has none), as written: wording to simulate the carrier with.
+func (t *Table) Phrases(carrierSlug string, sub SubStatus) []string {
+	for _, set := range [][]entry{t.carriers[carrierSlug], t.generic} {
+		var out []string
+		for _, e := range set {
+			if e.sub == sub {
+				out = append(out, e.text)
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	return nil
 }
 
 // Carriers lists the slugs with a table of their own, sorted.

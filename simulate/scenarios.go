@@ -3,6 +3,8 @@ package simulate
 import (
 	"fmt"
 	"time"
+
+	carrierpkg "github.com/trackwatch/trackwatch/carrier"
 )
 
 func hours(h float64) time.Duration { return time.Duration(h * float64(time.Hour)) }
@@ -17,7 +19,7 @@ var scenarios = []scenario{
 		tn, carrier := s.number()
 		shipped := s.daysAgo(s.between(10, 35))
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(s.between(12, 60))), shipped: shipped, tn: tn, carrier: carrier, protection: 60, truth: []string{"stalled_eir"}})
-		s.scan(tn, carrier, eirPhrases[s.rng.IntN(len(eirPhrases))], shipped.Add(hours(s.between(1, 20))), &to, nil)
+		s.scan(tn, carrier, s.say(carrier, carrierpkg.PreAdvice), shipped.Add(hours(s.between(1, 20))), &to, nil)
 	}},
 	{"label_voided", func(s *sim, name string) {
 		to, _ := s.dest()
@@ -26,9 +28,9 @@ var scenarios = []scenario{
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(s.between(12, 60))), shipped: shipped, tn: tn, carrier: carrier, protection: 60, truth: []string{"label_voided"}})
 		label := shipped.Add(hours(s.between(1, 20)))
 		if s.rng.IntN(3) > 0 { // most voided labels had pre-advice first; some only the cancellation
-			s.scan(tn, carrier, eirPhrases[s.rng.IntN(len(eirPhrases))], label, &to, nil)
+			s.scan(tn, carrier, s.say(carrier, carrierpkg.PreAdvice), label, &to, nil)
 		}
-		s.scan(tn, carrier, voidPhrases[s.rng.IntN(len(voidPhrases))], label.Add(hours(s.between(24, 60))), &to, nil)
+		s.scan(tn, carrier, s.say(carrier, carrierpkg.LabelVoided), label.Add(hours(s.between(24, 60))), &to, nil)
 	}},
 	{"expiring_returned", func(s *sim, name string) {
 		to, seen := s.dest()
@@ -36,7 +38,7 @@ var scenarios = []scenario{
 		shipped := s.daysAgo(s.between(54, 58))
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 60, truth: []string{"protection_expiry"}})
 		s.journey(tn, carrier, shipped.Add(hours(10)), &seen, 3, nil)
-		s.scan(tn, carrier, lostPhrases[s.rng.IntN(len(lostPhrases))], s.daysAgo(s.between(1, 3)), &seen, nil)
+		s.scan(tn, carrier, s.say(carrier, wontArrive[s.rng.IntN(len(wontArrive))]), s.daysAgo(s.between(1, 3)), &seen, nil)
 	}},
 	{"went_silent", func(s *sim, name string) {
 		to, seen := s.dest()
@@ -112,7 +114,7 @@ var scenarios = []scenario{
 		tn, carrier := s.number()
 		shipped := s.daysAgo(s.between(54, 58))
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 60, truth: []string{"protection_expiry", "stalled_eir"}})
-		s.scan(tn, carrier, "Electronic information received", shipped.Add(hours(5)), &to, nil)
+		s.scan(tn, carrier, s.say(carrier, carrierpkg.PreAdvice), shipped.Add(hours(5)), &to, nil)
 	}},
 	{"expiring_never_scanned", func(s *sim, name string) {
 		to, _ := s.dest()
@@ -128,7 +130,7 @@ var scenarios = []scenario{
 		shipped := s.daysAgo(s.between(5, 25))
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 60})
 		s.journey(tn, carrier, shipped.Add(hours(8)), &seen, 2, nil)
-		s.scan(tn, carrier, voidPhrases[s.rng.IntN(len(voidPhrases))], s.daysAgo(s.between(0.5, 2)), &seen, nil) // cancelled after it was scanned
+		s.scan(tn, carrier, s.say(carrier, carrierpkg.LabelVoided), s.daysAgo(s.between(0.5, 2)), &seen, nil) // cancelled after it was scanned
 	}},
 	{"trap_in_transit", func(s *sim, name string) {
 		to, seen := s.dest()
@@ -150,7 +152,7 @@ var scenarios = []scenario{
 		tn, carrier := s.number()
 		shipped := s.daysAgo(s.between(12, 30))
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 60})
-		s.scan(tn, carrier, eirPhrases[s.rng.IntN(len(eirPhrases))], shipped.Add(hours(2)), &seen, nil)
+		s.scan(tn, carrier, s.say(carrier, carrierpkg.PreAdvice), shipped.Add(hours(2)), &seen, nil)
 		s.journey(tn, carrier, shipped.Add(hours(24*s.between(3, 6))), &seen, 3, nil) // it moved after days of EIR
 	}},
 	{"trap_young_eir", func(s *sim, name string) {
@@ -158,7 +160,7 @@ var scenarios = []scenario{
 		tn, carrier := s.number()
 		shipped := s.daysAgo(s.between(1, 5))
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 60})
-		s.scan(tn, carrier, eirPhrases[s.rng.IntN(len(eirPhrases))], shipped.Add(hours(2)), &seen, nil)
+		s.scan(tn, carrier, s.say(carrier, carrierpkg.PreAdvice), shipped.Add(hours(2)), &seen, nil)
 	}},
 	{"trap_combined_parcel", func(s *sim, name string) {
 		p := places[s.rng.IntN(len(places))]

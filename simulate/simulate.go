@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	carrierpkg "github.com/trackwatch/trackwatch/carrier"
 )
 
 // Message is one event as a producer would send it.
@@ -22,9 +24,14 @@ type Message struct {
 
 // Options configure a simulation. The zero value is usable.
 type Options struct {
-	Seed   uint64    // default 1
-	Orders int       // scenario orders (reuse and combined parcels add a few); default 1000
-	AsOf   time.Time // the moment the labels hold for; default 2026-11-20T12:00:00Z
+	// Wording gives a carrier's words for a sub-status: the simulator says one of them
+	// (at random) where it makes such an event. Nil, or no words for a carrier and
+	// sub-status: the simulator's own English phrases (see say). Set it to speak the
+	// carriers' tables (carrier.Table.Phrases) or wording held out from them.
+	Wording func(carrierSlug string, sub carrierpkg.SubStatus) []string
+	Seed    uint64    // default 1
+	Orders  int       // scenario orders (reuse and combined parcels add a few); default 1000
+	AsOf    time.Time // the moment the labels hold for; default 2026-11-20T12:00:00Z
 	// Batch distinguishes runs that feed the same topics (trackwatch run --demo): ids,
 	// event ids and tracking numbers of different batches never collide.
 	Batch int
@@ -58,23 +65,48 @@ var places = []struct {
 
 var zones = []*time.Location{time.UTC, time.FixedZone("+08", 8*3600), time.FixedZone("-05", -5*3600), time.FixedZone("+09", 9*3600), time.FixedZone("+0530", 5*3600+1800)}
 
-var eirPhrases = []string{"Electronic information received", "Shipping information received", "Label created",
-	"Pre-shipment info sent to carrier", "Shipment information sent to carrier", "Order information received"}
+// englishWording is the simulator's own wording: the phrases of the domain's rules.
+var englishWording = map[carrierpkg.SubStatus][]string{
+	carrierpkg.PreAdvice: {"Electronic information received", "Shipping information received", "Label created",
+		"Pre-shipment info sent to carrier", "Shipment information sent to carrier", "Order information received"},
+	carrierpkg.Accepted:       {"Accepted"},
+	carrierpkg.Departed:       {"Departed from sorting center"},
+	carrierpkg.InTransit:      {"In transit"},
+	carrierpkg.Arrived:        {"Arrived at destination country"},
+	carrierpkg.CustomsPending: {"Customs clearance completed"},
+	carrierpkg.OutForDelivery: {"Out for delivery"},
+	carrierpkg.Delivered:      {"Delivered"},
+	carrierpkg.LabelVoided:    {"Shipment cancelled by sender", "Package cancelled", "Label voided", "Shipment canceled"},
+	carrierpkg.ReturnedSender: {"Returned to sender", "Return to sender: refused"},
+	carrierpkg.Lost:           {"Item lost"},
+	carrierpkg.CustomsHeld:    {"Held by customs"},
+	carrierpkg.Refused:        {"Refused by addressee"},
+}
 
-// voidPhrases cancel a label; lostPhrases say a parcel will not arrive.
-var (
-	voidPhrases = []string{"Shipment cancelled by sender", "Package cancelled", "Label voided", "Shipment canceled"}
-	lostPhrases = []string{"Returned to sender", "Return to sender: refused", "Item lost", "Held by customs", "Refused by addressee"}
-)
+// wontArrive are the sub-statuses of a parcel that will not arrive.
+var wontArrive = []carrierpkg.SubStatus{carrierpkg.ReturnedSender, carrierpkg.Lost, carrierpkg.CustomsHeld, carrierpkg.Refused}
+
+// say returns words for an event of sub-status sub by carrierSlug.
+func (s *sim) say(carrierSlug string, sub carrierpkg.SubStatus) string {
+	var words []string
+	if s.wording != nil {
+		words = s.wording(carrierSlug, sub)
+	}
+	if len(words) == 0 {
+		words = englishWording[sub]
+	}
+	return words[s.rng.IntN(len(words))]
+}
 
 type sim struct {
-	rng    *rand.Rand
-	asOf   time.Time
-	res    *Result
-	n      int // order counter
-	serial int // tracking number serial
-	events int
-	batch  int
+	wording func(string, carrierpkg.SubStatus) []string
+	rng     *rand.Rand
+	asOf    time.Time
+	res     *Result
+	n       int // order counter
+	serial  int // tracking number serial
+	events  int
+	batch   int
 }
 
 // Run generates the traffic.
@@ -88,7 +120,7 @@ func Run(o Options) *Result {
 	if o.AsOf.IsZero() {
 		o.AsOf = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	}
-	s := &sim{rng: rand.New(rand.NewPCG(o.Seed, uint64(11+o.Batch))), asOf: o.AsOf.UTC(), batch: o.Batch, serial: o.Batch * 20_000,
+	s := &sim{wording: o.Wording, rng: rand.New(rand.NewPCG(o.Seed, uint64(11+o.Batch))), asOf: o.AsOf.UTC(), batch: o.Batch, serial: o.Batch * 20_000,
 		res: &Result{Truth: map[string][]string{}, Scenario: map[string]string{}, AsOf: o.AsOf.UTC()}}
 	for range o.Orders {
 		sc := scenarios[s.rng.IntN(len(scenarios))]
@@ -235,20 +267,20 @@ func (s *sim) spell(tn string) string {
 // optionally ending delivered at the given place.
 func (s *sim) journey(tn, carrier string, start time.Time, dest *place, n int, deliveredAt *place) {
 	origin := place{"CN", "Shenzhen", "518000"}
-	s.scan(tn, carrier, eirPhrases[s.rng.IntN(len(eirPhrases))], start, dest, &origin)
-	steps := []string{"Accepted", "Departed from sorting center", "In transit", "Arrived at destination country", "Customs clearance completed", "Out for delivery"}
+	s.scan(tn, carrier, s.say(carrier, carrierpkg.PreAdvice), start, dest, &origin)
+	steps := []carrierpkg.SubStatus{carrierpkg.Accepted, carrierpkg.Departed, carrierpkg.InTransit, carrierpkg.Arrived, carrierpkg.CustomsPending, carrierpkg.OutForDelivery}
 	t := start
 	for i := range n {
 		t = t.Add(time.Duration(s.between(20, 40) * float64(time.Hour)))
 		if t.After(s.asOf) {
 			return
 		}
-		s.scan(tn, carrier, steps[min(i, len(steps)-1)], t, dest, nil)
+		s.scan(tn, carrier, s.say(carrier, steps[min(i, len(steps)-1)]), t, dest, nil)
 	}
 	if deliveredAt != nil {
 		t = t.Add(time.Duration(s.between(10, 30) * float64(time.Hour)))
 		if !t.After(s.asOf) {
-			s.scan(tn, carrier, "Delivered", t, nil, deliveredAt)
+			s.scan(tn, carrier, s.say(carrier, carrierpkg.Delivered), t, nil, deliveredAt)
 		}
 	}
 }
