@@ -56,6 +56,10 @@ const (
 	changesTable  = "trackwatch_run_changes"
 )
 
+// falsePositives are the alerts an analyst closed as false positives: they do not fire
+// again for the same order and number.
+const falsePositives = `SELECT alert_id FROM (` + caseSQL + `) WHERE case_state = 'closed' AND outcome = 'false_positive'`
+
 // alertColumns are the columns alerts and alert_changes share, in table order.
 const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, " +
 	"reason, reasons, evidence, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of"
@@ -91,6 +95,7 @@ FROM (
     FROM ` + findingsTable + ` AS f LEFT JOIN ` + priorTable + ` AS p ON p.alert_id = f.alert_id
     WHERE has({record:Array(String)}, f.detector)
       AND (p.status = '' OR (p.status = 'resolved' AND p.as_of < {as_of:DateTime64(3, 'UTC')}))
+      AND f.alert_id NOT IN (` + falsePositives + `)
     UNION ALL
     SELECT alert_id, detector, 'resolved' AS kind FROM ` + priorTable + `
     WHERE status = 'firing' AND as_of < {as_of:DateTime64(3, 'UTC')}
@@ -127,7 +132,8 @@ SELECT f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buy
     if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), {as_of:DateTime64(3, 'UTC')}, 'firing', NULL,
     {as_of:DateTime64(3, 'UTC')}
 FROM ` + findingsTable + ` AS f LEFT JOIN ` + priorTable + ` AS p ON p.alert_id = f.alert_id
-WHERE has({record:Array(String)}, f.detector) AND (p.status = '' OR p.as_of <= {as_of:DateTime64(3, 'UTC')})`},
+WHERE has({record:Array(String)}, f.detector) AND (p.status = '' OR p.as_of <= {as_of:DateTime64(3, 'UTC')})
+  AND f.alert_id NOT IN (` + falsePositives + `)`},
 	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `)
 SELECT ` + alertColumns + ` FROM $db.alert_changes
 WHERE change_id IN (SELECT change_id FROM ` + changesTable + ` WHERE kind = 'resolved')`},

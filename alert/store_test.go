@@ -3,8 +3,10 @@ package alert_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -303,4 +305,54 @@ func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
 	if err := w.Conn.QueryRow(t.Context(), "SELECT count() FROM al.alert_changes FINAL WHERE kind = 'fired'").Scan(&fired); err != nil || fired != 1 {
 		t.Fatalf("%d fired changes logged (%v), want 1", fired, err)
 	}
+}
+
+func TestCaseActionsSetTheCaseAndAFalsePositiveDoesNotFireAgain(t *testing.T) {
+	w, s, set := stalledWorld(t)
+	record(t, s, w.Conn, set, detect.Config{}, asOf(13))
+	id := alertsByOrder(t, s)["stalled"].AlertID
+	now := asOf(13).Add(time.Hour)
+	for _, tc := range []struct {
+		a    alert.Action
+		want string
+	}{
+		{alert.Action{Action: "escalate"}, "not one of"},
+		{alert.Action{Action: alert.ActClose}, "close needs an outcome"},
+		{alert.Action{Action: alert.ActAssign}, "assign needs an assignee"},
+		{alert.Action{Action: alert.ActAcknowledge, Outcome: alert.OutcomeDuplicate}, "only close takes an outcome"},
+	} {
+		if _, err := s.Act(t.Context(), id, tc.a, now); !errors.Is(err, alert.ErrBadAction) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Act(%+v) = %v, want %q", tc.a, err, tc.want)
+		}
+	}
+	if _, err := s.Act(t.Context(), "no-such-alert", alert.Action{Action: alert.ActAcknowledge}, now); !errors.Is(err, alert.ErrNotFound) {
+		t.Errorf("unknown alert: %v", err)
+	}
+	steps := []struct {
+		a    alert.Action
+		want alert.Case
+	}{
+		{alert.Action{Action: alert.ActAcknowledge, Actor: "ana"}, alert.Case{State: alert.CaseAcknowledged, Actions: 1}},
+		{alert.Action{Action: alert.ActAssign, Actor: "ana", Assignee: "bo"}, alert.Case{State: alert.CaseAcknowledged, Assignee: "bo", Actions: 2}},
+		{alert.Action{Action: alert.ActComment, Actor: "bo", Comment: "<b>seller says</b> it shipped"}, alert.Case{State: alert.CaseAcknowledged, Assignee: "bo", Actions: 3}},
+		{alert.Action{Action: alert.ActClose, Actor: "bo", Outcome: alert.OutcomeFalsePositive}, alert.Case{State: alert.CaseClosed, Assignee: "bo", Outcome: alert.OutcomeFalsePositive, Actions: 4}},
+	}
+	for i, st := range steps {
+		c, err := s.Act(t.Context(), id, st.a, now.Add(time.Duration(i)*time.Minute))
+		if err != nil || c != st.want {
+			t.Fatalf("after %s: %+v, %v; want %+v", st.a.Action, c, err, st.want)
+		}
+	}
+	_, acts, _ := s.CaseOf(t.Context(), id)
+	if len(acts) != 4 || acts[2].Comment != "<b>seller says</b> it shipped" || acts[0].Actor != "ana" {
+		t.Errorf("history %+v", acts)
+	}
+	// The finding clears, then returns: a false positive does not fire again.
+	expectChanges(t, "14th, stalled_days 20", record(t, s, w.Conn, set, detect.Config{StalledDays: 20}, asOf(14)), "resolved moves-later", "resolved stalled")
+	expectChanges(t, "15th", record(t, s, w.Conn, set, detect.Config{}, asOf(15)))
+	// Reopened, it fires again at the next run that finds it.
+	if _, err := s.Act(t.Context(), id, alert.Action{Action: alert.ActReopen, Actor: "ana"}, asOf(15).Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	expectChanges(t, "16th", record(t, s, w.Conn, set, detect.Config{}, asOf(16)), "refired stalled")
 }

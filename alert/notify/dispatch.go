@@ -203,6 +203,8 @@ WHERE (s.last_outcome = '' AND c.created_at >= {now:DateTime64(3, 'UTC')} - toIn
   AND (empty({marketplaces:Array(String)}) OR has({marketplaces:Array(String)}, c.marketplace))
   AND (empty({recommendations:Array(String)}) OR has({recommendations:Array(String)}, c.recommendation))
   AND ({send_resolved:Bool} OR c.kind != 'resolved')
+  -- an alert someone acknowledged or closed is not notified again (its resolution is)
+  AND (c.kind = 'resolved' OR c.alert_id NOT IN (SELECT alert_id FROM ($cases) WHERE case_state IN ('acknowledged', 'closed')))
   AND c.change_id NOT IN (
       SELECT change_id FROM $db.notify_claims
       WHERE receiver = {receiver:String} AND claim_until > {now:DateTime64(3, 'UTC')}
@@ -210,7 +212,9 @@ WHERE (s.last_outcome = '' AND c.created_at >= {now:DateTime64(3, 'UTC')} - toIn
 ORDER BY c.created_at, c.change_id
 LIMIT {limit:UInt32}`
 
-func (d *Dispatcher) sql(q string) string { return strings.ReplaceAll(q, "$db", "`"+d.db+"`") }
+func (d *Dispatcher) sql(q string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(q, "$cases", alert.CaseSQL(d.db)), "$db", "`"+d.db+"`")
+}
 
 // filterArgs are the query parameters of a receiver's filters.
 func filterArgs(r ReceiverConfig) []any {

@@ -517,3 +517,25 @@ func TestASlowReceiverDelaysNoOther(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+func TestAnAcknowledgedAlertIsNotNotifiedAgainButItsResolutionIs(t *testing.T) {
+	w := detecttest.NewWorld(t, db)
+	logChanges(t, w, 2) // a0, a1 fired
+	if err := w.Conn.Exec(t.Context(), `INSERT INTO nt.alert_actions (action_id, alert_id, action, actor, at)
+		VALUES ('x1', 'a0', 'acknowledge', 'ana', now64(3))`); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Conn.Exec(t.Context(), `INSERT INTO nt.alert_changes (change_id, kind, alert_id, detector, severity, status, as_of)
+		VALUES ('r0', 'resolved', 'a0', 'stalled_eir', 'high', 'resolved', now64(3))`); err != nil {
+		t.Fatal(err)
+	}
+	s := newSink(t, nil)
+	d, _ := dispatcher(t, w, opts{}, receiver("hook", s.srv.URL))
+	if err := d.Drain(t.Context(), "hook"); err != nil {
+		t.Fatal(err)
+	}
+	got := s.delivered()
+	if len(got) != 2 || got["c1"] != 1 || got["r0"] != 1 {
+		t.Fatalf("delivered %v, want c1 (not acknowledged) and r0 (a resolution), not c0", got)
+	}
+}

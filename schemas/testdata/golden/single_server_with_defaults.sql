@@ -256,3 +256,18 @@ ALTER TABLE `trackwatch`.alerts
 ALTER TABLE `trackwatch`.alert_changes
     ADD COLUMN IF NOT EXISTS reasons Map(String, String) CODEC(ZSTD(1)) AFTER reason;
 
+-- 0007_alert_actions.sql
+CREATE TABLE IF NOT EXISTS `trackwatch`.alert_actions
+(
+    action_id  String,
+    alert_id   String,
+    action     LowCardinality(String) COMMENT 'acknowledge, assign, comment, close, reopen',
+    actor      String COMMENT 'the API token''s name',
+    assignee   String,
+    outcome    LowCardinality(String) COMMENT 'with close: confirmed_fake, false_positive, buyer_refunded, duplicate',
+    comment    String CODEC(ZSTD(1)),
+    at         DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(at)
+ORDER BY (alert_id, at, action_id);
+
