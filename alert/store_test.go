@@ -356,3 +356,66 @@ func TestCaseActionsSetTheCaseAndAFalsePositiveDoesNotFireAgain(t *testing.T) {
 	}
 	expectChanges(t, "16th", record(t, s, w.Conn, set, detect.Config{}, asOf(16)), "refired stalled")
 }
+
+func TestQueryFiltersSortsAndPagesWithCases(t *testing.T) {
+	w, s, set := stalledWorld(t)
+	w.Shipped("stalled-2", "RR222222225CN", "china-post", 6)
+	w.Scan("RR222222225CN", "Label created", 6)
+	w.Shipped("stalled-3", "RR333333335CN", "china-post", 4)
+	w.Scan("RR333333335CN", "Label created", 4)
+	record(t, s, w.Conn, set, detect.Config{}, asOf(15)) // stalled, stalled-2, stalled-3 fire; moves-later does not
+	ids := alertsByOrder(t, s)
+	if _, err := s.Act(t.Context(), ids["stalled-2"].AlertID, alert.Action{Action: alert.ActAcknowledge, Actor: "ana"}, asOf(15)); err != nil {
+		t.Fatal(err)
+	}
+	orders := func(p alert.Page) []string {
+		var out []string
+		for _, a := range p.Alerts {
+			out = append(out, a.OrderID+":"+string(a.Case.State))
+		}
+		return out
+	}
+	// Urgency: protection ending soonest first (shipped on the 4th, 5th, 6th).
+	var all []string
+	var cursor string
+	for range 5 {
+		p, err := s.Query(t.Context(), alert.Query{Limit: 2, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, orders(p)...)
+		if cursor = p.Next; cursor == "" {
+			break
+		}
+	}
+	if want := []string{"stalled-3:open", "stalled:open", "stalled-2:acknowledged"}; !slices.Equal(all, want) {
+		t.Errorf("urgency pages: %v, want %v", all, want)
+	}
+	for _, tc := range []struct {
+		q    alert.Query
+		want []string
+	}{
+		{alert.Query{Case: alert.CaseOpen}, []string{"stalled-3:open", "stalled:open"}},
+		{alert.Query{Case: alert.CaseAcknowledged}, []string{"stalled-2:acknowledged"}},
+		{alert.Query{TrackingNumber: "rr222222225cn"}, []string{"stalled-2:acknowledged"}},
+		{alert.Query{Detector: "never_scanned"}, nil},
+		{alert.Query{ProtectionFrom: time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)}, []string{"stalled:open", "stalled-2:acknowledged"}},
+	} {
+		p, err := s.Query(t.Context(), tc.q)
+		if err != nil || !slices.Equal(orders(p), tc.want) && !(len(p.Alerts) == 0 && tc.want == nil) {
+			t.Errorf("Query(%+v) = %v, %v; want %v", tc.q, orders(p), err, tc.want)
+		}
+	}
+	if _, err := s.Query(t.Context(), alert.Query{Cursor: "garbage"}); !errors.Is(err, alert.ErrBadQuery) {
+		t.Errorf("bad cursor: %v", err)
+	}
+	d, err := s.Detail(t.Context(), ids["stalled-2"].AlertID)
+	if err != nil || len(d.Carrier) != 1 || d.Carrier[0].SubStatus != "info_received/pre_advice" || len(d.Order) != 2 ||
+		len(d.Actions) != 1 || d.Case.State != alert.CaseAcknowledged {
+		t.Fatalf("detail %+v, %v", d, err)
+	}
+	st, err := s.Stats(t.Context(), asOf(15))
+	if err != nil || st.Queue != 3 || st.Untouched != 2 || st.OldestUntouched == nil {
+		t.Fatalf("stats %+v, %v", st, err)
+	}
+}

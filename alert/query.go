@@ -1,0 +1,298 @@
+package alert
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// Query selects a page of alerts for the workspace; zero fields select everything.
+type Query struct {
+	Status                                                 Status
+	Case                                                   CaseState
+	Detector, Severity, Recommendation, Marketplace        string
+	SellerID, BuyerID, OrderID, TrackingNumber             string
+	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo time.Time // zero: open-ended
+	// Sort is "urgency" (protection ending soonest first, then the largest amount) or
+	// "recency" (latest detection first). Default urgency.
+	Sort string
+	// Limit is the page size, 1..1000; default 50.
+	Limit int
+	// Cursor continues after the last alert of the previous page (Page.Next).
+	Cursor string
+}
+
+// Listed is an alert with its case, as lists show it.
+type Listed struct {
+	Alert
+	Case Case `json:"case"`
+}
+
+// Page is one page of alerts; Next is the cursor of the next page ("" at the end).
+type Page struct {
+	Alerts []Listed `json:"alerts"`
+	Next   string   `json:"next,omitempty"`
+}
+
+// cursor is the sort key of the last alert of a page.
+type cursor struct {
+	Key int64  `json:"k"` // protection end (urgency) or last detection (recency), Unix ms
+	Amt string `json:"a"` // amount (urgency)
+	ID  string `json:"i"`
+}
+
+// ErrBadQuery is returned for a query parameter out of its range.
+var ErrBadQuery = fmt.Errorf("bad query")
+
+// listSQL selects alerts with their case; $where and $order come from the query.
+const listSQL = `SELECT a.* EXCEPT updated_at, ifNull(c.case_state, 'open') AS case_state, ifNull(c.assignee, '') AS assignee,
+    ifNull(c.outcome, '') AS outcome, ifNull(c.actions, 0) AS actions,
+    toInt64(toUnixTimestamp64Milli(ifNull(a.protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
+    toString(ifNull(a.amount, toDecimal64(0, 4))) AS k_amount, toInt64(toUnixTimestamp64Milli(a.last_detected_at)) AS k_recency
+FROM (SELECT * FROM $db.alerts FINAL WHERE $where) AS a
+LEFT JOIN ($cases) AS c ON c.alert_id = a.alert_id
+SETTINGS join_use_nulls = 1`
+
+// Query returns a page of alerts matching q.
+func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	if q.Sort == "" {
+		q.Sort = "urgency"
+	}
+	if q.Limit < 1 || q.Limit > 1000 {
+		return Page{}, fmt.Errorf("%w: limit %d is out of range 1..1000", ErrBadQuery, q.Limit)
+	}
+	if q.Sort != "urgency" && q.Sort != "recency" {
+		return Page{}, fmt.Errorf("%w: sort %q is not urgency or recency", ErrBadQuery, q.Sort)
+	}
+	var where []string
+	args := []any{}
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = {"+col+":String}")
+			args = append(args, clickhouse.Named(col, v))
+		}
+	}
+	eq("status", string(q.Status))
+	eq("detector", q.Detector)
+	eq("severity", q.Severity)
+	eq("recommendation", q.Recommendation)
+	eq("marketplace", q.Marketplace)
+	eq("seller_id", q.SellerID)
+	eq("buyer_id", q.BuyerID)
+	eq("order_id", q.OrderID)
+	eq("tracking_number", strings.ToUpper(strings.TrimSpace(q.TrackingNumber)))
+	rng := func(col, name string, t time.Time, op string) {
+		if !t.IsZero() {
+			where = append(where, col+" "+op+" {"+name+":DateTime64(3, 'UTC')}")
+			args = append(args, clickhouse.Named(name, t.UTC()))
+		}
+	}
+	rng("first_detected_at", "detected_from", q.DetectedFrom, ">=")
+	rng("first_detected_at", "detected_to", q.DetectedTo, "<")
+	rng("protection_ends_at", "protection_from", q.ProtectionFrom, ">=")
+	rng("protection_ends_at", "protection_to", q.ProtectionTo, "<")
+	if len(where) == 0 {
+		where = append(where, "1")
+	}
+	outer := []string{"1"}
+	if q.Case != "" {
+		outer = append(outer, "case_state = {case:String}")
+		args = append(args, clickhouse.Named("case", string(q.Case)))
+	}
+	order := "k_urgency ASC, toDecimal64(k_amount, 4) DESC, alert_id ASC"
+	if q.Sort == "recency" {
+		order = "k_recency DESC, alert_id ASC"
+	}
+	if q.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		var c cursor
+		if err == nil {
+			err = json.Unmarshal(b, &c)
+		}
+		if err != nil {
+			return Page{}, fmt.Errorf("%w: cursor is not one this API gave", ErrBadQuery)
+		}
+		if q.Sort == "urgency" {
+			outer = append(outer, "(k_urgency > {ck:Int64} OR (k_urgency = {ck:Int64} AND (toDecimal64(k_amount, 4) < toDecimal64({ca:String}, 4) "+
+				"OR (k_amount = {ca:String} AND alert_id > {ci:String}))))")
+		} else {
+			outer = append(outer, "(k_recency < {ck:Int64} OR (k_recency = {ck:Int64} AND alert_id > {ci:String}))")
+		}
+		args = append(args, clickhouse.Named("ck", c.Key), clickhouse.Named("ca", c.Amt), clickhouse.Named("ci", c.ID))
+	}
+	inner := strings.NewReplacer("$where", strings.Join(where, " AND "), "$cases", CaseSQL(s.DB), "$db", "`"+s.DB+"`").Replace(listSQL)
+	query := "SELECT * FROM (" + inner + ") WHERE " + strings.Join(outer, " AND ") + " ORDER BY " + order + " LIMIT {limit:UInt32}"
+	args = append(args, clickhouse.Named("limit", uint32(q.Limit+1)))
+	var rows []struct {
+		Alert
+		State    CaseState `ch:"case_state"`
+		Assignee string    `ch:"assignee"`
+		Outcome  Outcome   `ch:"outcome"`
+		Actions  uint64    `ch:"actions"`
+		KUrgency int64     `ch:"k_urgency"`
+		KAmount  string    `ch:"k_amount"`
+		KRecency int64     `ch:"k_recency"`
+	}
+	if err := s.Conn.Select(ctx, &rows, query, args...); err != nil {
+		return Page{}, fmt.Errorf("list alerts: %w", err)
+	}
+	var p Page
+	p.Alerts = []Listed{}
+	for i, r := range rows {
+		if i == q.Limit {
+			last := rows[i-1]
+			c := cursor{Key: last.KUrgency, Amt: last.KAmount, ID: last.AlertID}
+			if q.Sort == "recency" {
+				c = cursor{Key: last.KRecency, ID: last.AlertID}
+			}
+			b, _ := json.Marshal(c)
+			p.Next = base64.RawURLEncoding.EncodeToString(b)
+			break
+		}
+		p.Alerts = append(p.Alerts, Listed{Alert: r.Alert, Case: Case{State: r.State, Assignee: r.Assignee, Outcome: r.Outcome, Actions: r.Actions}})
+	}
+	return p, nil
+}
+
+// Event is one carrier event in a timeline.
+type Event struct {
+	At        time.Time `ch:"occurred_at" json:"at"`
+	Status    string    `ch:"status" json:"status"`
+	SubStatus string    `ch:"sub_status" json:"sub_status"`
+	Physical  uint8     `ch:"physical" json:"physical"`
+	RawStatus string    `ch:"raw_status" json:"raw_status"`
+	Carrier   string    `ch:"carrier" json:"carrier"`
+	Country   string    `ch:"location_country" json:"country"`
+	City      string    `ch:"location_city" json:"city"`
+	Dest      string    `ch:"dest_country" json:"destination_country"`
+	DestCity  string    `ch:"dest_city" json:"destination_city"`
+	DestPost  string    `ch:"dest_postal" json:"destination_postal_code"`
+}
+
+// OrderEvent is one event of an order's own history.
+type OrderEvent struct {
+	At             time.Time `ch:"occurred_at" json:"at"`
+	OrderID        string    `ch:"order_id" json:"order_id"`
+	Status         string    `ch:"status" json:"status"`
+	SellerID       string    `ch:"seller_id" json:"seller_id"`
+	BuyerID        string    `ch:"buyer_id" json:"buyer_id"`
+	TrackingNumber string    `ch:"tracking_number" json:"tracking_number"`
+	Carrier        string    `ch:"carrier" json:"carrier"`
+	ShipToCountry  string    `ch:"ship_to_country" json:"ship_to_country"`
+	ShipToCity     string    `ch:"ship_to_city" json:"ship_to_city"`
+	ShipToPostal   string    `ch:"ship_to_postal" json:"ship_to_postal_code"`
+}
+
+// Detail is everything the workspace shows for one alert.
+type Detail struct {
+	Listed
+	Actions []Action     `json:"actions"`
+	Carrier []Event      `json:"carrier_timeline"`
+	Order   []OrderEvent `json:"order_history"`
+	// Sharing are the events of the other orders that carry the same tracking number.
+	Sharing []OrderEvent `json:"orders_sharing_the_number"`
+}
+
+// Detail returns an alert with its case history, its number's carrier timeline, its
+// order's history and the other orders that carry its number.
+func (s *Store) Detail(ctx context.Context, alertID string) (Detail, error) {
+	a, err := s.Get(ctx, alertID)
+	if err != nil {
+		return Detail{}, err
+	}
+	d := Detail{Listed: Listed{Alert: a}, Actions: []Action{}, Carrier: []Event{}, Order: []OrderEvent{}, Sharing: []OrderEvent{}}
+	if d.Case, d.Actions, err = s.CaseOf(ctx, alertID); err != nil {
+		return Detail{}, err
+	}
+	if d.Actions == nil {
+		d.Actions = []Action{}
+	}
+	tn := clickhouse.Named("tn", a.TrackingNumber)
+	if err := s.Conn.Select(ctx, &d.Carrier, "SELECT occurred_at, status, sub_status, physical, raw_status, carrier, location_country, location_city, "+
+		"dest_country, dest_city, dest_postal FROM "+s.table("tracking_events")+" FINAL WHERE tracking_number = {tn:String} ORDER BY occurred_at LIMIT 500", tn); err != nil {
+		return Detail{}, fmt.Errorf("carrier timeline: %w", err)
+	}
+	orderCols := "occurred_at, order_id, status, seller_id, buyer_id, tracking_number, carrier, ship_to_country, ship_to_city, ship_to_postal"
+	if err := s.Conn.Select(ctx, &d.Order, "SELECT "+orderCols+" FROM "+s.table("order_events")+" FINAL WHERE order_id = {o:String} ORDER BY occurred_at LIMIT 500",
+		clickhouse.Named("o", a.OrderID)); err != nil {
+		return Detail{}, fmt.Errorf("order history: %w", err)
+	}
+	if a.TrackingNumber != "" {
+		if err := s.Conn.Select(ctx, &d.Sharing, "SELECT "+orderCols+" FROM "+s.table("order_events")+" FINAL WHERE order_id IN ("+
+			"SELECT DISTINCT order_id FROM "+s.table("order_events")+" WHERE tracking_number = {tn:String} AND order_id != {o:String} LIMIT 100"+
+			") ORDER BY order_id, occurred_at LIMIT 1000", tn, clickhouse.Named("o", a.OrderID)); err != nil {
+			return Detail{}, fmt.Errorf("orders sharing the number: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// Stats is the workspace's overview.
+type Stats struct {
+	// ByDetectorDay counts alerts by the day they first fired, per detector, over the
+	// last 30 days.
+	ByDetectorDay []struct {
+		Day      time.Time `ch:"day" json:"day"`
+		Detector string    `ch:"detector" json:"detector"`
+		Alerts   uint64    `ch:"alerts" json:"alerts"`
+	} `json:"by_detector_day"`
+	// Queue is the firing alerts nobody closed; Untouched those nobody acted on at all.
+	Queue     uint64 `json:"queue"`
+	Untouched uint64 `json:"untouched"`
+	// OldestUntouched is when the oldest untouched firing alert fired.
+	OldestUntouched *time.Time `json:"oldest_untouched,omitempty"`
+	// Precision is, per detector, the closed cases confirmed fake among those closed as
+	// confirmed fake or false positive: the first field measurement of precision.
+	Precision []struct {
+		Detector       string  `ch:"detector" json:"detector"`
+		ConfirmedFake  uint64  `ch:"confirmed_fake" json:"confirmed_fake"`
+		FalsePositives uint64  `ch:"false_positive" json:"false_positive"`
+		Precision      float64 `ch:"precision" json:"precision"`
+	} `json:"precision"`
+}
+
+// Stats computes the overview as of now.
+func (s *Store) Stats(ctx context.Context, now time.Time) (Stats, error) {
+	var st Stats
+	r := strings.NewReplacer("$cases", CaseSQL(s.DB), "$db", "`"+s.DB+"`")
+	if err := s.Conn.Select(ctx, &st.ByDetectorDay, r.Replace(`SELECT toDate(first_detected_at) AS day, detector, count() AS alerts
+FROM $db.alerts FINAL WHERE first_detected_at >= {now:DateTime64(3, 'UTC')} - toIntervalDay(30)
+GROUP BY day, detector ORDER BY day, detector`), clickhouse.Named("now", now.UTC())); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	var q []struct {
+		Queue     uint64    `ch:"queue"`
+		Untouched uint64    `ch:"untouched"`
+		Oldest    time.Time `ch:"oldest"`
+	}
+	if err := s.Conn.Select(ctx, &q, r.Replace(`SELECT countIf(ifNull(c.case_state, 'open') != 'closed') AS queue,
+    countIf(c.alert_id IS NULL) AS untouched, minIf(a.first_detected_at, c.alert_id IS NULL) AS oldest
+FROM (SELECT alert_id, first_detected_at FROM $db.alerts FINAL WHERE status = 'firing') AS a
+LEFT JOIN ($cases) AS c ON c.alert_id = a.alert_id
+SETTINGS join_use_nulls = 1`)); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	if len(q) == 1 {
+		st.Queue, st.Untouched = q[0].Queue, q[0].Untouched
+		if q[0].Untouched > 0 {
+			o := q[0].Oldest.UTC()
+			st.OldestUntouched = &o
+		}
+	}
+	if err := s.Conn.Select(ctx, &st.Precision, r.Replace(`SELECT a.detector AS detector, countIf(c.outcome = 'confirmed_fake') AS confirmed_fake,
+    countIf(c.outcome = 'false_positive') AS false_positive, confirmed_fake / greatest(1, confirmed_fake + false_positive) AS precision
+FROM ($cases) AS c INNER JOIN (SELECT alert_id, detector FROM $db.alerts FINAL) AS a ON a.alert_id = c.alert_id
+WHERE c.case_state = 'closed' AND c.outcome IN ('confirmed_fake', 'false_positive')
+GROUP BY detector ORDER BY detector`)); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	return st, nil
+}
