@@ -13,17 +13,21 @@ import (
 
 func TestBadConfigFilesNameTheProblem(t *testing.T) {
 	want := map[string]string{
-		"unknown_key.yaml":             `unknown key "brokerz"`,
-		"broker_without_port.yaml":     `kafka.brokers[0]: "nohost" is not host:port`,
-		"duration_not_a_duration.yaml": "soon",
-		"log_level_unknown.yaml":       `log.level: "loud" is not one of`,
-		"sasl_mechanism_unknown.yaml":  `kafka.sasl.mechanism: "gssapi"`,
-		"sasl_without_username.yaml":   "kafka.sasl.username: required",
-		"topics_the_same.yaml":         "kafka.order_topic",
-		"port_out_of_range.yaml":       "embedded.clickhouse.tcp_port: 70000 is out of range",
-		"database_not_identifier.yaml": "clickhouse.database:",
-		"not_yaml.yaml":                "yaml:",
-		"tls_ca_file_missing.yaml":     "kafka.tls.ca_file:",
+		"unknown_key.yaml":                `unknown key "brokerz"`,
+		"broker_without_port.yaml":        `kafka.brokers[0]: "nohost" is not host:port`,
+		"duration_not_a_duration.yaml":    "soon",
+		"log_level_unknown.yaml":          `log.level: "loud" is not one of`,
+		"sasl_mechanism_unknown.yaml":     `kafka.sasl.mechanism: "gssapi"`,
+		"sasl_without_username.yaml":      "kafka.sasl.username: required",
+		"topics_the_same.yaml":            "kafka.order_topic",
+		"port_out_of_range.yaml":          "embedded.clickhouse.tcp_port: 70000 is out of range",
+		"database_not_identifier.yaml":    "clickhouse.database:",
+		"not_yaml.yaml":                   "yaml:",
+		"tls_ca_file_missing.yaml":        "kafka.tls.ca_file:",
+		"http_public_without_tokens.yaml": "http.listen: 0.0.0.0:8080 is not a loopback address and no tokens are configured",
+		"token_role_unknown.yaml":         `http.tokens[0].role: "admin"`,
+		"webhook_without_secret.yaml":     "notify.receivers[0]: secret: a webhook receiver needs a signing secret",
+		"phrase_sub_status_unknown.yaml":  `carriers.phrases[0]: "preparing" is not a sub-status`,
 	}
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	if len(files) != len(want) {

@@ -25,6 +25,11 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// CheckTimeout bounds each health check. Default 2s.
 	CheckTimeout time.Duration `yaml:"check_timeout"`
+	// Tokens are the API's bearer tokens (YAML only). Without any, the listener must be
+	// loopback, and every local request may read and act.
+	Tokens []Token `yaml:"tokens"`
+	// OpenPaths need no token. Default [/healthz, /metrics].
+	OpenPaths []string `yaml:"open_paths"`
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
@@ -41,7 +46,10 @@ func (c *Config) Validate() error {
 	if c.CheckTimeout < 0 {
 		return fmt.Errorf("check_timeout: %s must be positive", c.CheckTimeout)
 	}
-	return nil
+	if c.OpenPaths == nil {
+		c.OpenPaths = []string{"/healthz", "/metrics"}
+	}
+	return c.validateTokens()
 }
 
 // Check reports whether one dependency is reachable.
@@ -95,7 +103,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	s.srv = &http.Server{Handler: s.Mux, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	select {
@@ -113,6 +121,22 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Handler is the server's handler: the mux behind authentication and the security
+// headers every answer carries.
+func (s *Server) Handler() http.Handler {
+	authed := s.auth(s.Mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		authed.ServeHTTP(w, r)
+	})
+}
+
+// Authenticated reports whether API tokens are configured (else: loopback only).
+func (s *Server) Authenticated() bool { return len(s.cfg.Tokens) > 0 }
 
 // CheckAll runs every check concurrently, each bounded by the check timeout.
 func (s *Server) CheckAll(ctx context.Context) Health {

@@ -2,11 +2,9 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -152,7 +150,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		if api, err = httpapi.New(cfg.HTTP, checks, opts.Registry, logger); err != nil {
 			return err
 		}
-		api.Mux.Handle("GET /api/v1/alerts/{id}", alertHandler(alerts, logger))
+		api.MountAPI(alerts, opts.Now)
+		if !api.Authenticated() {
+			logger.Warn("no http.tokens configured: the API serves this machine only (loopback), and every local request may act on alerts")
+		}
 		if err := api.Listen(); err != nil {
 			return err
 		}
@@ -233,25 +234,4 @@ func Dev(ctx context.Context, cfg config.Config, opts Options) error {
 	case <-stack.Died():
 		return errors.New("embedded clickhouse kept crashing and was given up; see clickhouse-server.log in its data directory")
 	}
-}
-
-// alertHandler serves one alert as JSON (evidence as an object): the page that
-// notifications link to.
-func alertHandler(alerts *alert.Store, logger *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, err := alerts.Get(r.Context(), r.PathValue("id"))
-		switch {
-		case errors.Is(err, alert.ErrNotFound):
-			http.Error(w, "no such alert", http.StatusNotFound)
-			return
-		case err != nil:
-			logger.Error("read alert", "err", err)
-			http.Error(w, "cannot read the alert now", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(a)
-	})
 }

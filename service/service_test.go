@@ -9,11 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/alert/notify"
 	"github.com/trackwatch/trackwatch/alert/notify/webhook"
 	"github.com/trackwatch/trackwatch/config"
@@ -120,21 +122,62 @@ func TestRunDeliversAlertChangesToAWebhookReceiver(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	ready := make(chan service.Endpoints, 1)
 	go func() {
-		done <- service.Run(ctx, cfg, service.Options{Logger: devstacktest.Logger(), Demo: &service.DemoOptions{Interval: time.Hour, Orders: 30}})
+		done <- service.Run(ctx, cfg, service.Options{Logger: devstacktest.Logger(), Demo: &service.DemoOptions{Interval: time.Hour, Orders: 30},
+			Ready: func(ep service.Endpoints) { ready <- ep }})
 	}()
 	defer func() {
 		cancel()
 		<-done
 	}()
+	var first webhook.Payload
 	select {
-	case p := <-got:
-		if p.Type != webhook.TypeFiring || p.Data.ChangeID == "" || p.Data.Reason == "" || len(p.Data.Reasons) != 2 {
-			t.Errorf("first delivery: %+v", p)
+	case first = <-got:
+		if first.Type != webhook.TypeFiring || first.Data.ChangeID == "" || first.Data.Reason == "" || len(first.Data.Reasons) != 2 {
+			t.Errorf("first delivery: %+v", first)
 		}
 	case err := <-done:
 		t.Fatalf("run ended: %v", err)
 	case <-time.After(3 * time.Minute):
 		t.Fatal("no delivery within 3 minutes")
+	}
+	// The delivered alert is in the workspace API, and an analyst's action shows there.
+	ep := <-ready
+	base := "http://" + ep.HTTP + "/api/v1/alerts"
+	var page alert.Page
+	getJSON(t, base+"?status=firing&limit=1000", &page)
+	found := false
+	for _, a := range page.Alerts {
+		found = found || a.AlertID == first.Data.AlertID
+	}
+	if !found {
+		t.Fatalf("the delivered alert %s is not among %d firing alerts", first.Data.AlertID, len(page.Alerts))
+	}
+	resp, err := http.Post(base+"/"+first.Data.AlertID+"/actions", "application/json", strings.NewReader(`{"action":"acknowledge"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("acknowledge: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var d alert.Detail
+	getJSON(t, base+"/"+first.Data.AlertID, &d)
+	if d.Case.State != alert.CaseAcknowledged || len(d.Actions) != 1 || d.Actions[0].Actor != "local" || len(d.Order) == 0 {
+		t.Errorf("detail after acknowledge: case %+v, actions %+v, %d order events", d.Case, d.Actions, len(d.Order))
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
 	}
 }

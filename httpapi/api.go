@@ -1,0 +1,261 @@
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/detect"
+)
+
+// Alerts is what the API needs of the alert store (alert.Store).
+type Alerts interface {
+	Query(ctx context.Context, q alert.Query) (alert.Page, error)
+	Detail(ctx context.Context, alertID string) (alert.Detail, error)
+	Act(ctx context.Context, alertID string, a alert.Action, now time.Time) (alert.Case, error)
+	Stats(ctx context.Context, now time.Time) (alert.Stats, error)
+}
+
+//go:embed openapi.json
+var openAPI []byte
+
+// Routes are the API's routes, as registered; the OpenAPI document describes each.
+var Routes = []string{
+	"GET /api/v1/alerts",
+	"GET /api/v1/alerts/{alert_id}",
+	"POST /api/v1/alerts/{alert_id}/actions",
+	"GET /api/v1/stats",
+	"GET /api/v1/openapi.json",
+}
+
+// MountAPI serves the workspace API (/api/v1) over alerts; now is the clock.
+func (s *Server) MountAPI(alerts Alerts, now func() time.Time) {
+	a := &api{alerts: alerts, now: now, log: s.logger}
+	s.Mux.HandleFunc(Routes[0], a.list)
+	s.Mux.HandleFunc(Routes[1], a.detail)
+	s.Mux.HandleFunc(Routes[2], a.act)
+	s.Mux.HandleFunc(Routes[3], a.stats)
+	s.Mux.HandleFunc(Routes[4], func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	})
+}
+
+type api struct {
+	alerts Alerts
+	now    func() time.Time
+	log    interface {
+		Error(msg string, args ...any)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// fail answers an error from the store: the caller's mistake (400, 404) or ours (503,
+// logged; the body does not repeat the server's error).
+func (a *api) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, alert.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no such alert")
+	case errors.Is(err, alert.ErrBadQuery), errors.Is(err, alert.ErrBadAction):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		a.log.Error("api", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the alert store cannot answer now; see the server log")
+	}
+}
+
+var listParams = []string{"status", "case", "detector", "severity", "recommendation", "marketplace", "seller_id", "buyer_id",
+	"order_id", "tracking_number", "detected_from", "detected_to", "protection_from", "protection_to", "sort", "limit", "cursor", "format"}
+
+// parseQuery reads the list filters, naming the parameter that is wrong.
+func parseQuery(r *http.Request) (alert.Query, error) {
+	v := r.URL.Query()
+	for k := range v {
+		if !slices.Contains(listParams, k) {
+			return alert.Query{}, fmt.Errorf("unknown parameter %q (parameters: %s)", k, strings.Join(listParams, ", "))
+		}
+	}
+	oneOf := func(name string, allowed []string) (string, error) {
+		x := v.Get(name)
+		if x != "" && !slices.Contains(allowed, x) {
+			return "", fmt.Errorf("%s: %q is not one of %s", name, x, strings.Join(allowed, ", "))
+		}
+		return x, nil
+	}
+	q := alert.Query{Marketplace: v.Get("marketplace"), SellerID: v.Get("seller_id"), BuyerID: v.Get("buyer_id"),
+		OrderID: v.Get("order_id"), TrackingNumber: v.Get("tracking_number"), Sort: v.Get("sort"), Cursor: v.Get("cursor")}
+	var sevs, recs []string
+	for _, x := range detect.Severities {
+		sevs = append(sevs, string(x))
+	}
+	for _, x := range detect.Recommendations {
+		recs = append(recs, string(x))
+	}
+	var status, cs string
+	var err error
+	for _, f := range []struct {
+		name    string
+		allowed []string
+		into    *string
+	}{
+		{"status", []string{"firing", "resolved"}, &status}, {"case", []string{"open", "acknowledged", "closed"}, &cs},
+		{"detector", detect.Names, &q.Detector}, {"severity", sevs, &q.Severity}, {"recommendation", recs, &q.Recommendation},
+		{"sort", []string{"urgency", "recency"}, &q.Sort},
+	} {
+		if *f.into, err = oneOf(f.name, f.allowed); err != nil {
+			return q, err
+		}
+	}
+	q.Status, q.Case = alert.Status(status), alert.CaseState(cs)
+	for _, f := range []struct {
+		name string
+		into *time.Time
+	}{{"detected_from", &q.DetectedFrom}, {"detected_to", &q.DetectedTo}, {"protection_from", &q.ProtectionFrom}, {"protection_to", &q.ProtectionTo}} {
+		if x := v.Get(f.name); x != "" {
+			if *f.into, err = time.Parse(time.RFC3339, x); err != nil {
+				return q, fmt.Errorf("%s: %q is not an RFC 3339 time such as 2026-11-01T00:00:00Z", f.name, x)
+			}
+		}
+	}
+	if x := v.Get("limit"); x != "" {
+		if q.Limit, err = strconv.Atoi(x); err != nil || q.Limit < 1 || q.Limit > 1000 {
+			return q, fmt.Errorf("limit: %q is not a number from 1 to 1000", x)
+		}
+	}
+	return q, nil
+}
+
+func wantsCSV(r *http.Request) bool {
+	return r.URL.Query().Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv")
+}
+
+func (a *api) list(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if f := r.URL.Query().Get("format"); f != "" && f != "csv" && f != "json" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("format: %q is not json or csv", f))
+		return
+	}
+	if !wantsCSV(r) {
+		p, err := a.alerts.Query(r.Context(), q)
+		if err != nil {
+			a.fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, p)
+		return
+	}
+	// CSV exports the whole query, page by page, up to 100,000 alerts.
+	q.Limit = 1000
+	first, err := a.alerts.Query(r.Context(), q)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="alerts.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"alert_id", "status", "case", "assignee", "detector", "severity", "recommendation", "order_id", "tracking_number",
+		"seller_id", "buyer_id", "marketplace", "amount", "protection_ends_at", "first_detected_at", "last_detected_at", "reason"})
+	p, rows := first, 0
+	for {
+		for _, x := range p.Alerts {
+			amount, ends := "", ""
+			if x.Amount != nil {
+				amount = x.Amount.String()
+			}
+			if x.ProtectionEndsAt != nil {
+				ends = x.ProtectionEndsAt.UTC().Format(time.RFC3339)
+			}
+			_ = cw.Write([]string{x.AlertID, string(x.Status), string(x.Case.State), x.Case.Assignee, x.Detector, string(x.Severity),
+				string(x.Recommendation), x.OrderID, x.TrackingNumber, x.SellerID, x.BuyerID, x.Marketplace, amount, ends,
+				x.FirstDetectedAt.UTC().Format(time.RFC3339), x.LastDetectedAt.UTC().Format(time.RFC3339), csvSafe(x.Reason)})
+			rows++
+		}
+		if p.Next == "" || rows >= 100_000 {
+			break
+		}
+		q.Cursor = p.Next
+		if p, err = a.alerts.Query(r.Context(), q); err != nil {
+			a.log.Error("csv export", "err", err)
+			break // the header is sent: the export ends short, and the log says why
+		}
+	}
+	cw.Flush()
+}
+
+// csvSafe keeps a spreadsheet from reading carrier or seller text as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func (a *api) detail(w http.ResponseWriter, r *http.Request) {
+	d, err := a.alerts.Detail(r.Context(), r.PathValue("alert_id"))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// actionRequest is the body of POST /api/v1/alerts/{alert_id}/actions.
+type actionRequest struct {
+	Action   alert.ActionKind `json:"action"`
+	Assignee string           `json:"assignee"`
+	Outcome  alert.Outcome    `json:"outcome"`
+	Comment  string           `json:"comment"`
+}
+
+func (a *api) act(w http.ResponseWriter, r *http.Request) {
+	var req actionRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "body: want {\"action\": ..., \"assignee\"?, \"outcome\"?, \"comment\"?}: "+err.Error())
+		return
+	}
+	who := caller(r.Context())
+	c, err := a.alerts.Act(r.Context(), r.PathValue("alert_id"), alert.Action{Action: req.Action, Actor: who.name,
+		Assignee: req.Assignee, Outcome: req.Outcome, Comment: req.Comment}, a.now())
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (a *api) stats(w http.ResponseWriter, r *http.Request) {
+	st, err := a.alerts.Stats(r.Context(), a.now())
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}

@@ -1,0 +1,208 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/httpapi"
+)
+
+// fakeAlerts is an alert store in memory, for the handlers alone.
+type fakeAlerts struct {
+	queries []alert.Query
+	acts    []alert.Action
+}
+
+func (f *fakeAlerts) Query(_ context.Context, q alert.Query) (alert.Page, error) {
+	f.queries = append(f.queries, q)
+	if q.Detector == "never_scanned" {
+		return alert.Page{}, fmt.Errorf("%w: boom", alert.ErrBadQuery)
+	}
+	p := alert.Page{Alerts: []alert.Listed{{Alert: alert.Alert{AlertID: "a1", Status: alert.StatusFiring,
+		Finding: detect.Finding{Detector: "stalled_eir", OrderID: "o1", Reason: "=HYPERLINK(\"x\")"}}}}}
+	if q.Cursor == "" && q.Limit == 1000 {
+		p.Next = "page2"
+	}
+	return p, nil
+}
+
+func (f *fakeAlerts) Detail(_ context.Context, id string) (alert.Detail, error) {
+	if id != "a1" {
+		return alert.Detail{}, alert.ErrNotFound
+	}
+	return alert.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "a1"}}}, nil
+}
+
+func (f *fakeAlerts) Act(_ context.Context, id string, a alert.Action, _ time.Time) (alert.Case, error) {
+	if a.Action == "" {
+		return alert.Case{}, fmt.Errorf("%w: action missing", alert.ErrBadAction)
+	}
+	f.acts = append(f.acts, a)
+	return alert.Case{State: alert.CaseAcknowledged, Actions: 1}, nil
+}
+
+func (f *fakeAlerts) Stats(context.Context, time.Time) (alert.Stats, error) { return alert.Stats{Queue: 3}, nil }
+
+func apiServer(t *testing.T, cfg httpapi.Config) (*httptest.Server, *fakeAlerts) {
+	t.Helper()
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	s, err := httpapi.New(cfg, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeAlerts{}
+	s.MountAPI(f, time.Now)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return srv, f
+}
+
+func call(t *testing.T, method, url, token, body string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestTheListParsesFiltersAndNamesAWrongOne(t *testing.T) {
+	srv, f := apiServer(t, httpapi.Config{})
+	resp, body := call(t, "GET", srv.URL+"/api/v1/alerts?status=firing&case=acknowledged&detector=stalled_eir&severity=high"+
+		"&protection_to=2026-12-01T00:00:00Z&sort=recency&limit=10&tracking_number=rr1", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"alert_id": "a1"`) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	q := f.queries[0]
+	if q.Status != "firing" || q.Case != "acknowledged" || q.Detector != "stalled_eir" || q.Sort != "recency" || q.Limit != 10 ||
+		!q.ProtectionTo.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) || q.TrackingNumber != "rr1" {
+		t.Errorf("query %+v", q)
+	}
+	for _, tc := range []struct{ query, want string }{
+		{"statuz=firing", `unknown parameter "statuz"`},
+		{"status=burning", `status: "burning" is not one of firing, resolved`},
+		{"detector=psychic", `detector: "psychic"`},
+		{"limit=0", `limit: "0" is not a number from 1 to 1000`},
+		{"detected_from=yesterday", "detected_from:"},
+		{"detector=never_scanned", "bad query: boom"},
+	} {
+		resp, body := call(t, "GET", srv.URL+"/api/v1/alerts?"+tc.query, "", "")
+		var e struct{ Error string }
+		_ = json.Unmarshal([]byte(body), &e)
+		if resp.StatusCode != 400 || !strings.Contains(e.Error, tc.want) {
+			t.Errorf("%s: %d %s, want 400 with %q", tc.query, resp.StatusCode, body, tc.want)
+		}
+	}
+}
+
+func TestCSVExportsEveryPageAndDefusesFormulas(t *testing.T) {
+	srv, f := apiServer(t, httpapi.Config{})
+	resp, body := call(t, "GET", srv.URL+"/api/v1/alerts?format=csv", "", "")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 3 || rows[0][0] != "alert_id" || rows[1][16] != `'=HYPERLINK("x")` {
+		t.Fatalf("rows %q, %v", rows, err)
+	}
+	if len(f.queries) != 2 || f.queries[1].Cursor != "page2" {
+		t.Errorf("queries %+v: the export should follow the cursor", f.queries)
+	}
+}
+
+func TestTokensRolesAndTheActor(t *testing.T) {
+	cfg := httpapi.Config{Listen: "0.0.0.0:0", Tokens: []httpapi.Token{
+		{Name: "ana", Role: httpapi.RoleAnalyst, Token: "analyst-token-0123456789"},
+		{Name: "dash", Role: httpapi.RoleViewer, Token: "viewer-token-0123456789"},
+	}}
+	srv, f := apiServer(t, cfg)
+	if resp, _ := call(t, "GET", srv.URL+"/api/v1/alerts", "", ""); resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Errorf("no token: %d", resp.StatusCode)
+	}
+	if resp, _ := call(t, "GET", srv.URL+"/api/v1/alerts", "wrong-token-0123456789", ""); resp.StatusCode != 401 {
+		t.Errorf("a wrong token: %d", resp.StatusCode)
+	}
+	if resp, _ := call(t, "GET", srv.URL+"/api/v1/alerts", "viewer-token-0123456789", ""); resp.StatusCode != 200 {
+		t.Errorf("viewer reads: %d", resp.StatusCode)
+	}
+	if resp, body := call(t, "POST", srv.URL+"/api/v1/alerts/a1/actions", "viewer-token-0123456789", `{"action":"acknowledge"}`); resp.StatusCode != 403 {
+		t.Errorf("viewer acts: %d %s", resp.StatusCode, body)
+	}
+	resp, body := call(t, "POST", srv.URL+"/api/v1/alerts/a1/actions", "analyst-token-0123456789", `{"action":"acknowledge","comment":"on it"}`)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"state": "acknowledged"`) || len(f.acts) != 1 || f.acts[0].Actor != "ana" || f.acts[0].Comment != "on it" {
+		t.Errorf("analyst acts: %d %s %+v", resp.StatusCode, body, f.acts)
+	}
+	if resp, body := call(t, "POST", srv.URL+"/api/v1/alerts/a1/actions", "analyst-token-0123456789", `{"acton":"x"}`); resp.StatusCode != 400 || !strings.Contains(body, "acton") {
+		t.Errorf("a misspelt field: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := call(t, "GET", srv.URL+"/healthz", "", ""); resp.StatusCode == 401 {
+		t.Errorf("/healthz needs no token")
+	}
+	if resp, _ := call(t, "GET", srv.URL+"/api/v1/alerts/nope", "viewer-token-0123456789", ""); resp.StatusCode != 404 {
+		t.Errorf("unknown alert: %d", resp.StatusCode)
+	}
+	if resp, _ := call(t, "GET", srv.URL+"/api/v1/alerts", "viewer-token-0123456789", ""); !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") ||
+		strings.Contains(resp.Header.Get("Content-Security-Policy"), "unsafe-inline") {
+		t.Errorf("CSP %q", resp.Header.Get("Content-Security-Policy"))
+	}
+	if err := (&httpapi.Config{Listen: "0.0.0.0:8080"}).Validate(); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+		t.Errorf("a public listener without tokens: %v", err)
+	}
+}
+
+// The OpenAPI document and the handlers agree: every documented operation answers
+// (not the mux's 404 or 405), and every route is documented.
+func TestTheOpenAPIDocumentMatchesTheRoutes(t *testing.T) {
+	srv, _ := apiServer(t, httpapi.Config{})
+	_, body := call(t, "GET", srv.URL+"/api/v1/openapi.json", "", "")
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("document: %v %q", err, doc.OpenAPI)
+	}
+	var documented []string
+	param := regexp.MustCompile(`\{[a-z_]+\}`)
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			route := strings.ToUpper(method) + " " + path
+			documented = append(documented, route)
+			resp, body := call(t, strings.ToUpper(method), srv.URL+param.ReplaceAllString(path, "a1"), "", `{"action":"comment","comment":"x"}`)
+			if resp.StatusCode == 404 && !strings.Contains(body, "no such alert") || resp.StatusCode == 405 {
+				t.Errorf("%s is documented but answers %d", route, resp.StatusCode)
+			}
+		}
+	}
+	for _, r := range httpapi.Routes {
+		if !slices.Contains(documented, r) {
+			t.Errorf("route %s is not in the OpenAPI document", r)
+		}
+	}
+	if len(documented) != len(httpapi.Routes) {
+		t.Errorf("%d documented operations, %d routes", len(documented), len(httpapi.Routes))
+	}
+}

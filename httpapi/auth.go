@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/trackwatch/trackwatch/secret"
+)
+
+// Roles of API tokens.
+const (
+	RoleViewer  = "viewer"  // reads
+	RoleAnalyst = "analyst" // reads and acts on alerts
+)
+
+// Token is one API bearer token.
+type Token struct {
+	// Name identifies the holder; case actions record it as their actor.
+	Name string `yaml:"name"`
+	// Role is viewer or analyst.
+	Role string `yaml:"role"`
+	// Token (or TokenFile) is the secret the holder sends as Authorization: Bearer.
+	Token     secret.String `yaml:"token"`
+	TokenFile string        `yaml:"token_file"`
+}
+
+var tokenNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
+
+func (c *Config) validateTokens() error {
+	names := map[string]bool{}
+	for i := range c.Tokens {
+		t := &c.Tokens[i]
+		if !tokenNameRe.MatchString(t.Name) {
+			return fmt.Errorf("tokens[%d].name: %q must match %s", i, t.Name, tokenNameRe)
+		}
+		if names[t.Name] {
+			return fmt.Errorf("tokens[%d].name: %q is used twice", i, t.Name)
+		}
+		names[t.Name] = true
+		if t.Role != RoleViewer && t.Role != RoleAnalyst {
+			return fmt.Errorf("tokens[%d].role: %q is not viewer or analyst", i, t.Role)
+		}
+		if t.TokenFile != "" {
+			if t.Token != "" {
+				return fmt.Errorf("tokens[%d]: set token or token_file, not both", i)
+			}
+			b, err := os.ReadFile(t.TokenFile)
+			if err != nil {
+				return fmt.Errorf("tokens[%d].token_file: %w", i, err)
+			}
+			t.Token = secret.String(strings.TrimSpace(string(b)))
+		}
+		if len(t.Token.Reveal()) < 16 {
+			return fmt.Errorf("tokens[%d].token: at least 16 characters are required (value not shown)", i)
+		}
+	}
+	if len(c.Tokens) == 0 && !loopback(c.Listen) {
+		return fmt.Errorf("listen: %s is not a loopback address and no tokens are configured: set http.tokens, or listen on 127.0.0.1", c.Listen)
+	}
+	return nil
+}
+
+// loopback reports whether a listen address serves this machine only.
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// principal is who a request comes from.
+type principal struct{ name, role string }
+
+type principalKey struct{}
+
+// caller returns the request's principal (set by auth).
+func caller(ctx context.Context) principal {
+	p, _ := ctx.Value(principalKey{}).(principal)
+	return p
+}
+
+// auth checks bearer tokens, comparing in constant time, and stores the caller. Without
+// tokens configured (the listener is then loopback only) every request is the analyst
+// "local". Open paths (/healthz, /metrics by default) need no token.
+func (s *Server) auth(next http.Handler) http.Handler {
+	type hashed struct {
+		sum  [32]byte
+		name string
+		role string
+	}
+	var tokens []hashed
+	for _, t := range s.cfg.Tokens {
+		tokens = append(tokens, hashed{sha256.Sum256([]byte(t.Token.Reveal())), t.Name, t.Role})
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range s.cfg.OpenPaths {
+			if r.URL.Path == p {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		var who principal
+		if len(tokens) == 0 {
+			who = principal{"local", RoleAnalyst}
+		} else {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+			for _, t := range tokens { // every token is compared: the time says nothing of which matched
+				if subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 && ok {
+					who = principal{t.name, t.role}
+				}
+			}
+			if who.name == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="trackwatch"`)
+				writeError(w, http.StatusUnauthorized, "a valid bearer token is required (http.tokens)")
+				return
+			}
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && who.role != RoleAnalyst {
+			writeError(w, http.StatusForbidden, "this needs an analyst token; "+who.name+" is a viewer")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, who)))
+	})
+}
