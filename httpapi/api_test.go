@@ -56,7 +56,9 @@ func (f *fakeAlerts) Act(_ context.Context, id string, a alert.Action, _ time.Ti
 	return alert.Case{State: alert.CaseAcknowledged, Actions: 1}, nil
 }
 
-func (f *fakeAlerts) Stats(context.Context, time.Time) (alert.Stats, error) { return alert.Stats{Queue: 3}, nil }
+func (f *fakeAlerts) Stats(context.Context, time.Time) (alert.Stats, error) {
+	return alert.Stats{Queue: 3}, nil
+}
 
 func apiServer(t *testing.T, cfg httpapi.Config) (*httptest.Server, *fakeAlerts) {
 	t.Helper()
