@@ -24,6 +24,9 @@ type Alerts interface {
 	Detail(ctx context.Context, alertID string) (alert.Detail, error)
 	Act(ctx context.Context, alertID string, a alert.Action, now time.Time) (alert.Case, error)
 	Stats(ctx context.Context, now time.Time) (alert.Stats, error)
+	Order(ctx context.Context, orderID string, asOf time.Time) (alert.OrderView, error)
+	Tracking(ctx context.Context, number string, asOf time.Time) (alert.TrackingView, error)
+	Sellers(ctx context.Context, sellerID string, w alert.SellerWindow, sort string, limit int) ([]alert.SellerStats, error)
 }
 
 //go:embed openapi.json
@@ -36,6 +39,10 @@ var Routes = []string{
 	"POST /api/v1/alerts/{alert_id}/actions",
 	"GET /api/v1/stats",
 	"GET /api/v1/openapi.json",
+	"GET /api/v1/orders/{order_id}",
+	"GET /api/v1/tracking/{tracking_number}",
+	"GET /api/v1/sellers",
+	"GET /api/v1/sellers/{seller_id}",
 }
 
 // MountAPI serves the workspace API (/api/v1) over alerts; now is the clock.
@@ -49,6 +56,10 @@ func (s *Server) MountAPI(alerts Alerts, now func() time.Time) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
 	})
+	s.Mux.HandleFunc(Routes[5], a.order)
+	s.Mux.HandleFunc(Routes[6], a.tracking)
+	s.Mux.HandleFunc(Routes[7], a.sellers)
+	s.Mux.HandleFunc(Routes[8], a.sellers)
 }
 
 type api struct {
@@ -77,6 +88,8 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, alert.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no such alert")
+	case errors.Is(err, alert.ErrUnknown):
+		writeError(w, http.StatusNotFound, "nothing is known of it")
 	case errors.Is(err, alert.ErrBadQuery), errors.Is(err, alert.ErrBadAction):
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:
@@ -258,4 +271,109 @@ func (a *api) stats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// asOf reads ?as_of= (RFC 3339; default now).
+func (a *api) asOf(w http.ResponseWriter, r *http.Request, allowed ...string) (time.Time, bool) {
+	for k := range r.URL.Query() {
+		if k != "as_of" && !slices.Contains(allowed, k) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown parameter %q (parameters: %s)", k, strings.Join(append([]string{"as_of"}, allowed...), ", ")))
+			return time.Time{}, false
+		}
+	}
+	x := r.URL.Query().Get("as_of")
+	if x == "" {
+		return a.now().UTC(), true
+	}
+	t, err := time.Parse(time.RFC3339, x)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("as_of: %q is not an RFC 3339 time such as 2026-11-01T00:00:00Z", x))
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func (a *api) order(w http.ResponseWriter, r *http.Request) {
+	at, ok := a.asOf(w, r)
+	if !ok {
+		return
+	}
+	v, err := a.alerts.Order(r.Context(), r.PathValue("order_id"), at)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (a *api) tracking(w http.ResponseWriter, r *http.Request) {
+	at, ok := a.asOf(w, r)
+	if !ok {
+		return
+	}
+	v, err := a.alerts.Tracking(r.Context(), r.PathValue("tracking_number"), at)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// sellers serves one seller (/sellers/{seller_id}) or the list, over a window: from, to
+// (default the 90 days before now), scan_days (5); the list takes sort and limit.
+func (a *api) sellers(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("seller_id")
+	allowed := []string{"from", "to", "scan_days"}
+	if id == "" {
+		allowed = append(allowed, "sort", "limit")
+	}
+	if _, ok := a.asOf(w, r, allowed...); !ok {
+		return
+	}
+	v := r.URL.Query()
+	win := alert.SellerWindow{To: a.now().UTC()}
+	win.From = win.To.AddDate(0, 0, -90)
+	for _, f := range []struct {
+		name string
+		into *time.Time
+	}{{"from", &win.From}, {"to", &win.To}} {
+		if x := v.Get(f.name); x != "" {
+			t, err := time.Parse(time.RFC3339, x)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: %q is not an RFC 3339 time", f.name, x))
+				return
+			}
+			*f.into = t
+		}
+	}
+	if x := v.Get("scan_days"); x != "" {
+		n, err := strconv.Atoi(x)
+		if err != nil || n < 1 || n > 60 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("scan_days: %q is not a number from 1 to 60", x))
+			return
+		}
+		win.ScanDays = n
+	}
+	sort, limit := v.Get("sort"), 50
+	if sort == "" {
+		sort = "vtr"
+	}
+	if x := v.Get("limit"); x != "" {
+		n, err := strconv.Atoi(x)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a number", x))
+			return
+		}
+		limit = n
+	}
+	ss, err := a.alerts.Sellers(r.Context(), id, win, sort, limit)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if id != "" {
+		writeJSON(w, http.StatusOK, ss[0])
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sellers": ss, "from": win.From, "to": win.To})
 }

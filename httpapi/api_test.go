@@ -60,6 +60,24 @@ func (f *fakeAlerts) Stats(context.Context, time.Time) (alert.Stats, error) {
 	return alert.Stats{Queue: 3}, nil
 }
 
+func (f *fakeAlerts) Order(_ context.Context, id string, at time.Time) (alert.OrderView, error) {
+	if id != "a1" {
+		return alert.OrderView{}, alert.ErrUnknown
+	}
+	return alert.OrderView{OrderID: id, AsOf: at}, nil
+}
+
+func (f *fakeAlerts) Tracking(_ context.Context, n string, at time.Time) (alert.TrackingView, error) {
+	return alert.TrackingView{TrackingNumber: n, AsOf: at}, nil
+}
+
+func (f *fakeAlerts) Sellers(_ context.Context, id string, w alert.SellerWindow, sort string, limit int) ([]alert.SellerStats, error) {
+	if sort != "vtr" {
+		return nil, fmt.Errorf("%w: sort", alert.ErrBadQuery)
+	}
+	return []alert.SellerStats{{SellerID: id + "x", Shipped: uint64(w.ScanDays)}}, nil
+}
+
 func apiServer(t *testing.T, cfg httpapi.Config) (*httptest.Server, *fakeAlerts) {
 	t.Helper()
 	if cfg.Listen == "" {
@@ -206,5 +224,32 @@ func TestTheOpenAPIDocumentMatchesTheRoutes(t *testing.T) {
 	}
 	if len(documented) != len(httpapi.Routes) {
 		t.Errorf("%d documented operations, %d routes", len(documented), len(httpapi.Routes))
+	}
+}
+
+func TestOrdersTrackingAndSellersTakeAsOfAndAWindow(t *testing.T) {
+	srv, _ := apiServer(t, httpapi.Config{})
+	resp, body := call(t, "GET", srv.URL+"/api/v1/orders/a1?as_of=2026-10-13T12:00:00Z", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"as_of": "2026-10-13T12:00:00Z"`) {
+		t.Errorf("order: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := call(t, "GET", srv.URL+"/api/v1/orders/zz", "", ""); resp.StatusCode != 404 {
+		t.Errorf("unknown order: %d", resp.StatusCode)
+	}
+	if resp, body := call(t, "GET", srv.URL+"/api/v1/orders/a1?as_of=yesterday", "", ""); resp.StatusCode != 400 || !strings.Contains(body, "as_of") {
+		t.Errorf("bad as_of: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := call(t, "GET", srv.URL+"/api/v1/tracking/RR1", "", ""); resp.StatusCode != 200 {
+		t.Errorf("tracking: %d", resp.StatusCode)
+	}
+	resp, body = call(t, "GET", srv.URL+"/api/v1/sellers/s1?scan_days=7", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"seller_id": "s1x"`) || !strings.Contains(body, `"shipped": 7`) {
+		t.Errorf("seller: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := call(t, "GET", srv.URL+"/api/v1/sellers?sort=fame", "", ""); resp.StatusCode != 400 {
+		t.Errorf("bad sort: %d", resp.StatusCode)
+	}
+	if resp, body := call(t, "GET", srv.URL+"/api/v1/sellers/s1?sort=vtr", "", ""); resp.StatusCode != 400 || !strings.Contains(body, "unknown parameter") {
+		t.Errorf("sort on one seller: %d %s", resp.StatusCode, body)
 	}
 }
