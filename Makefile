@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/trackwatch
 
-.PHONY: run test chdb build vet bench clean
+.PHONY: run test chdb build vet bench clean screenshots
 
 ## run: build and run trackwatch on the embedded Kafka + ClickHouse stack, fed with
 ## simulated traffic so alerts appear (trackwatch run --demo)
@@ -25,3 +25,9 @@ vet:
 
 clean:
 	rm -rf bin data
+
+## screenshots: regenerate docs/screenshots/*.png by driving the dashboard in Debian's
+## chromium (apt-get install chromium fonts-noto-cjk) over the demo's alerts
+screenshots: chdb
+	mkdir -p docs/screenshots
+	TRACKWATCH_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestTheDashboardInABrowser ./service

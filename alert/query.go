@@ -13,8 +13,10 @@ import (
 
 // Query selects a page of alerts for the workspace; zero fields select everything.
 type Query struct {
-	Status                                                 Status
-	Case                                                   CaseState
+	Status Status
+	Case   CaseState
+	// NotClosed selects the alerts whose case is not closed (the queue).
+	NotClosed                                              bool
 	Detector, Severity, Recommendation, Marketplace        string
 	SellerID, BuyerID, OrderID, TrackingNumber             string
 	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo time.Time // zero: open-ended
@@ -103,6 +105,9 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		where = append(where, "1")
 	}
 	outer := []string{"1"}
+	if q.NotClosed {
+		outer = append(outer, "case_state != 'closed'")
+	}
 	if q.Case != "" {
 		outer = append(outer, "case_state = {case:String}")
 		args = append(args, clickhouse.Named("case", string(q.Case)))

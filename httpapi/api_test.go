@@ -253,3 +253,71 @@ func TestOrdersTrackingAndSellersTakeAsOfAndAWindow(t *testing.T) {
 		t.Errorf("sort on one seller: %d %s", resp.StatusCode, body)
 	}
 }
+
+func TestAFormPostedFromAnotherSiteIsRefused(t *testing.T) {
+	srv, f := apiServer(t, httpapi.Config{})
+	for _, tc := range []struct {
+		name, site, origin string
+		want               int
+	}{
+		{"another site", "cross-site", "https://evil.example", 403},
+		{"a sibling site", "same-site", "", 403},
+		{"an old browser from elsewhere", "", "https://evil.example", 403},
+		{"this site, no-referrer origin", "same-origin", "null", 200},
+		{"a client that is not a browser", "", "", 200},
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/alerts/a1/actions", strings.NewReader(`{"action":"acknowledge"}`))
+		if tc.site != "" {
+			req.Header.Set("Sec-Fetch-Site", tc.site)
+		}
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+	if len(f.acts) != 2 {
+		t.Errorf("%d actions recorded, want the 2 allowed", len(f.acts))
+	}
+}
+
+// Carrier and marketplace text is the sellers' and carriers' own: the pages escape it.
+func TestPagesEscapeWhatSellersAndCarriersWrite(t *testing.T) {
+	s, err := httpapi.New(httpapi.Config{Listen: "127.0.0.1:0"}, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.MountUI(hostile{&fakeAlerts{}}, nil, time.Now)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/queue", "/alerts/x"} {
+		resp, body := call(t, "GET", srv.URL+path, "", "")
+		if resp.StatusCode != 200 || strings.Contains(body, "<script>alert(1)</script>") || !strings.Contains(body, "&lt;script&gt;") {
+			t.Errorf("%s: %d, unescaped: %v", path, resp.StatusCode, strings.Contains(body, "<script>alert(1)</script>"))
+		}
+	}
+}
+
+// hostile is a store whose text fields carry markup.
+type hostile struct{ *fakeAlerts }
+
+const evil = "<script>alert(1)</script>"
+
+func (hostile) Query(context.Context, alert.Query) (alert.Page, error) {
+	return alert.Page{Alerts: []alert.Listed{{Alert: alert.Alert{AlertID: "x", Finding: detect.Finding{Detector: "stalled_eir",
+		OrderID: evil, TrackingNumber: evil, SellerID: evil, Reason: evil}}}}}, nil
+}
+
+func (hostile) Detail(context.Context, string) (alert.Detail, error) {
+	return alert.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "x", Finding: detect.Finding{Detector: "stalled_eir", OrderID: evil,
+		Reasons: map[string]string{"en": evil}, Evidence: []byte(`{"x":"` + strings.ReplaceAll(evil, "/", `\/`) + `"}`)}}},
+		Carrier: []alert.Event{{RawStatus: evil, City: evil}}, Order: []alert.OrderEvent{{ShipToCity: evil}}}, nil
+}
+
+func (hostile) Stats(context.Context, time.Time) (alert.Stats, error) { return alert.Stats{}, nil }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/trackwatch/trackwatch/secret"
@@ -105,22 +106,33 @@ func (s *Server) auth(next http.Handler) http.Handler {
 		tokens = append(tokens, hashed{sha256.Sum256([]byte(t.Token.Reveal())), t.Name, t.Role})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, p := range s.cfg.OpenPaths {
-			if r.URL.Path == p {
-				next.ServeHTTP(w, r)
-				return
-			}
+		if slices.Contains(s.cfg.OpenPaths, r.URL.Path) || slices.Contains(uiOpenPaths, r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// A form posted from another site never acts (the dashboard's cookie is SameSite
+		// too): browsers say where a request comes from.
+		if r.Method == http.MethodPost && crossSite(r) {
+			writeError(w, http.StatusForbidden, "a request from another site")
+			return
 		}
 		var who principal
 		if len(tokens) == 0 {
 			who = principal{"local", RoleAnalyst}
 		} else {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if c, err := r.Cookie(tokenCookie); !ok && err == nil { // the dashboard, signed in
+				got, ok = c.Value, true
+			}
 			sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
 			for _, t := range tokens { // every token is compared: the time says nothing of which matched
 				if subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 && ok {
 					who = principal{t.name, t.role}
 				}
+			}
+			if who.name == "" && r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/api/") {
+				http.Redirect(w, r, "/login", http.StatusFound) // a page: sign in first
+				return
 			}
 			if who.name == "" {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="trackwatch"`)
@@ -134,4 +146,18 @@ func (s *Server) auth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, who)))
 	})
+}
+
+// crossSite reports whether a browser says a request comes from another site: by
+// Sec-Fetch-Site where the browser sends it, else by an Origin that is not this host.
+// Clients that are not browsers send neither.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return false
+	case "cross-site", "same-site":
+		return true
+	}
+	o := r.Header.Get("Origin")
+	return o != "" && o != "http://"+r.Host && o != "https://"+r.Host
 }

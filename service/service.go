@@ -151,6 +151,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			return err
 		}
 		api.MountAPI(alerts, opts.Now)
+		api.MountUI(alerts, opts.Registry, opts.Now)
 		if !api.Authenticated() {
 			logger.Warn("no http.tokens configured: the API serves this machine only (loopback), and every local request may act on alerts")
 		}

@@ -1,0 +1,18 @@
+// trackwatch's dashboard works without this file; it adds conveniences: copy buttons,
+// select-all, and live queue counts.
+document.addEventListener('DOMContentLoaded', () => {
+  document.querySelectorAll('button.copy').forEach(b => b.addEventListener('click', () => {
+    const el = document.getElementById(b.dataset.copy);
+    if (el && navigator.clipboard) navigator.clipboard.writeText(el.textContent).then(() => { b.textContent = 'Copied'; });
+  }));
+  const all = document.getElementById('all');
+  if (all) all.addEventListener('change', () => {
+    document.querySelectorAll('input[name=alert_id]').forEach(c => { c.checked = all.checked; });
+  });
+  const counts = document.getElementById('counts');
+  if (counts) setInterval(() => {
+    fetch(counts.dataset.src, {credentials: 'same-origin'}).then(r => r.ok ? r.json() : null).then(s => {
+      if (s) counts.textContent = 'queue ' + s.queue + ' · untouched ' + s.untouched;
+    }).catch(() => {});
+  }, 30000);
+});

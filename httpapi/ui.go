@@ -1,0 +1,438 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shopspring/decimal"
+
+	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/detect"
+)
+
+//go:embed ui/*.html
+var uiFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// uiOpenPaths need no token: the sign-in page and what it loads.
+var uiOpenPaths = []string{"/login", "/ui/login", "/static/app.css", "/static/app.js"}
+
+// tokenCookie carries a signed-in browser's API token.
+const tokenCookie = "trackwatch_token"
+
+var funcs = template.FuncMap{
+	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+	"datep": func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.UTC().Format("2006-01-02")
+	},
+	"daysLeft": func(t *time.Time, now time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", t.Sub(now).Hours()/24)
+	},
+	"age": func(t, now time.Time) string { return now.Sub(t).Round(time.Minute).String() },
+	"amount": func(d *decimal.Decimal) string {
+		if d == nil {
+			return "-"
+		}
+		return d.StringFixed(2)
+	},
+	"pct": func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+}
+
+// pages are the dashboard's templates, one per page, each with the layout.
+var pages = func() map[string]*template.Template {
+	out := map[string]*template.Template{}
+	for _, p := range []string{"queue", "alert", "seller", "sellers", "overview", "login"} {
+		out[p] = template.Must(template.New(p+".html").Funcs(funcs).ParseFS(uiFiles, "ui/layout.html", "ui/"+p+".html"))
+	}
+	return out
+}()
+
+// MountUI serves the web dashboard over the same store as the API: the queue, an
+// alert's page, sellers and an overview, server-rendered, usable without JavaScript.
+func (s *Server) MountUI(alerts Alerts, gatherer prometheus.Gatherer, now func() time.Time) {
+	u := &ui{api: &api{alerts: alerts, now: now, log: s.logger}, gatherer: gatherer, tokens: s.cfg.Tokens}
+	static, _ := fs.Sub(staticFiles, "static")
+	s.Mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/queue", http.StatusFound) })
+	s.Mux.HandleFunc("GET /queue", u.queue)
+	s.Mux.HandleFunc("GET /alerts/{alert_id}", u.alert)
+	s.Mux.HandleFunc("GET /sellers", u.sellers)
+	s.Mux.HandleFunc("GET /sellers/{seller_id}", u.seller)
+	s.Mux.HandleFunc("GET /overview", u.overview)
+	s.Mux.HandleFunc("POST /ui/actions", u.actions)
+	s.Mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		u.render(w, r, "login", map[string]any{"Title": "Sign in"})
+	})
+	s.Mux.HandleFunc("POST /ui/login", u.login)
+}
+
+type ui struct {
+	api      *api
+	gatherer prometheus.Gatherer
+	tokens   []Token
+}
+
+// render writes a page; data gets the layout's fields (who, counts).
+func (u *ui) render(w http.ResponseWriter, r *http.Request, page string, data map[string]any) {
+	who := caller(r.Context())
+	data["Who"] = who.name
+	data["Now"] = u.api.now().UTC()
+	if _, ok := data["Counts"]; !ok && who.name != "" {
+		if st, err := u.api.alerts.Stats(r.Context(), u.api.now()); err == nil {
+			data["Counts"] = st
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := pages[page].ExecuteTemplate(w, page+".html", data); err != nil {
+		u.api.log.Error("render", "page", page, "err", err)
+	}
+}
+
+func (u *ui) failPage(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusServiceUnavailable, "the alert store cannot answer now; see the server log"
+	switch {
+	case isNotFound(err):
+		status, msg = http.StatusNotFound, "not found"
+	case isBad(err):
+		status, msg = http.StatusBadRequest, err.Error()
+	default:
+		u.api.log.Error("ui", "err", err)
+	}
+	w.WriteHeader(status)
+	u.render(w, r, "login", map[string]any{"Title": http.StatusText(status), "Flash": msg})
+}
+
+func (u *ui) queue(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r)
+	if err != nil {
+		u.failPage(w, r, fmt.Errorf("%w: %v", alert.ErrBadQuery, err))
+		return
+	}
+	raw := r.URL.Query()
+	if !raw.Has("status") {
+		q.Status = alert.StatusFiring
+		raw.Set("status", "firing")
+	}
+	if q.Case == "" {
+		q.NotClosed = true
+	}
+	if q.Sort == "" {
+		q.Sort = "urgency"
+		raw.Set("sort", "urgency")
+	}
+	p, err := u.api.alerts.Query(r.Context(), q)
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
+	Q := map[string]string{}
+	for k := range raw {
+		Q[k] = raw.Get(k)
+	}
+	next := url.Values{}
+	for k, v := range raw {
+		next[k] = v
+	}
+	next.Set("cursor", p.Next)
+	csvQ := url.Values{}
+	for k, v := range raw {
+		if k != "cursor" {
+			csvQ[k] = v
+		}
+	}
+	csvQ.Set("format", "csv")
+	opts := map[string][]string{"Status": {"", "firing", "resolved"}, "Case": {"", "open", "acknowledged", "closed"},
+		"Detector": append([]string{""}, detect.Names...), "Severity": {"", "critical", "high", "medium", "low"},
+		"Recommendation": {"", "open_dispute", "extend_protection"}}
+	u.render(w, r, "queue", map[string]any{"Title": "Queue", "Page": p, "Q": Q, "Options": opts, "NextQuery": next.Encode(),
+		"CSVQuery": csvQ.Encode(), "Back": r.URL.RequestURI(), "Flash": r.URL.Query().Get("done")})
+}
+
+// place is an address as the alert page compares them.
+type place struct{ Country, City, Postal string }
+
+func (u *ui) alert(w http.ResponseWriter, r *http.Request) {
+	d, err := u.api.alerts.Detail(r.Context(), r.PathValue("alert_id"))
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
+	var shipTo, dest place
+	for _, e := range d.Order {
+		if e.ShipToCountry != "" || e.ShipToCity != "" {
+			shipTo = place{e.ShipToCountry, e.ShipToCity, e.ShipToPostal}
+		}
+	}
+	for _, e := range d.Carrier {
+		if e.Dest != "" || e.DestCity != "" {
+			dest = place{e.Dest, e.DestCity, e.DestPost}
+		}
+	}
+	var ev bytes.Buffer
+	if json.Indent(&ev, d.Evidence, "", "  ") != nil {
+		ev.Reset()
+		ev.Write(d.Evidence)
+	}
+	u.render(w, r, "alert", map[string]any{"Title": d.Detector + " " + d.OrderID, "D": d, "ShipTo": shipTo, "Dest": dest, "Evidence": ev.String(),
+		"Outcomes": alert.Outcomes, "Flash": r.URL.Query().Get("done")})
+}
+
+func (u *ui) sellers(w http.ResponseWriter, r *http.Request) {
+	now := u.api.now().UTC()
+	ss, err := u.api.alerts.Sellers(r.Context(), "", alert.SellerWindow{From: now.AddDate(0, 0, -90), To: now}, "vtr", 200)
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
+	u.render(w, r, "sellers", map[string]any{"Title": "Sellers", "Sellers": ss})
+}
+
+func (u *ui) seller(w http.ResponseWriter, r *http.Request) {
+	now := u.api.now().UTC()
+	id := r.PathValue("seller_id")
+	ss, err := u.api.alerts.Sellers(r.Context(), id, alert.SellerWindow{From: now.AddDate(0, 0, -90), To: now}, "vtr", 1)
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
+	worst, err := u.api.alerts.Query(r.Context(), alert.Query{SellerID: id, Status: alert.StatusFiring, Sort: "urgency", Limit: 20})
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
+	var bars []bar
+	for _, wk := range ss[0].Weeks {
+		v := 1.0
+		if wk.Shipped > 0 {
+			v = float64(wk.Valid) / float64(wk.Shipped)
+		}
+		bars = append(bars, bar{Label: wk.Week.Format("01-02"), Value: v})
+	}
+	u.render(w, r, "seller", map[string]any{"Title": "Seller " + id, "S": ss[0], "Worst": worst, "Chart": barChart(bars, 1, 0.95, "%")})
+}
+
+func (u *ui) overview(w http.ResponseWriter, r *http.Request) {
+	st, err := u.api.alerts.Stats(r.Context(), u.api.now())
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
+	// Stacked bars: one per day, a segment per detector.
+	counts := map[string]map[string]float64{}
+	var days []string
+	for _, x := range st.ByDetectorDay {
+		d := x.Day.Format("01-02")
+		if counts[d] == nil {
+			counts[d] = map[string]float64{}
+			days = append(days, d)
+		}
+		counts[d][x.Detector] += float64(x.Alerts)
+	}
+	sort.Strings(days)
+	u.render(w, r, "overview", map[string]any{"Title": "Overview", "Stats": st, "Counts": st, "Chart": stackedChart(days, detect.Names, counts),
+		"Metrics": u.metrics()})
+}
+
+// metric is one figure from /metrics, for the overview.
+type metric struct{ Name, Value string }
+
+// metrics reads what /metrics exposes about detector runs, ingest and notifications.
+func (u *ui) metrics() []metric {
+	if u.gatherer == nil {
+		return nil
+	}
+	mfs, err := u.gatherer.Gather()
+	if err != nil {
+		return nil
+	}
+	var out []metric
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "trackwatch_detect_run_seconds":
+			for _, m := range mf.GetMetric() {
+				h := m.GetHistogram()
+				if h.GetSampleCount() > 0 {
+					out = append(out, metric{"detector run (" + labels(m.GetLabel()) + "), mean seconds",
+						fmt.Sprintf("%.2f over %d runs", h.GetSampleSum()/float64(h.GetSampleCount()), h.GetSampleCount())})
+				}
+			}
+		case "trackwatch_ingest_consumer_lag", "trackwatch_notify_outbox_lag_seconds":
+			total := 0.0
+			for _, m := range mf.GetMetric() {
+				total += m.GetGauge().GetValue()
+			}
+			out = append(out, metric{mf.GetName(), fmt.Sprintf("%.0f", total)})
+		}
+	}
+	return out
+}
+
+func labels[T interface {
+	GetName() string
+	GetValue() string
+}](ls []T) string {
+	var parts []string
+	for _, l := range ls {
+		parts = append(parts, l.GetValue())
+	}
+	return strings.Join(parts, ",")
+}
+
+// actions applies a form's action to one or more alerts (bulk from the queue), then
+// goes back to the page it came from.
+func (u *ui) actions(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		u.failPage(w, r, fmt.Errorf("%w: %v", alert.ErrBadAction, err))
+		return
+	}
+	ids := r.PostForm["alert_id"]
+	if len(ids) == 0 || len(ids) > 500 {
+		u.failPage(w, r, fmt.Errorf("%w: select between 1 and 500 alerts", alert.ErrBadAction))
+		return
+	}
+	a := alert.Action{Action: alert.ActionKind(r.PostForm.Get("action")), Actor: caller(r.Context()).name,
+		Assignee: r.PostForm.Get("assignee"), Outcome: alert.Outcome(r.PostForm.Get("outcome")), Comment: r.PostForm.Get("comment")}
+	for _, id := range ids {
+		if _, err := u.api.alerts.Act(r.Context(), id, a, u.api.now()); err != nil {
+			u.failPage(w, r, err)
+			return
+		}
+	}
+	back := r.PostForm.Get("back")
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
+		back = "/queue" // only this site's pages
+	}
+	sep := "?"
+	if strings.Contains(back, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, back+sep+"done="+url.QueryEscape(fmt.Sprintf("%s: %d alert(s)", a.Action, len(ids))), http.StatusSeeOther)
+}
+
+// login keeps a valid token in a cookie for this site.
+func (u *ui) login(w http.ResponseWriter, r *http.Request) {
+	tok := strings.TrimSpace(r.PostFormValue("token"))
+	sum := sha256.Sum256([]byte(tok))
+	ok := false
+	for _, t := range u.tokens { // every token compared, in constant time
+		ts := sha256.Sum256([]byte(t.Token.Reveal()))
+		ok = subtle.ConstantTimeCompare(sum[:], ts[:]) == 1 || ok
+	}
+	if !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		u.render(w, r, "login", map[string]any{"Title": "Sign in", "Flash": "That token is not one of http.tokens."})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil, MaxAge: 12 * 3600})
+	http.Redirect(w, r, "/queue", http.StatusSeeOther)
+}
+
+// bar is one bar of a chart.
+type bar struct {
+	Label string
+	Value float64
+}
+
+// barChart draws bars as SVG, scaled to top, with an optional target line; labels are
+// escaped (they may come from data).
+func barChart(bars []bar, top, target float64, unit string) template.HTML {
+	if len(bars) == 0 {
+		return template.HTML(`<p>No data yet.</p>`)
+	}
+	const w, h, pad = 720, 200, 30
+	bw := float64(w-2*pad) / float64(len(bars))
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img">`, w, h+40)
+	for i, x := range bars {
+		bh := float64(h-pad) * x.Value / top
+		px := float64(pad) + float64(i)*bw
+		label := fmt.Sprintf("%.0f", x.Value)
+		if unit == "%" {
+			label = fmt.Sprintf("%.0f%%", 100*x.Value)
+		}
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#1565c0"><title>%s: %s</title></rect>`,
+			px+2, float64(h)-bh, bw-4, bh, html.EscapeString(x.Label), label)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle">%s</text>`, px+bw/2, h+14, html.EscapeString(x.Label))
+	}
+	if target > 0 {
+		y := float64(h) - float64(h-pad)*target/top
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#c62828" stroke-dasharray="4 3"/><text x="%d" y="%.1f" font-size="10" fill="#c62828">target %.0f%%</text>`,
+			pad, w-pad, y, y, w-pad-60, y-4, 100*target)
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, alert.ErrNotFound) || errors.Is(err, alert.ErrUnknown)
+}
+
+func isBad(err error) bool {
+	return errors.Is(err, alert.ErrBadQuery) || errors.Is(err, alert.ErrBadAction)
+}
+
+// palette colours a chart's series.
+var palette = []string{"#1565c0", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#9e9d24", "#4e342e", "#546e7a", "#ad1457"}
+
+// stackedChart draws a bar per day stacked by series, with a legend.
+func stackedChart(days, series []string, counts map[string]map[string]float64) template.HTML {
+	if len(days) == 0 {
+		return template.HTML(`<p>No alerts in the last 30 days.</p>`)
+	}
+	top := 1.0
+	for _, d := range days {
+		sum := 0.0
+		for _, v := range counts[d] {
+			sum += v
+		}
+		top = max(top, sum)
+	}
+	const w, h, pad = 720, 200, 30
+	bw := float64(w-2*pad) / float64(len(days))
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img">`, w, h+40+14*((len(series)+3)/4))
+	for i, d := range days {
+		px, y := float64(pad)+float64(i)*bw, float64(h)
+		for si, sname := range series {
+			v := counts[d][sname]
+			if v == 0 {
+				continue
+			}
+			sh := float64(h-pad) * v / top
+			y -= sh
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %.0f</title></rect>`,
+				px+2, y, bw-4, sh, palette[si%len(palette)], html.EscapeString(d), html.EscapeString(sname), v)
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle">%s</text>`, px+bw/2, h+14, html.EscapeString(d))
+	}
+	for si, sname := range series {
+		x, y := pad+(si%4)*170, h+30+14*(si/4)
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d" font-size="11">%s</text>`,
+			x, y, palette[si%len(palette)], x+14, y+9, html.EscapeString(sname))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}

@@ -1,0 +1,149 @@
+package service_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/devstack/devstacktest"
+	"github.com/trackwatch/trackwatch/service"
+)
+
+// chromium returns Debian's chromium, or skips (fails under CI, which installs it).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is missing under CI; .ci/run installs Debian's chromium")
+	}
+	t.Skip("chromium not installed (apt-get install chromium)")
+	return ""
+}
+
+// The dashboard in a real browser: the queue lists the simulator's alerts, a filter
+// narrows it, the alert page shows the carrier timeline, and an acknowledge from the
+// page shows in the API. Each page is screenshotted into the test's directory, or into
+// $TRACKWATCH_SCREENSHOTS (make screenshots: docs/screenshots).
+func TestTheDashboardInABrowser(t *testing.T) {
+	exe := chromium(t)
+	shots := os.Getenv("TRACKWATCH_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	cfg := embeddedConfig(t, t.TempDir())
+	cfg.Detect.Schedule = "@every 2s"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan service.Endpoints, 1)
+	go func() {
+		done <- service.Run(ctx, cfg, service.Options{Logger: devstacktest.Logger(), Demo: &service.DemoOptions{Interval: time.Hour, Orders: 60},
+			Ready: func(ep service.Endpoints) { ready <- ep }})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	var ep service.Endpoints
+	select {
+	case ep = <-ready:
+	case err := <-done:
+		t.Fatalf("run ended: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("not ready")
+	}
+	base := "http://" + ep.HTTP
+	var stalled alert.Page
+	for deadline := time.Now().Add(2 * time.Minute); len(stalled.Alerts) == 0; time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no stalled_eir alert within 2 minutes")
+		}
+		getJSON(t, base+"/api/v1/alerts?detector=stalled_eir&status=firing", &stalled)
+	}
+	target := stalled.Alerts[0]
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.WindowSize(1280, 1200), chromedp.UserDataDir(t.TempDir()))
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	if err := chromedp.Do(bctx); err != nil { // start the browser on a context without a timeout
+		t.Fatal(err)
+	}
+
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do(chromedp.Navigate(base+"/queue"), chromedp.WaitVisible(chromedp.CSS(`table.alerts tbody tr`)))
+	queue := text(`table.alerts`)
+	shot("queue")
+	do(chromedp.SetValue(chromedp.CSS(`select[name=detector]`), "stalled_eir"), chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) { // the filtered page has loaded
+		loc, err := chromedp.Run(bctx, chromedp.Location())
+		if err == nil && strings.Contains(loc, "detector=stalled_eir") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the filter did not load its page (at %s, %v)", loc, err)
+		}
+	}
+	do(chromedp.WaitVisible(chromedp.CSS(`table.alerts tbody tr`)))
+	filtered := text(`table.alerts tbody`)
+	do(chromedp.Navigate(base+"/alerts/"+target.AlertID), chromedp.WaitVisible(chromedp.CSS(`ol.timeline li`)))
+	page := text(`main`)
+	shot("alert")
+	do(chromedp.Click(chromedp.CSS(`form.actions button[value=acknowledge]`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+	do(chromedp.Navigate(base+"/overview"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	shot("overview")
+	do(chromedp.Navigate(base+"/sellers/"+target.SellerID), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	shot("seller")
+	if !strings.Contains(queue, target.OrderID) {
+		t.Errorf("the queue does not list %s", target.OrderID)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(filtered), "\n") {
+		if strings.TrimSpace(line) != "" && !strings.Contains(line, "stalled_eir") {
+			t.Errorf("the stalled_eir filter shows %q", line)
+		}
+	}
+	if !strings.Contains(page, "info_received/pre_advice") || !strings.Contains(page, target.TrackingNumber) || !strings.Contains(page, "Dispute text") {
+		t.Errorf("the alert page lacks the timeline or the dispute text:\n%s", page)
+	}
+	var d alert.Detail
+	getJSON(t, base+"/api/v1/alerts/"+target.AlertID, &d)
+	if d.Case.State != alert.CaseAcknowledged || len(d.Actions) != 1 || d.Actions[0].Actor != "local" {
+		t.Errorf("after acknowledging in the page, the API says %+v, %+v", d.Case, d.Actions)
+	}
+}
