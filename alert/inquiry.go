@@ -140,6 +140,9 @@ FROM (
 LEFT JOIN (
     SELECT tracking_number, groupArray(occurred_at) AS scans FROM $db.tracking_events
     WHERE physical AND occurred_at >= {from:DateTime64(3, 'UTC')} - toIntervalDay(1)
+      -- one seller: only its numbers (the table is sorted by number, so this reads little)
+      AND ({seller:String} = '' OR tracking_number IN (
+          SELECT tracking_number FROM $db.order_events WHERE seller_id = {seller:String} AND status = 'shipped'))
     GROUP BY tracking_number
 ) AS t ON t.tracking_number = o.tn
 SETTINGS join_use_nulls = 1`

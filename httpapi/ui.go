@@ -99,11 +99,6 @@ func (u *ui) render(w http.ResponseWriter, r *http.Request, page string, data ma
 	who := caller(r.Context())
 	data["Who"] = who.name
 	data["Now"] = u.api.now().UTC()
-	if _, ok := data["Counts"]; !ok && who.name != "" {
-		if st, err := u.api.alerts.Stats(r.Context(), u.api.now()); err == nil {
-			data["Counts"] = st
-		}
-	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pages[page].ExecuteTemplate(w, page+".html", data); err != nil {
 		u.api.log.Error("render", "page", page, "err", err)

@@ -20,6 +20,9 @@ func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	if len(args) > 0 && args[0] == "notify" {
 		return benchNotify(ctx, env, c, args[1:])
 	}
+	if len(args) > 0 && args[0] == "api" {
+		return benchAPI(ctx, env, c, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
 		fmt.Fprint(env.stderr, c.usage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -238,5 +241,44 @@ func benchNotify(ctx context.Context, env *cmdEnv, c command, args []string) int
 	fmt.Fprintf(w, "\nLatency, changes logged and dispatcher woken -> first attempt at the receiver (%d samples): p50 %s, p99 %s, max %s\n",
 		r.LatencySamples, r.LatencyP50.Round(time.Microsecond), r.LatencyP99.Round(time.Microsecond), r.LatencyMax.Round(time.Microsecond))
 	fmt.Fprintf(w, "Baseline, one signed POST alone: p50 %s, p99 %s\n", r.BaselineLatencyP50.Round(time.Microsecond), r.BaselineLatencyP99.Round(time.Microsecond))
+	return exitOK
+}
+
+func benchAPI(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	var o bench.APIOptions
+	fs.IntVar(&o.Events, "events", 10_000_000, "tracking events to load (a tenth as many orders)")
+	fs.IntVar(&o.Requests, "requests", 200, "requests per endpoint")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	if o.Events < 10_000 || o.Requests < 10 {
+		fmt.Fprintln(env.stderr, "trackwatch bench api: --events must be at least 10000 and --requests at least 10")
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, logger, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	o.ClickHouse = cfg.Embedded.ClickHouse
+	o.Logger = logger
+	started := time.Now()
+	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	r, err := bench.API(ctx, o)
+	if err != nil {
+		logger.Error("bench failed", "err", err)
+		return exitFailure
+	}
+	host, _ := os.Hostname()
+	w := env.stdout
+	fmt.Fprintf(w, "trackwatch bench api: %d tracking events, %d orders, %d firing alerts, %d requests per endpoint, %d CPUs, %s, host %s\n\n",
+		r.Events, r.Orders, r.Firing, o.Requests, runtime.NumCPU(), runtime.Version(), host)
+	fmt.Fprintln(w, "| endpoint | store call p50 | store call p99 (baseline) | HTTP p50 | HTTP p99 |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+	for _, t := range r.Timings {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", t.Name, t.StoreP50.Round(time.Millisecond), t.StoreP99.Round(time.Millisecond),
+			t.HTTPP50.Round(time.Millisecond), t.HTTPP99.Round(time.Millisecond))
+	}
 	return exitOK
 }

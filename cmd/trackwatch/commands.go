@@ -49,6 +49,11 @@ runs until interrupted. Data persists in the data directories across restarts.
 		usage: `Usage: trackwatch bench ingest [flags]
        trackwatch bench detect [--events 1000000,10000000] [--repeat 3]
        trackwatch bench notify [--changes 10000] [--runs 50] [--per-run 10] [--concurrency 4]
+       trackwatch bench api [--events 10000000] [--requests 200]
+
+api loads the detector benchmark's data, records every detector's alerts, and times the
+workspace: the queue (first page, and filtered), an alert page, a seller page and an
+API query, each as the store's call in process (the baseline) and as an HTTP request.
 
 notify logs --changes alert changes in a fresh embedded ClickHouse and delivers them to
 a local webhook receiver (answering 204): first by a plain loop that signs and posts

@@ -10,9 +10,8 @@ document.addEventListener('DOMContentLoaded', () => {
     document.querySelectorAll('input[name=alert_id]').forEach(c => { c.checked = all.checked; });
   });
   const counts = document.getElementById('counts');
-  if (counts) setInterval(() => {
-    fetch(counts.dataset.src, {credentials: 'same-origin'}).then(r => r.ok ? r.json() : null).then(s => {
-      if (s) counts.textContent = 'queue ' + s.queue + ' · untouched ' + s.untouched;
-    }).catch(() => {});
-  }, 30000);
+  const refresh = () => fetch(counts.dataset.src, {credentials: 'same-origin'}).then(r => r.ok ? r.json() : null).then(s => {
+    if (s) counts.textContent = 'queue ' + s.queue + ' · untouched ' + s.untouched;
+  }).catch(() => {});
+  if (counts) { refresh(); setInterval(refresh, 30000); }
 });
