@@ -8,6 +8,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/shopspring/decimal"
+
+	"github.com/trackwatch/trackwatch/detect"
 )
 
 // OrderView is everything known about an order as of a moment.
@@ -180,18 +182,76 @@ ORDER BY ` + order + `, seller_id LIMIT {limit:UInt32}
 SETTINGS join_use_nulls = 1`)
 	args := []any{clickhouse.Named("seller", sellerID), clickhouse.Named("from", w.From.UTC()), clickhouse.Named("to", w.To.UTC()),
 		clickhouse.Named("scan_days", uint16(w.ScanDays)), clickhouse.Named("limit", uint32(limit))}
+	if sellerID != "" {
+		return s.seller(ctx, r, sellerID, args)
+	}
 	var out []SellerStats
 	if err := s.Conn.Select(ctx, &out, q, args...); err != nil {
 		return nil, fmt.Errorf("seller figures: %w", err)
 	}
-	if sellerID != "" && len(out) == 1 {
-		if err := s.Conn.Select(ctx, &out[0].Weeks, r.Replace(`SELECT toMonday(shipped_at) AS week, count() AS shipped, countIf(valid) AS valid
-FROM (`+shippedSQL+`) GROUP BY week ORDER BY week`), args...); err != nil {
-			return nil, fmt.Errorf("seller weeks: %w", err)
+	return out, nil
+}
+
+// seller is Sellers for one seller: its shipped orders once, totals and weeks counted
+// here, and its alerts.
+func (s *Store) seller(ctx context.Context, r *strings.Replacer, sellerID string, args []any) ([]SellerStats, error) {
+	var orders []struct {
+		ShippedAt time.Time `ch:"shipped_at"`
+		Valid     bool      `ch:"valid"`
+	}
+	if err := s.Conn.Select(ctx, &orders, "SELECT shipped_at, valid FROM ("+r.Replace(shippedSQL)+") ORDER BY shipped_at", args...); err != nil {
+		return nil, fmt.Errorf("seller figures: %w", err)
+	}
+	st := SellerStats{SellerID: sellerID, FiringByDetector: map[string]uint64{}}
+	for _, o := range orders {
+		st.Shipped++
+		week := o.ShippedAt.UTC().Truncate(24 * time.Hour)
+		week = week.AddDate(0, 0, -((int(week.Weekday()) + 6) % 7)) // Monday
+		if n := len(st.Weeks); n == 0 || !st.Weeks[n-1].Week.Equal(week) {
+			st.Weeks = append(st.Weeks, SellerWeek{Week: week})
+		}
+		st.Weeks[len(st.Weeks)-1].Shipped++
+		if o.Valid {
+			st.Valid++
+			st.Weeks[len(st.Weeks)-1].Valid++
 		}
 	}
-	if sellerID != "" && len(out) == 0 {
+	st.ValidTrackingRate = 1
+	if st.Shipped > 0 {
+		st.ValidTrackingRate = float64(st.Valid) / float64(st.Shipped)
+	}
+	var al []struct {
+		Detector       string           `ch:"detector"`
+		Status         string           `ch:"status"`
+		Recommendation string           `ch:"recommendation"`
+		Amount         *decimal.Decimal `ch:"amount"`
+		Outcome        string           `ch:"outcome"`
+	}
+	if err := s.Conn.Select(ctx, &al, r.Replace(`SELECT a.detector AS detector, a.status AS status, a.recommendation AS recommendation,
+    a.amount AS amount, ifNull(c.outcome, '') AS outcome
+FROM (SELECT alert_id, detector, status, recommendation, amount FROM $db.alerts FINAL WHERE seller_id = {seller:String}) AS a
+LEFT JOIN ($cases) AS c ON c.alert_id = a.alert_id
+SETTINGS join_use_nulls = 1`), args...); err != nil {
+		return nil, fmt.Errorf("seller alerts: %w", err)
+	}
+	for _, a := range al {
+		if a.Outcome == string(OutcomeConfirmedFake) {
+			st.Confirmed++
+		}
+		if a.Status != string(StatusFiring) {
+			continue
+		}
+		st.Firing++
+		st.FiringByDetector[a.Detector]++
+		if a.Recommendation == string(detect.RecommendOpenDispute) {
+			st.DisputesAdvised++
+		}
+		if a.Amount != nil {
+			st.MoneyAtStake = st.MoneyAtStake.Add(*a.Amount)
+		}
+	}
+	if st.Shipped == 0 && len(al) == 0 {
 		return nil, ErrUnknown
 	}
-	return out, nil
+	return []SellerStats{st}, nil
 }

@@ -51,12 +51,14 @@ type cursor struct {
 // ErrBadQuery is returned for a query parameter out of its range.
 var ErrBadQuery = fmt.Errorf("bad query")
 
-// listSQL selects alerts with their case; $where and $order come from the query.
-const listSQL = `SELECT a.* EXCEPT updated_at, ifNull(c.case_state, 'open') AS case_state, ifNull(c.assignee, '') AS assignee,
+// listSQL selects the sort keys of the alerts matching $where, with their case; the
+// page's whole rows are read after, by id (reading evidence and reasons of every alert
+// to sort them would cost most of the query).
+const listSQL = `SELECT a.alert_id AS alert_id, ifNull(c.case_state, 'open') AS case_state, ifNull(c.assignee, '') AS assignee,
     ifNull(c.outcome, '') AS outcome, ifNull(c.actions, 0) AS actions,
     toInt64(toUnixTimestamp64Milli(ifNull(a.protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
     toString(ifNull(a.amount, toDecimal64(0, 4))) AS k_amount, toInt64(toUnixTimestamp64Milli(a.last_detected_at)) AS k_recency
-FROM (SELECT * FROM $db.alerts FINAL WHERE $where) AS a
+FROM (SELECT alert_id, protection_ends_at, amount, last_detected_at FROM $db.alerts FINAL WHERE $where) AS a
 LEFT JOIN ($cases) AS c ON c.alert_id = a.alert_id
 SETTINGS join_use_nulls = 1`
 
@@ -137,7 +139,7 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	query := "SELECT * FROM (" + inner + ") WHERE " + strings.Join(outer, " AND ") + " ORDER BY " + order + " LIMIT {limit:UInt32}"
 	args = append(args, clickhouse.Named("limit", uint32(q.Limit+1)))
 	var rows []struct {
-		Alert
+		AlertID  string    `ch:"alert_id"`
 		State    CaseState `ch:"case_state"`
 		Assignee string    `ch:"assignee"`
 		Outcome  Outcome   `ch:"outcome"`
@@ -148,6 +150,19 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	}
 	if err := s.Conn.Select(ctx, &rows, query, args...); err != nil {
 		return Page{}, fmt.Errorf("list alerts: %w", err)
+	}
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.AlertID)
+	}
+	var full []Alert
+	if err := s.Conn.Select(ctx, &full, "SELECT "+alertColumns+" FROM "+s.table("alerts")+" FINAL WHERE alert_id IN {ids:Array(String)}",
+		clickhouse.Named("ids", ids)); err != nil {
+		return Page{}, fmt.Errorf("list alerts: %w", err)
+	}
+	byID := make(map[string]Alert, len(full))
+	for _, a := range full {
+		byID[a.AlertID] = a
 	}
 	var p Page
 	p.Alerts = []Listed{}
@@ -162,7 +177,7 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 			p.Next = base64.RawURLEncoding.EncodeToString(b)
 			break
 		}
-		p.Alerts = append(p.Alerts, Listed{Alert: r.Alert, Case: Case{State: r.State, Assignee: r.Assignee, Outcome: r.Outcome, Actions: r.Actions}})
+		p.Alerts = append(p.Alerts, Listed{Alert: byID[r.AlertID], Case: Case{State: r.State, Assignee: r.Assignee, Outcome: r.Outcome, Actions: r.Actions}})
 	}
 	return p, nil
 }
