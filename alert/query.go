@@ -62,7 +62,14 @@ FROM (SELECT alert_id, protection_ends_at, amount, last_detected_at FROM $db.ale
 LEFT JOIN ($cases) AS c ON c.alert_id = a.alert_id
 SETTINGS join_use_nulls = 1`
 
-// Query returns a page of alerts matching q.
+// listColumns are an alert's columns in a list: not its evidence nor its reasons in
+// every language (the alert itself has them), which are most of its bytes and of the
+// time it takes to read a page.
+const listColumns = "alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, " +
+	"reason, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of"
+
+// Query returns a page of alerts matching q, each without its evidence and reasons
+// (Detail has them).
 func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	if q.Limit == 0 {
 		q.Limit = 50
@@ -156,7 +163,7 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		ids = append(ids, r.AlertID)
 	}
 	var full []Alert
-	if err := s.Conn.Select(ctx, &full, "SELECT "+alertColumns+" FROM "+s.table("alerts")+" FINAL WHERE alert_id IN {ids:Array(String)}",
+	if err := s.Conn.Select(ctx, &full, "SELECT "+listColumns+" FROM "+s.table("alerts")+" FINAL WHERE alert_id IN {ids:Array(String)}",
 		clickhouse.Named("ids", ids)); err != nil {
 		return Page{}, fmt.Errorf("list alerts: %w", err)
 	}
