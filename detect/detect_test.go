@@ -144,11 +144,13 @@ func TestInvalidTrackingNumber(t *testing.T) {
 	w.Shipped("short-yamato", "12345678", "yamato", 5)
 	w.Shipped("good-fedex", "123456789012", "fedex", 5)
 	w.Shipped("bad-fedex", "12345", "fedex", 5)
+	w.Shipped("good-usps", "9400100000000000000006", "usps", 5)
+	w.Shipped("bad-usps", "9400100000000000000007", "usps", 5)
 	w.Shipped("good-ems", "EA123456785CN", "china-ems", 5)
 	w.Shipped("registered-as-ems", "RR123456785CN", "china-ems", 5)
 
 	expect(t, "formats", w.flagged("invalid_tracking_number", asOf(6)), "bad-check-digit", "bad-dhl", "bad-fedex", "bad-ups",
-		"bad-yamato", "not-s10-for-post", "registered-as-ems", "short-yamato")
+		"bad-usps", "bad-yamato", "not-s10-for-post", "registered-as-ems", "short-yamato")
 	d, _ := detect.NewSet(db, "invalid_tracking_number")
 	fs, _ := d.Eval(context.Background(), w.Conn, detect.Config{}, asOf(6))
 	if len(fs) == 0 || !strings.Contains(fs[0].Reason, "check digit is 4 where 5 is required") {

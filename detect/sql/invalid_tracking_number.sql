@@ -7,7 +7,8 @@
 -- "7DR" check; the rules as tracking-number libraries implement them, e.g.
 -- github.com/jbittel/drogher and the Japanese carriers' published 7DR scheme); a FedEx
 -- number has 12, 15, 20 or 22 digits, or DT and 12; an EMS item's S10 service indicator
--- starts with E. Such a number was never issued.
+-- starts with E; a USPS IMpb number of 22 digits (91-95...) carries a mod-10 check digit
+-- (weights 3 and 1 from the right, as USPS Publication 199 and drogher implement it). Such a number was never issued.
 {{define "columns"}}
 -- computed only for shipped orders with an S10-shaped number: over a million orders the
 -- digit arithmetic is a noticeable part of a run
@@ -15,6 +16,10 @@ if(state = 'shipped' AND match(tracking_number, '^[A-Z]{2}[0-9]{9}[A-Z]{2}$'),
     arrayElement([1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 5],
         11 - arraySum(arrayMap((i, w) -> toUInt32OrZero(substring(tracking_number, 2 + i, 1)) * w, range(1, 9), [8, 6, 4, 2, 3, 5, 9, 7])) % 11),
     0) AS s10_check_digit,
+-- USPS IMpb (22 digits, 91-95): mod 10, weights 3 and 1 from the right, for the others
+if(state = 'shipped' AND match(tracking_number, '^9[1-5][0-9]{20}$'),
+    (10 - arraySum(arrayMap(p -> toUInt32(substring(tracking_number, p, 1)) * if((21 - p) % 2 = 0, 3, 1), range(1, 22))) % 10) % 10,
+    0) AS usps_check_digit,
 if(state = 'shipped',
     multiIf(
         match(tracking_number, '^[A-Z]{2}[0-9]{9}[A-Z]{2}$')
@@ -38,6 +43,8 @@ if(state = 'shipped',
                 toString(toUInt64(substring(tracking_number, 1, 11)) % 7)),
         carrier = 'fedex' AND NOT match(tracking_number, '^([0-9]{12}|[0-9]{15}|[0-9]{20}|[0-9]{22}|DT[0-9]{12})$'),
             'a FedEx number has 12, 15, 20 or 22 digits (or DT and 12 digits)',
+        carrier IN ('usps', 'usps-international') AND match(tracking_number, '^9[1-5][0-9]{20}$') AND usps_check_digit != toUInt32(substring(tracking_number, 22, 1)),
+            format('its USPS IMpb check digit is {} where {} is required', substring(tracking_number, 22, 1), toString(usps_check_digit)),
         ''),
     '') AS number_problem,
 -- the same problem in Japanese, for the Japanese reason
@@ -57,6 +64,7 @@ if(number_problem = '', '',
             format('チェックディジットが{}ですが、正しくは{}です（先頭11桁を7で割った余り）', substring(tracking_number, 12, 1),
                 toString(toUInt64OrZero(substring(tracking_number, 1, 11)) % 7)),
         carrier = 'fedex', 'FedExの番号は12桁・15桁・20桁・22桁の数字（またはDTと12桁）です',
+        carrier IN ('usps', 'usps-international'), format('USPSのIMpbチェックディジットが{}ですが、正しくは{}です', substring(tracking_number, 22, 1), toString(usps_check_digit)),
         number_problem)) AS number_problem_ja
 {{end}}
 {{define "flag"}}state = 'shipped' AND number_problem != ''{{end}}
