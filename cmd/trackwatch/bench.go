@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trackwatch/trackwatch/bench"
+	"github.com/trackwatch/trackwatch/config"
 )
 
 func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
@@ -46,14 +48,11 @@ func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return exitUsage
 	}
 	o.Seed = *seed
-	cfg, logger, ok := cf.loadOrExit(env)
+	cfg, logger, progress, ok := benchEnv(env, cf)
 	if !ok {
 		return exitUsage
 	}
-	o.ClickHouse = cfg.Embedded.ClickHouse
-	o.Logger = logger
-	started := time.Now()
-	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	o.ClickHouse, o.Logger, o.Progress = cfg.Embedded.ClickHouse, logger, progress
 	res, err := bench.Ingest(ctx, o)
 	if err != nil {
 		logger.Error("bench failed", "err", err)
@@ -217,14 +216,11 @@ func benchNotify(ctx context.Context, env *cmdEnv, c command, args []string) int
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, logger, ok := cf.loadOrExit(env)
+	cfg, logger, progress, ok := benchEnv(env, cf)
 	if !ok {
 		return exitUsage
 	}
-	o.ClickHouse = cfg.Embedded.ClickHouse
-	o.Logger = logger
-	started := time.Now()
-	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	o.ClickHouse, o.Logger, o.Progress = cfg.Embedded.ClickHouse, logger, progress
 	r, err := bench.Notify(ctx, o)
 	if err != nil {
 		logger.Error("bench failed", "err", err)
@@ -257,14 +253,11 @@ func benchAPI(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, logger, ok := cf.loadOrExit(env)
+	cfg, logger, progress, ok := benchEnv(env, cf)
 	if !ok {
 		return exitUsage
 	}
-	o.ClickHouse = cfg.Embedded.ClickHouse
-	o.Logger = logger
-	started := time.Now()
-	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	o.ClickHouse, o.Logger, o.Progress = cfg.Embedded.ClickHouse, logger, progress
 	r, err := bench.API(ctx, o)
 	if err != nil {
 		logger.Error("bench failed", "err", err)
@@ -281,4 +274,15 @@ func benchAPI(ctx context.Context, env *cmdEnv, c command, args []string) int {
 			t.HTTPP50.Round(time.Millisecond), t.HTTPP99.Round(time.Millisecond))
 	}
 	return exitOK
+}
+
+// benchEnv loads the configuration and makes the progress printer a benchmark reports
+// its steps with, on stderr.
+func benchEnv(env *cmdEnv, cf *configFlags) (config.Config, *slog.Logger, func(string), bool) {
+	cfg, logger, ok := cf.loadOrExit(env)
+	if !ok {
+		return cfg, nil, nil, false
+	}
+	started := time.Now()
+	return cfg, logger, func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }, true
 }
