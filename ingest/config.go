@@ -28,6 +28,9 @@ type Config struct {
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// ShutdownTimeout bounds the final flush when trackwatch stops. Default 15s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Limits bound every string field of a message; longer ones, or ones with control
+	// characters, are dead-lettered (invalid_value).
+	Limits Limits `yaml:"limits"`
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
@@ -66,5 +69,5 @@ func (c *Config) Validate() error {
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("shutdown_timeout: %s must not be negative", c.ShutdownTimeout)
 	}
-	return nil
+	return c.Limits.Validate()
 }

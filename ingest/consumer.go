@@ -83,10 +83,11 @@ func Run(ctx context.Context, opts Options) error {
 
 	// The tracking table decodes with the configured phrases and counts the events whose
 	// words no phrase covers, so that they surface (trackwatch phrases --unmapped).
-	dec := defaultDecoder
-	if opts.Phrases != nil {
-		dec = NewDecoder(opts.Phrases)
+	phrases := opts.Phrases
+	if phrases == nil {
+		phrases = defaultDecoder.phrases
 	}
+	dec := NewDecoder(phrases, opts.Config.Limits)
 	tracking := trackingTable
 	unknown := opts.Metrics.UnknownPhrases
 	tracking.decode = func(b []byte) (TrackingRow, *Rejection) {
@@ -96,9 +97,11 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		return r, rej
 	}
+	orders := orderTable
+	orders.decode = dec.DecodeOrder
 	handlers := map[string]partitionHandler{
 		opts.Kafka.TrackingTopic: newConsumer(opts, dialer, opts.Kafka.TrackingTopic, &tracking),
-		opts.Kafka.OrderTopic:    newConsumer(opts, dialer, opts.Kafka.OrderTopic, &orderTable),
+		opts.Kafka.OrderTopic:    newConsumer(opts, dialer, opts.Kafka.OrderTopic, &orders),
 	}
 	runCtx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)

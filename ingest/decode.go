@@ -96,12 +96,15 @@ type orderWire struct {
 // usable; NewDecoder makes one.
 type Decoder struct {
 	phrases *carrier.Table
+	limits  Limits
 	subs    *memo // carrier + "\x00" + raw_status -> sub-status
 }
 
-// NewDecoder returns a decoder classifying carrier wording with t.
-func NewDecoder(t *carrier.Table) *Decoder {
-	d := &Decoder{phrases: t}
+// NewDecoder returns a decoder classifying carrier wording with t and refusing fields
+// over limits (zero fields: the defaults).
+func NewDecoder(t *carrier.Table, limits Limits) *Decoder {
+	_ = limits.Validate() // fills defaults; a config's limits were validated with it
+	d := &Decoder{phrases: t, limits: limits}
 	d.subs = newMemo(50_000, func(key string) string {
 		slug, raw, _ := strings.Cut(key, "\x00")
 		return string(t.Classify(slug, raw))
@@ -115,7 +118,7 @@ var defaultDecoder = func() *Decoder {
 	if err != nil {
 		panic(err) // the embedded tables are checked by carrier's tests
 	}
-	return NewDecoder(t)
+	return NewDecoder(t, Limits{})
 }()
 
 // DecodeTracking validates and normalises one tracking-events message with the
@@ -130,6 +133,9 @@ func (d *Decoder) DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
 	}
 	e := &w.TrackingEvent
 	if rej := required("event_id", e.EventID, "tracking_number", e.TrackingNumber); rej != nil {
+		return TrackingRow{}, rej
+	}
+	if rej := d.limits.tracking(e); rej != nil {
 		return TrackingRow{}, rej
 	}
 	at, rej := timestamp(w.OccurredAt)
@@ -163,14 +169,20 @@ func (d *Decoder) DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
 	}, nil
 }
 
+// DecodeOrder validates and normalises one order-events message with the default limits.
+func DecodeOrder(raw []byte) (OrderRow, *Rejection) { return defaultDecoder.DecodeOrder(raw) }
+
 // DecodeOrder validates and normalises one order-events message.
-func DecodeOrder(raw []byte) (OrderRow, *Rejection) {
+func (d *Decoder) DecodeOrder(raw []byte) (OrderRow, *Rejection) {
 	var w orderWire
 	if rej := unmarshal(raw, &w); rej != nil {
 		return OrderRow{}, rej
 	}
 	e := &w.OrderEvent
 	if rej := required("event_id", e.EventID, "order_id", e.OrderID, "seller_id", e.SellerID, "buyer_id", e.BuyerID, "status", e.Status); rej != nil {
+		return OrderRow{}, rej
+	}
+	if rej := d.limits.order(e); rej != nil {
 		return OrderRow{}, rej
 	}
 	at, rej := timestamp(w.OccurredAt)

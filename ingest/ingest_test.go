@@ -113,6 +113,8 @@ func makeCorpus(seed uint64, n int, withBad bool) *corpus {
 			{ingest.ReasonBadTimestamp, `{"event_id":"x2","tracking_number":"RR1","raw_status":"Delivered","occurred_at":"yesterday"}`},
 			{ingest.ReasonInvalidValue, `{"event_id":"x3","tracking_number":"RR1","status":"vanished","occurred_at":"2026-10-02T08:15:00Z"}`},
 			{ingest.ReasonTooLarge, `{"event_id":"x4","tracking_number":"RR1","raw_status":"` + strings.Repeat("x", 2<<10) + `","occurred_at":"2026-10-02T08:15:00Z"}`},
+			{ingest.ReasonInvalidValue, `{"event_id":"x5","tracking_number":"` + strings.Repeat("RR", 50) + `","raw_status":"Delivered","occurred_at":"2026-10-02T08:15:00Z"}`},
+			{ingest.ReasonInvalidValue, `{"event_id":"x6","tracking_number":"RR1","raw_status":"Delivered\u0000","occurred_at":"2026-10-02T08:15:00Z"}`},
 		}
 		for i, b := range bad {
 			// Spread them through the stream, on the same keys as good events.
@@ -280,7 +282,9 @@ func TestDeadLetterReplayedAfterAFixIsIngested(t *testing.T) {
 	s := newStack(t)
 	s.migrate(t, "trackwatch")
 	ctx := context.Background()
-	big := fmt.Sprintf(`{"event_id":"big-1","tracking_number":"RR123456785CN","raw_status":"In transit %s","occurred_at":"2026-10-02T08:15:00+08:00"}`, strings.Repeat("x", 1500))
+	// Large through a field the contract does not know (ignored): the message is too
+	// large, while each of its fields is within ingest.limits.
+	big := fmt.Sprintf(`{"event_id":"big-1","tracking_number":"RR123456785CN","raw_status":"In transit","occurred_at":"2026-10-02T08:15:00+08:00","note":"%s"}`, strings.Repeat("x", 1500))
 	produce(t, s.brokers, schemas.TrackingTopic, []kafka.Message{
 		{Key: []byte("RR123456785CN"), Value: []byte(big)},
 		{Key: []byte("RR1"), Value: []byte(`{"event_id":"ok-1","tracking_number":"RR1","raw_status":"Delivered","occurred_at":"2026-10-02T08:15:00Z"}`)},
