@@ -118,7 +118,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestKilledBetweenTheChangeLogAndDeliveryLosesNothing(t *testing.T) {
-	w := detecttest.NewWorld(t, db)
+	w := detecttest.NewWorldForKilledClients(t, db)
 	stalledOrders(w, 5)
 	s := newSink(t, nil)
 	var err error
@@ -148,7 +148,7 @@ func TestKilledBetweenTheChangeLogAndDeliveryLosesNothing(t *testing.T) {
 }
 
 func TestKilledDuringARetryDeliversWithTheSameWebhookID(t *testing.T) {
-	w := detecttest.NewWorld(t, db)
+	w := detecttest.NewWorldForKilledClients(t, db)
 	stalledOrders(w, 3)
 	inFlight := make(chan struct{}, 10)
 	s := newSink(t, func(n int, r *http.Request) int {

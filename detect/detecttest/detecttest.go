@@ -11,6 +11,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/schemas"
@@ -32,7 +33,18 @@ type World struct {
 // NewWorld starts a server for the test and migrates the schema into db.
 func NewWorld(t testing.TB, db string) *World {
 	t.Helper()
-	ch := devstacktest.StartClickHouse(t, t.TempDir())
+	return newWorld(t, db, devstacktest.StartClickHouse(t, t.TempDir()))
+}
+
+// NewWorldForKilledClients is NewWorld for tests that SIGKILL processes connected to the
+// server (see devstacktest.StartClickHouseForKilledClients).
+func NewWorldForKilledClients(t testing.TB, db string) *World {
+	t.Helper()
+	return newWorld(t, db, devstacktest.StartClickHouseForKilledClients(t, t.TempDir()))
+}
+
+func newWorld(t testing.TB, db string, ch *devstack.ClickHouse) *World {
+	t.Helper()
 	conn, err := store.OpenSession(context.Background(), StoreConfig, ch.Addr())
 	if err != nil {
 		t.Fatal(err)
