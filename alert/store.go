@@ -115,8 +115,11 @@ SELECT c.change_id, 'resolved', a.alert_id, a.detector, a.order_id, a.tracking_n
     a.severity, a.recommendation, a.reason, a.reasons, a.evidence, a.protection_ends_at, a.amount,
     a.first_detected_at, a.last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}
 FROM (
+    -- no FINAL where a temporary table filters: ClickHouse 26.7 can lose the session's
+    -- temporary tables in FINAL's reading of many parts ("Unknown table expression
+    -- identifier", seen at 10M events); the latest version is picked below anyway
     SELECT * FROM (
-        SELECT ` + alertColumns + ` FROM $db.alerts FINAL
+        SELECT ` + alertColumns + ` FROM $db.alerts
         WHERE alert_id IN (SELECT alert_id FROM ` + changesTable + ` WHERE kind = 'resolved')
         UNION ALL
         SELECT ` + alertColumns + ` FROM $db.alert_changes
@@ -237,8 +240,9 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 	if len(record) == 0 {
 		return res, nil
 	}
-	q := "SELECT " + changeHeader + " FROM " + s.table("alert_changes") + " FINAL WHERE change_id IN (SELECT change_id FROM " +
-		changesTable + ") ORDER BY detector, order_id, kind"
+	// Not FINAL (see the resolved change log step): a change logged twice is one row here.
+	q := "SELECT " + changeHeader + " FROM " + s.table("alert_changes") + " WHERE change_id IN (SELECT change_id FROM " +
+		changesTable + ") ORDER BY detector, order_id, kind, change_id, created_at LIMIT 1 BY change_id"
 	if err := conn.Select(ctx, &res.Changes, q); err != nil {
 		return res, fmt.Errorf("record alerts: read changes: %w", err)
 	}
