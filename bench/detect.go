@@ -55,10 +55,10 @@ type DetectScale struct {
 	Events, Orders int
 	LoadSeconds    float64
 	Detectors      []DetectorTiming
-	AllSeconds     float64        // all seven in one run, as one cron tick runs them (median)
+	AllSeconds     float64        // all detectors in one run, as one cron tick runs them (median)
 	AllFiring      map[string]int // per detector, from that run
 	AllStages      []StageTiming  // where that run's time went (medians)
-	AllPeak        PeakRSS        // during the runs of all seven
+	AllPeak        PeakRSS        // during the runs of all detectors
 }
 
 // asOfBench is the moment the generated data is evaluated at.
@@ -66,7 +66,7 @@ var asOfBench = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 // Detect loads each scale into a fresh embedded ClickHouse with SQL (no Kafka: ingest is
 // measured by Ingest) and times every detector in a run of its own (the baseline: what
-// seven separate schedules cost), then all seven in one run (what one schedule costs).
+// one schedule per detector costs), then all detectors in one run (what one schedule costs).
 func Detect(ctx context.Context, o DetectOptions) ([]DetectScale, error) {
 	if len(o.Scales) == 0 {
 		o.Scales = []int{1_000_000, 10_000_000}
@@ -151,7 +151,7 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 		}
 		res.Detectors = append(res.Detectors, DetectorTiming{Name: name, Seconds: secs, Firing: firing[name], Peak: peak})
 	}
-	o.Progress(fmt.Sprintf("%d events: all seven in one run", events))
+	o.Progress(fmt.Sprintf("%d events: all detectors in one run", events))
 	all, err := detect.NewSet(db)
 	if err != nil {
 		return nil, err
@@ -172,7 +172,7 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	}
 	for _, d := range res.Detectors { // one run must find what the detectors find alone
 		if res.AllFiring[d.Name] != d.Firing {
-			return nil, fmt.Errorf("%s: %d firing alone, %d in the run of all seven", d.Name, d.Firing, res.AllFiring[d.Name])
+			return nil, fmt.Errorf("%s: %d firing alone, %d in the run of all detectors", d.Name, d.Firing, res.AllFiring[d.Name])
 		}
 	}
 	return res, nil

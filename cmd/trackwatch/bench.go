@@ -135,14 +135,14 @@ func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int
 		name string
 		f    func(bench.DetectScale) string
 	}{
-		{"seven runs of one detector each, summed (baseline)", func(s bench.DetectScale) string {
+		{"single-detector runs, summed (baseline)", func(s bench.DetectScale) string {
 			sum := 0.0
 			for _, d := range s.Detectors {
 				sum += d.Seconds
 			}
 			return fmt.Sprintf("%.2f", sum)
 		}},
-		{"**all seven in one run**", func(s bench.DetectScale) string { return fmt.Sprintf("**%.2f**", s.AllSeconds) }},
+		{"**all detectors in one run**", func(s bench.DetectScale) string { return fmt.Sprintf("**%.2f**", s.AllSeconds) }},
 		{"of which: " + stageNames(res), func(s bench.DetectScale) string {
 			var parts []string
 			for _, st := range s.AllStages {
@@ -161,7 +161,7 @@ func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int
 	}
 	if len(res) > 1 {
 		a, b := res[0], res[len(res)-1]
-		fmt.Fprintf(env.stdout, "\nscaling %d -> %d events (x%.1f data): all seven x%.2f time\n", a.Events, b.Events, float64(b.Events)/float64(a.Events), b.AllSeconds/a.AllSeconds)
+		fmt.Fprintf(env.stdout, "\nscaling %d -> %d events (x%.1f data): all detectors x%.2f time\n", a.Events, b.Events, float64(b.Events)/float64(a.Events), b.AllSeconds/a.AllSeconds)
 	}
 	printDetectPeaks(env, res)
 	return exitOK
@@ -198,7 +198,7 @@ func printDetectPeaks(env *cmdEnv, res []bench.DetectScale) {
 	for i, d := range res[0].Detectors {
 		row(d.Name+" alone", func(s bench.DetectScale) bench.PeakRSS { return s.Detectors[i].Peak })
 	}
-	row("**all seven in one run**", func(s bench.DetectScale) bench.PeakRSS { return s.AllPeak })
+	row("**all detectors in one run**", func(s bench.DetectScale) bench.PeakRSS { return s.AllPeak })
 }
 
 func benchNotify(ctx context.Context, env *cmdEnv, c command, args []string) int {

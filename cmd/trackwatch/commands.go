@@ -63,7 +63,7 @@ end of a detector run) to each one's first attempt at the receiver.
 
 detect generates each scale's orders and carrier events inside a fresh embedded
 ClickHouse and times each detector in a run of its own (evaluate and record alerts;
-their sum is the baseline) and all seven in one run, as the schedule runs them, with
+their sum is the baseline) and all detectors in one run, as the schedule runs them, with
 the stages of that run and the peak memory of ClickHouse and of trackwatch.
 
 ingest:
