@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trackwatch/trackwatch/carrier"
@@ -97,19 +99,35 @@ type orderWire struct {
 type Decoder struct {
 	phrases *carrier.Table
 	limits  Limits
-	subs    *memo // carrier + "\x00" + raw_status -> sub-status
+	bySlug  sync.Map     // carrier slug -> *memo of raw_status -> sub-status
+	slugs   atomic.Int64 // memos made; past maxSlugMemos words are classified each time
+}
+
+// maxSlugMemos bounds the per-carrier memos: producers name the carriers, and a hostile
+// one could name millions.
+const maxSlugMemos = 1000
+
+// sub classifies a carrier's words, remembering the answer per carrier.
+func (d *Decoder) sub(slug, raw string) carrier.SubStatus {
+	m, ok := d.bySlug.Load(slug)
+	if !ok {
+		if d.slugs.Load() >= maxSlugMemos {
+			return d.phrases.Classify(slug, raw)
+		}
+		var loaded bool
+		m, loaded = d.bySlug.LoadOrStore(slug, newMemo(20_000, func(raw string) string { return string(d.phrases.Classify(slug, raw)) }))
+		if !loaded {
+			d.slugs.Add(1)
+		}
+	}
+	return carrier.SubStatus(m.(*memo).get(raw))
 }
 
 // NewDecoder returns a decoder classifying carrier wording with t and refusing fields
 // over limits (zero fields: the defaults).
 func NewDecoder(t *carrier.Table, limits Limits) *Decoder {
 	_ = limits.Validate() // fills defaults; a config's limits were validated with it
-	d := &Decoder{phrases: t, limits: limits}
-	d.subs = newMemo(50_000, func(key string) string {
-		slug, raw, _ := strings.Cut(key, "\x00")
-		return string(t.Classify(slug, raw))
-	})
-	return d
+	return &Decoder{phrases: t, limits: limits}
 }
 
 // defaultDecoder uses the embedded phrase tables.
@@ -146,7 +164,7 @@ func (d *Decoder) DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
 	status := strings.TrimSpace(e.Status)
 	var sub carrier.SubStatus
 	if strings.TrimSpace(e.RawStatus) != "" {
-		sub = carrier.SubStatus(d.subs.get(slug + "\x00" + e.RawStatus))
+		sub = d.sub(slug, e.RawStatus)
 	}
 	switch {
 	case status == "" && strings.TrimSpace(e.RawStatus) == "":

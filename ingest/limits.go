@@ -45,48 +45,62 @@ func (l *Limits) Validate() error {
 	return nil
 }
 
-// field is one string of a message with its limit.
-type field struct {
-	name, value string
-	max         int
+// checkField refuses a value over its limit, with a control character, or not UTF-8.
+// It runs on every field of every message: ASCII is checked byte by byte, and nothing
+// is allocated unless the value is refused.
+func checkField(name, v string, max int) *Rejection {
+	if len(v) > max {
+		return reject(ReasonInvalidValue, "%s is %d bytes, over the limit of %d", name, len(v), max)
+	}
+	for i := 0; i < len(v); {
+		if c := v[i]; c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return reject(ReasonInvalidValue, "%s holds the control character %U", name, rune(c))
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(v[i:])
+		if r == utf8.RuneError && size == 1 {
+			return reject(ReasonInvalidValue, "%s is not UTF-8", name)
+		}
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
+			return reject(ReasonInvalidValue, "%s holds the control character %U", name, r)
+		}
+		i += size
+	}
+	return nil
 }
 
-// checkFields refuses a value over its limit, with a control character, or not UTF-8.
-func checkFields(fs ...field) *Rejection {
-	for _, f := range fs {
-		if len(f.value) > f.max {
-			return reject(ReasonInvalidValue, "%s is %d bytes, over the limit of %d", f.name, len(f.value), f.max)
-		}
-		if !utf8.ValidString(f.value) {
-			return reject(ReasonInvalidValue, "%s is not UTF-8", f.name)
-		}
-		for _, r := range f.value {
-			if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
-				return reject(ReasonInvalidValue, "%s holds the control character %U", f.name, r)
-			}
+// checkPlace checks a place's fields (their names given whole: nothing is built for a
+// place that passes).
+func checkPlace(p *schemas.Place, max int, country, city, postal string) *Rejection {
+	if p == nil {
+		return nil
+	}
+	return first(checkField(country, p.Country, max), checkField(city, p.City, max), checkField(postal, p.PostalCode, max))
+}
+
+// first returns the first refusal of a sequence of checks.
+func first(rs ...*Rejection) *Rejection {
+	for _, r := range rs {
+		if r != nil {
+			return r
 		}
 	}
 	return nil
 }
 
-func placeFields(name string, p *schemas.Place, max int) []field {
-	if p == nil {
-		return nil
-	}
-	return []field{{name + ".country", p.Country, max}, {name + ".city", p.City, max}, {name + ".postal_code", p.PostalCode, max}}
-}
-
 func (l Limits) tracking(e *schemas.TrackingEvent) *Rejection {
-	fs := []field{{"event_id", e.EventID, l.ID}, {"tracking_number", e.TrackingNumber, l.TrackingNumber}, {"carrier", e.Carrier, l.Code},
-		{"status", e.Status, l.Code}, {"raw_status", e.RawStatus, l.Text}}
-	fs = append(fs, placeFields("location", e.Location, l.Place)...)
-	fs = append(fs, placeFields("destination", e.Destination, l.Place)...)
-	return checkFields(fs...)
+	return first(checkField("event_id", e.EventID, l.ID), checkField("tracking_number", e.TrackingNumber, l.TrackingNumber),
+		checkField("carrier", e.Carrier, l.Code), checkField("status", e.Status, l.Code), checkField("raw_status", e.RawStatus, l.Text),
+		checkPlace(e.Location, l.Place, "location.country", "location.city", "location.postal_code"),
+		checkPlace(e.Destination, l.Place, "destination.country", "destination.city", "destination.postal_code"))
 }
 
 func (l Limits) order(e *schemas.OrderEvent) *Rejection {
-	fs := []field{{"event_id", e.EventID, l.ID}, {"order_id", e.OrderID, l.ID}, {"seller_id", e.SellerID, l.ID}, {"buyer_id", e.BuyerID, l.ID},
-		{"marketplace", e.Marketplace, l.Code}, {"status", e.Status, l.Code}, {"carrier", e.Carrier, l.Code}, {"currency", e.Currency, l.Code},
-		{"tracking_number", e.TrackingNumber, l.TrackingNumber}}
-	return checkFields(append(fs, placeFields("ship_to", e.ShipTo, l.Place)...)...)
+	return first(checkField("event_id", e.EventID, l.ID), checkField("order_id", e.OrderID, l.ID), checkField("seller_id", e.SellerID, l.ID),
+		checkField("buyer_id", e.BuyerID, l.ID), checkField("marketplace", e.Marketplace, l.Code), checkField("status", e.Status, l.Code),
+		checkField("carrier", e.Carrier, l.Code), checkField("currency", e.Currency, l.Code),
+		checkField("tracking_number", e.TrackingNumber, l.TrackingNumber), checkPlace(e.ShipTo, l.Place, "ship_to.country", "ship_to.city", "ship_to.postal_code"))
 }
