@@ -244,7 +244,7 @@ func TestListFilters(t *testing.T) {
 }
 
 func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
-	w := detecttest.NewWorld(t, db)
+	w := detecttest.NewWorldForKilledClients(t, db) // its schedulers are cancelled mid-run
 	w.Shipped("stalled", "RR123456785CN", "china-post", 5)
 	w.Scan("RR123456785CN", "Electronic information received", 5)
 	cfg := detect.Config{Schedule: "@every 1s"}
@@ -252,7 +252,9 @@ func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
 	defer cancel()
 	var metrics []*detect.Metrics
 	done := make(chan struct{}, 2)
-	s := alert.NewStore(w.Conn, db)
+	// A pooled connection, as trackwatch run gives the store: the world's connection is a
+	// single session, and two schedulers waiting on it could time out acquiring it.
+	s := alert.NewStore(w.Pooled(), db)
 	rec := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
 		res, err := s.Record(ctx, run)
 		return res.Firing, err
@@ -293,9 +295,7 @@ func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
 			t.Fatalf("%v failed runs", got)
 		}
 	}
-	cancel()
-	<-done
-	<-done
+	// Checked before stopping: a run cancelled mid-query can make libchdb's server abort.
 	var rows, ids, fired uint64
 	if err := w.Conn.QueryRow(t.Context(), "SELECT count(), uniqExact(alert_id) FROM al.alerts FINAL").Scan(&rows, &ids); err != nil {
 		t.Fatal(err)
@@ -306,6 +306,9 @@ func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
 	if err := w.Conn.QueryRow(t.Context(), "SELECT count() FROM al.alert_changes FINAL WHERE kind = 'fired'").Scan(&fired); err != nil || fired != 1 {
 		t.Fatalf("%d fired changes logged (%v), want 1", fired, err)
 	}
+	cancel()
+	<-done
+	<-done
 }
 
 func TestCaseActionsSetTheCaseAndAFalsePositiveDoesNotFireAgain(t *testing.T) {

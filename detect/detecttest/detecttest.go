@@ -56,6 +56,21 @@ func newWorld(t testing.TB, db string, ch *devstack.ClickHouse) *World {
 	return &World{T: t, DB: db, Addr: ch.Addr(), Conn: conn}
 }
 
+// Pooled opens a pooled connection to the world's server (closed at cleanup), as
+// trackwatch run gives its components: Conn is a single session, which concurrent users
+// would queue on.
+func (w *World) Pooled() driver.Conn {
+	w.T.Helper()
+	cfg := StoreConfig
+	cfg.MaxOpenConns = 8
+	conn, err := store.Open(context.Background(), cfg, w.Addr)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	w.T.Cleanup(func() { conn.Close() })
+	return conn
+}
+
 // Day is October d, 2026 at hour h UTC, in RFC 3339.
 func Day(d int, hour int) string {
 	return time.Date(2026, 10, d, hour, 0, 0, 0, time.UTC).Format(time.RFC3339)
