@@ -221,7 +221,7 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 			stageStart = time.Now()
 		}
 		if err := conn.Exec(qctx, s.sql(st.sql, run), args...); err != nil {
-			return res, fmt.Errorf("record alerts: %s: %w", st.stage, err)
+			return res, fmt.Errorf("record alerts: %s: %w", st.stage, detect.SessionLost(err))
 		}
 		if i == len(steps)-1 || steps[i+1].stage != st.stage {
 			run.Stage(st.stage, stageStart)
@@ -232,7 +232,7 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 		N        uint64 `ch:"n"`
 	}
 	if err := conn.Select(ctx, &counts, "SELECT detector, count() AS n FROM "+findingsTable+" GROUP BY detector"); err != nil {
-		return res, fmt.Errorf("record alerts: count: %w", err)
+		return res, fmt.Errorf("record alerts: count: %w", detect.SessionLost(err))
 	}
 	for _, c := range counts {
 		res.Firing[c.Detector] = int(c.N)
@@ -244,7 +244,7 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 	q := "SELECT " + changeHeader + " FROM " + s.table("alert_changes") + " WHERE change_id IN (SELECT change_id FROM " +
 		changesTable + ") ORDER BY detector, order_id, kind, change_id, created_at LIMIT 1 BY change_id"
 	if err := conn.Select(ctx, &res.Changes, q); err != nil {
-		return res, fmt.Errorf("record alerts: read changes: %w", err)
+		return res, fmt.Errorf("record alerts: read changes: %w", detect.SessionLost(err))
 	}
 	return res, nil
 }

@@ -456,3 +456,22 @@ func TestOrderTrackingAndSellerViews(t *testing.T) {
 		t.Errorf("bad sort: %v", err)
 	}
 }
+
+func TestARunWhoseSessionWasReplacedSaysSoAndTheNextRunRecordsIt(t *testing.T) {
+	w, s, set := stalledWorld(t)
+	run, err := set.Prepare(t.Context(), w.Conn, detect.Config{}, asOf(13))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Any failed statement makes the driver close the session's connection, and the
+	// run's temporary tables go with it.
+	if err := w.Conn.Exec(t.Context(), "SELECT throwIf(1)"); err == nil {
+		t.Fatal("throwIf(1) did not fail")
+	}
+	_, err = s.Record(t.Context(), run)
+	run.Close()
+	if !errors.Is(err, detect.ErrSessionLost) {
+		t.Fatalf("Record after the session was replaced: %v, want ErrSessionLost", err)
+	}
+	expectChanges(t, "the next run", record(t, s, w.Conn, set, detect.Config{}, asOf(13)), "fired moves-later", "fired stalled")
+}

@@ -217,6 +217,20 @@ func (s *Set) args(cfg Config, asOf time.Time) []any {
 		clickhouse.Named("event_detectors", s.eventDetectors))
 }
 
+// ErrSessionLost is wrapped around an error of a run whose connection to ClickHouse was
+// replaced between its statements (the driver closes a connection after any error), so
+// its temporary tables are gone. The run is repeated at the next schedule; a repeat is safe.
+var ErrSessionLost = errors.New("the run's ClickHouse session was lost mid-run (its temporary tables went with it); the next run repeats it")
+
+// SessionLost wraps err with ErrSessionLost when it reports one of a run's temporary
+// tables missing.
+func SessionLost(err error) error {
+	if err != nil && strings.Contains(err.Error(), "Unknown table") && strings.Contains(err.Error(), "trackwatch_run_") {
+		return fmt.Errorf("%w: %w", ErrSessionLost, err)
+	}
+	return err
+}
+
 // ErrPooledConn is returned when a run is given a pooled connection: the run's stages
 // share temporary tables, which exist only on the connection that made them.
 var ErrPooledConn = errors.New("a detector run needs a connection of its own (at most one open connection, as store.OpenSession makes): its stages share temporary tables")
@@ -240,7 +254,7 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 			return nil, fmt.Errorf("%s: %w", st.what, err)
 		}
 		if err := conn.Exec(queryContext(ctx), "CREATE TEMPORARY TABLE "+st.table+" ENGINE = Memory AS\n"+st.query, args...); err != nil {
-			return nil, fmt.Errorf("%s: %w", st.what, err)
+			return nil, fmt.Errorf("%s: %w", st.what, SessionLost(err))
 		}
 		s.stage(st.what, start)
 	}
@@ -307,7 +321,7 @@ func (r *Run) Findings(ctx context.Context) ([]Finding, error) {
 	var findings []Finding
 	q := "SELECT * FROM (\n" + r.set.findings + "\n) ORDER BY indexOf({detectors:Array(String)}, detector), order_id, tracking_number"
 	if err := r.conn.Select(queryContext(ctx), &findings, q, r.args...); err != nil {
-		return nil, fmt.Errorf("detect %s: findings: %w", strings.Join(r.set.names, ", "), err)
+		return nil, fmt.Errorf("detect %s: findings: %w", strings.Join(r.set.names, ", "), SessionLost(err))
 	}
 	r.set.stage("findings", start)
 	return findings, nil
