@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-
-	"github.com/trackwatch/trackwatch/store"
 )
 
 // Hooks let tests stop the process at the exact points where a crash matters. Each is
@@ -81,27 +79,10 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer group.Close()
 
-	// The tracking table decodes with the configured phrases and counts the events whose
-	// words no phrase covers, so that they surface (trackwatch phrases --unmapped).
-	phrases := opts.Phrases
-	if phrases == nil {
-		phrases = defaultDecoder.phrases
-	}
-	dec := NewDecoder(phrases, opts.Config.Limits)
-	tracking := trackingTable
-	unknown := opts.Metrics.UnknownPhrases
-	tracking.decode = func(b []byte) (TrackingRow, *Rejection) {
-		r, rej := dec.DecodeTracking(b)
-		if rej == nil && r.SubStatus == carrier.Unknown {
-			unknown.WithLabelValues(r.Carrier).Inc()
-		}
-		return r, rej
-	}
-	orders := orderTable
-	orders.decode = dec.DecodeOrder
+	w := NewWriter(opts.Conn, opts.Database, opts.Config, opts.Phrases, opts.Metrics, opts.Logger)
 	handlers := map[string]partitionHandler{
-		opts.Kafka.TrackingTopic: newConsumer(opts, dialer, opts.Kafka.TrackingTopic, &tracking),
-		opts.Kafka.OrderTopic:    newConsumer(opts, dialer, opts.Kafka.OrderTopic, &orders),
+		opts.Kafka.TrackingTopic: newConsumer(opts, w, dialer, opts.Kafka.TrackingTopic, TrackingEvents),
+		opts.Kafka.OrderTopic:    newConsumer(opts, w, dialer, opts.Kafka.OrderTopic, OrderEvents),
 	}
 	runCtx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
@@ -144,39 +125,35 @@ type partitionHandler interface {
 }
 
 // consumer reads one topic's partitions and writes one table.
-type consumer[R any] struct {
-	opts   Options
-	topic  string
-	table  *table[R]
+type consumer struct {
+	opts  Options
+	topic string
+	kind   EventKind
+	w      *Writer
 	dialer *kafka.Dialer
 	log    *slog.Logger
 }
 
-// partition is one partition's block in the making, and what is already stored.
-type partition[R any] struct {
-	pid        int32
-	rows       []staged[R]
-	dead       []DeadLetter
-	ids        map[string]struct{} // event ids in this block
-	first      int64               // first offset in the block, -1 when empty
-	last       int64               // last offset consumed
-	pending    bool                // consumed messages not yet committed
-	bytes      int
-	storedRows int64 // highest offset stored as a row, -1 none
-	storedDead int64 // highest offset stored as a dead letter, -1 none
+// partition is one partition's block in the making.
+type partition struct {
+	pid     int32
+	block   Block
+	first   int64 // first offset in the block, -1 when empty
+	last    int64 // last offset consumed
+	pending bool  // consumed messages not yet committed
 }
 
-func newConsumer[R any](opts Options, dialer *kafka.Dialer, topic string, t *table[R]) *consumer[R] {
-	return &consumer[R]{opts: opts, topic: topic, table: t, dialer: dialer, log: opts.Logger.With("topic", topic)}
+func newConsumer(opts Options, w *Writer, dialer *kafka.Dialer, topic string, kind EventKind) *consumer {
+	return &consumer{opts: opts, topic: topic, kind: kind, w: w, dialer: dialer, log: opts.Logger.With("topic", topic)}
 }
 
 // consume reads one partition from offset. ctx is the process: when it ends, the block
 // is flushed and committed. gctx is the generation: when it ends (a rebalance), an
 // insert in flight completes, the rest of the block is dropped, and consume returns so
 // the group can rejoin.
-func (c *consumer[R]) consume(ctx, gctx context.Context, gen *kafka.Generation, pid int32, offset int64) error {
+func (c *consumer) consume(ctx, gctx context.Context, gen *kafka.Generation, pid int32, offset int64) error {
 	log := c.log.With("partition", pid)
-	p := &partition[R]{pid: pid, first: -1, ids: map[string]struct{}{}}
+	p := &partition{pid: pid, first: -1, block: c.w.NewBlock(c.kind)}
 	bothCtx, stop := context.WithCancel(gctx)
 	defer stop()
 	go func() {
@@ -186,9 +163,10 @@ func (c *consumer[R]) consume(ctx, gctx context.Context, gen *kafka.Generation, 
 		case <-bothCtx.Done():
 		}
 	}()
-	err := c.retry(bothCtx, "read_stored_offsets", func(qctx context.Context) error {
+	var storedRows, storedDead int64
+	err := c.w.retry(bothCtx, "read_stored_offsets", func(qctx context.Context) error {
 		var err error
-		p.storedRows, p.storedDead, err = storedOffsets(qctx, c.opts.Conn, c.opts.Database, c.table.name, c.topic, pid)
+		storedRows, storedDead, err = storedOffsets(qctx, c.opts.Conn, c.opts.Database, p.block.table(), c.topic, pid)
 		return err
 	})
 	if err != nil {
@@ -212,7 +190,8 @@ func (c *consumer[R]) consume(ctx, gctx context.Context, gen *kafka.Generation, 
 	if err := r.SetOffset(offset); err != nil {
 		return fmt.Errorf("seek %s/%d to %d: %w", c.topic, pid, offset, err)
 	}
-	log.Debug("partition assigned", "offset", offset, "stored_rows", p.storedRows, "stored_dead", p.storedDead)
+	p.block.SkipThrough(storedRows, storedDead)
+	log.Debug("partition assigned", "offset", offset, "stored_rows", storedRows, "stored_dead", storedDead)
 
 	// Regular flushes run under ctx, the process, which a generation's end does not
 	// cancel: a rebalance never abandons an insert half-way. The final flush at shutdown
@@ -248,7 +227,7 @@ func (c *consumer[R]) consume(ctx, gctx context.Context, gen *kafka.Generation, 
 }
 
 // fetch stages messages until fctx ends or the block is full (rows or bytes).
-func (c *consumer[R]) fetch(fctx context.Context, r *kafka.Reader, p *partition[R]) {
+func (c *consumer) fetch(fctx context.Context, r *kafka.Reader, p *partition) {
 	for {
 		m, err := r.FetchMessage(fctx)
 		if err != nil {
@@ -264,53 +243,26 @@ func (c *consumer[R]) fetch(fctx context.Context, r *kafka.Reader, p *partition[
 			continue
 		}
 		c.add(p, m)
-		if len(p.rows) >= c.opts.Config.MaxBatchRows || p.bytes >= c.opts.Config.MaxBatchBytes {
+		if rows, _ := p.block.Len(); rows >= c.opts.Config.MaxBatchRows || p.block.Bytes() >= c.opts.Config.MaxBatchBytes {
 			return
 		}
 	}
 }
 
 // add stages one message in the block, or skips it when already stored.
-func (c *consumer[R]) add(p *partition[R], m kafka.Message) {
+func (c *consumer) add(p *partition, m kafka.Message) {
 	p.last, p.pending = m.Offset, true
-	outcome := "inserted"
-	var rej *Rejection
-	var row R
-	if len(m.Value) > c.opts.Config.MaxMessageBytes {
-		rej = reject(ReasonTooLarge, "message is %d bytes, over max_message_bytes %d", len(m.Value), c.opts.Config.MaxMessageBytes)
-	} else {
-		row, rej = c.table.decode(m.Value)
+	outcome := p.block.Add(m.Value, m.Key, Source{Topic: c.topic, Partition: p.pid, Offset: m.Offset}, m.Time)
+	if outcome != AlreadyStored && p.first < 0 {
+		p.first = m.Offset
 	}
-	switch {
-	case rej != nil && m.Offset <= p.storedDead, rej == nil && m.Offset <= p.storedRows:
-		outcome = "already_stored"
-	case rej != nil:
-		outcome = "dead_lettered"
-		p.dead = append(p.dead, DeadLetter{Topic: c.topic, Partition: p.pid, Offset: m.Offset, Key: m.Key, Raw: m.Value,
-			Reason: rej.Reason, Error: rej.Detail, MessageTime: m.Time})
-		c.opts.Metrics.DeadLetters.WithLabelValues(c.topic, rej.Reason).Inc()
-	default:
-		id := c.table.eventID(&row)
-		if _, dup := p.ids[id]; dup {
-			outcome = "duplicate"
-			break
-		}
-		p.ids[id] = struct{}{}
-		p.rows = append(p.rows, staged[R]{row: row, src: source{topic: c.topic, partition: p.pid, offset: m.Offset}})
-	}
-	if outcome != "already_stored" {
-		if p.first < 0 {
-			p.first = m.Offset
-		}
-		p.bytes += len(m.Value)
-	}
-	c.opts.Metrics.Messages.WithLabelValues(c.topic, outcome).Inc()
+	c.opts.Metrics.Messages.WithLabelValues(c.topic, string(outcome)).Inc()
 }
 
 // flush stores the block (rows, then dead letters), then commits the next offset. Each
 // insert is one block for a contiguous offset range carrying topic:partition:first-last
 // as its deduplication token, so a retried insert whose first attempt landed is dropped.
-func (c *consumer[R]) flush(ctx context.Context, gen *kafka.Generation, p *partition[R]) error {
+func (c *consumer) flush(ctx context.Context, gen *kafka.Generation, p *partition) error {
 	if !p.pending {
 		return nil
 	}
@@ -320,30 +272,8 @@ func (c *consumer[R]) flush(ctx context.Context, gen *kafka.Generation, p *parti
 		h.BeforeInsert(c.topic, pid, first, last)
 	}
 	token := c.topic + ":" + strconv.Itoa(int(pid)) + ":" + strconv.FormatInt(first, 10) + "-" + strconv.FormatInt(last, 10)
-	if len(p.rows) > 0 {
-		start := time.Now()
-		err := c.retry(ctx, "insert_"+c.table.name, func(ctx context.Context) error {
-			return insertRows(ctx, c.opts.Conn, c.opts.Database, c.table, p.rows, token)
-		})
-		if err != nil {
-			return err
-		}
-		m := c.opts.Metrics
-		m.InsertSeconds.WithLabelValues(c.table.name).Observe(time.Since(start).Seconds())
-		m.RowsInserted.WithLabelValues(c.table.name).Add(float64(len(p.rows)))
-		m.BatchRows.WithLabelValues(c.table.name).Observe(float64(len(p.rows)))
-		m.BatchBytes.WithLabelValues(c.table.name).Observe(float64(p.bytes))
-		p.storedRows = p.rows[len(p.rows)-1].src.offset
-	}
-	if len(p.dead) > 0 {
-		err := c.retry(ctx, "insert_dead_letters", func(ctx context.Context) error {
-			return InsertDeadLetters(ctx, c.opts.Conn, c.opts.Database, p.dead, token+":dlq")
-		})
-		if err != nil {
-			return err
-		}
-		c.opts.Metrics.RowsInserted.WithLabelValues("dead_letters").Add(float64(len(p.dead)))
-		p.storedDead = p.dead[len(p.dead)-1].Offset
+	if err := c.w.Write(ctx, p.block, token); err != nil {
+		return err
 	}
 	if h.AfterInsert != nil {
 		h.AfterInsert(c.topic, pid, first, last)
@@ -355,12 +285,12 @@ func (c *consumer[R]) flush(ctx context.Context, gen *kafka.Generation, p *parti
 	} else if h.AfterCommit != nil {
 		h.AfterCommit(c.topic, pid, first, last)
 	}
-	p.rows, p.dead, p.first, p.bytes, p.pending = p.rows[:0], p.dead[:0], -1, 0, false
-	clear(p.ids)
+	p.block.Reset()
+	p.first, p.pending = -1, false
 	return nil
 }
 
-func (c *consumer[R]) commit(ctx context.Context, gen *kafka.Generation, pid int32, last int64) error {
+func (c *consumer) commit(ctx context.Context, gen *kafka.Generation, pid int32, last int64) error {
 	offsets := map[string]map[int]int64{c.topic: {int(pid): last + 1}}
 	var err error
 	for attempt := range 3 {
@@ -373,29 +303,6 @@ func (c *consumer[R]) commit(ctx context.Context, gen *kafka.Generation, pid int
 		}
 	}
 	return err
-}
-
-// retry runs fn until it succeeds, fails permanently, or ctx ends. It is the one place
-// ingest retries ClickHouse operations; store.Retryable decides what is transient.
-func (c *consumer[R]) retry(ctx context.Context, op string, fn func(context.Context) error) error {
-	for attempt := 0; ; attempt++ {
-		err := fn(ctx)
-		if err == nil {
-			return nil
-		}
-		if !store.Retryable(err) || ctx.Err() != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("%s: %w", op, errors.Join(ctx.Err(), err))
-			}
-			return fmt.Errorf("%s: permanent error: %w", op, err)
-		}
-		wait := backoff(c.opts.Config, attempt)
-		c.opts.Metrics.Retries.WithLabelValues(op).Inc()
-		c.log.Warn("retrying after a transient error", "op", op, "attempt", attempt+1, "wait", wait, "err", err)
-		if !sleep(ctx, wait) {
-			return fmt.Errorf("%s: %w", op, errors.Join(ctx.Err(), err))
-		}
-	}
 }
 
 // backoff is exponential from RetryInitial, capped at RetryMax, with ±20% jitter.

@@ -16,18 +16,13 @@ type Conn interface {
 	QueryRow(ctx context.Context, query string, args ...any) driver.Row
 }
 
-// source is where a message came from in Kafka.
-type source struct {
-	topic     string
-	partition int32
-	offset    int64
-}
-
 // DeadLetter is a message that could not be accepted, kept whole with its origin.
 type DeadLetter struct {
 	Topic       string
 	Partition   int32
 	Offset      int64
+	File        string // a backfill file, when the message came from one
+	Line        int64  // its line or Parquet row
 	Key         []byte
 	Raw         []byte
 	Reason      string
@@ -73,7 +68,7 @@ var trackingTable = table[TrackingRow]{
 	name: "tracking_events",
 	columns: "event_id, tracking_number, tracking_number_raw, carrier, status, sub_status, status_given, raw_status, occurred_at, " +
 		"location_country, location_city, location_city_norm, location_postal, location_postal_norm, " +
-		"dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset",
+		"dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset, source_kind, source_file, source_line",
 	decode:  DecodeTracking,
 	eventID: func(r *TrackingRow) string { return r.EventID },
 	appendColumns: func(b driver.Batch, rows []tr) error {
@@ -97,9 +92,12 @@ var trackingTable = table[TrackingRow]{
 			col(rows, func(r *tr) string { return r.row.Destination.CityNorm }),
 			col(rows, func(r *tr) string { return r.row.Destination.Postal }),
 			col(rows, func(r *tr) string { return r.row.Destination.PostalNorm }),
-			col(rows, func(r *tr) string { return r.src.topic }),
-			col(rows, func(r *tr) int32 { return r.src.partition }),
-			col(rows, func(r *tr) int64 { return r.src.offset }),
+			col(rows, func(r *tr) string { return r.src.Topic }),
+			col(rows, func(r *tr) int32 { return r.src.Partition }),
+			col(rows, func(r *tr) int64 { return r.src.Offset }),
+			col(rows, func(r *tr) string { return r.src.Kind() }),
+			col(rows, func(r *tr) string { return r.src.File }),
+			col(rows, func(r *tr) int64 { return r.src.Line }),
 		)
 	},
 }
@@ -108,7 +106,7 @@ var orderTable = table[OrderRow]{
 	name: "order_events",
 	columns: "event_id, order_id, marketplace, seller_id, buyer_id, status, occurred_at, tracking_number, tracking_number_raw, carrier, " +
 		"ship_to_country, ship_to_city, ship_to_city_norm, ship_to_postal, ship_to_postal_norm, " +
-		"protection_days, protection_extended_days, amount, currency, source_topic, source_partition, source_offset",
+		"protection_days, protection_extended_days, amount, currency, source_topic, source_partition, source_offset, source_kind, source_file, source_line",
 	decode:  DecodeOrder,
 	eventID: func(r *OrderRow) string { return r.EventID },
 	appendColumns: func(b driver.Batch, rows []or) error {
@@ -132,19 +130,22 @@ var orderTable = table[OrderRow]{
 			col(rows, func(r *or) *uint16 { return r.row.ProtectionExtendedDays }),
 			col(rows, func(r *or) *decimal.Decimal { return r.row.Amount }),
 			col(rows, func(r *or) string { return r.row.Currency }),
-			col(rows, func(r *or) string { return r.src.topic }),
-			col(rows, func(r *or) int32 { return r.src.partition }),
-			col(rows, func(r *or) int64 { return r.src.offset }),
+			col(rows, func(r *or) string { return r.src.Topic }),
+			col(rows, func(r *or) int32 { return r.src.Partition }),
+			col(rows, func(r *or) int64 { return r.src.Offset }),
+			col(rows, func(r *or) string { return r.src.Kind() }),
+			col(rows, func(r *or) string { return r.src.File }),
+			col(rows, func(r *or) int64 { return r.src.Line }),
 		)
 	},
 }
 
-const deadLetterColumns = "topic, partition, offset, message_key, raw, reason, error, message_time"
+const deadLetterColumns = "topic, partition, offset, source_file, source_line, message_key, raw, reason, error, message_time"
 
 // staged is a decoded row waiting in a block, with its source.
 type staged[R any] struct {
 	row R
-	src source
+	src Source
 }
 
 // dedupContext asks the server to drop a block it has already stored under token: a
@@ -163,7 +164,7 @@ func insertRows[R any](ctx context.Context, conn Conn, db string, t *table[R], r
 	}
 	if err := t.appendColumns(b, rows); err != nil {
 		_ = b.Abort()
-		return fmt.Errorf("append block to %s (offsets %d-%d): %w", t.name, rows[0].src.offset, rows[len(rows)-1].src.offset, err)
+		return fmt.Errorf("append block to %s (positions %d-%d): %w", t.name, rows[0].src.pos(), rows[len(rows)-1].src.pos(), err)
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("insert into %s: %w", t.name, err)
@@ -178,7 +179,7 @@ func InsertDeadLetters(ctx context.Context, conn Conn, db string, dls []DeadLett
 		return fmt.Errorf("prepare insert into dead_letters: %w", err)
 	}
 	for _, d := range dls {
-		if err := b.Append(d.Topic, d.Partition, d.Offset, string(d.Key), string(d.Raw), d.Reason, d.Error, d.MessageTime.UTC()); err != nil {
+		if err := b.Append(d.Topic, d.Partition, d.Offset, d.File, d.Line, string(d.Key), string(d.Raw), d.Reason, d.Error, d.MessageTime.UTC()); err != nil {
 			_ = b.Abort()
 			return fmt.Errorf("append dead letter (offset %d): %w", d.Offset, err)
 		}
@@ -229,7 +230,7 @@ func InsertOrders(ctx context.Context, conn Conn, db string, rows []OrderRow, to
 func stage[R any](rows []R, topic string, partition int32, firstOffset int64) []staged[R] {
 	out := make([]staged[R], len(rows))
 	for i := range rows {
-		out[i] = staged[R]{row: rows[i], src: source{topic: topic, partition: partition, offset: firstOffset + int64(i)}}
+		out[i] = staged[R]{row: rows[i], src: Source{Topic: topic, Partition: partition, Offset: firstOffset + int64(i)}}
 	}
 	return out
 }

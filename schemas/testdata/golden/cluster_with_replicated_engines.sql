@@ -271,3 +271,71 @@ CREATE TABLE IF NOT EXISTS `tw`.alert_actions ON CLUSTER `prod_cluster`
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', at)
 ORDER BY (alert_id, at, action_id);
 
+-- 0008_backfill.sql
+ALTER TABLE `tw`.tracking_events ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS source_kind LowCardinality(String) DEFAULT 'kafka' AFTER source_offset,
+    ADD COLUMN IF NOT EXISTS source_file String DEFAULT '' CODEC(ZSTD(1)) AFTER source_kind,
+    ADD COLUMN IF NOT EXISTS source_line Int64 DEFAULT 0 CODEC(Delta, ZSTD(1)) AFTER source_file;
+
+ALTER TABLE `tw`.order_events ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS source_kind LowCardinality(String) DEFAULT 'kafka' AFTER source_offset,
+    ADD COLUMN IF NOT EXISTS source_file String DEFAULT '' CODEC(ZSTD(1)) AFTER source_kind,
+    ADD COLUMN IF NOT EXISTS source_line Int64 DEFAULT 0 CODEC(Delta, ZSTD(1)) AFTER source_file;
+
+ALTER TABLE `tw`.dead_letters ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS source_file String,
+    ADD COLUMN IF NOT EXISTS source_line Int64,
+    MODIFY ORDER BY (topic, partition, offset, source_file, source_line);
+
+CREATE TABLE IF NOT EXISTS `tw`.backfill_files ON CLUSTER `prod_cluster`
+(
+    file_id        String COMMENT 'sha256 of the file as stored (compressed or not)',
+    path           String COMMENT 'as named when last loaded',
+    kind           LowCardinality(String) COMMENT 'tracking or order',
+    format         LowCardinality(String) COMMENT 'ndjson, csv, parquet',
+    size           UInt64,
+    batch_rows     UInt32 COMMENT 'records per block: a resumed load cuts the same blocks',
+    position       Int64 COMMENT 'last line or row stored (0: none yet)',
+    records        UInt64 COMMENT 'records read up to position',
+    rows_stored    UInt64,
+    duplicates     UInt64 COMMENT 'records whose event_id repeated one in the same block',
+    dead_lettered  UInt64,
+    done           Bool,
+    started_at     DateTime64(3, 'UTC'),
+    updated_at     DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', updated_at)
+ORDER BY file_id;
+
+CREATE TABLE IF NOT EXISTS `tw`.backtests ON CLUSTER `prod_cluster`
+(
+    backtest_id   String,
+    from_date     DateTime64(3, 'UTC'),
+    to_date       DateTime64(3, 'UTC'),
+    step_seconds  UInt32,
+    detectors     Array(LowCardinality(String)),
+    steps         UInt32,
+    steps_done    UInt32,
+    started_at    DateTime64(3, 'UTC'),
+    updated_at    DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', updated_at)
+ORDER BY backtest_id;
+
+CREATE TABLE IF NOT EXISTS `tw`.alert_history ON CLUSTER `prod_cluster`
+(
+    backtest_id         String,
+    as_of               DateTime64(3, 'UTC'),
+    detector            LowCardinality(String),
+    order_id            String,
+    tracking_number     String,
+    seller_id           String CODEC(ZSTD(1)),
+    marketplace         LowCardinality(String),
+    severity            LowCardinality(String),
+    recommendation      LowCardinality(String),
+    protection_ends_at  Nullable(DateTime64(3, 'UTC')),
+    reason              String CODEC(ZSTD(3))
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (backtest_id, detector, order_id, tracking_number, as_of);
+
