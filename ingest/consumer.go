@@ -126,8 +126,8 @@ type partitionHandler interface {
 
 // consumer reads one topic's partitions and writes one table.
 type consumer struct {
-	opts  Options
-	topic string
+	opts   Options
+	topic  string
 	kind   EventKind
 	w      *Writer
 	dialer *kafka.Dialer

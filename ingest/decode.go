@@ -26,6 +26,9 @@ const (
 	ReasonBadTimestamp = "bad_timestamp"
 	ReasonInvalidValue = "invalid_value"
 	ReasonTooLarge     = "too_large"
+	// ReasonBadRecord: a backfill file's record could not be read as an event at all
+	// (a CSV row with the wrong number of fields, an over-long line).
+	ReasonBadRecord = "bad_record"
 )
 
 // Rejection is why a message cannot be accepted. It is permanent: the same bytes are

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -26,6 +27,8 @@ type StoredDeadLetter struct {
 	Topic          string    `ch:"topic" json:"topic"`
 	Partition      int32     `ch:"partition" json:"partition"`
 	Offset         int64     `ch:"offset" json:"offset"`
+	File           string    `ch:"source_file" json:"file,omitempty"` // a backfill file's dead letter (partition -1)
+	Line           int64     `ch:"source_line" json:"line,omitempty"`
 	Key            string    `ch:"message_key" json:"key"`
 	Raw            string    `ch:"raw" json:"raw"`
 	Reason         string    `ch:"reason" json:"reason"`
@@ -36,21 +39,29 @@ type StoredDeadLetter struct {
 	LastReplayedAt time.Time `ch:"last_replayed_at" json:"last_replayed_at"`
 }
 
+// Origin names where the dead letter came from: topic/partition/offset, or file:line.
+func (d StoredDeadLetter) Origin() string {
+	if d.File != "" {
+		return d.File + ":" + strconv.FormatInt(d.Line, 10)
+	}
+	return d.Topic + "/" + strconv.Itoa(int(d.Partition)) + "/" + strconv.FormatInt(d.Offset, 10)
+}
+
 // ListDeadLetters returns the newest dead letters matching f.
 func ListDeadLetters(ctx context.Context, conn driver.Conn, db string, f DeadLetterFilter) ([]StoredDeadLetter, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	q := "SELECT d.topic AS topic, d.partition AS partition, d.offset AS offset, d.message_key AS message_key, d.raw AS raw, " +
+	q := "SELECT d.topic AS topic, d.partition AS partition, d.offset AS offset, d.source_file AS source_file, d.source_line AS source_line, d.message_key AS message_key, d.raw AS raw, " +
 		"d.reason AS reason, d.error AS error, d.message_time AS message_time, d.dead_lettered_at AS dead_lettered_at, " +
 		"r.replays AS replays, r.last_replayed_at AS last_replayed_at " +
 		"FROM `" + db + "`.dead_letters AS d FINAL " +
-		"LEFT JOIN (SELECT topic, partition, offset, count() AS replays, max(replayed_at) AS last_replayed_at " +
-		"FROM `" + db + "`.dead_letter_replays GROUP BY topic, partition, offset) AS r " +
-		"ON d.topic = r.topic AND d.partition = r.partition AND d.offset = r.offset " +
+		"LEFT JOIN (SELECT topic, partition, offset, source_file, source_line, count() AS replays, max(replayed_at) AS last_replayed_at " +
+		"FROM `" + db + "`.dead_letter_replays GROUP BY topic, partition, offset, source_file, source_line) AS r " +
+		"ON d.topic = r.topic AND d.partition = r.partition AND d.offset = r.offset AND d.source_file = r.source_file AND d.source_line = r.source_line " +
 		"WHERE ({topic:String} = '' OR d.topic = {topic:String}) AND ({reason:String} = '' OR d.reason = {reason:String}) " +
 		"AND d.dead_lettered_at >= {since:DateTime64(3, 'UTC')} AND (NOT {open:Bool} OR r.replays = 0) " +
-		"ORDER BY d.dead_lettered_at DESC, d.topic, d.partition, d.offset LIMIT {limit:UInt32}"
+		"ORDER BY d.dead_lettered_at DESC, d.topic, d.partition, d.offset, d.source_file, d.source_line LIMIT {limit:UInt32}"
 	var out []StoredDeadLetter
 	err := conn.Select(ctx, &out, q, clickhouse.Named("topic", f.Topic), clickhouse.Named("reason", f.Reason),
 		clickhouse.Named("since", f.Since.UTC()), clickhouse.Named("open", f.Open), clickhouse.Named("limit", uint32(f.Limit)))
@@ -79,7 +90,7 @@ func ReplayDeadLetters(ctx context.Context, conn driver.Conn, db string, w Produ
 	msgs := make([]kafka.Message, len(dls))
 	for i, d := range dls {
 		msgs[i] = kafka.Message{Topic: d.Topic, Key: []byte(d.Key), Value: []byte(d.Raw),
-			Headers: []kafka.Header{{Key: "trackwatch-replay-of", Value: fmt.Appendf(nil, "%s/%d/%d", d.Topic, d.Partition, d.Offset)}}}
+			Headers: []kafka.Header{{Key: "trackwatch-replay-of", Value: []byte(d.Origin())}}}
 	}
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		var we kafka.WriteErrors
@@ -88,12 +99,12 @@ func ReplayDeadLetters(ctx context.Context, conn driver.Conn, db string, w Produ
 		}
 		return nil, fmt.Errorf("replay: produce: %w", err)
 	}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO `"+db+"`.dead_letter_replays (topic, partition, offset, replayed_at)")
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO `"+db+"`.dead_letter_replays (topic, partition, offset, source_file, source_line, replayed_at)")
 	if err != nil {
 		return dls, fmt.Errorf("record replays: %w", err)
 	}
 	for _, d := range dls {
-		if err := b.Append(d.Topic, d.Partition, d.Offset, now.UTC()); err != nil {
+		if err := b.Append(d.Topic, d.Partition, d.Offset, d.File, d.Line, now.UTC()); err != nil {
 			_ = b.Abort()
 			return dls, fmt.Errorf("record replays: %w", err)
 		}

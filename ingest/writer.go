@@ -69,6 +69,9 @@ type Block interface {
 	// SkipThrough makes Add skip, as AlreadyStored, rows at or below rows and dead
 	// letters at or below dead (positions: offsets or lines; -1 skips none).
 	SkipThrough(rows, dead int64)
+	// Reject stages raw as a dead letter for reason without decoding it: a file's
+	// record that could not be read as an event at all.
+	Reject(raw []byte, src Source, at time.Time, reason, detail string) Outcome
 	// Len is the rows and dead letters staged; Bytes their raw size.
 	Len() (rows, dead int)
 	Bytes() int
@@ -130,6 +133,12 @@ func (w *Writer) Write(ctx context.Context, b Block, token string) error {
 	return b.write(ctx, w, token)
 }
 
+// Retry runs fn until it succeeds, fails permanently, or ctx ends, for the statements
+// a source makes beside its blocks (a file load's progress).
+func (w *Writer) Retry(ctx context.Context, op string, fn func(context.Context) error) error {
+	return w.retry(ctx, op, fn)
+}
+
 // retry runs fn until it succeeds, fails permanently, or ctx ends. It is the one place
 // ingest retries ClickHouse operations; store.Retryable decides what is transient.
 func (w *Writer) retry(ctx context.Context, op string, fn func(context.Context) error) error {
@@ -179,6 +188,25 @@ func (b *block[R]) Len() (int, int) { return len(b.rows), len(b.dead) }
 
 func (b *block[R]) Bytes() int { return b.bytes }
 
+func (b *block[R]) Reject(raw []byte, src Source, at time.Time, reason, detail string) Outcome {
+	if src.pos() <= b.storedDead {
+		return AlreadyStored
+	}
+	b.deadLetter(raw, nil, src, at, &Rejection{Reason: reason, Detail: detail})
+	return DeadLettered
+}
+
+func (b *block[R]) deadLetter(raw, key []byte, src Source, at time.Time, rej *Rejection) {
+	b.bytes += len(raw)
+	b.dead = append(b.dead, DeadLetter{Topic: src.Topic, Partition: src.Partition, Offset: src.Offset, File: src.File, Line: src.Line,
+		Key: bytes.Clone(key), Raw: bytes.Clone(raw), Reason: rej.Reason, Error: rej.Detail, MessageTime: at})
+	label := src.Topic
+	if src.File != "" {
+		label = "file"
+	}
+	b.metrics.DeadLetters.WithLabelValues(label, rej.Reason).Inc()
+}
+
 func (b *block[R]) Add(raw, key []byte, src Source, at time.Time) Outcome {
 	var rej *Rejection
 	var row R
@@ -192,14 +220,7 @@ func (b *block[R]) Add(raw, key []byte, src Source, at time.Time) Outcome {
 	case rej != nil && pos <= b.storedDead, rej == nil && pos <= b.storedRows:
 		return AlreadyStored
 	case rej != nil:
-		b.bytes += len(raw)
-		b.dead = append(b.dead, DeadLetter{Topic: src.Topic, Partition: src.Partition, Offset: src.Offset, File: src.File, Line: src.Line,
-			Key: bytes.Clone(key), Raw: bytes.Clone(raw), Reason: rej.Reason, Error: rej.Detail, MessageTime: at})
-		label := src.Topic
-		if src.File != "" {
-			label = "file"
-		}
-		b.metrics.DeadLetters.WithLabelValues(label, rej.Reason).Inc()
+		b.deadLetter(raw, key, src, at, rej)
 		return DeadLettered
 	}
 	b.bytes += len(raw)

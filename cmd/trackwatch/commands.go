@@ -73,7 +73,9 @@ v1 events into Kafka, and measures in one run: the ceiling (clickhouse-go insert
 already-decoded rows), trackwatch's ingest as its own process (events/s end to end and
 peak RSS), and ClickHouse's Kafka engine with a materialized view into the same tables.
 Prints a Markdown table for BENCHMARKS.md. Needs libchdb (make chdb).
-`}, {name: "dlq", summary: "list or replay dead-lettered messages", run: dlqCmd,
+`}, {name: "backfill", summary: "load history from files (NDJSON, CSV, Parquet) or re-read Kafka from a moment", run: backfillCmd,
+		usage: backfillUsage,
+	}, {name: "dlq", summary: "list or replay dead-lettered messages", run: dlqCmd,
 		usage: `Usage: trackwatch dlq list   [--topic T] [--reason R] [--since TIME] [--open] [--limit N] [--format table|json]
        trackwatch dlq replay [--topic T] [--reason R] [--since TIME] [--again] [--dry-run] [--all]
 

@@ -20,7 +20,7 @@ func dlqCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	fs, cf := newFlags(env, c)
 	var f ingest.DeadLetterFilter
 	fs.StringVar(&f.Topic, "topic", "", "only this topic")
-	fs.StringVar(&f.Reason, "reason", "", "only this reason: not_json, missing_field, bad_timestamp, invalid_value, too_large")
+	fs.StringVar(&f.Reason, "reason", "", "only this reason: "+strings.Join(reasons, ", "))
 	since := fs.String("since", "", "only dead letters from this RFC 3339 time on")
 	fs.IntVar(&f.Limit, "limit", 100, "at most this many")
 	format := fs.String("format", "table", "list output: table or json")
@@ -93,7 +93,7 @@ func dlqCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	return exitOK
 }
 
-var reasons = []string{ingest.ReasonNotJSON, ingest.ReasonMissingField, ingest.ReasonBadTimestamp, ingest.ReasonInvalidValue, ingest.ReasonTooLarge}
+var reasons = []string{ingest.ReasonNotJSON, ingest.ReasonMissingField, ingest.ReasonBadTimestamp, ingest.ReasonInvalidValue, ingest.ReasonTooLarge, ingest.ReasonBadRecord}
 
 func validReason(r string) bool {
 	for _, x := range reasons {
@@ -109,13 +109,13 @@ func printDeadLetters(env *cmdEnv, dls []ingest.StoredDeadLetter, format string)
 		return
 	}
 	tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEAD-LETTERED AT\tTOPIC/PARTITION/OFFSET\tREASON\tREPLAYS\tERROR\tRAW (start)")
+	fmt.Fprintln(tw, "DEAD-LETTERED AT\tTOPIC/PARTITION/OFFSET OR FILE:LINE\tREASON\tREPLAYS\tERROR\tRAW (start)")
 	for _, d := range dls {
 		raw := d.Raw
 		if len(raw) > 60 {
 			raw = raw[:60] + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s/%d/%d\t%s\t%d\t%s\t%q\n", d.DeadLetteredAt.UTC().Format(time.RFC3339), d.Topic, d.Partition, d.Offset,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%q\n", d.DeadLetteredAt.UTC().Format(time.RFC3339), d.Origin(),
 			d.Reason, d.Replays, d.Error, raw)
 	}
 	tw.Flush()

@@ -1,7 +1,7 @@
--- Backfill (issue 11). Rows loaded from files name their origin as a source kind plus
--- the file and the line (or Parquet row) instead of a topic and offset: Kafka rows keep
--- source_kind 'kafka' and their topic/partition/offset; file rows have source_kind
--- 'file', an empty topic, and source_file/source_line.
+-- Backfill. Rows loaded from files name their origin as a source kind plus the file and
+-- the line (or Parquet row) instead of an offset: Kafka rows keep source_kind 'kafka' and
+-- their topic/partition/offset; file rows have source_kind 'file', the topic their kind
+-- of event travels on, partition -1 (no Kafka partition), and source_file/source_line.
 ALTER TABLE {{.DB}}.tracking_events{{.OnCluster}}
     ADD COLUMN IF NOT EXISTS source_kind LowCardinality(String) DEFAULT 'kafka' AFTER source_offset,
     ADD COLUMN IF NOT EXISTS source_file String DEFAULT '' CODEC(ZSTD(1)) AFTER source_kind,
@@ -16,6 +16,11 @@ ALTER TABLE {{.DB}}.order_events{{.OnCluster}}
 -- two files' rejected rows never replace each other in merges. (A column added to the
 -- sorting key must come in the same ALTER and without a default expression.)
 ALTER TABLE {{.DB}}.dead_letters{{.OnCluster}}
+    ADD COLUMN IF NOT EXISTS source_file String,
+    ADD COLUMN IF NOT EXISTS source_line Int64,
+    MODIFY ORDER BY (topic, partition, offset, source_file, source_line);
+
+ALTER TABLE {{.DB}}.dead_letter_replays{{.OnCluster}}
     ADD COLUMN IF NOT EXISTS source_file String,
     ADD COLUMN IF NOT EXISTS source_line Int64,
     MODIFY ORDER BY (topic, partition, offset, source_file, source_line);

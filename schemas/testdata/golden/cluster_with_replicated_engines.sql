@@ -287,6 +287,11 @@ ALTER TABLE `tw`.dead_letters ON CLUSTER `prod_cluster`
     ADD COLUMN IF NOT EXISTS source_line Int64,
     MODIFY ORDER BY (topic, partition, offset, source_file, source_line);
 
+ALTER TABLE `tw`.dead_letter_replays ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS source_file String,
+    ADD COLUMN IF NOT EXISTS source_line Int64,
+    MODIFY ORDER BY (topic, partition, offset, source_file, source_line);
+
 CREATE TABLE IF NOT EXISTS `tw`.backfill_files ON CLUSTER `prod_cluster`
 (
     file_id        String COMMENT 'sha256 of the file as stored (compressed or not)',

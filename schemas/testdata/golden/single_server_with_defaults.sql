@@ -287,6 +287,11 @@ ALTER TABLE `trackwatch`.dead_letters
     ADD COLUMN IF NOT EXISTS source_line Int64,
     MODIFY ORDER BY (topic, partition, offset, source_file, source_line);
 
+ALTER TABLE `trackwatch`.dead_letter_replays
+    ADD COLUMN IF NOT EXISTS source_file String,
+    ADD COLUMN IF NOT EXISTS source_line Int64,
+    MODIFY ORDER BY (topic, partition, offset, source_file, source_line);
+
 CREATE TABLE IF NOT EXISTS `trackwatch`.backfill_files
 (
     file_id        String COMMENT 'sha256 of the file as stored (compressed or not)',
