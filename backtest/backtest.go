@@ -1,0 +1,239 @@
+// Package backtest evaluates the detectors as of every step of a past period over the
+// stored history, keeps each step's findings in alert_history (apart from the live
+// alerts), and reports per detector how many alerts each step raised and how early the
+// first alert came for orders that ended in a dispute, a refund or a cancellation.
+package backtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/detect"
+)
+
+// Options select a backtest. From, To and Step are required: steps are From, From+Step,
+// ... up to and including To.
+type Options struct {
+	From, To time.Time
+	Step     time.Duration
+	// Detectors to evaluate; empty: all of them.
+	Detectors []string
+	// Parallel steps evaluated at once, each on a session of its own. Default 2.
+	Parallel int
+	// Notify also records each step's findings as live alerts, in time order, so
+	// that their changes reach the receivers. Off by default: a backtest of the past
+	// must not page anyone. (Alerts are versioned by the moment evaluated: in a database
+	// with later live runs, past steps change nothing.)
+	Notify bool
+}
+
+// Validate checks the options, naming the offending flag.
+func (o *Options) Validate() error {
+	if o.Parallel == 0 {
+		o.Parallel = 2
+	}
+	switch {
+	case o.From.IsZero() || o.To.IsZero():
+		return errors.New("--from and --to are required")
+	case o.To.Before(o.From):
+		return fmt.Errorf("--to %s is before --from %s", o.To.Format(time.RFC3339), o.From.Format(time.RFC3339))
+	case o.Step < time.Minute:
+		return fmt.Errorf("--step %s is below 1m", o.Step)
+	case o.Parallel < 1 || o.Parallel > 16:
+		return fmt.Errorf("--parallel %d is out of range 1..16", o.Parallel)
+	}
+	if n := o.To.Sub(o.From)/o.Step + 1; n > 10_000 {
+		return fmt.Errorf("%d steps: more than 10000 (use a longer --step)", n)
+	}
+	for _, d := range o.Detectors {
+		if !slices.Contains(detect.Names, d) {
+			return fmt.Errorf("--detector %q is not one of %s", d, strings.Join(detect.Names, ", "))
+		}
+	}
+	return nil
+}
+
+// Steps are the moments evaluated.
+func (o Options) Steps() []time.Time {
+	var out []time.Time
+	for t := o.From.UTC(); !t.After(o.To); t = t.Add(o.Step) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// ID names the backtest by what it evaluates: the same period, step and detectors
+// replace an earlier backtest's history.
+func (o Options) ID() string {
+	d := slices.Clone(o.Detectors)
+	slices.Sort(d)
+	h := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%d|%s", o.From.UTC().Format(time.RFC3339Nano), o.To.UTC().Format(time.RFC3339Nano), int64(o.Step/time.Second), strings.Join(d, ",")))
+	return hex.EncodeToString(h[:8])
+}
+
+// Runner runs backtests against one ClickHouse database.
+type Runner struct {
+	// Conn is a pooled connection for the history and the report; Session opens a
+	// connection of its own for one step's detector run.
+	Conn     driver.Conn
+	Session  func(context.Context) (driver.Conn, error)
+	Database string
+	Config   detect.Config
+	Logger   *slog.Logger
+	// Progress is told after each step; nil reports nothing.
+	Progress func(done, total int, asOf time.Time, findings uint64)
+}
+
+// Result is what a backtest did.
+type Result struct {
+	ID       string        `json:"backtest_id"`
+	Steps    int           `json:"steps"`
+	Findings uint64        `json:"findings"`
+	Took     time.Duration `json:"-"`
+	// StepSeconds is each step's evaluation time, in step order.
+	StepSeconds []float64 `json:"step_seconds"`
+}
+
+const historyColumns = "backtest_id, as_of, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason"
+
+// Run evaluates every step and records the findings, replacing the history of an
+// earlier backtest with the same ID.
+func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
+	if err := o.Validate(); err != nil {
+		return Result{}, err
+	}
+	set, err := detect.NewSet(r.Database, o.Detectors...)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := r.Config.Validate(); err != nil {
+		return Result{}, err
+	}
+	log := r.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	start := time.Now()
+	steps := o.Steps()
+	res := Result{ID: o.ID(), Steps: len(steps), StepSeconds: make([]float64, len(steps))}
+	db := "`" + r.Database + "`"
+	if err := r.Conn.Exec(ctx, "DELETE FROM "+db+".alert_history WHERE backtest_id = {id:String}", clickhouse.Named("id", res.ID)); err != nil {
+		return res, fmt.Errorf("clear an earlier backtest's history: %w", err)
+	}
+	detectors := set.Names()
+	if err := r.record(ctx, res.ID, o, detectors, len(steps), 0, start); err != nil {
+		return res, err
+	}
+	parallel := o.Parallel
+	if o.Notify {
+		parallel = 1 // the alert store records in time order
+	}
+	var (
+		mu       sync.Mutex
+		done     int
+		firstErr error
+	)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	stepCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range min(parallel, len(steps)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				t0 := time.Now()
+				n, err := r.step(stepCtx, set, res.ID, steps[i], o.Notify)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("step as of %s: %w", steps[i].Format(time.RFC3339), err)
+					cancel()
+				}
+				if err == nil {
+					done++
+					res.Findings += n
+					res.StepSeconds[i] = time.Since(t0).Seconds()
+					if r.Progress != nil {
+						r.Progress(done, len(steps), steps[i], n)
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range steps {
+		if stepCtx.Err() != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	res.Took = time.Since(start)
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	if err := r.record(context.WithoutCancel(ctx), res.ID, o, detectors, len(steps), done, start); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	log.Info("backtest done", "backtest_id", res.ID, "steps", done, "of", len(steps), "findings", res.Findings, "seconds", res.Took.Seconds())
+	return res, firstErr
+}
+
+// step evaluates the set as of asOf on a session of its own and copies the findings
+// into alert_history inside ClickHouse.
+func (r *Runner) step(ctx context.Context, set *detect.Set, id string, asOf time.Time, notify bool) (uint64, error) {
+	session, err := r.Session(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer session.Close()
+	run, err := set.Prepare(ctx, session, r.Config, asOf)
+	if err != nil {
+		return 0, err
+	}
+	defer run.Close()
+	args := append(run.Args(), clickhouse.Named("bt_id", id))
+	q := "INSERT INTO `" + r.Database + "`.alert_history (" + historyColumns + ")\n" +
+		"SELECT {bt_id:String}, {as_of:DateTime64(3, 'UTC')}, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason\n" +
+		"FROM (\n" + run.FindingsSQL() + "\n)"
+	if err := session.Exec(run.QueryContext(ctx), q, args...); err != nil {
+		return 0, fmt.Errorf("record findings: %w", detect.SessionLost(err))
+	}
+	var n uint64
+	if err := session.QueryRow(ctx, "SELECT count() FROM `"+r.Database+"`.alert_history WHERE backtest_id = {id:String} AND as_of = {t:DateTime64(3, 'UTC')}",
+		clickhouse.Named("id", id), clickhouse.Named("t", asOf)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count findings: %w", err)
+	}
+	if notify {
+		if _, err := alert.NewStore(r.Conn, r.Database).Record(ctx, run); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (r *Runner) record(ctx context.Context, id string, o Options, detectors []string, steps, done int, start time.Time) error {
+	err := r.Conn.Exec(ctx, "INSERT INTO `"+r.Database+"`.backtests (backtest_id, from_date, to_date, step_seconds, detectors, steps, steps_done, started_at, updated_at) "+
+		"SELECT {id:String}, {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}, {step:UInt32}, {detectors:Array(String)}, {steps:UInt32}, {done:UInt32}, "+
+		"{started:DateTime64(3, 'UTC')}, now64(3)",
+		clickhouse.Named("id", id), clickhouse.Named("from", o.From.UTC()), clickhouse.Named("to", o.To.UTC()),
+		clickhouse.Named("step", uint32(o.Step/time.Second)), clickhouse.Named("detectors", detectors), clickhouse.Named("steps", uint32(steps)),
+		clickhouse.Named("done", uint32(done)), clickhouse.Named("started", start.UTC()))
+	if err != nil {
+		return fmt.Errorf("record the backtest: %w", err)
+	}
+	return nil
+}
