@@ -75,6 +75,8 @@ peak RSS), and ClickHouse's Kafka engine with a materialized view into the same 
 Prints a Markdown table for BENCHMARKS.md. Needs libchdb (make chdb).
 `}, {name: "backfill", summary: "load history from files (NDJSON, CSV, Parquet) or re-read Kafka from a moment", run: backfillCmd,
 		usage: backfillUsage,
+	}, {name: "backtest", summary: "what the detectors would have said as of every day of a past period, and how early", run: backtestCmd,
+		usage: backtestUsage,
 	}, {name: "dlq", summary: "list or replay dead-lettered messages", run: dlqCmd,
 		usage: `Usage: trackwatch dlq list   [--topic T] [--reason R] [--since TIME] [--open] [--limit N] [--format table|json]
        trackwatch dlq replay [--topic T] [--reason R] [--since TIME] [--again] [--dry-run] [--all]
