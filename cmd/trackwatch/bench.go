@@ -25,6 +25,9 @@ func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	if len(args) > 0 && args[0] == "api" {
 		return benchAPI(ctx, env, c, args[1:])
 	}
+	if len(args) > 0 && args[0] == "backfill" {
+		return benchBackfill(ctx, env, c, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
 		fmt.Fprint(env.stderr, c.usage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -285,4 +288,47 @@ func benchEnv(env *cmdEnv, cf *configFlags) (config.Config, *slog.Logger, func(s
 	}
 	started := time.Now()
 	return cfg, logger, func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }, true
+}
+
+func benchBackfill(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	var o bench.BackfillOptions
+	fs.IntVar(&o.Events, "events", 1_000_000, "tracking events in the file")
+	fs.IntVar(&o.BatchRows, "batch-rows", 50_000, "trackwatch's records per block")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	if o.Events < 1000 {
+		fmt.Fprintln(env.stderr, "trackwatch bench backfill: --events must be at least 1000")
+		return exitUsage
+	}
+	cfg, logger, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		logger.Error("bench failed", "err", err)
+		return exitFailure
+	}
+	o.ClickHouse, o.Logger, o.Trackwatch = cfg.Embedded.ClickHouse, logger, exe
+	started := time.Now()
+	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	res, err := bench.Backfill(ctx, o)
+	if err != nil {
+		logger.Error("bench failed", "err", err)
+		return exitFailure
+	}
+	fmt.Fprintf(env.stdout, "trackwatch bench backfill: %d CPUs, %s; %d tracking events, %.0f MiB of NDJSON (%.0f bytes per event)\n\n",
+		runtime.NumCPU(), runtime.Version(), res.Events, float64(res.FileBytes)/(1<<20), float64(res.FileBytes)/float64(res.Events))
+	fmt.Fprintln(env.stdout, "| path | events/s | seconds | peak RSS MiB | vs reference | note |")
+	fmt.Fprintln(env.stdout, "|---|---:|---:|---:|---:|---|")
+	for _, m := range []bench.Measurement{res.Reference, res.Trackwatch} {
+		rss := "-"
+		if m.PeakRSSMiB > 0 {
+			rss = fmt.Sprintf("%.0f", m.PeakRSSMiB)
+		}
+		fmt.Fprintf(env.stdout, "| %s | %.0f | %.2f | %s | %.2f | %s |\n", m.Name, m.EventsPerSec, m.Seconds, rss, m.EventsPerSec/res.Reference.EventsPerSec, m.Note)
+	}
+	return exitOK
 }
