@@ -35,7 +35,7 @@ type Loader struct {
 	// Topics name the topic each kind of event travels on: file rows and dead letters
 	// carry it (partition -1), and `dlq replay` sends a file's dead letters there.
 	TrackingTopic, OrderTopic string
-	// BatchRows is the records per block. Default 50000. A resumed load keeps the
+	// BatchRows is the records per block. Default 20000. A resumed load keeps the
 	// size it started with, so its blocks and their deduplication tokens are the same.
 	BatchRows int
 	// Kind, when set, is the kind of every file's events; otherwise each file's fields
@@ -195,7 +195,7 @@ func (l *Loader) LoadFile(ctx context.Context, path string) (FileResult, error) 
 	res.Format = format
 	batch := l.BatchRows
 	if batch <= 0 {
-		batch = 50_000
+		batch = 20_000
 	}
 	var prog progressRow
 	resumable := path != "-"
@@ -268,7 +268,33 @@ func (l *Loader) copy(ctx context.Context, f *eventfile.File, res *FileResult, p
 	if res.Kind == eventfile.Order {
 		evKind = ingest.OrderEvents
 	}
-	block := l.Writer.NewBlock(evKind)
+	// Two blocks: one fills while the other is stored, so that reading and decoding
+	// overlap the insert. Blocks are stored, and their progress recorded, in order.
+	free := make(chan ingest.Block, 2)
+	free <- l.Writer.NewBlock(evKind)
+	free <- l.Writer.NewBlock(evKind)
+	type job struct {
+		block ingest.Block
+		token string
+		prog  progressRow // the progress once the block is stored
+		n     int
+	}
+	jobs := make(chan job)
+	wctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	stored := make(chan struct{})
+	go func() {
+		defer close(stored)
+		for j := range jobs {
+			if err := l.store(wctx, j.block, j.token, &j.prog, j.n, resumable); err != nil {
+				stop(err)
+				return
+			}
+			j.block.Reset()
+			free <- j.block
+		}
+	}()
+	block := <-free
 	topic := l.TrackingTopic
 	if evKind == ingest.OrderEvents {
 		topic = l.OrderTopic
@@ -282,31 +308,27 @@ func (l *Loader) copy(ctx context.Context, f *eventfile.File, res *FileResult, p
 	n := 0
 	var tokenHash = sha256.New() // standard input: blocks are named by their content
 	flush := func(done bool) error {
+		j := job{block: block, n: n}
 		if n > 0 {
-			token := res.FileID
+			j.token = res.FileID
 			if !resumable {
-				token = "stdin:" + hex.EncodeToString(tokenHash.Sum(nil)[:16])
+				j.token = "stdin:" + hex.EncodeToString(tokenHash.Sum(nil)[:16])
 				tokenHash.Reset()
 			}
-			token += ":" + strconv.FormatInt(first, 10) + "-" + strconv.FormatInt(last, 10)
-			if err := l.Writer.Write(ctx, block, token); err != nil {
-				return err
-			}
-			block.Reset()
+			j.token += ":" + strconv.FormatInt(first, 10) + "-" + strconv.FormatInt(last, 10)
 			prog.Position = last
-			if h := l.Hooks.AfterInsert; h != nil {
-				h(res.Path, last)
-			}
 		}
-		if resumable && (n > 0 || done) {
-			prog.Done, prog.UpdatedAt = done, l.now()
-			err := l.Writer.Retry(ctx, "record_backfill_progress", func(ctx context.Context) error { return l.writeProgress(ctx, prog) })
-			if err != nil {
-				return err
-			}
-			if h := l.Hooks.AfterProgress; h != nil && n > 0 {
-				h(res.Path, last)
-			}
+		prog.Done, prog.UpdatedAt = done, l.now()
+		j.prog = *prog
+		select {
+		case jobs <- j:
+		case <-wctx.Done():
+			return context.Cause(wctx)
+		}
+		select {
+		case block = <-free:
+		case <-wctx.Done():
+			return context.Cause(wctx)
 		}
 		n, first = 0, -1
 		if l.Progress != nil {
@@ -314,16 +336,24 @@ func (l *Loader) copy(ctx context.Context, f *eventfile.File, res *FileResult, p
 		}
 		return nil
 	}
+	finish := func(err error) error {
+		close(jobs)
+		<-stored
+		if err == nil {
+			err = context.Cause(wctx)
+		}
+		return err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return finish(err)
 		}
 		rec, err := f.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return err
+			return finish(err)
 		}
 		if rec.Pos <= prog.Position {
 			continue // stored by an earlier load
@@ -358,11 +388,34 @@ func (l *Loader) copy(ctx context.Context, f *eventfile.File, res *FileResult, p
 		}
 		if n >= batch {
 			if err := flush(false); err != nil {
-				return err
+				return finish(err)
 			}
 		}
 	}
-	return flush(true)
+	return finish(flush(true))
+}
+
+// store stores one block under token and records the progress after it.
+func (l *Loader) store(ctx context.Context, block ingest.Block, token string, prog *progressRow, n int, resumable bool) error {
+	if n > 0 {
+		if err := l.Writer.Write(ctx, block, token); err != nil {
+			return err
+		}
+		if h := l.Hooks.AfterInsert; h != nil {
+			h(prog.Path, prog.Position)
+		}
+	}
+	if !resumable || (n == 0 && !prog.Done) {
+		return nil
+	}
+	err := l.Writer.Retry(ctx, "record_backfill_progress", func(ctx context.Context) error { return l.writeProgress(ctx, prog) })
+	if err != nil {
+		return err
+	}
+	if h := l.Hooks.AfterProgress; h != nil && n > 0 {
+		h(prog.Path, prog.Position)
+	}
+	return nil
 }
 
 // fileID is the SHA-256 of the file's bytes as stored.

@@ -24,7 +24,7 @@ import (
 type BackfillOptions struct {
 	// Events is how many tracking events the file holds. Default 1,000,000.
 	Events int
-	// BatchRows is trackwatch's records per block. Default 50,000.
+	// BatchRows is trackwatch's records per block. Default 20,000.
 	BatchRows  int
 	ClickHouse devstack.ClickHouseConfig
 	// Trackwatch is the binary run as `trackwatch backfill load`.
@@ -61,7 +61,7 @@ func Backfill(ctx context.Context, o BackfillOptions) (*BackfillResult, error) {
 		o.Events = 1_000_000
 	}
 	if o.BatchRows <= 0 {
-		o.BatchRows = 50_000
+		o.BatchRows = 20_000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -56,7 +56,7 @@ func backfillCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 	topic := fs.String("topic", "", "the kind of every file's events: tracking or order (default: told from each file's fields)")
 	format := fs.String("format", "", "the format of every file: ndjson, csv or parquet (default: from each file's name; needed for -)")
 	compression := fs.String("compression", "", "standard input's compression: gzip or zstd (files say theirs by name)")
-	batch := fs.Int("batch-rows", 50_000, "records per insert block (a resumed file keeps the size it started with)")
+	batch := fs.Int("batch-rows", 20_000, "records per insert block (a resumed file keeps the size it started with)")
 	progress := fs.String("progress", "auto", "auto (a bar on a terminal, log lines otherwise), bar, log or none")
 	summary := fs.String("summary", "table", "the summary at the end: table or json")
 	files, ok, code := parseInterleaved(fs, args[1:])
@@ -114,6 +114,7 @@ func backfillCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 	if !ok {
 		return exitUsage
 	}
+	cfg.Runtime.Apply(env.environ) // files of any size: bound the heap as the ingest does
 	phrases, err := cfg.Carriers.Table()
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch backfill load: %v\n", err)

@@ -294,7 +294,7 @@ func benchBackfill(ctx context.Context, env *cmdEnv, c command, args []string) i
 	fs, cf := newFlags(env, c)
 	var o bench.BackfillOptions
 	fs.IntVar(&o.Events, "events", 1_000_000, "tracking events in the file")
-	fs.IntVar(&o.BatchRows, "batch-rows", 50_000, "trackwatch's records per block")
+	fs.IntVar(&o.BatchRows, "batch-rows", 20_000, "trackwatch's records per block")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}

@@ -50,7 +50,7 @@ runs until interrupted. Data persists in the data directories across restarts.
        trackwatch bench detect [--events 1000000,10000000] [--repeat 3]
        trackwatch bench notify [--changes 10000] [--runs 50] [--per-run 10] [--concurrency 4]
        trackwatch bench api [--events 10000000] [--requests 200]
-       trackwatch bench backfill [--events 1000000] [--batch-rows 50000]
+       trackwatch bench backfill [--events 1000000] [--batch-rows 20000]
 
 backfill writes --events generated tracking events to an NDJSON file and, against a
 fresh embedded ClickHouse, times ClickHouse's own INSERT ... FORMAT JSONEachRow of the
