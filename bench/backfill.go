@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -127,14 +126,28 @@ func Backfill(ctx context.Context, o BackfillOptions) (*BackfillResult, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start = time.Now()
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("trackwatch backfill load: %w: %s", err, stderr.String())
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	// The peak RSS is sampled from /proc (VmHWM) while it runs: the rusage of a child
+	// counts the parent's memory at the fork, which here holds the generated events.
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var rss float64
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for loop := true; loop; {
+		select {
+		case err := <-waited:
+			if err != nil {
+				return nil, fmt.Errorf("trackwatch backfill load: %w: %s", err, stderr.String())
+			}
+			loop = false
+		case <-tick.C:
+			rss = max(rss, peakRSSMiB(cmd.Process.Pid))
+		}
 	}
 	secs = time.Since(start).Seconds()
-	var rss float64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = float64(ru.Maxrss) / 1024 // kB on Linux
-	}
 	res.Trackwatch = Measurement{Name: "trackwatch backfill load (process)", Events: n, Seconds: secs, EventsPerSec: float64(n) / secs, PeakRSSMiB: rss,
 		Note: fmt.Sprintf("decode, validate, normalise, classify carrier wording; blocks of %d with dedup tokens and progress; includes hashing the file", o.BatchRows)}
 	if err := expectTable(ctx, conn, "bench_tw", n); err != nil {
