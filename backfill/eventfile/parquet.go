@@ -2,15 +2,20 @@ package eventfile
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/big"
+	"reflect"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -61,8 +66,12 @@ func NewParquet(r io.ReaderAt, size int64) (rd Reader, err error) {
 		}
 	}
 	walk(f.Root())
+	if len(leaves) == 0 {
+		// Rows of no columns would never end.
+		return nil, unreadable("parquet file has no columns")
+	}
 
-	p := &parquetReader{groups: f.RowGroups()}
+	p := &parquetReader{groups: f.RowGroups(), meta: f.Metadata(), r: r, size: size}
 	cols := make([]planColumn, 0, len(leaves))
 	for _, c := range leaves {
 		i := c.Index()
@@ -81,10 +90,6 @@ func NewParquet(r io.ReaderAt, size int64) (rd Reader, err error) {
 		cols = append(cols, pc)
 		p.cols = append(p.cols, conv)
 	}
-	if len(leaves) == 0 {
-		// Rows of no columns would never end.
-		return nil, unreadable("parquet file has no columns")
-	}
 	if p.plan, err = newObjectPlan(cols); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
@@ -100,8 +105,16 @@ func NewParquet(r io.ReaderAt, size int64) (rd Reader, err error) {
 	return p, nil
 }
 
-// checkParquetFooter checks the magic numbers and the footer's length before
-// parquet-go reads it: parquet-go allocates the length the file claims, up to 4 GiB.
+// Limits on what a file's metadata may claim, checked before parquet-go allocates
+// what it claims: a corrupt length would otherwise cost gigabytes, or the process.
+const (
+	maxParquetPage       = 64 << 20 // bytes of a page, compressed or not
+	maxParquetPageValues = 1 << 24  // values of a page, nulls included
+)
+
+// checkParquetFooter checks the magic numbers and the footer before parquet-go reads
+// them: parquet-go allocates the footer length the file claims, and every list in the
+// footer at the length its header claims.
 func checkParquetFooter(r io.ReaderAt, size int64) error {
 	const magic = "PAR1"
 	if size < 12 {
@@ -109,10 +122,10 @@ func checkParquetFooter(r io.ReaderAt, size int64) error {
 	}
 	var head [4]byte
 	var tail [8]byte
-	if _, err := r.ReadAt(head[:], 0); err != nil {
+	if err := readFullAt(r, head[:], 0); err != nil {
 		return fmt.Errorf("%w: reading parquet header: %w", ErrUnreadable, err)
 	}
-	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+	if err := readFullAt(r, tail[:], size-8); err != nil {
 		return fmt.Errorf("%w: reading parquet footer: %w", ErrUnreadable, err)
 	}
 	if string(head[:]) != magic || string(tail[4:]) != magic {
@@ -121,10 +134,319 @@ func checkParquetFooter(r io.ReaderAt, size int64) error {
 		}
 		return unreadable("not a parquet file: no PAR1 magic number")
 	}
-	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+	n := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if n > size-12 {
 		return unreadable("corrupt parquet file: a %d-byte footer in a %d-byte file", n, size)
 	}
+	footer := make([]byte, n)
+	if err := readFullAt(r, footer, size-8-n); err != nil {
+		return fmt.Errorf("%w: reading parquet footer: %w", ErrUnreadable, err)
+	}
+	if err := checkThrift(footer); err != nil {
+		return unreadable("corrupt parquet footer: %v", err)
+	}
 	return nil
+}
+
+// readFullAt reads len(b) bytes at off.
+func readFullAt(r io.ReaderAt, b []byte, off int64) error {
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil // io.ReaderAt may say io.EOF with the last bytes
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// checkThrift walks the thrift compact-protocol struct at the start of b, checking that
+// each list, set, map and binary fits in what is left of b: every element takes at
+// least a byte, so no list can then claim more elements than the file has bytes.
+func checkThrift(b []byte) error {
+	w := thriftWalker{b: b}
+	return w.value(thriftStruct, false, 0)
+}
+
+// Compact-protocol types.
+const (
+	thriftTrue   = 1
+	thriftFalse  = 2
+	thriftByte   = 3
+	thriftI16    = 4
+	thriftI32    = 5
+	thriftI64    = 6
+	thriftDouble = 7
+	thriftBinary = 8
+	thriftList   = 9
+	thriftSet    = 10
+	thriftMap    = 11
+	thriftStruct = 12
+	thriftUUID   = 13
+)
+
+type thriftWalker struct {
+	b []byte
+	i int
+}
+
+func (w *thriftWalker) skip(n uint64) error {
+	if n > uint64(len(w.b)-w.i) {
+		return io.ErrUnexpectedEOF
+	}
+	w.i += int(n)
+	return nil
+}
+
+func (w *thriftWalker) uvarint() (uint64, error) {
+	v, n := binary.Uvarint(w.b[w.i:])
+	if n <= 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	w.i += n
+	return v, nil
+}
+
+func (w *thriftWalker) byte() (byte, error) {
+	if w.i == len(w.b) {
+		return 0, io.ErrUnexpectedEOF
+	}
+	w.i++
+	return w.b[w.i-1], nil
+}
+
+// value skips a value of type t; inList says whether it is a list's element, where
+// booleans take a byte.
+func (w *thriftWalker) value(t byte, inList bool, depth int) error {
+	if depth > 64 {
+		return errors.New("thrift structs nested too deep")
+	}
+	switch t {
+	case thriftTrue, thriftFalse:
+		if inList {
+			return w.skip(1)
+		}
+		return nil
+	case thriftByte:
+		return w.skip(1)
+	case thriftI16, thriftI32, thriftI64:
+		_, err := w.uvarint()
+		return err
+	case thriftDouble:
+		return w.skip(8)
+	case thriftUUID:
+		return w.skip(16)
+	case thriftBinary:
+		n, err := w.uvarint()
+		if err != nil {
+			return err
+		}
+		return w.skip(n)
+	case thriftList, thriftSet:
+		h, err := w.byte()
+		if err != nil {
+			return err
+		}
+		n := uint64(h >> 4)
+		if n == 0xF {
+			if n, err = w.uvarint(); err != nil {
+				return err
+			}
+		}
+		if n > uint64(len(w.b)-w.i) {
+			return fmt.Errorf("a list of %d elements in %d bytes", n, len(w.b)-w.i)
+		}
+		for range n {
+			if err := w.value(h&0xF, true, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case thriftMap:
+		n, err := w.uvarint()
+		if err != nil || n == 0 {
+			return err
+		}
+		if n > uint64(len(w.b)-w.i) {
+			return fmt.Errorf("a map of %d entries in %d bytes", n, len(w.b)-w.i)
+		}
+		kv, err := w.byte()
+		if err != nil {
+			return err
+		}
+		for range n {
+			if err := w.value(kv>>4, true, depth+1); err != nil {
+				return err
+			}
+			if err := w.value(kv&0xF, true, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case thriftStruct:
+		for {
+			h, err := w.byte()
+			if err != nil {
+				return err
+			}
+			if h == 0 {
+				return nil
+			}
+			if h>>4 == 0 { // a field id of its own, not a delta
+				if _, err := w.uvarint(); err != nil {
+					return err
+				}
+			}
+			if err := w.value(h&0xF, false, depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("unknown thrift type %d", t)
+	}
+}
+
+// checkRowGroup reads the page headers of row group g before parquet-go does, checking
+// what they claim: parquet-go allocates a page's claimed size before reading it.
+func (p *parquetReader) checkRowGroup(g int) error {
+	if g >= len(p.meta.RowGroups) {
+		return nil
+	}
+	for c := range p.meta.RowGroups[g].Columns {
+		md := &p.meta.RowGroups[g].Columns[c].MetaData
+		if err := p.checkPages(md); err != nil {
+			return fmt.Errorf("%w: row group %d, column %q: %w", ErrUnreadable, g+1, strings.Join(md.PathInSchema, "."), err)
+		}
+	}
+	return nil
+}
+
+// checkPages checks the pages of a column chunk, read as parquet-go reads them: one
+// after the other from the dictionary page (or the first data page) to the chunk's end.
+func (p *parquetReader) checkPages(md *format.ColumnMetaData) error {
+	start := md.DataPageOffset
+	if md.DictionaryPageOffset != 0 {
+		start = md.DictionaryPageOffset
+	}
+	end := start + md.TotalCompressedSize
+	if start < 0 || md.TotalCompressedSize < 0 || end < start || end > p.size {
+		return fmt.Errorf("a column chunk at %d..%d of a %d-byte file", start, end, p.size)
+	}
+	var proto thrift.CompactProtocol
+	for off := start; off < end; {
+		// Most headers take a few dozen bytes; statistics of long values take more.
+		var h format.PageHeader
+		var hlen int64
+		for window := min(end-off, 4096); ; window = min(end-off, window*8) {
+			p.scan = slices.Grow(p.scan[:0], int(window))[:window]
+			if err := readFullAt(p.r, p.scan, off); err != nil {
+				return err
+			}
+			rd := proto.NewReaderFromBytes(p.scan)
+			h = format.PageHeader{}
+			err := thrift.NewDecoder(rd).Decode(&h)
+			if err == nil {
+				hlen = int64(rd.BytesRead())
+				break
+			}
+			if window == end-off || window >= maxParquetPage {
+				return fmt.Errorf("page header at %d: %w", off, err)
+			}
+		}
+		data := off + hlen
+		switch {
+		case h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > end-data:
+			return fmt.Errorf("page at %d: %d bytes in what is left of its chunk, %d", off, h.CompressedPageSize, end-data)
+		case h.CompressedPageSize > maxParquetPage || h.UncompressedPageSize < 0 || h.UncompressedPageSize > maxParquetPage:
+			return fmt.Errorf("page at %d: %d bytes, %d uncompressed; the limit is %d", off, h.CompressedPageSize, h.UncompressedPageSize, maxParquetPage)
+		}
+		var values int32
+		compressed := data // where the compressed bytes start
+		switch {
+		case h.DataPageHeader.Valid:
+			values = h.DataPageHeader.V.NumValues
+		case h.DataPageHeaderV2.Valid:
+			v2 := &h.DataPageHeaderV2.V
+			values = v2.NumValues
+			if v2.IsCompressed.Valid && !v2.IsCompressed.V {
+				compressed = -1
+			} else {
+				// Levels come first, uncompressed.
+				compressed += int64(v2.RepetitionLevelsByteLength) + int64(v2.DefinitionLevelsByteLength)
+			}
+		case h.DictionaryPageHeader.Valid:
+			values = h.DictionaryPageHeader.V.NumValues
+		}
+		if values < 0 || values > maxParquetPageValues {
+			return fmt.Errorf("page at %d: %d values; the limit is %d", off, values, maxParquetPageValues)
+		}
+		next := data + int64(h.CompressedPageSize)
+		if compressed >= data && compressed < next {
+			if err := p.checkDecodedSize(md.Codec, compressed, next); err != nil {
+				return fmt.Errorf("page at %d: %w", off, err)
+			}
+		}
+		off = next
+	}
+	return nil
+}
+
+// checkDecodedSize checks the size that a snappy block or a zstd frame at off..end
+// says it decodes to: their decoders allocate it up front, up to 4 GiB and 64 GiB.
+// gzip, brotli and lz4 grow their output as they decode, as large as the data makes
+// it.
+func (p *parquetReader) checkDecodedSize(codec format.CompressionCodec, off, end int64) error {
+	if codec != format.Snappy && codec != format.Zstd {
+		return nil
+	}
+	var b [18]byte // a zstd frame header is at most 18 bytes
+	n := min(int64(len(b)), end-off)
+	if err := readFullAt(p.r, b[:n], off); err != nil {
+		return err
+	}
+	var size uint64
+	if codec == format.Snappy {
+		v, k := binary.Uvarint(b[:n])
+		if k <= 0 {
+			return nil // the decoder will say what is wrong
+		}
+		size = v
+	} else {
+		size = zstdContentSize(b[:n])
+	}
+	if size > maxParquetPage {
+		return fmt.Errorf("%s data claiming %d bytes; the limit is %d", codec, size, maxParquetPage)
+	}
+	return nil
+}
+
+// zstdContentSize returns the content size a zstd frame header declares, or 0.
+func zstdContentSize(b []byte) uint64 {
+	if len(b) < 5 || binary.LittleEndian.Uint32(b) != 0xFD2FB528 {
+		return 0
+	}
+	fhd := b[4]
+	single := fhd>>5&1 == 1
+	i := 5
+	if !single {
+		i++ // window descriptor
+	}
+	i += [4]int{0, 1, 2, 4}[fhd&3] // dictionary id
+	size := [4]int{0, 2, 4, 8}[fhd>>6]
+	if size == 0 && single {
+		size = 1
+	}
+	if size == 0 || i+size > len(b) {
+		return 0
+	}
+	var v uint64
+	for k := size - 1; k >= 0; k-- {
+		v = v<<8 | uint64(b[i+k])
+	}
+	if size == 2 {
+		v += 256
+	}
+	return v
 }
 
 // valueConv is how a column's values become JSON.
@@ -192,13 +514,18 @@ func parquetConvOf(t parquet.Type) parquetColumn {
 }
 
 type parquetReader struct {
+	r      io.ReaderAt
+	size   int64
+	meta   *format.FileMetaData
+	scan   []byte // page headers being checked
 	groups []parquet.RowGroup
 	group  int          // the next row group to open
 	rows   parquet.Rows // the current row group's, nil between groups
 	batch  []parquet.Row
-	n, i   int  // rows in batch, and the next one to hand out
-	last   bool // rows said io.EOF: the batch is the group's last
-	stalls int  // reads in a row that returned nothing
+	n, i   int   // rows in batch, and the next one to hand out
+	last   bool  // rows said io.EOF: the batch is the group's last
+	stalls int   // reads in a row that returned nothing
+	broken error // why the rows after the batch cannot be read
 	pos    int64
 	plan   *objectPlan
 	cols   []parquetColumn // by leaf column index
@@ -215,7 +542,7 @@ func (p *parquetReader) Next() (rec Record, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			p.close()
+			p.abandon()
 			p.err = unreadable("corrupt parquet file after row %d: %v", p.pos, r)
 			rec, err = Record{}, p.err
 		}
@@ -236,10 +563,16 @@ func (p *parquetReader) Next() (rec Record, err error) {
 
 // fill reads the next batch of rows, moving to the next row group when one ends.
 func (p *parquetReader) fill() error {
+	if p.broken != nil {
+		return p.broken
+	}
 	if p.rows == nil || p.last {
 		p.close()
 		if p.group == len(p.groups) {
 			return io.EOF
+		}
+		if err := p.checkRowGroup(p.group); err != nil {
+			return err
 		}
 		p.rows = p.groups[p.group].Rows()
 		p.group++
@@ -251,7 +584,8 @@ func (p *parquetReader) fill() error {
 	case err == io.EOF:
 		p.last = true
 	case err != nil:
-		return fmt.Errorf("%w: row group %d, after row %d: %w", ErrUnreadable, p.group, p.pos, err)
+		// The rows read before the error are good: they go first.
+		p.broken = fmt.Errorf("%w: row group %d, after row %d: %w", ErrUnreadable, p.group, p.pos+int64(n), err)
 	case n == 0:
 		// A corrupt column can read as empty without ending.
 		if p.stalls++; p.stalls > 10 {
@@ -268,6 +602,23 @@ func (p *parquetReader) close() {
 		_ = p.rows.Close() // file row groups have nothing to flush
 		p.rows = nil
 	}
+}
+
+// abandon drops the row group after parquet-go panicked reading it. Closing it may
+// panic too, and would then panic again from its finalizer, where nothing recovers:
+// the finalizer goes.
+func (p *parquetReader) abandon() {
+	rows := p.rows
+	p.rows = nil
+	if rows == nil {
+		return
+	}
+	defer func() {
+		if recover() != nil && reflect.ValueOf(rows).Kind() == reflect.Pointer {
+			runtime.SetFinalizer(rows, nil)
+		}
+	}()
+	_ = rows.Close()
 }
 
 // appendRow appends row as a contract JSON object, following the plan.

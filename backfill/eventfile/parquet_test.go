@@ -2,21 +2,21 @@ package eventfile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
-	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/trackwatch/trackwatch/ingest"
 )
@@ -324,6 +324,34 @@ func TestParquetUnreadable(t *testing.T) {
 	}
 }
 
+func TestParquetRowsBeforeACorruptRowGroupAreRead(t *testing.T) {
+	rows := make([]pqTracking, 4)
+	for i := range rows {
+		rows[i] = pqTracking{EventID: "e", TrackingNumber: "TN", OccurredAt: time.Unix(int64(i), 0)}
+	}
+	data := writeParquet(t, rows, 2)
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The last byte of the second group's first column is page data, under a checksum.
+	md := f.Metadata().RowGroups[1].Columns[0].MetaData
+	data[md.DataPageOffset+md.TotalCompressedSize-1] ^= 0xFF
+
+	r := openParquet(t, data)
+	var got int
+	for {
+		_, err = r.Next()
+		if err != nil {
+			break
+		}
+		got++
+	}
+	if got != 2 || !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "row group 2") {
+		t.Errorf("%d rows then %v; want the first group's 2 rows, then an unreadable row group 2", got, err)
+	}
+}
+
 func TestParquetCorruptPagesAreUnreadable(t *testing.T) {
 	rows := make([]pqTracking, 100)
 	for i := range rows {
@@ -358,18 +386,7 @@ func FuzzParquet(f *testing.F) {
 		Amount: ptr[int64](100), Tags: []string{"x"}}}, 0))
 	f.Add(writeParquet(f, []pqTypes{{ID: 1, Score: math.NaN(), Legacy: julian(at), Blob: []byte{0xff}}}, 0))
 	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
-	go func() {
-		for i := 0; ; i++ {
-			time.Sleep(4 * time.Second)
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			os.WriteFile(fmt.Sprintf("/tmp/pq-stacks-%d.txt", i), buf[:n], 0o644)
-		}
-	}()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		os.WriteFile("/tmp/pq-current.bin", data, 0o644) // TMPDEBUG
-		os.WriteFile("/tmp/pq-state", []byte("start"), 0o644)
-		defer os.WriteFile("/tmp/pq-state", []byte("done"), 0o644)
 		r, err := NewParquet(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			if !errors.Is(err, ErrUnreadable) {
@@ -399,28 +416,115 @@ func FuzzParquet(f *testing.F) {
 	})
 }
 
-func TestTmpMutate(t *testing.T) {
-	for _, name := range []string{"/tmp/pq-big-1.bin", "/tmp/pq-big-4.bin"} {
-		data, _ := os.ReadFile(name)
-		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					t.Logf("panic %v", p)
-				}
-			}()
-			r, err := NewParquet(bytes.NewReader(data), int64(len(data)))
-			t.Logf("%s: open: %v", name, err)
-			if err == nil {
-				for i := 0; i < 100_000; i++ {
-					if _, err := r.Next(); err != nil {
-						t.Logf("after %d: %v", i, err)
-						break
-					}
-				}
-			}
-		}()
+func TestParquetPageChecks(t *testing.T) {
+	var proto thrift.CompactProtocol
+	header := func(h format.PageHeader) []byte {
+		b, err := thrift.Marshal(&proto, &h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
 	}
-	_ = fmt.Sprint
-	_ = rand.N[int]
-	_ = runtime.GC
+	dataPage := func(size, uncompressed, values int32) format.PageHeader {
+		h := format.PageHeader{Type: format.DataPage, CompressedPageSize: size, UncompressedPageSize: uncompressed}
+		h.DataPageHeader.Valid, h.DataPageHeader.V.NumValues = true, values
+		return h
+	}
+	snappyHuge := binary.AppendUvarint(nil, 1<<30)
+	var zstdHuge bytes.Buffer
+	zstdHuge.Write([]byte{0x28, 0xB5, 0x2F, 0xFD, 0xE0}) // magic; one segment of an 8-byte content size
+	zstdHuge.Write(binary.LittleEndian.AppendUint64(nil, 1<<40))
+	tests := []struct {
+		name  string
+		codec format.CompressionCodec
+		chunk []byte
+		size  int64 // the chunk's size as the metadata says, if not len(chunk)
+		want  string
+	}{
+		{"pages within the limits pass", format.Uncompressed,
+			slices.Concat(header(dataPage(4, 4, 1)), []byte("abcd"), header(dataPage(2, 2, 2)), []byte("ef")), 0, ""},
+		{"a page past the end of its chunk is refused", format.Uncompressed,
+			slices.Concat(header(dataPage(40, 40, 1)), []byte("abcd")), 0, "bytes in what is left of its chunk"},
+		{"a page decompressing past the limit is refused", format.Gzip,
+			slices.Concat(header(dataPage(4, maxParquetPage+1, 1)), []byte("abcd")), 0, "the limit is"},
+		{"a page of too many values is refused", format.Uncompressed,
+			slices.Concat(header(dataPage(4, 4, maxParquetPageValues+1)), []byte("abcd")), 0, "values; the limit is"},
+		{"a snappy block claiming gigabytes is refused", format.Snappy,
+			slices.Concat(header(dataPage(int32(len(snappyHuge)), 10, 1)), snappyHuge), 0, "SNAPPY data claiming 1073741824 bytes"},
+		{"a zstd frame claiming a terabyte is refused", format.Zstd,
+			slices.Concat(header(dataPage(int32(zstdHuge.Len()), 10, 1)), zstdHuge.Bytes()), 0, "ZSTD data claiming 1099511627776 bytes"},
+		{"a chunk past the end of the file is refused", format.Uncompressed,
+			slices.Concat(header(dataPage(4, 4, 1)), []byte("abcd")), 1000, "a column chunk at"},
+		{"a page header cut short is refused", format.Uncompressed,
+			header(dataPage(4, 4, 1))[:3], 0, "page header at"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := append([]byte("PAR1"), tt.chunk...)
+			size := tt.size
+			if size == 0 {
+				size = int64(len(tt.chunk))
+			}
+			p := &parquetReader{r: bytes.NewReader(file), size: int64(len(file))}
+			err := p.checkPages(&format.ColumnMetaData{Codec: tt.codec, DataPageOffset: 4, TotalCompressedSize: size})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("checkPages: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("checkPages = %v, want an error saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestZstdContentSizeReadsTheFrameHeader(t *testing.T) {
+	t.Run("frames of the zstd encoder", func(t *testing.T) {
+		enc, err := zstd.NewWriter(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer enc.Close()
+		for _, n := range []int{0, 1, 255, 256, 300, 70_000, 1 << 20} {
+			frame := enc.EncodeAll(bytes.Repeat([]byte("x"), n), nil)
+			// The encoder leaves the size of small inputs out: that is 0 here.
+			got := zstdContentSize(frame[:min(len(frame), 18)])
+			if got != uint64(n) && (got != 0 || n >= 256) {
+				t.Errorf("zstdContentSize of a frame of %d bytes = %d", n, got)
+			}
+		}
+	})
+	t.Run("frame headers of each size field", func(t *testing.T) {
+		magic := []byte{0x28, 0xB5, 0x2F, 0xFD}
+		for _, tt := range []struct {
+			header []byte
+			want   uint64
+		}{
+			{[]byte{0x20, 0x05}, 5},                                  // one segment, 1-byte size
+			{[]byte{0x60, 0x01, 0x00}, 257},                          // one segment, 2-byte size, plus 256
+			{[]byte{0x80, 0x58, 0x01, 0x02, 0x03, 0x04}, 0x04030201}, // window byte, 4-byte size
+			{[]byte{0x23, 0x01, 0x02, 0x03, 0x04, 0x09}, 9},          // 4-byte dictionary id, 1-byte size
+			{[]byte{0x00, 0x58}, 0},                                  // no size
+			{[]byte{0xE0, 0x01}, 0},                                  // cut short
+		} {
+			if got := zstdContentSize(slices.Concat(magic, tt.header)); got != tt.want {
+				t.Errorf("zstdContentSize(% x) = %d, want %d", tt.header, got, tt.want)
+			}
+		}
+	})
+}
+
+func TestCheckThriftRefusesListsLongerThanTheData(t *testing.T) {
+	// A struct whose field 1 is a list of 2^31-1 i32s, in a few bytes.
+	huge := []byte{0x19, 0xF5, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0x02, 0x04, 0x00}
+	if err := checkThrift(huge); err == nil || !strings.Contains(err.Error(), "a list of 2147483647 elements") {
+		t.Errorf("checkThrift = %v, want a list too long for the data", err)
+	}
+	var proto thrift.CompactProtocol
+	ok, err := thrift.Marshal(&proto, &format.FileMetaData{Version: 1, Schema: []format.SchemaElement{{Name: "root"}}, NumRows: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkThrift(ok); err != nil {
+		t.Errorf("checkThrift of a valid footer: %v", err)
+	}
 }
