@@ -16,16 +16,21 @@ import (
 	"github.com/trackwatch/trackwatch/ingest"
 )
 
-// Replay re-reads the topics from a moment into ClickHouse, in a consumer group of its
-// own so that the live group's offsets are never touched. Each message is stored
-// unless a row or dead letter from the same topic, partition and offset is already
-// there: a replay over history the live ingest stored adds nothing, and one over a gap
-// (a dropped partition of the table, a restored backup) fills exactly the gap.
+// Replay re-reads the topics from a moment into ClickHouse. Its progress is kept as the
+// committed offsets of a consumer group of its own (committed as a simple consumer, with
+// no group membership, so there is no rebalance to wait for), and the live group's
+// offsets are never touched. Each message is stored unless a row or dead letter from the
+// same topic, partition and offset is already there: a replay over history the live
+// ingest stored adds nothing, and one over a gap (a dropped partition of the table, a
+// restored backup) fills exactly the gap.
 type Replay struct {
 	Brokers []string
 	Dialer  *kafka.Dialer
-	// Group is the replay's consumer group: a replay stopped half-way and started
-	// again with the same group goes on from its committed offsets.
+	// Transport carries the offset requests (TLS and SASL as the Dialer); nil is
+	// kafka-go's default transport.
+	Transport kafka.RoundTripper
+	// Group keeps the replay's offsets: a replay stopped half-way and started again
+	// with the same group goes on from them. It must not be the live group.
 	Group                     string
 	TrackingTopic, OrderTopic string
 	// Since is the moment to read from (offsets looked up by timestamp); Until, when
@@ -37,7 +42,9 @@ type Replay struct {
 	Writer       *ingest.Writer
 	// BlockMessages is the messages per insert block. Default 50000.
 	BlockMessages int
-	Logger        *slog.Logger
+	// Parallel partitions replayed at once. Default 4.
+	Parallel int
+	Logger   *slog.Logger
 	// Progress is told after each block of a partition; nil reports nothing.
 	Progress func(topic string, partition int, offset, end int64)
 }
@@ -60,101 +67,94 @@ func (r *Replay) Run(ctx context.Context) (ReplayResult, error) {
 	if !r.Until.IsZero() && !r.Until.After(r.Since) {
 		return res, fmt.Errorf("--until %s is not after --since %s", r.Until.Format(time.RFC3339), r.Since.Format(time.RFC3339))
 	}
+	if r.Group == "" {
+		return res, errors.New("a replay needs a consumer group of its own")
+	}
 	if r.BlockMessages <= 0 {
 		r.BlockMessages = 50_000
+	}
+	if r.Parallel <= 0 {
+		r.Parallel = 4
 	}
 	if r.Logger == nil {
 		r.Logger = slog.Default()
 	}
-	log := r.Logger
+	client := &kafka.Client{Addr: kafka.TCP(r.Brokers...), Transport: r.Transport}
 	kinds := map[string]ingest.EventKind{r.TrackingTopic: ingest.TrackingEvents, r.OrderTopic: ingest.OrderEvents}
-	// The range of each partition, fixed when the replay starts.
-	type span struct{ from, end int64 }
-	spans := map[string]map[int]span{}
-	total := 0
-	for topic := range kinds {
+	type work struct {
+		topic      string
+		pid        int
+		start, end int64
+	}
+	var todo []work
+	for _, topic := range []string{r.TrackingTopic, r.OrderTopic} {
 		parts, err := r.Dialer.LookupPartitions(ctx, "tcp", r.Brokers[0], topic)
 		if err != nil {
 			return res, fmt.Errorf("partitions of %s: %w", topic, err)
 		}
-		spans[topic] = map[int]span{}
-		for _, p := range parts {
-			from, end, err := r.offsets(ctx, topic, p.ID)
+		ids := make([]int, len(parts))
+		for i, p := range parts {
+			ids[i] = p.ID
+		}
+		committed, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: r.Group, Topics: map[string][]int{topic: ids}})
+		if err != nil {
+			return res, fmt.Errorf("offsets of the replay group %s: %w", r.Group, err)
+		}
+		done := map[int]int64{}
+		for _, p := range committed.Topics[topic] {
+			if p.Error == nil && p.CommittedOffset >= 0 {
+				done[p.Partition] = p.CommittedOffset
+			}
+		}
+		for _, id := range ids {
+			from, end, err := r.offsets(ctx, topic, id)
 			if err != nil {
 				return res, err
 			}
-			spans[topic][p.ID] = span{from, end}
-			total++
-		}
-	}
-	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID: r.Group, Brokers: r.Brokers, Dialer: r.Dialer, Topics: []string{r.TrackingTopic, r.OrderTopic},
-		StartOffset: kafka.FirstOffset, SessionTimeout: 10 * time.Second, RebalanceTimeout: 10 * time.Second,
-	})
-	if err != nil {
-		return res, fmt.Errorf("replay consumer group %s: %w", r.Group, err)
-	}
-	defer group.Close()
-	var mu sync.Mutex
-	finished := map[string]bool{}
-	for {
-		gen, err := group.Next(ctx)
-		if err != nil {
-			return res, fmt.Errorf("replay consumer group %s: %w", r.Group, err)
-		}
-		done := make(chan error, total)
-		started := 0
-		for topic, parts := range gen.Assignments {
-			for _, a := range parts {
-				sp := spans[topic][a.ID]
-				start := sp.from
-				if a.Offset >= 0 { // committed by an earlier run of this replay
-					start = max(a.Offset, sp.from)
-				}
-				key := topic + "/" + strconv.Itoa(a.ID)
-				started++
-				gen.Start(func(gctx context.Context) {
-					pr, err := r.partition(gctx, gen, kinds[topic], topic, a.ID, start, sp.end)
-					if gctx.Err() != nil && ctx.Err() == nil {
-						// A rebalance ended the generation: what was stored is committed
-						// or skipped as stored when the partition is read again.
-						err = nil
-					}
-					mu.Lock()
-					res.Messages += pr.Messages
-					res.Stored += pr.Stored
-					res.AlreadyStored += pr.AlreadyStored
-					res.DeadLettered += pr.DeadLettered
-					res.Duplicates += pr.Duplicates
-					if err == nil && gctx.Err() == nil {
-						finished[key] = true
-					}
-					mu.Unlock()
-					done <- err
-				})
+			if c, ok := done[id]; ok {
+				from = max(from, c) // an earlier run of this replay got this far
 			}
+			todo = append(todo, work{topic, id, from, max(end, from)})
 		}
-		log.Info("replay generation started", "group", r.Group, "partitions", started, "since", r.Since)
-		var firstErr error
-		for range started {
-			if err := <-done; err != nil && firstErr == nil {
+	}
+	r.Logger.Info("replay started", "group", r.Group, "since", r.Since, "until", r.Until, "partitions", len(todo))
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, r.Parallel)
+	for _, w := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-pctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			pr, err := r.partition(pctx, client, kinds[w.topic], w.topic, w.pid, w.start, w.end)
+			mu.Lock()
+			defer mu.Unlock()
+			res.Messages += pr.Messages
+			res.Stored += pr.Stored
+			res.AlreadyStored += pr.AlreadyStored
+			res.DeadLettered += pr.DeadLettered
+			res.Duplicates += pr.Duplicates
+			if err != nil && firstErr == nil {
 				firstErr = err
+				cancel()
 			}
-		}
-		if firstErr != nil {
-			return res, firstErr
-		}
-		if ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		mu.Lock()
-		all := len(finished) == total
-		mu.Unlock()
-		if all {
-			return res, nil
-		}
-		// A rebalance ended the generation before the partitions were done: rejoin.
+		}()
 	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return res, firstErr
 }
 
 // offsets returns the first offset at or after Since and the end (exclusive): the
@@ -193,8 +193,8 @@ func (r *Replay) offsets(ctx context.Context, topic string, partition int) (from
 
 // partition replays [from, end) of one partition in blocks: each block's offsets
 // already stored are skipped, the rest stored under a token of the replay's own, then
-// the offset is committed in the replay's group.
-func (r *Replay) partition(ctx context.Context, gen *kafka.Generation, kind ingest.EventKind, topic string, pid int, from, end int64) (ReplayResult, error) {
+// the next offset is committed in the replay's group.
+func (r *Replay) partition(ctx context.Context, client *kafka.Client, kind ingest.EventKind, topic string, pid int, from, end int64) (ReplayResult, error) {
 	var res ReplayResult
 	if from >= end {
 		return res, nil
@@ -253,7 +253,7 @@ func (r *Replay) partition(ctx context.Context, gen *kafka.Generation, kind inge
 		if err := r.Writer.Write(ctx, block, token); err != nil {
 			return res, err
 		}
-		if err := gen.CommitOffsets(map[string]map[int]int64{topic: {pid: last + 1}}); err != nil {
+		if err := r.commit(ctx, client, topic, pid, last+1); err != nil {
 			r.Logger.Warn("replay commit failed; a restart re-reads the block and skips what is stored", "topic", topic, "partition", pid, "err", err)
 		}
 		if r.Progress != nil {
@@ -261,6 +261,22 @@ func (r *Replay) partition(ctx context.Context, gen *kafka.Generation, kind inge
 		}
 	}
 	return res, nil
+}
+
+// commit records the replay's next offset of a partition in its group, as a simple
+// consumer (generation -1, no member): the group has no members to rebalance.
+func (r *Replay) commit(ctx context.Context, client *kafka.Client, topic string, pid int, next int64) error {
+	resp, err := client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: r.Group, GenerationID: -1,
+		Topics: map[string][]kafka.OffsetCommit{topic: {{Partition: pid, Offset: next}}}})
+	if err != nil {
+		return err
+	}
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			return p.Error
+		}
+	}
+	return nil
 }
 
 // storedOffsets returns the offsets in [first, last] of a partition already stored as

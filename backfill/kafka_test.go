@@ -125,6 +125,11 @@ func TestAKafkaReplayBesideTheLiveGroupFillsAGapExactlyOnce(t *testing.T) {
 	if again := replay("replay-1"); again.Messages != 0 {
 		t.Fatalf("the same replay again read %+v", again)
 	}
+	before := stored()
+	other := replay("replay-2")
+	if other.Stored != 0 || other.DeadLettered != 0 || other.AlreadyStored != res.Messages || stored() != before {
+		t.Fatalf("another replay over stored history: %+v (first: %+v)", other, res)
+	}
 }
 
 // liveOffsets sums the live group's committed offsets over both topics.

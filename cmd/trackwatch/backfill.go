@@ -331,6 +331,10 @@ func backfillKafkaCmd(ctx context.Context, env *cmdEnv, c command, args []string
 		fmt.Fprintf(env.stderr, "trackwatch backfill kafka: %v\n", err)
 		return exitUsage
 	}
+	if r.Transport, err = cfg.Kafka.Transport(); err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch backfill kafka: %v\n", err)
+		return exitUsage
+	}
 	clients, ok := connect(ctx, env, "backfill kafka", cfg)
 	if !ok {
 		return exitFailure
