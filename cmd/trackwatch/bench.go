@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,9 @@ func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	}
 	if len(args) > 0 && args[0] == "backfill" {
 		return benchBackfill(ctx, env, c, args[1:])
+	}
+	if len(args) > 0 && args[0] == "backtest" {
+		return benchBacktest(ctx, env, c, args[1:])
 	}
 	if len(args) == 0 || args[0] != "ingest" {
 		fmt.Fprint(env.stderr, c.usage)
@@ -330,5 +334,45 @@ func benchBackfill(ctx context.Context, env *cmdEnv, c command, args []string) i
 		}
 		fmt.Fprintf(env.stdout, "| %s | %.0f | %.2f | %s | %.2f | %s |\n", m.Name, m.EventsPerSec, m.Seconds, rss, m.EventsPerSec/res.Reference.EventsPerSec, m.Note)
 	}
+	return exitOK
+}
+
+func benchBacktest(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	var o bench.BacktestOptions
+	fs.IntVar(&o.Events, "events", 10_000_000, "tracking events generated (orders are a tenth)")
+	fs.IntVar(&o.Steps, "steps", 60, "daily steps")
+	fs.IntVar(&o.Parallel, "parallel", 2, "steps evaluated at once")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	if o.Events < 1000 || o.Steps < 1 || o.Parallel < 1 {
+		fmt.Fprintln(env.stderr, "trackwatch bench backtest: --events must be at least 1000, --steps and --parallel at least 1")
+		return exitUsage
+	}
+	cfg, logger, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	o.ClickHouse, o.Logger = cfg.Embedded.ClickHouse, logger
+	started := time.Now()
+	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	res, err := bench.Backtest(ctx, o)
+	if err != nil {
+		logger.Error("bench failed", "err", err)
+		return exitFailure
+	}
+	steps := slices.Clone(res.StepSeconds)
+	slices.Sort(steps)
+	fmt.Fprintf(env.stdout, "trackwatch bench backtest: %d CPUs, %s; %d tracking events, %d orders (generated in %.1fs)\n\n",
+		runtime.NumCPU(), runtime.Version(), res.Events, res.Orders, res.LoadSeconds)
+	fmt.Fprintln(env.stdout, "| measurement | seconds |")
+	fmt.Fprintln(env.stdout, "|---|---:|")
+	fmt.Fprintf(env.stdout, "| one step alone (baseline: all detectors as of the last day, findings into alert_history) | %.2f |\n", res.OneStepSeconds)
+	fmt.Fprintf(env.stdout, "| %d steps one after another at that cost (estimate) | %.1f |\n", res.Steps, res.OneStepSeconds*float64(res.Steps))
+	fmt.Fprintf(env.stdout, "| backtest, %d daily steps, %d at once | %.1f |\n", res.Steps, res.Parallel, res.Seconds)
+	fmt.Fprintf(env.stdout, "| per step (wall time / steps) | %.2f |\n", res.Seconds/float64(res.Steps))
+	fmt.Fprintf(env.stdout, "| a step's evaluation: fastest / median / slowest | %.2f / %.2f / %.2f |\n", steps[0], steps[len(steps)/2], steps[len(steps)-1])
+	fmt.Fprintf(env.stdout, "\n%d findings recorded; ClickHouse peak RSS during the backtest %.0f MiB\n", res.Findings, res.PeakClickHouseMiB)
 	return exitOK
 }

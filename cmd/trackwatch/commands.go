@@ -51,11 +51,15 @@ runs until interrupted. Data persists in the data directories across restarts.
        trackwatch bench notify [--changes 10000] [--runs 50] [--per-run 10] [--concurrency 4]
        trackwatch bench api [--events 10000000] [--requests 200]
        trackwatch bench backfill [--events 1000000] [--batch-rows 20000]
+       trackwatch bench backtest [--events 10000000] [--steps 60] [--parallel 2]
 
 backfill writes --events generated tracking events to an NDJSON file and, against a
 fresh embedded ClickHouse, times ClickHouse's own INSERT ... FORMAT JSONEachRow of the
 file into the same table (the reference: nested fields mapped, nothing normalised) and
 'trackwatch backfill load' of it as its own process (with its peak RSS).
+
+backtest generates the detector benchmark's data and times a backtest of --steps daily
+steps ending at the data's as-of moment, beside one step alone (the baseline).
 
 api loads the detector benchmark's data, records every detector's alerts, and times the
 workspace: the queue (first page, and filtered), an alert page, a seller page and an

@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/trackwatch/trackwatch/backtest"
+	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/store"
+)
+
+// BacktestOptions configure the backtest benchmark.
+type BacktestOptions struct {
+	// Events is the tracking events generated (orders are a tenth). Default 10,000,000.
+	Events int
+	// Steps is the daily steps, ending at the data's as-of moment. Default 60.
+	Steps int
+	// Parallel steps at once. Default 2.
+	Parallel   int
+	ClickHouse devstack.ClickHouseConfig
+	Logger     *slog.Logger
+	Progress   func(string)
+}
+
+// BacktestResult is the benchmark's outcome.
+type BacktestResult struct {
+	Events, Orders, Steps, Parallel int
+	LoadSeconds                     float64
+	// OneStepSeconds is a backtest of the last day alone (the baseline: one detector
+	// run of every detector, findings copied into alert_history).
+	OneStepSeconds float64
+	// Seconds is the whole backtest; StepSeconds each step's evaluation, in step order.
+	Seconds     float64
+	StepSeconds []float64
+	Findings    uint64
+	// PeakClickHouseMiB is the server's peak RSS during the backtest.
+	PeakClickHouseMiB float64
+}
+
+// Backtest generates the detector benchmark's data in a fresh embedded ClickHouse and
+// times a backtest of Steps daily steps over it, beside one step alone.
+func Backtest(ctx context.Context, o BacktestOptions) (*BacktestResult, error) {
+	if o.Events <= 0 {
+		o.Events = 10_000_000
+	}
+	if o.Steps <= 0 {
+		o.Steps = 60
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 2
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	const db = "bench_backtest"
+	ch, conn, closeAll, err := freshDatabase(ctx, o.ClickHouse, o.Logger, "trackwatch-bench-backtest-", db, 8)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	parcels := o.Events / 10
+	progress(fmt.Sprintf("loading %d tracking events for %d orders", o.Events, parcels))
+	start := time.Now()
+	if err := loadDetectData(ctx, conn, db, parcels); err != nil {
+		return nil, err
+	}
+	res := &BacktestResult{Orders: parcels, Steps: o.Steps, Parallel: o.Parallel, LoadSeconds: time.Since(start).Seconds()}
+	var loaded uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".tracking_events").Scan(&loaded); err != nil {
+		return nil, err
+	}
+	res.Events = int(loaded)
+	r := &backtest.Runner{Conn: conn, Database: db, Logger: o.Logger, Session: func(ctx context.Context) (driver.Conn, error) {
+		return store.OpenSession(ctx, store.Config{Username: "default", DialTimeout: 10 * time.Second}, ch.Addr())
+	}}
+	progress("baseline: a backtest of the last day alone")
+	one, err := r.Run(ctx, backtest.Options{From: asOfBench, To: asOfBench, Step: 24 * time.Hour, Parallel: 1})
+	if err != nil {
+		return nil, err
+	}
+	res.OneStepSeconds = one.Took.Seconds()
+	if err := conn.Exec(ctx, "SYSTEM JEMALLOC PURGE"); err != nil {
+		o.Logger.Warn("jemalloc purge failed: the peak includes memory kept from earlier work", "err", err)
+	}
+	resetPeakRSS(ch.Pid())
+	from := asOfBench.AddDate(0, 0, -(o.Steps - 1))
+	progress(fmt.Sprintf("backtest: %d daily steps from %s, %d at once", o.Steps, from.Format("2006-01-02"), o.Parallel))
+	r.Progress = func(done, total int, asOf time.Time, _ uint64) {
+		if done%10 == 0 || done == total {
+			progress(fmt.Sprintf("  %d of %d steps", done, total))
+		}
+	}
+	full, err := r.Run(ctx, backtest.Options{From: from, To: asOfBench, Step: 24 * time.Hour, Parallel: o.Parallel})
+	if err != nil {
+		return nil, err
+	}
+	res.Seconds, res.StepSeconds, res.Findings = full.Took.Seconds(), full.StepSeconds, full.Findings
+	res.PeakClickHouseMiB = peakRSSMiB(ch.Pid())
+	return res, nil
+}
