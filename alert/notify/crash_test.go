@@ -58,9 +58,22 @@ func runChild(spec string) int {
 		return fail(err)
 	}
 	set, _ := detect.NewSet(db, "stalled_eir")
-	res, err := alert.NewStore(conn, db).RecordAt(ctx, conn, set, detect.Config{}, cs.AsOf)
-	if err != nil {
-		return fail(err)
+	// As the schedule does, a run that failed (a lost session: ErrSessionLost) is run
+	// again, on a new session.
+	var res alert.Result
+	for attempt := 1; ; attempt++ {
+		if res, err = alert.NewStore(conn, db).RecordAt(ctx, conn, set, detect.Config{}, cs.AsOf); err == nil {
+			break
+		}
+		fmt.Fprintf(os.Stderr, "run %d failed: %v\n", attempt, err)
+		if attempt == 5 {
+			return fail(err)
+		}
+		conn.Close()
+		time.Sleep(500 * time.Millisecond)
+		if conn, err = store.OpenSession(ctx, detecttest.StoreConfig, cs.CHAddr); err != nil {
+			return fail(err)
+		}
 	}
 	fmt.Fprintf(os.Stderr, "recorded %d changes\n", len(res.Changes))
 	if cs.KillAfterRecord {
@@ -162,11 +175,11 @@ func TestKilledDuringARetryDeliversWithTheSameWebhookID(t *testing.T) {
 		}
 		return 200
 	})
-	cmd, _ := startChild(t, childSpec{CHAddr: w.Addr, URL: s.srv.URL, Instance: "first", AsOf: detecttest.AsOf(20)})
+	cmd, stderr := startChild(t, childSpec{CHAddr: w.Addr, URL: s.srv.URL, Instance: "first", AsOf: detecttest.AsOf(20)})
 	select {
 	case <-inFlight:
 	case <-time.After(90 * time.Second):
-		t.Fatal("no retry reached the receiver")
+		t.Fatalf("no retry reached the receiver; the child said:\n%s", stderr)
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
