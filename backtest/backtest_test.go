@@ -152,6 +152,16 @@ func TestABacktestFlagsEachOrderFirstOnTheDayItsRuleCrosses(t *testing.T) {
 	if err := w.Conn.QueryRow(t.Context(), "SELECT count() FROM bt.alerts").Scan(&live); err != nil || live != 0 {
 		t.Fatalf("%d live alerts after a backtest (%v)", live, err)
 	}
+	// With Notify, each step is also recorded as live alerts, in time order: their
+	// changes reach the change log the receivers are fed from.
+	o = backtest.Options{From: detecttest.AsOf(10), To: detecttest.AsOf(13), Step: 24 * time.Hour, Detectors: []string{"stalled_eir"}, Notify: true}
+	if _, err := r.Run(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	var fired uint64
+	if err := w.Conn.QueryRow(t.Context(), "SELECT countIf(kind = 'fired' AND order_id = 'stalled') FROM bt.alert_changes FINAL").Scan(&fired); err != nil || fired != 1 {
+		t.Fatalf("%d fired changes for the stalled order after a backtest with Notify (%v)", fired, err)
+	}
 }
 
 func clickhouseNamed(name string, v any) any { return clickhouse.Named(name, v) }
