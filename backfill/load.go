@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -46,6 +47,8 @@ type Loader struct {
 	Format eventfile.Format
 	// Compression applies to standard input (files say theirs by name).
 	Compression eventfile.Compression
+	// Writers is how many blocks are stored at once. Default 2.
+	Writers int
 	// Progress is told how each file goes; nil reports nothing.
 	Progress Progress
 	Logger   *slog.Logger
@@ -268,32 +271,69 @@ func (l *Loader) copy(ctx context.Context, f *eventfile.File, res *FileResult, p
 	if res.Kind == eventfile.Order {
 		evKind = ingest.OrderEvents
 	}
-	// Two blocks: one fills while the other is stored, so that reading and decoding
-	// overlap the insert. Blocks are stored, and their progress recorded, in order.
-	free := make(chan ingest.Block, 2)
-	free <- l.Writer.NewBlock(evKind)
-	free <- l.Writer.NewBlock(evKind)
+	// Blocks fill while earlier ones are stored, Writers of them at once, so that
+	// reading and decoding overlap the inserts; progress is recorded in file order, a
+	// block's only once every block before it is stored.
+	writers := l.Writers
+	if writers <= 0 {
+		writers = 2
+	}
+	free := make(chan ingest.Block, writers+1)
+	for range writers + 1 {
+		free <- l.Writer.NewBlock(evKind)
+	}
 	type job struct {
+		seq   int
 		block ingest.Block
 		token string
-		prog  progressRow // the progress once the block is stored
+		prog  progressRow // the progress once the block and all before it are stored
 		n     int
 	}
 	jobs := make(chan job)
+	inserted := make(chan job, writers+1)
 	wctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	stored := make(chan struct{})
-	go func() {
-		defer close(stored)
-		for j := range jobs {
-			if err := l.store(wctx, j.block, j.token, &j.prog, j.n, resumable); err != nil {
-				stop(err)
-				return
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if j.n > 0 {
+					if err := l.Writer.Write(wctx, j.block, j.token); err != nil {
+						stop(err)
+						return
+					}
+				}
+				inserted <- j
 			}
-			j.block.Reset()
-			free <- j.block
+		}()
+	}
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		next, failed := 0, false
+		waiting := map[int]job{}
+		for j := range inserted {
+			waiting[j.seq] = j
+			for !failed {
+				p, ok := waiting[next]
+				if !ok {
+					break
+				}
+				delete(waiting, next)
+				next++
+				if err := l.record(wctx, &p.prog, p.n, resumable); err != nil {
+					stop(err)
+					failed = true
+					break
+				}
+				p.block.Reset()
+				free <- p.block
+			}
 		}
 	}()
+	seq := 0
 	block := <-free
 	topic := l.TrackingTopic
 	if evKind == ingest.OrderEvents {
@@ -308,7 +348,8 @@ func (l *Loader) copy(ctx context.Context, f *eventfile.File, res *FileResult, p
 	n := 0
 	var tokenHash = sha256.New() // standard input: blocks are named by their content
 	flush := func(done bool) error {
-		j := job{block: block, n: n}
+		j := job{seq: seq, block: block, n: n}
+		seq++
 		if n > 0 {
 			j.token = res.FileID
 			if !resumable {
@@ -338,7 +379,9 @@ func (l *Loader) copy(ctx context.Context, f *eventfile.File, res *FileResult, p
 	}
 	finish := func(err error) error {
 		close(jobs)
-		<-stored
+		wg.Wait()
+		close(inserted)
+		<-recorded
 		if err == nil {
 			err = context.Cause(wctx)
 		}
@@ -395,15 +438,11 @@ func (l *Loader) copy(ctx context.Context, f *eventfile.File, res *FileResult, p
 	return finish(flush(true))
 }
 
-// store stores one block under token and records the progress after it.
-func (l *Loader) store(ctx context.Context, block ingest.Block, token string, prog *progressRow, n int, resumable bool) error {
-	if n > 0 {
-		if err := l.Writer.Write(ctx, block, token); err != nil {
-			return err
-		}
-		if h := l.Hooks.AfterInsert; h != nil {
-			h(prog.Path, prog.Position)
-		}
+// record records the progress after a stored block (n records; 0 for the end of a
+// file), calling the hooks around it.
+func (l *Loader) record(ctx context.Context, prog *progressRow, n int, resumable bool) error {
+	if h := l.Hooks.AfterInsert; h != nil && n > 0 {
+		h(prog.Path, prog.Position)
 	}
 	if !resumable || (n == 0 && !prog.Done) {
 		return nil

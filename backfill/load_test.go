@@ -39,12 +39,12 @@ func TestMain(m *testing.M) {
 
 // server is a ClickHouse server for one test, with a database per name.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	addr string
 	conn driver.Conn
 }
 
-func newServer(t *testing.T, forKilledClients bool) *server {
+func newServer(t testing.TB, forKilledClients bool) *server {
 	t.Helper()
 	var ch *devstack.ClickHouse
 	if forKilledClients {
@@ -96,7 +96,7 @@ func traffic(t *testing.T, orders int) map[string][][]byte {
 	return out
 }
 
-func writeFile(t *testing.T, path string, data []byte) string {
+func writeFile(t testing.TB, path string, data []byte) string {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)

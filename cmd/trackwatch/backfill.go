@@ -57,13 +57,14 @@ func backfillCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 	format := fs.String("format", "", "the format of every file: ndjson, csv or parquet (default: from each file's name; needed for -)")
 	compression := fs.String("compression", "", "standard input's compression: gzip or zstd (files say theirs by name)")
 	batch := fs.Int("batch-rows", 20_000, "records per insert block (a resumed file keeps the size it started with)")
+	writers := fs.Int("writers", 2, "blocks stored at once (progress is still recorded in file order)")
 	progress := fs.String("progress", "auto", "auto (a bar on a terminal, log lines otherwise), bar, log or none")
 	summary := fs.String("summary", "table", "the summary at the end: table or json")
 	files, ok, code := parseInterleaved(fs, args[1:])
 	if !ok {
 		return code
 	}
-	l := backfill.Loader{BatchRows: *batch}
+	l := backfill.Loader{BatchRows: *batch, Writers: *writers}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(env.stderr, "trackwatch backfill load: "+format+"\n", a...)
 		return exitUsage
@@ -90,6 +91,9 @@ func backfillCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 	}
 	if *batch < 1 || *batch > 1_000_000 {
 		return usage("--batch-rows %d is out of range 1..1000000", *batch)
+	}
+	if *writers < 1 || *writers > 16 {
+		return usage("--writers %d is out of range 1..16", *writers)
 	}
 	if *progress != "auto" && *progress != "bar" && *progress != "log" && *progress != "none" {
 		return usage("--progress %q is not auto, bar, log or none", *progress)
