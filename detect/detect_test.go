@@ -16,6 +16,9 @@ import (
 
 func TestMain(m *testing.M) {
 	devstack.RunChildIfRequested()
+	if spec := os.Getenv(schedulerChildEnv); spec != "" {
+		os.Exit(runSchedulerChild(spec))
+	}
 	os.Exit(m.Run())
 }
 

@@ -14,7 +14,7 @@ import (
 
 // Metrics are the detectors' Prometheus metrics.
 type Metrics struct {
-	Runs     *prometheus.CounterVec   // detector, outcome (ok, error)
+	Runs     *prometheus.CounterVec   // detector, outcome (ok, error, other_instance)
 	Missed   *prometheus.CounterVec   // detector: a tick skipped because the last run was still going
 	Seconds  *prometheus.HistogramVec // detector: the duration of the run that included it
 	Findings *prometheus.GaugeVec     // detector
@@ -24,7 +24,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackwatch_detect_runs_total",
-			Help: "Scheduled detector runs, by outcome."}, []string{"detector", "outcome"}),
+			Help: "Scheduled detector runs, by outcome: ok, error, other_instance (another instance claimed the tick and runs it)."}, []string{"detector", "outcome"}),
 		Missed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackwatch_detect_missed_runs_total",
 			Help: "Scheduled ticks skipped because the previous run on the detector's schedule had not finished."}, []string{"detector"}),
 		Seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "trackwatch_detect_run_seconds",
@@ -49,7 +49,14 @@ type Scheduler struct {
 	cron   *cron.Cron
 	log    *slog.Logger
 	cancel context.CancelFunc // cancels the runs in flight when Run stops
+	claims *TickClaims
 }
+
+// ShareTicks makes the scheduler claim each tick before running it, so that of several
+// instances on one ClickHouse one runs it (call before Run). Without it every instance
+// runs every tick, which is safe (the same moment gives the same alert changes) but
+// costs ClickHouse the work once per instance.
+func (s *Scheduler) ShareTicks(c *TickClaims) { s.claims = c }
 
 // Recorder records a scheduled run's findings and returns how many alerts fire per
 // detector. In trackwatch run it is alert.Store's Record; detect knows nothing of alerts.
@@ -74,6 +81,7 @@ func NewScheduler(open Opener, db string, cfg Config, record Recorder, logger *s
 		}
 		bySpec[spec] = append(bySpec[spec], name)
 	}
+	s := &Scheduler{log: logger}
 	cl := cronLogger{logger}
 	// robfig/cron's default chain is empty: recover panics explicitly, for every job.
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl), cron.WithChain(cron.Recover(cl)))
@@ -90,6 +98,19 @@ func NewScheduler(open Opener, db string, cfg Config, record Recorder, logger *s
 			asOf := start.UTC().Truncate(time.Second)
 			ctx, cancel := context.WithTimeout(base, 10*time.Minute)
 			defer cancel()
+			if s.claims != nil {
+				won, winner, err := s.claims.Claim(ctx, spec, asOf)
+				switch {
+				case err != nil: // run it anyway: a double run is safe, a lost one is not
+					log.Warn("claiming the tick failed; running it", "as_of", asOf, "err", err)
+				case !won:
+					for _, n := range set.Names() {
+						m.Runs.WithLabelValues(n, "other_instance").Inc()
+					}
+					log.Debug("tick run by another instance", "as_of", asOf, "instance", winner)
+					return
+				}
+			}
 			firing, err := runOnce(ctx, open, set, cfg, asOf, record)
 			for _, n := range set.Names() {
 				m.Seconds.WithLabelValues(n).Observe(now().Sub(start).Seconds())
@@ -114,7 +135,8 @@ func NewScheduler(open Opener, db string, cfg Config, record Recorder, logger *s
 			return nil, fmt.Errorf("schedule %s (%q): %w", strings.Join(set.Names(), ", "), spec, err)
 		}
 	}
-	return &Scheduler{cron: c, log: logger, cancel: cancel}, nil
+	s.cron, s.cancel = c, cancel
+	return s, nil
 }
 
 // skipCounter is the logger of one schedule's SkipIfStillRunning, which reports a

@@ -108,6 +108,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	var sched *detect.Scheduler
 	var dispatcher *notify.Dispatcher
 	if !opts.NoDetect { // before anything starts, so a bad schedule stops nothing half-way
+		// One name for this process in tick claims and delivery claims.
+		instance := notify.NewInstanceID()
 		open := func(ctx context.Context) (driver.Conn, error) {
 			return store.OpenSession(ctx, cfg.ClickHouse, stack.ClickHouseAddr...)
 		}
@@ -116,7 +118,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			if err != nil {
 				return err
 			}
-			dispatcher = notify.NewDispatcher(conn, cfg.ClickHouse.Database, cfg.Notify, receivers, "",
+			dispatcher = notify.NewDispatcher(conn, cfg.ClickHouse.Database, cfg.Notify, receivers, instance,
 				logger.With("component", "notify"), notify.NewMetrics(opts.Registry), opts.Now)
 		}
 		record := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
@@ -134,6 +136,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		if err != nil {
 			return err
 		}
+		sched.ShareTicks(detect.NewTickClaims(conn, cfg.ClickHouse.Database, instance))
 	}
 
 	phrases, err := cfg.Carriers.Table() // before anything starts, like the schedule

@@ -344,3 +344,16 @@ CREATE TABLE IF NOT EXISTS `tw`.alert_history ON CLUSTER `prod_cluster`
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 ORDER BY (backtest_id, detector, order_id, tracking_number, as_of);
 
+-- 0009_detect_ticks.sql
+CREATE TABLE IF NOT EXISTS `tw`.detect_ticks ON CLUSTER `prod_cluster`
+(
+    schedule    String COMMENT 'the cron spec, naming the detectors that run on it',
+    tick        DateTime64(3, 'UTC') COMMENT 'the moment the run evaluates',
+    instance    String,
+    claimed_at  DateTime64(6, 'UTC') DEFAULT now64(6)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (schedule, tick, claimed_at)
+TTL toDateTime(claimed_at) + INTERVAL 7 DAY
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+

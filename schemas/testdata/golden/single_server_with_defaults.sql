@@ -344,3 +344,16 @@ CREATE TABLE IF NOT EXISTS `trackwatch`.alert_history
 ENGINE = ReplacingMergeTree()
 ORDER BY (backtest_id, detector, order_id, tracking_number, as_of);
 
+-- 0009_detect_ticks.sql
+CREATE TABLE IF NOT EXISTS `trackwatch`.detect_ticks
+(
+    schedule    String COMMENT 'the cron spec, naming the detectors that run on it',
+    tick        DateTime64(3, 'UTC') COMMENT 'the moment the run evaluates',
+    instance    String,
+    claimed_at  DateTime64(6, 'UTC') DEFAULT now64(6)
+)
+ENGINE = MergeTree()
+ORDER BY (schedule, tick, claimed_at)
+TTL toDateTime(claimed_at) + INTERVAL 7 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
