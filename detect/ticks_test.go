@@ -77,7 +77,9 @@ func runSchedulerChild(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	open := func(ctx context.Context) (driver.Conn, error) { return store.OpenSession(ctx, detecttest.StoreConfig, s.Addr) }
+	open := func(ctx context.Context) (driver.Conn, error) {
+		return store.OpenSession(ctx, detecttest.StoreConfig, s.Addr)
+	}
 	// The recorder logs which instance ran which tick; the alert store is not needed here.
 	record := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
 		return nil, conn.Exec(ctx, "INSERT INTO "+db+".runs_log (instance, as_of) SELECT {i:String}, {t:DateTime64(3, 'UTC')}",
