@@ -100,6 +100,9 @@ func TestALoadKilledMidFileAndStartedAgainStoresEveryRecordOnce(t *testing.T) {
 			if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 				t.Fatalf("the child was not killed: %v\n%s", err, out)
 			}
+			// The embedded server may be restarting after the child's death (libchdb aborts
+			// when a client dies mid-query), as a supervisor would restart it: wait for it.
+			s.waitServer()
 			stored := s.count("SELECT count() FROM `"+db+"`.tracking_events") + s.count("SELECT count() FROM `"+db+"`.order_events")
 			if total := s.count("SELECT count() FROM ref.tracking_events") + s.count("SELECT count() FROM ref.order_events"); stored == 0 || stored >= total {
 				t.Fatalf("the kill came at a useless moment: %d of %d rows stored", stored, total)

@@ -76,6 +76,18 @@ func (s *server) loader(db string) *backfill.Loader {
 		TrackingTopic: schemas.TrackingTopic, OrderTopic: schemas.OrderTopic, Logger: devstacktest.Logger(), BatchRows: 300}
 }
 
+// waitServer waits until the server answers again (up to a minute).
+func (s *server) waitServer() {
+	s.t.Helper()
+	var err error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if err = s.conn.Exec(context.Background(), "SELECT 1"); err == nil {
+			return
+		}
+	}
+	s.t.Fatalf("the server did not answer within a minute: %v", err)
+}
+
 func (s *server) count(q string, args ...any) uint64 {
 	s.t.Helper()
 	var n uint64
