@@ -5,12 +5,15 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -30,6 +33,43 @@ type Config struct {
 	Tokens []Token `yaml:"tokens"`
 	// OpenPaths need no token. Default [/healthz, /metrics].
 	OpenPaths []string `yaml:"open_paths"`
+	// TLS serves HTTPS when CertFile and KeyFile are set; with ClientCAFile, every
+	// client must present a certificate that CA signed (mutual TLS).
+	TLS TLSConfig `yaml:"tls"`
+}
+
+// TLSConfig is the listener's certificate, and the CA of its clients' certificates.
+type TLSConfig struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Enabled reports whether the listener serves HTTPS.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// serverConfig loads the certificate and the client CA. Errors name the key.
+func (t TLSConfig) serverConfig() (*tls.Config, error) {
+	if t.CertFile == "" || t.KeyFile == "" {
+		return nil, errors.New("tls: cert_file and key_file go together")
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.client_ca_file: %s holds no PEM certificate", t.ClientCAFile)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
@@ -48,6 +88,11 @@ func (c *Config) Validate() error {
 	}
 	if c.OpenPaths == nil {
 		c.OpenPaths = []string{"/healthz", "/metrics"}
+	}
+	if c.TLS.Enabled() || c.TLS.ClientCAFile != "" {
+		if _, err := c.TLS.serverConfig(); err != nil {
+			return err
+		}
 	}
 	return c.validateTokens()
 }
@@ -88,6 +133,14 @@ func (s *Server) Listen() error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("http listen on %s (set http.listen): %w", s.cfg.Listen, err)
+	}
+	if s.cfg.TLS.Enabled() {
+		cfg, err := s.cfg.TLS.serverConfig() // read now: certificates renewed on disk count at a restart
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, cfg)
 	}
 	s.ln = ln
 	return nil
