@@ -5,9 +5,11 @@
 package deploy_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,6 +33,7 @@ func dockerCompose(t *testing.T) string {
 type composeFile struct {
 	Services map[string]struct {
 		Image       string            `yaml:"image"`
+		Command     any               `yaml:"command"`
 		Build       any               `yaml:"build"`
 		Environment map[string]string `yaml:"environment"`
 		Volumes     []string          `yaml:"volumes"`
@@ -44,44 +47,97 @@ type composeFile struct {
 func TestTheComposeFileIsValidAndItsTrackwatchConfigLoads(t *testing.T) {
 	dc := dockerCompose(t)
 	file := filepath.Join("..", "docker-compose.yml")
-	for _, args := range [][]string{{"-f", file, "config", "-q"}, {"-f", file, "--profile", "grafana", "config", "-q"}} {
-		if out, err := exec.Command(dc, args...).CombinedOutput(); err != nil {
-			t.Fatalf("docker-compose %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cf composeFile
-	if err := yaml.Unmarshal(b, &cf); err != nil {
+	var raw composeFile
+	if err := yaml.Unmarshal(b, &raw); err != nil {
 		t.Fatal(err)
 	}
-	for name, s := range cf.Services {
+	for name, s := range raw.Services {
 		if s.Image != "" && (!strings.Contains(s.Image, ":") || strings.HasSuffix(s.Image, ":latest")) {
 			t.Errorf("service %s: image %q is not pinned to a version", name, s.Image)
 		}
 	}
-	for _, name := range []string{"kafka", "clickhouse"} {
-		if cf.Services[name].Healthcheck == nil {
+	for _, name := range []string{"kafka", "clickhouse", "trackwatch", "alertmanager"} {
+		if raw.Services[name].Healthcheck == nil {
 			t.Errorf("service %s has no health check", name)
 		}
 	}
-	// trackwatch's own configuration in the compose file: its environment and the file
-	// it mounts, loaded as trackwatch config --config loads them.
+	// Each profile and each trackwatch config the file offers: valid as docker-compose
+	// resolves it, and trackwatch's configuration (its environment and the file it
+	// mounts) loads as trackwatch config --config loads it.
+	for _, v := range []struct {
+		configFile string
+		profiles   []string
+		receivers  int
+	}{
+		{"", nil, 0},
+		{"", []string{"grafana"}, 0},
+		{"trackwatch-alertmanager.yaml", []string{"monitoring"}, 1},
+	} {
+		args := []string{"-f", file}
+		for _, p := range v.profiles {
+			args = append(args, "--profile", p)
+		}
+		cmd := exec.Command(dc, append(args, "config")...)
+		cmd.Env = append(os.Environ(), "TRACKWATCH_CONFIG_FILE="+v.configFile)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("docker-compose %s config: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		var cf composeFile
+		if err := yaml.Unmarshal(out, &cf); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range v.profiles {
+			for name, s := range raw.Services {
+				if slices.Contains(s.Profiles, p) {
+					if _, ok := cf.Services[name]; !ok {
+						t.Errorf("profile %s: service %s missing", p, name)
+					}
+				}
+			}
+		}
+		cfg := trackwatchConfig(t, cf)
+		if cfg.Kafka.Embedded() || cfg.ClickHouse.Embedded() || len(cfg.HTTP.Tokens) == 0 {
+			t.Errorf("compose config: brokers %v, clickhouse %v, %d tokens: want real servers and API tokens", cfg.Kafka.Brokers, cfg.ClickHouse.Addr, len(cfg.HTTP.Tokens))
+		}
+		if len(cfg.Notify.Receivers) != v.receivers {
+			t.Errorf("config %q: %d receivers, want %d", v.configFile, len(cfg.Notify.Receivers), v.receivers)
+		}
+		if cf.Services["trackwatch"].Environment["TRACKWATCH_CLICKHOUSE_PASSWORD"] != cf.Services["clickhouse"].Environment["CLICKHOUSE_PASSWORD"] {
+			t.Error("trackwatch's ClickHouse password is not the server's")
+		}
+		// The topics trackwatch consumes are the ones kafka-init creates.
+		init := fmt.Sprint(cf.Services["kafka-init"].Command)
+		for _, topic := range []string{cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic} {
+			if !strings.Contains(init, topic) {
+				t.Errorf("kafka-init does not create topic %s: %s", topic, init)
+			}
+		}
+	}
+}
+
+// trackwatchConfig loads the trackwatch service's configuration from a resolved compose
+// file: its environment, and the file TRACKWATCH_CONFIG names inside a mounted directory.
+func trackwatchConfig(t *testing.T, cf composeFile) config.Config {
+	t.Helper()
 	tw, ok := cf.Services["trackwatch"]
 	if !ok || tw.Build == nil {
 		t.Fatal("no trackwatch service built from the Dockerfile")
 	}
+	want := tw.Environment["TRACKWATCH_CONFIG"]
 	var mounted string
 	for _, v := range tw.Volumes {
 		src, dst, _ := strings.Cut(strings.TrimSuffix(v, ":ro"), ":")
-		if dst == tw.Environment["TRACKWATCH_CONFIG"] {
-			mounted = filepath.Join("..", src)
+		if rel, err := filepath.Rel(dst, want); err == nil && !strings.HasPrefix(rel, "..") {
+			mounted = filepath.Join(src, rel)
 		}
 	}
 	if mounted == "" {
-		t.Fatalf("TRACKWATCH_CONFIG %q is not a mounted file", tw.Environment["TRACKWATCH_CONFIG"])
+		t.Fatalf("TRACKWATCH_CONFIG %q is not in a mounted file or directory", want)
 	}
 	var env []string
 	for k, v := range tw.Environment {
@@ -91,12 +147,36 @@ func TestTheComposeFileIsValidAndItsTrackwatchConfigLoads(t *testing.T) {
 	}
 	cfg, err := config.Load(config.Sources{File: mounted, Env: env})
 	if err != nil {
-		t.Fatalf("the compose file's trackwatch config does not load: %v", err)
+		t.Fatalf("the compose file's trackwatch config %s does not load: %v", mounted, err)
 	}
-	if cfg.Kafka.Embedded() || cfg.ClickHouse.Embedded() || len(cfg.HTTP.Tokens) == 0 {
-		t.Errorf("compose config: brokers %v, clickhouse %v, %d tokens: want real servers and API tokens", cfg.Kafka.Brokers, cfg.ClickHouse.Addr, len(cfg.HTTP.Tokens))
+	return cfg
+}
+
+// The monitoring profile's Prometheus and Alertmanager configurations pass their own
+// tools' checks (Debian's prometheus and prometheus-alertmanager, which CI installs).
+func TestTheMonitoringProfilesConfigsPassTheirToolsChecks(t *testing.T) {
+	for _, tool := range []string{"promtool", "amtool"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is missing under CI; .ci/run installs it", tool)
+			}
+			t.Skipf("%s not installed (apt-get install prometheus prometheus-alertmanager)", tool)
+		}
 	}
-	if tw.Environment["TRACKWATCH_CLICKHOUSE_PASSWORD"] != cf.Services["clickhouse"].Environment["CLICKHOUSE_PASSWORD"] {
-		t.Error("trackwatch's ClickHouse password is not the server's")
+	// Prometheus's file names the rules where the container mounts them: check a copy
+	// that names them in the repository.
+	b, err := os.ReadFile(filepath.Join("compose", "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, _ := filepath.Abs(filepath.Join("prometheus", "rules.yml"))
+	prom := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(prom, []byte(strings.ReplaceAll(string(b), "/etc/prometheus/rules.yml", rules)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][]string{{"promtool", "check", "config", prom}, {"amtool", "check-config", filepath.Join("compose", "alertmanager.yml")}} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			t.Errorf("%s: %v\n%s", strings.Join(c, " "), err, out)
+		}
 	}
 }

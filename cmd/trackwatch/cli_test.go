@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -30,6 +33,13 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{"config lists keys with env names", []string{"config", "--keys"}, nil, exitOK, "TRACKWATCH_KAFKA_SASL_PASSWORD", ""},
 		{"migrate --print emits ON CLUSTER DDL", []string{"migrate", "--print", "--set", "clickhouse.cluster=c1"}, nil, exitOK, "ON CLUSTER `c1`", ""},
 		{"version names the embedded engine", []string{"version"}, nil, exitOK, "libchdb 26.", ""},
+		{"backfill load needs files", []string{"backfill", "load"}, nil, exitUsage, "", "name at least one file"},
+		{"backfill load names a bad --topic", []string{"backfill", "load", "--topic", "parcels", "x.ndjson"}, nil, exitUsage, "", `--topic "parcels" is not tracking or order`},
+		{"backfill load names a file it cannot read as events, loading nothing", []string{"backfill", "load", "../../go.mod"}, nil, exitUsage, "", "does not say the format"},
+		{"backfill kafka needs --since", []string{"backfill", "kafka"}, nil, exitUsage, "", "--since"},
+		{"backtest needs --from", []string{"backtest", "--to", "2026-10-01"}, nil, exitUsage, "", "--from: required"},
+		{"backtest names a bad date", []string{"backtest", "--from", "yesterday", "--to", "2026-10-01"}, nil, exitUsage, "", `"yesterday" is neither a date`},
+		{"backtest names a bad detector", []string{"backtest", "--from", "2026-10-01", "--to", "2026-10-02", "--detector", "psychic"}, nil, exitUsage, "", `--detector "psychic"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -48,5 +58,26 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 				t.Errorf("a secret was printed")
 			}
 		})
+	}
+}
+
+func TestHealthExitsByTheAnswer(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		want   int
+	}{{200, exitOK}, {503, exitFailure}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(c.status)
+			fmt.Fprint(w, `{"status":"x"}`)
+		}))
+		var out, errb bytes.Buffer
+		if code := Main(context.Background(), []string{"health", "--url", srv.URL + "/healthz"}, &out, &errb, nil); code != c.want {
+			t.Errorf("answer %d: exit %d, want %d (%s%s)", c.status, code, c.want, out.String(), errb.String())
+		}
+		srv.Close()
+	}
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"health", "--url", "http://127.0.0.1:1/healthz"}, &out, &errb, nil); code != exitFailure {
+		t.Errorf("nothing listening: exit %d", code)
 	}
 }

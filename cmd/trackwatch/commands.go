@@ -134,7 +134,9 @@ in order, and exits. Idempotent. With --print, prints the DDL instead of applyin
 Loads the configuration as every command does (file, TRACKWATCH_* environment, flags),
 validates it and prints the result as YAML with defaults filled and secrets masked.
 With --keys, lists every key with its environment variable instead.
-`}, {name: "version", summary: "print the version", run: versionCmd,
+`}, {name: "health", summary: "ask a running trackwatch's /healthz (exit 0 when healthy), for container health checks", run: healthCmd,
+		usage: healthUsage,
+	}, {name: "version", summary: "print the version", run: versionCmd,
 		usage: "Usage: trackwatch version\n\nPrints trackwatch's version, the Go version, the embedded ClickHouse (libchdb) version and the event contract version.\n"}}
 }
 
