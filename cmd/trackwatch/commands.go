@@ -129,11 +129,15 @@ Applies the embedded schema migrations that the ClickHouse database has not reco
 in order, and exits. Idempotent. With --print, prints the DDL instead of applying it
 (with clickhouse.cluster set: ON CLUSTER DDL with Replicated* engines).
 `}, {name: "config", summary: "print the effective configuration (secrets masked)", run: configCmd,
-		usage: `Usage: trackwatch config [flags]
+		usage: `Usage: trackwatch config [--keys] [--check] [flags]
 
 Loads the configuration as every command does (file, TRACKWATCH_* environment, flags),
 validates it and prints the result as YAML with defaults filled and secrets masked.
-With --keys, lists every key with its environment variable instead.
+With --keys, lists every key with its environment variable instead. With --check, it
+then connects to every configured dependency and reports each: ClickHouse (its version
+and the database's schema), Kafka (the brokers, the topics and their partitions) and
+each notification receiver's host (a TCP connection; nothing is sent); it exits 1 when
+one fails.
 `}, {name: "health", summary: "ask a running trackwatch's /healthz (exit 0 when healthy), for container health checks", run: healthCmd,
 		usage: healthUsage,
 	}, {name: "version", summary: "print the version", run: versionCmd,
@@ -265,9 +269,10 @@ func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 	return exitOK
 }
 
-func configCmd(_ context.Context, env *cmdEnv, c command, args []string) int {
+func configCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	fs, cf := newFlags(env, c)
 	keys := fs.Bool("keys", false, "list every key and its environment variable")
+	check := fs.Bool("check", false, "also connect to every configured dependency (ClickHouse, Kafka, receivers' hosts) and report each; exit 1 if one fails")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
@@ -288,6 +293,12 @@ func configCmd(_ context.Context, env *cmdEnv, c command, args []string) int {
 		return exitFailure
 	}
 	fmt.Fprint(env.stdout, out)
+	if *check {
+		fmt.Fprintln(env.stdout)
+		if !checkDependencies(ctx, env, cfg) {
+			return exitFailure
+		}
+	}
 	return exitOK
 }
 

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/service"
+)
+
+// checkResult is one dependency's answer to `config --check`.
+type checkResult struct {
+	name, target, result string
+	ok                   bool
+}
+
+// checkDependencies connects to every configured dependency and reports each: the
+// ClickHouse server (its version, the database's schema), the Kafka brokers (the topics
+// and their partitions) and each notification receiver's host (a TCP connection only:
+// nothing is sent). It prints a table and reports whether all answered.
+func checkDependencies(ctx context.Context, env *cmdEnv, cfg config.Config) bool {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var results []checkResult
+	add := func(name, target string, err error, ok string) {
+		if err != nil {
+			results = append(results, checkResult{name, target, "FAILED: " + err.Error(), false})
+			return
+		}
+		results = append(results, checkResult{name, target, ok, true})
+	}
+	chTarget := strings.Join(cfg.ClickHouse.Addr, ",")
+	if cfg.ClickHouse.Embedded() {
+		chTarget = fmt.Sprintf("%s:%d (embedded: started by trackwatch run or dev)", cfg.Embedded.ClickHouse.ListenHost, cfg.Embedded.ClickHouse.TCPPort)
+	}
+	clients, err := service.Connect(ctx, cfg)
+	if err != nil {
+		add("clickhouse", chTarget, err, "")
+	} else {
+		defer clients.Close()
+		msg := checkClickHouse(ctx, clients, cfg.ClickHouse.Database, &err)
+		add("clickhouse", chTarget, err, msg)
+	}
+	brokers, kTarget := cfg.Kafka.Brokers, strings.Join(cfg.Kafka.Brokers, ",")
+	if cfg.Kafka.Embedded() {
+		brokers = []string{cfg.Embedded.Kafka.Listen}
+		kTarget = cfg.Embedded.Kafka.Listen + " (embedded: started by trackwatch run or dev)"
+	}
+	msg, err := checkKafka(ctx, cfg, brokers)
+	add("kafka", kTarget, err, msg)
+	for _, r := range cfg.Notify.Receivers {
+		host, err := receiverHost(r.URL.Reveal())
+		if err == nil {
+			var d net.Dialer
+			var c net.Conn
+			if c, err = d.DialContext(ctx, "tcp", host); err == nil {
+				c.Close()
+			}
+		}
+		add("receiver "+r.Name+" ("+r.Type+")", host, err, "reachable (TCP; nothing sent)")
+	}
+	tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEPENDENCY\tADDRESS\tRESULT")
+	all := true
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.name, r.target, r.result)
+		all = all && r.ok
+	}
+	tw.Flush()
+	return all
+}
+
+func checkClickHouse(ctx context.Context, clients *service.Clients, db string, errp *error) string {
+	var version string
+	if *errp = clients.ClickHouse.QueryRow(ctx, "SELECT version()").Scan(&version); *errp != nil {
+		return ""
+	}
+	known, err := schemas.Migrations(schemas.DDLOptions{Database: db})
+	if err != nil {
+		*errp = err
+		return ""
+	}
+	var exists uint8
+	if *errp = clients.ClickHouse.QueryRow(ctx, "SELECT count() > 0 FROM system.tables WHERE database = {db:String} AND name = 'schema_migrations'",
+		clickhouse.Named("db", db)).Scan(&exists); *errp != nil {
+		return ""
+	}
+	if exists == 0 {
+		return fmt.Sprintf("ClickHouse %s; database %s has no schema yet (trackwatch migrate, or run, applies it)", version, db)
+	}
+	var applied uint64
+	if *errp = clients.ClickHouse.QueryRow(ctx, "SELECT count() FROM `"+db+"`.schema_migrations FINAL").Scan(&applied); *errp != nil {
+		return ""
+	}
+	state := "up to date"
+	if int(applied) < len(known) {
+		state = fmt.Sprintf("%d pending (trackwatch migrate applies them)", len(known)-int(applied))
+	}
+	return fmt.Sprintf("ClickHouse %s; database %s: %d of %d migrations applied, %s", version, db, applied, len(known), state)
+}
+
+func checkKafka(ctx context.Context, cfg config.Config, brokers []string) (string, error) {
+	d, err := cfg.Kafka.Dialer()
+	if err != nil {
+		return "", err
+	}
+	var last error
+	for _, b := range brokers {
+		conn, err := d.DialContext(ctx, "tcp", b)
+		if err != nil {
+			last = err
+			continue
+		}
+		defer conn.Close()
+		bs, err := conn.Brokers()
+		if err != nil {
+			return "", err
+		}
+		// All topics' metadata: asking for one by name may create it where the brokers
+		// create topics on first use, and a check must change nothing.
+		all, err := conn.ReadPartitions()
+		if err != nil {
+			return "", err
+		}
+		count := map[string]int{}
+		for _, p := range all {
+			count[p.Topic]++
+		}
+		var topics []string
+		for _, t := range []string{cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic} {
+			if count[t] == 0 {
+				return "", fmt.Errorf("topic %s does not exist (create it; trackwatch dev creates the embedded ones)", t)
+			}
+			topics = append(topics, fmt.Sprintf("%s (%d partitions)", t, count[t]))
+		}
+		return fmt.Sprintf("%d brokers; topics %s", len(bs), strings.Join(topics, ", ")), nil
+	}
+	return "", fmt.Errorf("no broker answered: %w", last)
+}
+
+// receiverHost is the host:port of a receiver's URL; the rest of the URL (a path may
+// hold a token) is not shown.
+func receiverHost(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("the url is not absolute (not shown)")
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
+}
