@@ -208,7 +208,7 @@ WHERE (s.last_outcome = '' AND c.created_at >= {now:DateTime64(3, 'UTC')} - toIn
   AND c.change_id NOT IN (
       SELECT change_id FROM $db.notify_claims
       WHERE receiver = {receiver:String} AND claim_until > {now:DateTime64(3, 'UTC')}
-      GROUP BY change_id HAVING argMin(instance, claimed_at) != {instance:String})
+      GROUP BY change_id HAVING argMin(instance, (_block_number, claimed_at)) != {instance:String})
 ORDER BY c.created_at, c.change_id
 LIMIT {limit:UInt32}`
 
@@ -279,9 +279,12 @@ func (d *Dispatcher) Drain(ctx context.Context, name string) error {
 }
 
 // claim claims the batch for this instance and returns the changes it won: among the
-// unexpired claims of a change, the earliest (by the server's clock) wins. Whoever
-// reads after both claims are written sees the same winner; whoever reads before the
-// other's claim is written is the earlier claim, so the two never both win.
+// unexpired claims of a change, the one the server committed first wins (the row's
+// block number: a MergeTree numbers blocks as it commits them, under one lock). Whoever
+// reads after both claims are committed sees the same winner; whoever reads before the
+// other's claim is committed holds the claim committed first, so the two never both
+// win. (The claims' timestamps would not do: an insert that started first can be
+// committed after a later one was read alone.)
 func (d *Dispatcher) claim(ctx context.Context, receiver string, batch []due, now time.Time) ([]due, error) {
 	ids := make([]string, len(batch))
 	for i, c := range batch {
@@ -299,7 +302,7 @@ SELECT {receiver:String}, arrayJoin({ids:Array(String)}), {instance:String}, {un
 	}
 	if err := d.conn.Select(ctx, &won, d.sql(`SELECT change_id FROM $db.notify_claims
 WHERE receiver = {receiver:String} AND change_id IN {ids:Array(String)} AND claim_until > {now:DateTime64(3, 'UTC')}
-GROUP BY change_id HAVING argMin(instance, claimed_at) = {instance:String}`),
+GROUP BY change_id HAVING argMin(instance, (_block_number, claimed_at)) = {instance:String}`),
 		clickhouse.Named("receiver", receiver), clickhouse.Named("ids", ids), clickhouse.Named("instance", d.instance),
 		clickhouse.Named("now", now)); err != nil {
 		return nil, fmt.Errorf("read claims: %w", err)

@@ -357,3 +357,6 @@ ORDER BY (schedule, tick, claimed_at)
 TTL toDateTime(claimed_at) + INTERVAL 7 DAY
 SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
 
+-- 0010_claims_in_commit_order.sql
+ALTER TABLE `tw`.notify_claims ON CLUSTER `prod_cluster` MODIFY SETTING enable_block_number_column = 1;
+

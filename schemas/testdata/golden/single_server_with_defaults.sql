@@ -357,3 +357,6 @@ ORDER BY (schedule, tick, claimed_at)
 TTL toDateTime(claimed_at) + INTERVAL 7 DAY
 SETTINGS non_replicated_deduplication_window = 10000;
 
+-- 0010_claims_in_commit_order.sql
+ALTER TABLE `trackwatch`.notify_claims MODIFY SETTING enable_block_number_column = 1;
+
