@@ -30,6 +30,9 @@ type Token struct {
 	// Token (or TokenFile) is the secret the holder sends as Authorization: Bearer.
 	Token     secret.String `yaml:"token"`
 	TokenFile string        `yaml:"token_file"`
+	// fromFile: Token was read from TokenFile by an earlier validation (the config is
+	// validated when loaded and again by New), so it is read again, not refused.
+	fromFile bool
 }
 
 var tokenNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
@@ -49,14 +52,14 @@ func (c *Config) validateTokens() error {
 			return fmt.Errorf("tokens[%d].role: %q is not viewer or analyst", i, t.Role)
 		}
 		if t.TokenFile != "" {
-			if t.Token != "" {
+			if t.Token != "" && !t.fromFile {
 				return fmt.Errorf("tokens[%d]: set token or token_file, not both", i)
 			}
 			b, err := os.ReadFile(t.TokenFile)
 			if err != nil {
 				return fmt.Errorf("tokens[%d].token_file: %w", i, err)
 			}
-			t.Token = secret.String(strings.TrimSpace(string(b)))
+			t.Token, t.fromFile = secret.String(strings.TrimSpace(string(b))), true
 		}
 		if len(t.Token.Reveal()) < 16 {
 			return fmt.Errorf("tokens[%d].token: at least 16 characters are required (value not shown)", i)
@@ -92,20 +95,39 @@ func caller(ctx context.Context) principal {
 	return p
 }
 
+// hashedToken is a token as the server keeps it: its SHA-256, its name and role.
+type hashedToken struct {
+	sum  [32]byte
+	name string
+	role string
+}
+
+func hashTokens(ts []Token) *[]hashedToken {
+	out := make([]hashedToken, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, hashedToken{sha256.Sum256([]byte(t.Token.Reveal())), t.Name, t.Role})
+	}
+	return &out
+}
+
+// SetTokens replaces the API's tokens (a reload: trackwatch run re-reads token_file on
+// SIGHUP). They are validated as at start: on an error the old ones stay.
+func (s *Server) SetTokens(ts []Token) error {
+	c := s.cfg
+	c.Tokens = ts
+	if err := c.validateTokens(); err != nil {
+		return fmt.Errorf("http.%w", err)
+	}
+	s.tokens.Store(hashTokens(c.Tokens))
+	return nil
+}
+
 // auth checks bearer tokens, comparing in constant time, and stores the caller. Without
 // tokens configured (the listener is then loopback only) every request is the analyst
 // "local". Open paths (/healthz, /metrics by default) need no token.
 func (s *Server) auth(next http.Handler) http.Handler {
-	type hashed struct {
-		sum  [32]byte
-		name string
-		role string
-	}
-	var tokens []hashed
-	for _, t := range s.cfg.Tokens {
-		tokens = append(tokens, hashed{sha256.Sum256([]byte(t.Token.Reveal())), t.Name, t.Role})
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokens := *s.tokens.Load()
 		if slices.Contains(s.cfg.OpenPaths, r.URL.Path) || slices.Contains(uiOpenPaths, r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return

@@ -16,6 +16,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,6 +112,7 @@ type Server struct {
 	Mux *http.ServeMux
 
 	cfg    Config
+	tokens atomic.Pointer[[]hashedToken]
 	checks map[string]Check
 	ln     net.Listener
 	srv    *http.Server
@@ -123,6 +125,7 @@ func New(cfg Config, checks map[string]Check, gatherer prometheus.Gatherer, logg
 		return nil, fmt.Errorf("http config: %w", err)
 	}
 	s := &Server{Mux: http.NewServeMux(), cfg: cfg, checks: checks, logger: logger}
+	s.tokens.Store(hashTokens(cfg.Tokens))
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	return s, nil
@@ -189,7 +192,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 // Authenticated reports whether API tokens are configured (else: loopback only).
-func (s *Server) Authenticated() bool { return len(s.cfg.Tokens) > 0 }
+func (s *Server) Authenticated() bool { return len(*s.tokens.Load()) > 0 }
 
 // CheckAll runs every check concurrently, each bounded by the check timeout.
 func (s *Server) CheckAll(ctx context.Context) Health {

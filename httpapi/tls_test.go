@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,5 +83,25 @@ func TestBadTLSConfigNamesTheKey(t *testing.T) {
 		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error naming %q", c.name, err, c.want)
 		}
+	}
+}
+
+// The configuration is validated when loaded and again when the server is made: a token
+// read from token_file must pass both (it once failed the second as "token and
+// token_file both set").
+func TestATokenFileSurvivesASecondValidation(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(f, []byte("from-a-file-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := httpapi.Config{Tokens: []httpapi.Token{{Name: "ana", Role: httpapi.RoleAnalyst, TokenFile: f}}}
+	for i := range 2 {
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("validation %d: %v", i+1, err)
+		}
+	}
+	both := httpapi.Config{Tokens: []httpapi.Token{{Name: "ana", Role: httpapi.RoleAnalyst, TokenFile: f, Token: "typed-in-0123456789"}}}
+	if err := both.Validate(); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Fatalf("token and token_file both given: %v", err)
 	}
 }

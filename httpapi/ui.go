@@ -72,7 +72,7 @@ var pages = func() map[string]*template.Template {
 // MountUI serves the web dashboard over the same store as the API: the queue, an
 // alert's page, sellers and an overview, server-rendered, usable without JavaScript.
 func (s *Server) MountUI(alerts Alerts, gatherer prometheus.Gatherer, now func() time.Time) {
-	u := &ui{api: &api{alerts: alerts, now: now, log: s.logger}, gatherer: gatherer, tokens: s.cfg.Tokens}
+	u := &ui{api: &api{alerts: alerts, now: now, log: s.logger}, gatherer: gatherer, tokens: func() []hashedToken { return *s.tokens.Load() }}
 	static, _ := fs.Sub(staticFiles, "static")
 	s.Mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/queue", http.StatusFound) })
@@ -91,7 +91,7 @@ func (s *Server) MountUI(alerts Alerts, gatherer prometheus.Gatherer, now func()
 type ui struct {
 	api      *api
 	gatherer prometheus.Gatherer
-	tokens   []Token
+	tokens   func() []hashedToken // the current ones: a reload replaces them
 }
 
 // render writes a page; data gets the layout's fields (who, counts).
@@ -331,9 +331,8 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 	tok := strings.TrimSpace(r.PostFormValue("token"))
 	sum := sha256.Sum256([]byte(tok))
 	ok := false
-	for _, t := range u.tokens { // every token compared, in constant time
-		ts := sha256.Sum256([]byte(t.Token.Reveal()))
-		ok = subtle.ConstantTimeCompare(sum[:], ts[:]) == 1 || ok
+	for _, t := range u.tokens() { // every token compared, in constant time
+		ok = subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 || ok
 	}
 	if !ok {
 		w.WriteHeader(http.StatusUnauthorized)

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -41,6 +44,10 @@ type Options struct {
 	NoDetect bool
 	// Demo feeds simulated, labelled traffic into the topics (trackwatch run --demo).
 	Demo *DemoOptions
+	// Reload, when set, is called on SIGHUP to read the configuration again: the API's
+	// tokens and the notification receivers (with their *_file secrets) are replaced
+	// from it; everything else keeps its value until a restart.
+	Reload func() (config.Config, error)
 }
 
 // Endpoints are the addresses a running trackwatch serves and uses.
@@ -191,6 +198,21 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		logger.Info("delivering alert changes", "receivers", names)
 	}
+	if opts.Reload != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		g.Go(func() error {
+			defer signal.Stop(hup)
+			for {
+				select {
+				case <-gctx.Done():
+					return nil
+				case <-hup:
+					reload(opts.Reload, api, dispatcher, logger)
+				}
+			}
+		})
+	}
 	g.Go(func() error {
 		select {
 		case <-gctx.Done():
@@ -238,4 +260,34 @@ func Dev(ctx context.Context, cfg config.Config, opts Options) error {
 	case <-stack.Died():
 		return errors.New("embedded clickhouse kept crashing and was given up; see clickhouse-server.log in its data directory")
 	}
+}
+
+// reload applies a configuration read again on SIGHUP: rotated secrets in token_file,
+// secret_file, url_file and the like take effect without a restart. On any error the
+// running configuration stays, whole.
+func reload(read func() (config.Config, error), api *httpapi.Server, d *notify.Dispatcher, logger *slog.Logger) {
+	cfg, err := read()
+	if err != nil {
+		logger.Error("reload on SIGHUP failed; the running configuration stays", "err", err)
+		return
+	}
+	var receivers []notify.Receiver
+	if d != nil {
+		if receivers, err = integrations.Build(cfg.Notify); err != nil {
+			logger.Error("reload on SIGHUP failed; the running configuration stays", "err", err)
+			return
+		}
+		if err := d.Reload(receivers); err != nil {
+			logger.Error("reload on SIGHUP failed; the running configuration stays", "err", err)
+			return
+		}
+	}
+	if api != nil {
+		if err := api.SetTokens(cfg.HTTP.Tokens); err != nil {
+			logger.Error("reload on SIGHUP: the API's tokens stay as they were", "err", err)
+			return
+		}
+	}
+	logger.Info("configuration reloaded on SIGHUP: API tokens and notification receivers replaced (other settings need a restart)",
+		"tokens", len(cfg.HTTP.Tokens), "receivers", len(receivers))
 }

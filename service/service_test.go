@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,5 +180,83 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A rotated token_file takes effect on SIGHUP, without a restart; a reload that fails
+// keeps what runs.
+func TestSIGHUPReloadsTheAPITokens(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte("first-token-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(dir, "trackwatch.yaml")
+	if err := os.WriteFile(cfgFile, []byte("http:\n  tokens:\n    - {name: ana, role: analyst, token_file: "+tokenFile+"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := embeddedConfig(t, dir)
+	sets := []string{"http.listen=127.0.0.1:0", "embedded.kafka.listen=127.0.0.1:0", "embedded.kafka.data_dir=" + base.Embedded.Kafka.DataDir,
+		"embedded.clickhouse.data_dir=" + base.Embedded.ClickHouse.DataDir, "embedded.clickhouse.lib_path=" + base.Embedded.ClickHouse.LibPath,
+		"embedded.clickhouse.tcp_port=" + strconv.Itoa(base.Embedded.ClickHouse.TCPPort), "embedded.clickhouse.http_port=" + strconv.Itoa(base.Embedded.ClickHouse.HTTPPort)}
+	load := func() (config.Config, error) { return config.Load(config.Sources{File: cfgFile, Sets: sets}) }
+	cfg, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan service.Endpoints, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, cfg, service.Options{Logger: devstacktest.Logger(), NoDetect: true, Reload: load,
+			Ready: func(ep service.Endpoints) { ready <- ep }})
+	}()
+	var ep service.Endpoints
+	select {
+	case ep = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("run ended before ready: %v", err)
+	case <-time.After(2 * time.Minute):
+		cancel()
+		t.Fatal("not ready within 2 minutes")
+	}
+	defer func() { cancel(); <-done }()
+	status := func(token string) int {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+ep.HTTP+"/api/v1/alerts", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status("first-token-0123456789"); got != http.StatusOK {
+		t.Fatalf("the first token: %d", got)
+	}
+	waitFor := func(what string, cond func() bool) {
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 30 s", what)
+			}
+		}
+	}
+	// A token file too short to be a token: the reload fails, the old token stays.
+	if err := os.WriteFile(tokenFile, []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	time.Sleep(500 * time.Millisecond)
+	if got := status("first-token-0123456789"); got != http.StatusOK {
+		t.Fatalf("after a failed reload the running token was dropped: %d", got)
+	}
+	if err := os.WriteFile(tokenFile, []byte("second-token-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitFor("the rotated token accepted", func() bool { return status("second-token-0123456789") == http.StatusOK })
+	if got := status("first-token-0123456789"); got != http.StatusUnauthorized {
+		t.Fatalf("the rotated-out token: %d, want 401", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -93,9 +94,47 @@ type Dispatcher struct {
 }
 
 type loop struct {
-	Receiver
+	rcv     atomic.Pointer[Receiver] // replaced whole by Reload
 	limiter *rate.Limiter
 	wake    chan struct{}
+}
+
+// get is the loop's receiver as configured now.
+func (l *loop) get() *Receiver { return l.rcv.Load() }
+
+func newLimiter(maxPerSecond float64) *rate.Limiter {
+	if maxPerSecond > 0 {
+		return rate.NewLimiter(rate.Limit(maxPerSecond), max(1, int(math.Ceil(maxPerSecond))))
+	}
+	return rate.NewLimiter(rate.Inf, 1)
+}
+
+// Reload replaces the receivers' configurations and notifiers (trackwatch run rebuilds
+// them on SIGHUP, so that rotated secrets in *_file keys take effect). The set of
+// receivers must be the same, by name: adding or removing one needs a restart, and
+// then nothing is replaced.
+func (d *Dispatcher) Reload(receivers []Receiver) error {
+	if len(receivers) != len(d.receivers) {
+		return fmt.Errorf("notify.receivers: %d receivers configured, %d running: adding or removing one needs a restart (nothing reloaded)", len(receivers), len(d.receivers))
+	}
+	byName := map[string]*loop{}
+	for _, l := range d.receivers {
+		byName[l.get().Config.Name] = l
+	}
+	for _, r := range receivers {
+		if byName[r.Config.Name] == nil {
+			return fmt.Errorf("notify.receivers: %q is not running: adding or removing a receiver needs a restart (nothing reloaded)", r.Config.Name)
+		}
+	}
+	for _, r := range receivers {
+		l := byName[r.Config.Name]
+		r := r
+		l.rcv.Store(&r)
+		lim := newLimiter(r.Config.MaxPerSecond)
+		l.limiter.SetLimit(lim.Limit())
+		l.limiter.SetBurst(lim.Burst())
+	}
+	return nil
 }
 
 // NewDispatcher returns a dispatcher of receivers over the change log in database db.
@@ -106,11 +145,9 @@ func NewDispatcher(conn driver.Conn, db string, cfg Config, receivers []Receiver
 	}
 	d := &Dispatcher{conn: conn, db: db, cfg: cfg, instance: instance, log: logger, m: m, now: now, BatchSize: 500}
 	for _, r := range receivers {
-		lim := rate.NewLimiter(rate.Inf, 1)
-		if r.Config.MaxPerSecond > 0 {
-			lim = rate.NewLimiter(rate.Limit(r.Config.MaxPerSecond), max(1, int(math.Ceil(r.Config.MaxPerSecond))))
-		}
-		d.receivers = append(d.receivers, &loop{Receiver: r, limiter: lim, wake: make(chan struct{}, 1)})
+		l := &loop{limiter: newLimiter(r.Config.MaxPerSecond), wake: make(chan struct{}, 1)}
+		l.rcv.Store(&r)
+		d.receivers = append(d.receivers, l)
 	}
 	return d
 }
@@ -141,7 +178,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, l := range d.receivers {
 		wg.Go(func() { d.loop(ctx, l) })
-		if _, ok := l.Notifier.(Resender); ok {
+		if _, ok := l.get().Notifier.(Resender); ok {
 			wg.Go(func() { d.resendLoop(ctx, l) })
 		}
 	}
@@ -150,7 +187,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 }
 
 func (d *Dispatcher) loop(ctx context.Context, l *loop) {
-	log := d.log.With("receiver", l.Config.Name)
+	log := d.log.With("receiver", l.get().Config.Name)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -160,7 +197,7 @@ func (d *Dispatcher) loop(ctx context.Context, l *loop) {
 		case <-l.wake:
 		case <-t.C:
 		}
-		if err := d.Drain(ctx, l.Config.Name); err != nil && ctx.Err() == nil {
+		if err := d.Drain(ctx, l.get().Config.Name); err != nil && ctx.Err() == nil {
 			log.Error("deliver alert changes", "err", err)
 		}
 		t.Reset(d.cfg.PollInterval)
@@ -169,7 +206,7 @@ func (d *Dispatcher) loop(ctx context.Context, l *loop) {
 
 func (d *Dispatcher) find(name string) *loop {
 	for _, l := range d.receivers {
-		if l.Config.Name == name {
+		if l.get().Config.Name == name {
 			return l
 		}
 	}
@@ -253,8 +290,8 @@ func (d *Dispatcher) Drain(ctx context.Context, name string) error {
 	for {
 		now := d.now().UTC()
 		var batch []due
-		args := append(filterArgs(l.Config), clickhouse.Named("receiver", name), clickhouse.Named("now", now),
-			clickhouse.Named("max_age", uint32(l.Config.MaxAge/time.Second)), clickhouse.Named("instance", d.instance),
+		args := append(filterArgs(l.get().Config), clickhouse.Named("receiver", name), clickhouse.Named("now", now),
+			clickhouse.Named("max_age", uint32(l.get().Config.MaxAge/time.Second)), clickhouse.Named("instance", d.instance),
 			clickhouse.Named("limit", uint32(d.BatchSize)))
 		if err := d.conn.Select(ctx, &batch, d.sql(dueSQL), args...); err != nil {
 			return fmt.Errorf("read due changes: %w", err)
@@ -339,7 +376,7 @@ type attempt struct {
 // the rate limit, and logs every attempt. It reports whether the receiver said it is
 // gone.
 func (d *Dispatcher) deliver(ctx context.Context, l *loop, changes []due) (gone bool, err error) {
-	cfg := l.Config
+	cfg := l.get().Config
 	var groups [][]due
 	now := d.now().UTC()
 	var log []attempt
@@ -414,7 +451,7 @@ func (d *Dispatcher) writeLog(ctx context.Context, rows []attempt) error {
 
 // send makes one request and returns its log rows, one per change.
 func (d *Dispatcher) send(ctx context.Context, l *loop, g []due) ([]attempt, bool) {
-	cfg := l.Config
+	cfg := l.get().Config
 	changes := make([]alert.Change, len(g))
 	attemptNo := 0
 	for i, c := range g {
@@ -424,7 +461,7 @@ func (d *Dispatcher) send(ctx context.Context, l *loop, g []due) ([]attempt, boo
 	start := d.now()
 	del := Delivery{ID: DeliveryID(changes), Changes: changes, Attempt: attemptNo, Now: start.UTC()}
 	rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	err := l.Notifier.Notify(rctx, del)
+	err := l.get().Notifier.Notify(rctx, del)
 	cancel()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil, false // stopping: not an attempt; the claim expires and it is sent again
@@ -518,8 +555,7 @@ func SetDisabled(ctx context.Context, conn driver.Conn, db, name string, disable
 
 // resendLoop posts the receiver's firing alerts again every ResendInterval.
 func (d *Dispatcher) resendLoop(ctx context.Context, l *loop) {
-	rs := l.Notifier.(Resender)
-	t := time.NewTicker(l.Config.ResendInterval)
+	t := time.NewTicker(l.get().Config.ResendInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -527,8 +563,12 @@ func (d *Dispatcher) resendLoop(ctx context.Context, l *loop) {
 			return
 		case <-t.C:
 		}
+		rs, ok := l.get().Notifier.(Resender) // the notifier of now: a reload may replace it
+		if !ok {
+			continue
+		}
 		if err := d.resend(ctx, l, rs); err != nil && ctx.Err() == nil {
-			d.log.Warn("resend firing alerts", "receiver", l.Config.Name, "err", err)
+			d.log.Warn("resend firing alerts", "receiver", l.get().Config.Name, "err", err)
 		}
 	}
 }
@@ -544,17 +584,17 @@ WHERE status = 'firing'
 ORDER BY alert_id`
 
 func (d *Dispatcher) resend(ctx context.Context, l *loop, rs Resender) error {
-	if off, err := d.disabled(ctx, l.Config.Name); err != nil || off {
+	if off, err := d.disabled(ctx, l.get().Config.Name); err != nil || off {
 		return err
 	}
 	var firing []alert.Alert
-	if err := d.conn.Select(ctx, &firing, d.sql(firingSQL), filterArgs(l.Config)...); err != nil {
+	if err := d.conn.Select(ctx, &firing, d.sql(firingSQL), filterArgs(l.get().Config)...); err != nil {
 		return fmt.Errorf("read firing alerts: %w", err)
 	}
 	if len(firing) == 0 {
 		return nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, l.Config.Timeout*time.Duration(1+len(firing)/max(1, l.Config.MaxAlerts)))
+	rctx, cancel := context.WithTimeout(ctx, l.get().Config.Timeout*time.Duration(1+len(firing)/max(1, l.get().Config.MaxAlerts)))
 	defer cancel()
 	return rs.Resend(rctx, firing, d.now().UTC())
 }

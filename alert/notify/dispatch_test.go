@@ -539,3 +539,39 @@ func TestAnAcknowledgedAlertIsNotNotifiedAgainButItsResolutionIs(t *testing.T) {
 		t.Fatalf("delivered %v, want c1 (not acknowledged) and r0 (a resolution), not c0", got)
 	}
 }
+
+func TestAReloadSignsWithTheRotatedSecretAndRefusesANewSetOfReceivers(t *testing.T) {
+	w := detecttest.NewWorld(t, db)
+	logChanges(t, w, 1)
+	s := newSink(t, nil) // verifies with secretNow only
+	old := receiver("hook", s.srv.URL)
+	old.Secret = secretPrev
+	d, _ := dispatcher(t, w, opts{}, old)
+	// The secret is rotated to the one the receiver verifies (as a new secret_file,
+	// read again on SIGHUP); the receivers are built as trackwatch run builds them.
+	cfg := notify.Config{Receivers: []notify.ReceiverConfig{receiver("hook", s.srv.URL), receiver("other", s.srv.URL)}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var rs []notify.Receiver
+	for _, r := range cfg.Receivers {
+		client, _ := r.HTTPClient()
+		n, err := webhook.New(r, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, notify.Receiver{Config: r, Notifier: n})
+	}
+	if err := d.Reload(rs); err == nil {
+		t.Fatal("a reload that adds a receiver was taken")
+	}
+	if err := d.Reload(rs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	drainUntil(t, d, "hook", func() bool { return len(s.delivered()) == 1 })
+	got := s.deliveries()[0]
+	prev, _ := standardwebhooks.NewWebhook(secretPrev)
+	if err := prev.Verify(got.Raw, got.Header); err == nil {
+		t.Error("the secret rotated out still signs")
+	}
+}

@@ -175,6 +175,7 @@ func runCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 			fmt.Fprintf(env.stdout, "demo: simulated orders every %s, detectors every minute; watch them with\n  ./bin/trackwatch alerts --status firing\n", *demoEvery)
 		}
 	}}
+	opts.Reload = func() (config.Config, error) { return cf.load(env) }
 	if *demoOn {
 		opts.Demo = &service.DemoOptions{Interval: *demoEvery}
 		if cfg.Detect.Schedule == "*/5 * * * *" { // the default: a demo should not keep people waiting
