@@ -45,11 +45,16 @@ func RequireLib(t testing.TB) string {
 
 // ClickHouseConfig returns a config on free ports with data under dir.
 func ClickHouseConfig(t testing.TB, dir string) devstack.ClickHouseConfig {
+	tcp := FreePort(t)
+	http := FreePort(t)
+	for http == tcp { // the kernel may hand the same free port out twice in a row
+		http = FreePort(t)
+	}
 	return devstack.ClickHouseConfig{
 		LibPath:    RequireLib(t),
 		DataDir:    dir,
-		TCPPort:    FreePort(t),
-		HTTPPort:   FreePort(t),
+		TCPPort:    tcp,
+		HTTPPort:   http,
 		ListenHost: "127.0.0.1",
 	}
 }
