@@ -182,6 +182,7 @@ func startClickHouse(ctx context.Context, cfg devstack.ClickHouseConfig, dir str
 	if cfg.TCPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
 		return nil, err
 	}
+	cfg.HTTPPort = 0
 	for cfg.HTTPPort == 0 || cfg.HTTPPort == cfg.TCPPort { // the same free port may come twice
 		if cfg.HTTPPort, err = devstack.FreePort("127.0.0.1"); err != nil {
 			return nil, err
