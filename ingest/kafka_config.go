@@ -187,8 +187,38 @@ func (c *KafkaConfig) saslMechanism() (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("kafka sasl: unknown mechanism %q", c.SASL.Mechanism)
 }
 
-// Ping connects to a broker and reads the cluster's metadata.
+// Ping connects to a broker and reads the cluster's brokers (for /healthz: cheap).
 func (c *KafkaConfig) Ping(ctx context.Context, brokers []string) error {
+	return c.withBroker(ctx, brokers, func(conn *kafka.Conn) error {
+		_, err := conn.Brokers()
+		return err
+	})
+}
+
+// Metadata returns how many brokers the cluster has and the partitions of each topic.
+// It asks for every topic's metadata: asking for one by name may create it where
+// brokers create topics on first use.
+func (c *KafkaConfig) Metadata(ctx context.Context, brokers []string) (nBrokers int, partitions map[string]int, err error) {
+	err = c.withBroker(ctx, brokers, func(conn *kafka.Conn) error {
+		bs, err := conn.Brokers()
+		if err != nil {
+			return err
+		}
+		parts, err := conn.ReadPartitions()
+		if err != nil {
+			return err
+		}
+		nBrokers, partitions = len(bs), map[string]int{}
+		for _, p := range parts {
+			partitions[p.Topic]++
+		}
+		return nil
+	})
+	return nBrokers, partitions, err
+}
+
+// withBroker runs fn on a connection to the first of brokers that answers.
+func (c *KafkaConfig) withBroker(ctx context.Context, brokers []string, fn func(*kafka.Conn) error) error {
 	d, err := c.Dialer()
 	if err != nil {
 		return err
@@ -200,7 +230,7 @@ func (c *KafkaConfig) Ping(ctx context.Context, brokers []string) error {
 			last = err
 			continue
 		}
-		_, err = conn.Brokers()
+		err = fn(conn)
 		conn.Close()
 		if err == nil {
 			return nil

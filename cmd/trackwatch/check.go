@@ -108,42 +108,18 @@ func checkClickHouse(ctx context.Context, clients *service.Clients, db string, e
 }
 
 func checkKafka(ctx context.Context, cfg config.Config, brokers []string) (string, error) {
-	d, err := cfg.Kafka.Dialer()
+	n, partitions, err := cfg.Kafka.Metadata(ctx, brokers)
 	if err != nil {
 		return "", err
 	}
-	var last error
-	for _, b := range brokers {
-		conn, err := d.DialContext(ctx, "tcp", b)
-		if err != nil {
-			last = err
-			continue
+	var topics []string
+	for _, t := range []string{cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic} {
+		if partitions[t] == 0 {
+			return "", fmt.Errorf("topic %s does not exist (create it; trackwatch dev creates the embedded ones)", t)
 		}
-		defer conn.Close()
-		bs, err := conn.Brokers()
-		if err != nil {
-			return "", err
-		}
-		// All topics' metadata: asking for one by name may create it where the brokers
-		// create topics on first use, and a check must change nothing.
-		all, err := conn.ReadPartitions()
-		if err != nil {
-			return "", err
-		}
-		count := map[string]int{}
-		for _, p := range all {
-			count[p.Topic]++
-		}
-		var topics []string
-		for _, t := range []string{cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic} {
-			if count[t] == 0 {
-				return "", fmt.Errorf("topic %s does not exist (create it; trackwatch dev creates the embedded ones)", t)
-			}
-			topics = append(topics, fmt.Sprintf("%s (%d partitions)", t, count[t]))
-		}
-		return fmt.Sprintf("%d brokers; topics %s", len(bs), strings.Join(topics, ", ")), nil
+		topics = append(topics, fmt.Sprintf("%s (%d partitions)", t, partitions[t]))
 	}
-	return "", fmt.Errorf("no broker answered: %w", last)
+	return fmt.Sprintf("%d brokers; topics %s", n, strings.Join(topics, ", ")), nil
 }
 
 // receiverHost is the host:port of a receiver's URL; the rest of the URL (a path may
