@@ -107,10 +107,18 @@ func TestALoadKilledMidFileAndStartedAgainStoresEveryRecordOnce(t *testing.T) {
 			if total := s.count("SELECT count() FROM ref.tracking_events") + s.count("SELECT count() FROM ref.order_events"); stored == 0 || stored >= total {
 				t.Fatalf("the kill came at a useless moment: %d of %d rows stored", stored, total)
 			}
+			// The interrupted file is listed as unfinished (trackwatch backfill files).
+			open, err := backfill.Files(context.Background(), s.conn, db, true, 10)
+			if err != nil || len(open) != 1 || open[0].Done || open[0].RowsStored == 0 {
+				t.Fatalf("unfinished files after the kill: %+v (%v)", open, err)
+			}
 			// The same command again finishes the load.
 			res, err := s.loader(db).Load(context.Background(), files)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if open, err := backfill.Files(context.Background(), s.conn, db, true, 10); err != nil || len(open) != 0 {
+				t.Fatalf("unfinished files after the rerun: %+v (%v)", open, err)
 			}
 			var present uint64
 			for _, r := range res {

@@ -499,3 +499,36 @@ func (l *Loader) writeProgress(ctx context.Context, p *progressRow) error {
 	}
 	return nil
 }
+
+// FileProgress is a file a backfill started, as recorded.
+type FileProgress struct {
+	FileID       string    `ch:"file_id" json:"file_id"`
+	Path         string    `ch:"path" json:"path"`
+	Kind         string    `ch:"kind" json:"kind"`
+	Format       string    `ch:"format" json:"format"`
+	Size         uint64    `ch:"size" json:"size"`
+	BatchRows    uint32    `ch:"batch_rows" json:"batch_rows"`
+	Position     int64     `ch:"position" json:"position"`
+	Records      uint64    `ch:"records" json:"records"`
+	RowsStored   uint64    `ch:"rows_stored" json:"rows_stored"`
+	Duplicates   uint64    `ch:"duplicates" json:"duplicates"`
+	DeadLettered uint64    `ch:"dead_lettered" json:"dead_lettered"`
+	Done         bool      `ch:"done" json:"done"`
+	StartedAt    time.Time `ch:"started_at" json:"started_at"`
+	UpdatedAt    time.Time `ch:"updated_at" json:"updated_at"`
+}
+
+// Files lists the files backfills started, the most recently updated first; unfinished
+// only leaves out the loaded ones.
+func Files(ctx context.Context, conn driver.Conn, db string, unfinished bool, limit int) ([]FileProgress, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []FileProgress
+	q := "SELECT " + progressColumns + " FROM `" + db + "`.backfill_files FINAL WHERE NOT ({unfinished:Bool} AND done) " +
+		"ORDER BY updated_at DESC, path LIMIT {limit:UInt32}"
+	if err := conn.Select(ctx, &out, q, clickhouse.Named("unfinished", unfinished), clickhouse.Named("limit", uint32(limit))); err != nil {
+		return nil, fmt.Errorf("list backfill files: %w", err)
+	}
+	return out, nil
+}

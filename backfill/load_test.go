@@ -76,25 +76,37 @@ func (s *server) loader(db string) *backfill.Loader {
 		TrackingTopic: schemas.TrackingTopic, OrderTopic: schemas.OrderTopic, Logger: devstacktest.Logger(), BatchRows: 300}
 }
 
-// waitServer waits until the server answers again (up to a minute).
+// waitServer waits until the server answers again, steadily, for a second (up to a
+// minute): libchdb may abort a moment after a client died mid-query, and the embedded
+// server's supervisor then restarts it.
 func (s *server) waitServer() {
 	s.t.Helper()
 	var err error
+	steady := 0
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if err = s.conn.Exec(context.Background(), "SELECT 1"); err == nil {
+		if err = s.conn.Exec(context.Background(), "SELECT 1"); err != nil {
+			steady = 0
+			continue
+		}
+		if steady++; steady == 5 {
 			return
 		}
 	}
 	s.t.Fatalf("the server did not answer within a minute: %v", err)
 }
 
+// count reads a count, asking again while the server restarts (reads are idempotent).
 func (s *server) count(q string, args ...any) uint64 {
 	s.t.Helper()
 	var n uint64
-	if err := s.conn.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
-		s.t.Fatalf("%s: %v", q, err)
+	var err error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if err = s.conn.QueryRow(context.Background(), q, args...).Scan(&n); err == nil {
+			return n
+		}
 	}
-	return n
+	s.t.Fatalf("%s: %v", q, err)
+	return 0
 }
 
 // traffic is the simulator's events as NDJSON lines per topic.

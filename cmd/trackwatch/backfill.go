@@ -20,6 +20,7 @@ import (
 )
 
 const backfillUsage = `Usage: trackwatch backfill load [flags] FILE|DIR|GLOB|- ...
+       trackwatch backfill files [--unfinished] [--limit N] [--format table|json]
        trackwatch backfill kafka --since TIME [--until TIME] [--group ID]
 
 load stores events from files: NDJSON in the v1 contract (one object per line, the
@@ -35,6 +36,10 @@ ClickHouse (backfill_files). Progress shows as a bar on a terminal and as log li
 otherwise; a summary per file ends the load. Notifications are not sent for
 backfilled events until a detector run evaluates them.
 
+files lists the files loads have started, newest first: position reached, records,
+rows stored, dead letters, and whether done (--unfinished: the ones a load has yet to
+finish; the same load command goes on with them).
+
 kafka re-reads the topics from --since (offsets looked up by timestamp) up to --until
 (default: the end of each partition when it starts) in a consumer group of its own,
 without touching the live group's offsets, and stores each message that is not
@@ -45,12 +50,15 @@ run' or 'trackwatch dev' serves).
 `
 
 func backfillCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
-	sub, code, ok := subcommand(env, c, args, "load", "kafka")
+	sub, code, ok := subcommand(env, c, args, "load", "kafka", "files")
 	if !ok {
 		return code
 	}
-	if sub == "kafka" {
+	switch sub {
+	case "kafka":
 		return backfillKafkaCmd(ctx, env, c, args[1:])
+	case "files":
+		return backfillFilesCmd(ctx, env, c, args[1:])
 	}
 	fs, cf := newFlags(env, c)
 	topic := fs.String("topic", "", "the kind of every file's events: tracking or order (default: told from each file's fields)")
@@ -361,6 +369,52 @@ func backfillKafkaCmd(ctx context.Context, env *cmdEnv, c command, args []string
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch backfill kafka: %v\n(the same command with --group %s goes on from the committed offsets)\n", err, r.Group)
 		return exitFailure
+	}
+	return exitOK
+}
+
+func backfillFilesCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
+	fs, cf := newFlags(env, c)
+	unfinished := fs.Bool("unfinished", false, "only files a load has not finished")
+	limit := fs.Int("limit", 100, "at most this many")
+	format := fs.String("format", "table", "table or json")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	if *format != "table" && *format != "json" {
+		fmt.Fprintf(env.stderr, "trackwatch backfill files: --format %q is not table or json\n", *format)
+		return exitUsage
+	}
+	cfg, _, ok := cf.loadOrExit(env)
+	if !ok {
+		return exitUsage
+	}
+	clients, ok := connect(ctx, env, "backfill files", cfg)
+	if !ok {
+		return exitFailure
+	}
+	defer clients.Close()
+	files, err := backfill.Files(ctx, clients.ClickHouse, cfg.ClickHouse.Database, *unfinished, *limit)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch backfill files: %v\n", err)
+		return exitFailure
+	}
+	if printStructured(env, *format, files) {
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "UPDATED\tPATH\tKIND\tFORMAT\tSTATE\tPOSITION\tRECORDS\tROWS STORED\tDEAD-LETTERED\tFILE ID")
+	for _, f := range files {
+		state := "unfinished"
+		if f.Done {
+			state = "done"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%.12s\n", f.UpdatedAt.UTC().Format(time.RFC3339), f.Path, f.Kind, f.Format,
+			state, f.Position, f.Records, f.RowsStored, f.DeadLettered, f.FileID)
+	}
+	tw.Flush()
+	if len(files) == 0 {
+		fmt.Fprintln(env.stdout, "(no backfilled files)")
 	}
 	return exitOK
 }
