@@ -213,7 +213,18 @@ func (r *Replay) partition(ctx context.Context, client *kafka.Client, kind inges
 	for off := from; off < end; {
 		msgs = msgs[:0]
 		for len(msgs) < r.BlockMessages && off < end {
-			m, err := rd.FetchMessage(ctx)
+			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			m, err := rd.FetchMessage(fctx)
+			cancel()
+			if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				if rd.Lag() <= 0 {
+					// Nothing more to read below end: offsets up to it that hold no
+					// message (transaction markers, compacted records) never arrive.
+					off = end
+					break
+				}
+				continue // a slow broker: ask again
+			}
 			if err != nil {
 				return res, fmt.Errorf("read %s/%d at %d: %w", topic, pid, off, err)
 			}
