@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -66,7 +67,11 @@ type IngestResult struct {
 	ProduceSeconds     float64
 	Ceiling            Measurement
 	Trackwatch         Measurement
-	KafkaEngine        *Measurement
+	// ServerSide is ClickHouse copying trackwatch's stored rows into fresh tables of
+	// the same schema (INSERT ... SELECT, blocks of BlockRows): what the server accepts
+	// into these tables with no client at all.
+	ServerSide  Measurement
+	KafkaEngine *Measurement
 }
 
 func (o *IngestOptions) defaults() {
@@ -147,6 +152,10 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	o.Progress("trackwatch: ingest process, Kafka to ClickHouse")
 	if res.Trackwatch, err = trackwatchRun(ctx, conn, load, ch.Addr(), k.Addr(), dir, o); err != nil {
 		return nil, fmt.Errorf("trackwatch: %w", err)
+	}
+	o.Progress("server side: INSERT ... SELECT of the stored rows into the same tables")
+	if res.ServerSide, err = serverSide(ctx, conn, o); err != nil {
+		return nil, fmt.Errorf("server side: %w", err)
 	}
 	if !o.SkipKafkaEngine {
 		o.Progress("reference: ClickHouse Kafka engine + materialized view")
@@ -359,6 +368,34 @@ func trackwatchRun(ctx context.Context, conn driver.Conn, load *Load, chAddr, br
 	}
 	return Measurement{Name: "trackwatch ingest (process)", Events: o.Events, Seconds: secs, EventsPerSec: float64(o.Events) / secs,
 		PeakRSSMiB: peak, Note: fmt.Sprintf("consumer group, %d partitions x 2 topics, exactly-once effect, from process start", o.Partitions)}, nil
+}
+
+// serverSide copies the rows trackwatch stored into a fresh database of the same schema
+// inside ClickHouse, in blocks of BlockRows, and times it.
+func serverSide(ctx context.Context, conn driver.Conn, o IngestOptions) (Measurement, error) {
+	const db = "bench_server"
+	if err := migrate(ctx, conn, db); err != nil {
+		return Measurement{}, err
+	}
+	sctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		"max_block_size": o.BlockRows, "max_insert_block_size": o.BlockRows, "min_insert_block_size_rows": o.BlockRows,
+		"min_insert_block_size_bytes": 0, "max_insert_threads": 2,
+	}))
+	start := time.Now()
+	var rows uint64
+	for _, t := range []string{"tracking_events", "order_events"} {
+		if err := conn.Exec(sctx, "INSERT INTO "+db+"."+t+" SELECT * FROM bench_trackwatch."+t); err != nil {
+			return Measurement{}, err
+		}
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+"."+t).Scan(&n); err != nil {
+			return Measurement{}, err
+		}
+		rows += n
+	}
+	secs := time.Since(start).Seconds()
+	return Measurement{Name: "ClickHouse INSERT ... SELECT (server side)", Events: int(rows), Seconds: secs, EventsPerSec: float64(rows) / secs,
+		Note: fmt.Sprintf("trackwatch's stored rows copied into fresh tables of the same schema, blocks of %d rows: what the server accepts with no client", o.BlockRows)}, nil
 }
 
 // kafkaEngine creates Kafka engine tables and materialized views into the same table

@@ -84,10 +84,12 @@ func printIngestResult(w io.Writer, r *bench.IngestResult) {
 	}
 	row(r.Ceiling)
 	row(r.Trackwatch)
+	row(r.ServerSide)
 	if r.KafkaEngine != nil {
 		row(*r.KafkaEngine)
 		fmt.Fprintf(w, "\ntrackwatch / Kafka engine: %.2fx\n", r.Trackwatch.EventsPerSec/r.KafkaEngine.EventsPerSec)
 	}
+	fmt.Fprintf(w, "trackwatch / server side: %.2f\n", r.Trackwatch.EventsPerSec/r.ServerSide.EventsPerSec)
 	fmt.Fprintf(w, "trackwatch / ceiling: %.2f\n(producing the load into the embedded Kafka took %.1fs and is not counted)\n",
 		r.Trackwatch.EventsPerSec/r.Ceiling.EventsPerSec, r.ProduceSeconds)
 }
