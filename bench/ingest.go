@@ -43,6 +43,9 @@ type IngestOptions struct {
 	Trackwatch string
 	// SkipKafkaEngine leaves out the ClickHouse Kafka engine reference.
 	SkipKafkaEngine bool
+	// LatencySeconds is how long the latency phase produces at half of the measured
+	// rate; default 20, negative skips it.
+	LatencySeconds int
 	// ClickHouse is the embedded server's config (lib path); data goes to a temp dir.
 	ClickHouse devstack.ClickHouseConfig
 	Logger     *slog.Logger
@@ -72,9 +75,109 @@ type IngestResult struct {
 	// into these tables with no client at all.
 	ServerSide  Measurement
 	KafkaEngine *Measurement
+	// Latency is produce -> queryable under steady load at half trackwatch's rate.
+	Latency *Latency
+}
+
+// Latency is how long events took from being produced to being stored (queryable),
+// under a steady load.
+type Latency struct {
+	Rate, Events  int // events/s offered, events measured
+	P50, P99, Max time.Duration
+}
+
+// latency starts a trackwatch ingest process, produces tracking events at rate per
+// second for LatencySeconds, each stamped with the moment it is produced as its
+// occurred_at, waits until all are stored, and reads the distribution of ingested_at
+// (set by the server when the block is inserted) minus occurred_at: produce -> queryable.
+func latency(ctx context.Context, conn driver.Conn, chAddr, broker, dir string, rate int, o IngestOptions) (*Latency, error) {
+	const db, group, topic = "bench_latency", "bench-latency", "bench-latency-tracking"
+	if err := migrate(ctx, conn, db); err != nil {
+		return nil, err
+	}
+	if err := createTopic(ctx, broker, topic, o.Partitions); err != nil {
+		return nil, err
+	}
+	cfgFile := filepath.Join(dir, "bench-latency.yaml")
+	if err := os.WriteFile(cfgFile, nil, 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, o.Trackwatch, "ingest", "--no-http", "--config", cfgFile,
+		"--set", "kafka.brokers="+broker, "--set", "clickhouse.addr="+chAddr, "--set", "clickhouse.database="+db,
+		"--set", "kafka.group_id="+group, "--set", "kafka.tracking_topic="+topic, "--set", "kafka.order_topic="+topic+"-orders",
+		"--set", "log.level=warn", "--set", "ingest.max_batch_rows="+strconv.Itoa(o.BlockRows))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := createTopic(ctx, broker, topic+"-orders", o.Partitions); err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(3 * time.Second) // let it join its group before the clock starts
+	w := &kafka.Writer{Addr: kafka.TCP(broker), Topic: topic, Balancer: &kafka.Hash{}, BatchSize: 1000,
+		BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireOne}
+	defer w.Close()
+	const tick = 20 * time.Millisecond
+	per := max(1, rate*int(tick)/int(time.Second))
+	total := 0
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for end := time.Now().Add(time.Duration(o.LatencySeconds) * time.Second); time.Now().Before(end); {
+		<-t.C
+		msgs := make([]kafka.Message, per)
+		now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
+		for i := range msgs {
+			tn := fmt.Sprintf("LT%09dCN", (total+i)%100000)
+			msgs[i] = kafka.Message{Key: []byte(tn), Value: fmt.Appendf(nil,
+				`{"event_id":"lat-%d","tracking_number":"%s","raw_status":"In transit","occurred_at":"%s"}`, total+i, tn, now)}
+		}
+		if err := w.WriteMessages(ctx, msgs...); err != nil {
+			return nil, summarise(err)
+		}
+		total += per
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".tracking_events").Scan(&n); err != nil {
+			return nil, err
+		}
+		if int(n) >= total {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%d of %d events stored after two minutes: %s", n, total, stderr.String())
+		}
+	}
+	var q []float64
+	var mx float64
+	if err := conn.QueryRow(ctx, "SELECT quantilesExact(0.5, 0.99)(ms), max(ms) FROM (SELECT toFloat64(dateDiff('millisecond', occurred_at, ingested_at)) AS ms FROM "+db+".tracking_events)").Scan(&q, &mx); err != nil {
+		return nil, err
+	}
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	return &Latency{Rate: rate, Events: total, P50: ms(q[0]), P99: ms(q[1]), Max: ms(mx)}, nil
+}
+
+// createTopic creates a topic on the embedded broker.
+func createTopic(ctx context.Context, broker, topic string, partitions int) error {
+	c := &kafka.Client{Addr: kafka.TCP(broker)}
+	resp, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1}}})
+	if err != nil {
+		return err
+	}
+	for _, e := range resp.Errors {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 func (o *IngestOptions) defaults() {
+	if o.LatencySeconds == 0 {
+		o.LatencySeconds = 20
+	}
 	if o.Events == 0 {
 		o.Events = 2_000_000
 	}
@@ -156,6 +259,13 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	o.Progress("server side: INSERT ... SELECT of the stored rows into the same tables")
 	if res.ServerSide, err = serverSide(ctx, conn, o); err != nil {
 		return nil, fmt.Errorf("server side: %w", err)
+	}
+	if o.LatencySeconds >= 0 {
+		rate := int(res.Trackwatch.EventsPerSec / 2)
+		o.Progress(fmt.Sprintf("latency: %d events/s for %ds (half the measured rate) into a running trackwatch ingest", rate, o.LatencySeconds))
+		if res.Latency, err = latency(ctx, conn, ch.Addr(), k.Addr(), dir, rate, o); err != nil {
+			return nil, fmt.Errorf("latency: %w", err)
+		}
 	}
 	if !o.SkipKafkaEngine {
 		o.Progress("reference: ClickHouse Kafka engine + materialized view")

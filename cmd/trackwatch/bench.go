@@ -46,6 +46,7 @@ func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	fs.IntVar(&o.BlockRows, "block-rows", 10_000, "rows per insert block (trackwatch and the ceiling)")
 	seed := fs.Uint64("seed", 1, "generator seed")
 	fs.BoolVar(&o.SkipKafkaEngine, "skip-kafka-engine", false, "leave out the ClickHouse Kafka engine reference")
+	fs.IntVar(&o.LatencySeconds, "latency-seconds", 20, "produce -> queryable under steady load at half the measured rate, for this long (-1: skip)")
 	if ok, code := parse(fs, args[1:]); !ok {
 		return code
 	}
@@ -90,6 +91,10 @@ func printIngestResult(w io.Writer, r *bench.IngestResult) {
 		fmt.Fprintf(w, "\ntrackwatch / Kafka engine: %.2fx\n", r.Trackwatch.EventsPerSec/r.KafkaEngine.EventsPerSec)
 	}
 	fmt.Fprintf(w, "trackwatch / server side: %.2f\n", r.Trackwatch.EventsPerSec/r.ServerSide.EventsPerSec)
+	if l := r.Latency; l != nil {
+		fmt.Fprintf(w, "produce -> queryable at %d events/s (half the measured rate), %d events: p50 %s, p99 %s, max %s\n",
+			l.Rate, l.Events, l.P50.Round(time.Millisecond), l.P99.Round(time.Millisecond), l.Max.Round(time.Millisecond))
+	}
 	fmt.Fprintf(w, "trackwatch / ceiling: %.2f\n(producing the load into the embedded Kafka took %.1fs and is not counted)\n",
 		r.Trackwatch.EventsPerSec/r.Ceiling.EventsPerSec, r.ProduceSeconds)
 }
