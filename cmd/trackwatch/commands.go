@@ -81,7 +81,10 @@ ingest:
 Starts its own embedded Kafka and ClickHouse (in a temp dir), loads --events generated
 v1 events into Kafka, and measures in one run: the ceiling (clickhouse-go inserting the
 already-decoded rows), trackwatch's ingest as its own process (events/s end to end and
-peak RSS), and ClickHouse's Kafka engine with a materialized view into the same tables.
+peak RSS), ClickHouse copying the stored rows into the same tables (INSERT ... SELECT:
+what the server accepts), the latency from produce to queryable at half the measured
+rate (--latency-seconds), and ClickHouse's Kafka engine with a materialized view into
+the same tables.
 Prints a Markdown table for BENCHMARKS.md. Needs libchdb (make chdb).
 `}, {name: "backfill", summary: "load history from files (NDJSON, CSV, Parquet) or re-read Kafka from a moment", run: backfillCmd,
 		usage: backfillUsage,
