@@ -113,6 +113,7 @@ type Server struct {
 
 	cfg    Config
 	tokens atomic.Pointer[[]hashedToken]
+	cert   atomic.Pointer[tls.Certificate]
 	checks map[string]Check
 	ln     net.Listener
 	srv    *http.Server
@@ -138,14 +139,34 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("http listen on %s (set http.listen): %w", s.cfg.Listen, err)
 	}
 	if s.cfg.TLS.Enabled() {
-		cfg, err := s.cfg.TLS.serverConfig() // read now: certificates renewed on disk count at a restart
+		cfg, err := s.cfg.TLS.serverConfig()
 		if err != nil {
 			ln.Close()
 			return err
 		}
+		// The certificate is served from a pointer that ReloadTLS replaces: a renewed
+		// certificate takes effect on SIGHUP, for new connections.
+		s.cert.Store(&cfg.Certificates[0])
+		cfg.Certificates = nil
+		cfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.cert.Load(), nil }
 		ln = tls.NewListener(ln, cfg)
 	}
 	s.ln = ln
+	return nil
+}
+
+// ReloadTLS reads the listener's certificate and key again (a renewed certificate, on
+// SIGHUP); new connections get it. Without TLS at start it does nothing: turning TLS on
+// or off needs a restart, as does a new client CA.
+func (s *Server) ReloadTLS(t TLSConfig) error {
+	if s.cert.Load() == nil {
+		return nil
+	}
+	cfg, err := t.serverConfig()
+	if err != nil {
+		return fmt.Errorf("http.%w", err)
+	}
+	s.cert.Store(&cfg.Certificates[0])
 	return nil
 }
 

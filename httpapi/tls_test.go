@@ -105,3 +105,50 @@ func TestATokenFileSurvivesASecondValidation(t *testing.T) {
 		t.Fatalf("token and token_file both given: %v", err)
 	}
 }
+
+func TestARenewedCertificateIsServedAfterReloadTLS(t *testing.T) {
+	first, renewed := testpki.New(t), testpki.New(t) // two CAs: who trusts which tells the certificates apart
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cp := func(src, dst string) {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp(first.CertFile, cert)
+	cp(first.KeyFile, key)
+	tc := httpapi.TLSConfig{CertFile: cert, KeyFile: key}
+	s, err := httpapi.New(httpapi.Config{Listen: "127.0.0.1:0", TLS: tc}, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	url := "https://" + s.Addr() + "/healthz"
+	if code, err := get(url, &tls.Config{RootCAs: first.Pool}); err != nil || code != 200 {
+		t.Fatalf("the first certificate: %d %v", code, err)
+	}
+	cp(renewed.CertFile, cert)
+	cp(renewed.KeyFile, key)
+	if err := s.ReloadTLS(tc); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := get(url, &tls.Config{RootCAs: renewed.Pool}); err != nil || code != 200 {
+		t.Fatalf("the renewed certificate: %d %v", code, err)
+	}
+	if _, err := get(url, &tls.Config{RootCAs: first.Pool}); err == nil {
+		t.Fatal("the old certificate is still served")
+	}
+	if err := s.ReloadTLS(httpapi.TLSConfig{CertFile: cert, KeyFile: filepath.Join(dir, "missing.pem")}); err == nil {
+		t.Fatal("a reload from a missing key was taken")
+	}
+}

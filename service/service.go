@@ -287,7 +287,11 @@ func reload(read func() (config.Config, error), api *httpapi.Server, d *notify.D
 			logger.Error("reload on SIGHUP: the API's tokens stay as they were", "err", err)
 			return
 		}
+		if err := api.ReloadTLS(cfg.HTTP.TLS); err != nil {
+			logger.Error("reload on SIGHUP: the listener's certificate stays as it was", "err", err)
+			return
+		}
 	}
-	logger.Info("configuration reloaded on SIGHUP: API tokens and notification receivers replaced (other settings need a restart)",
+	logger.Info("configuration reloaded on SIGHUP: API tokens, the listener's certificate and notification receivers replaced (other settings need a restart)",
 		"tokens", len(cfg.HTTP.Tokens), "receivers", len(receivers))
 }
