@@ -57,6 +57,9 @@ type SASLConfig struct {
 	Mechanism string        `yaml:"mechanism"`
 	Username  string        `yaml:"username"`
 	Password  secret.String `yaml:"password"`
+	// PasswordFile reads Password from a file instead.
+	PasswordFile string `yaml:"password_file"`
+	passwordRead bool   // Password came from PasswordFile
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
@@ -96,6 +99,9 @@ func (c *KafkaConfig) Validate() error {
 				return fmt.Errorf("%s: %w", key, err)
 			}
 		}
+	}
+	if err := secret.ReadFile("sasl.password", c.SASL.PasswordFile, &c.SASL.Password, &c.SASL.passwordRead); err != nil {
+		return err
 	}
 	switch c.SASL.Mechanism {
 	case "":

@@ -27,8 +27,10 @@ type Config struct {
 	Cluster string `yaml:"cluster"`
 	// Username to authenticate as. Default "default".
 	Username string `yaml:"username"`
-	// Password; never logged.
-	Password secret.String `yaml:"password"`
+	// Password; never logged. PasswordFile reads it from a file instead.
+	Password     secret.String `yaml:"password"`
+	PasswordFile string        `yaml:"password_file"`
+	passwordRead bool          // Password came from PasswordFile
 	// TLS enables TLS on the native protocol (port 9440 on ClickHouse Cloud).
 	TLS bool `yaml:"tls"`
 	// DialTimeout bounds connecting. Default 10s.
@@ -51,6 +53,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxOpenConns == 0 {
 		c.MaxOpenConns = 16
+	}
+	if err := secret.ReadFile("password", c.PasswordFile, &c.Password, &c.passwordRead); err != nil {
+		return err
 	}
 	for i, a := range c.Addr {
 		if _, _, err := net.SplitHostPort(a); err != nil {
