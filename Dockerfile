@@ -1,5 +1,12 @@
-# trackwatch image for docker-compose.yml. Production uses external Kafka and ClickHouse,
-# so the embedded engine (libchdb) is not included.
+# trackwatch images. The default (last) target is production: a static binary on a
+# distroless base, without the embedded engine, for docker-compose.yml and real
+# clusters. The dev target adds the embedded stack (libchdb, fetched from npm, pinned
+# and checked by scripts/fetch-chdb.sh) and runs the demo:
+#   docker build --target dev -t trackwatch:dev .
+#   docker run -p 8080:8080 trackwatch:dev
+# (The machines this project is built on have no Docker engine: a test checks this
+# file's stages, but it has not been built here.)
+
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -7,7 +14,19 @@ RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -o /trackwatch ./cmd/trackwatch
 
-FROM gcr.io/distroless/static-debian12
+FROM golang:1.26 AS dev
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY --from=build /src /src
+RUN scripts/fetch-chdb.sh
+COPY --from=build /trackwatch /usr/local/bin/trackwatch
+EXPOSE 8080
+ENTRYPOINT ["trackwatch"]
+# The container's listener faces the host, so the API needs tokens: the compose
+# configuration's placeholder tokens, to be replaced.
+CMD ["run", "--demo", "--config", "/src/deploy/compose/trackwatch.yaml", "--set", "http.listen=0.0.0.0:8080"]
+
+FROM gcr.io/distroless/static-debian12 AS production
 COPY --from=build /trackwatch /trackwatch
 ENTRYPOINT ["/trackwatch"]
 CMD ["run"]

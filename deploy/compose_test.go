@@ -180,3 +180,39 @@ func TestTheMonitoringProfilesConfigsPassTheirToolsChecks(t *testing.T) {
 		}
 	}
 }
+
+// The Dockerfile's default (last) target is the production image, which carries no
+// embedded engine; only the dev target fetches libchdb. (No engine here to build it.)
+func TestTheProductionImageHasNoEmbeddedEngine(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := map[string]string{}
+	var order []string
+	cur := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 4 && strings.EqualFold(f[0], "FROM") && strings.EqualFold(f[2], "AS") {
+			cur = f[3]
+			order = append(order, cur)
+			stages[cur] = line + "\n"
+			continue
+		}
+		if cur != "" && !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			stages[cur] += line + "\n"
+		}
+	}
+	if len(order) == 0 || order[len(order)-1] != "production" {
+		t.Fatalf("the last stage is %v, want production (the default target)", order)
+	}
+	prod := stages["production"]
+	if !strings.Contains(prod, "distroless/static") || strings.Contains(prod, "chdb") || strings.Contains(prod, "npm") {
+		t.Errorf("the production stage is not a static image without the engine:\n%s", prod)
+	}
+	if strings.Contains(stages["build"], "chdb") {
+		t.Error("the build stage fetches libchdb; only dev may")
+	}
+	if !strings.Contains(stages["dev"], "scripts/fetch-chdb.sh") {
+		t.Errorf("the dev stage does not fetch libchdb:\n%s", stages["dev"])
+	}
+}
