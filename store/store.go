@@ -103,10 +103,6 @@ func Open(ctx context.Context, c Config, addrs ...string) (driver.Conn, error) {
 		MaxOpenConns: c.MaxOpenConns,
 		MaxIdleConns: c.MaxOpenConns,
 		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
-		// No ProfileEvents packets: trackwatch reads none, and one arriving after the
-		// end of a result makes the driver's health check find unread bytes on the idle
-		// connection and replace it, which loses a detector run's temporary tables.
-		Settings: clickhouse.Settings{"send_profile_events": 0},
 		ClientInfo:   clickhouse.ClientInfo{Products: []struct{ Name, Version string }{{Name: "trackwatch", Version: "1"}}},
 	}
 	if c.TLS {
