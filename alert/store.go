@@ -154,15 +154,6 @@ LEFT JOIN (
 const changeHeader = "change_id, kind, alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, " +
 	"recommendation, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of, created_at"
 
-// changeColumns are changeHeader's columns of table alias a, named as in changeHeader.
-func changeColumns(a string) string {
-	cols := strings.Split(changeHeader, ", ")
-	for i, c := range cols {
-		cols[i] = a + "." + c + " AS " + c
-	}
-	return strings.Join(cols, ", ")
-}
-
 func (s *Store) table(name string) string { return "`" + s.DB + "`." + name }
 
 func (s *Store) sql(q string, run *detect.Run) string {
@@ -250,12 +241,8 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 		return res, nil
 	}
 	// Not FINAL (see the resolved change log step): a change logged twice is one row here.
-	// A join, not `change_id IN (SELECT ... FROM the temporary table)`: ClickHouse 26.7
-	// now and then fails that subquery over alert_changes with "Unknown table expression
-	// identifier" for the session's temporary table (seen in CI between two statements
-	// that succeeded on the same session); the joins of the steps above never failed.
-	q := "SELECT " + changeColumns("c") + " FROM " + s.table("alert_changes") + " AS c INNER JOIN (SELECT DISTINCT change_id FROM " +
-		changesTable + ") AS r ON r.change_id = c.change_id ORDER BY detector, order_id, kind, change_id, created_at LIMIT 1 BY change_id"
+	q := "SELECT " + changeHeader + " FROM " + s.table("alert_changes") + " WHERE change_id IN (SELECT change_id FROM " +
+		changesTable + ") ORDER BY detector, order_id, kind, change_id, created_at LIMIT 1 BY change_id"
 	if err := conn.Select(ctx, &res.Changes, q); err != nil {
 		return res, fmt.Errorf("record alerts: read changes: %w", detect.SessionLost(err))
 	}
