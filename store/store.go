@@ -87,7 +87,11 @@ func (c *Config) DDL() schemas.DDLOptions {
 // tables (ClickHouse keeps them per connection), such as a detector run. Close it after.
 func OpenSession(ctx context.Context, c Config, addrs ...string) (driver.Conn, error) {
 	c.MaxOpenConns = 1
-	return Open(ctx, c, addrs...)
+	conn, err := Open(ctx, c, addrs...)
+	if err != nil {
+		return nil, err
+	}
+	return session{conn}, nil
 }
 
 // Open connects to the configured addresses (or addrs, when the config names none, as
