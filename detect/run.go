@@ -218,8 +218,10 @@ func (s *Set) args(cfg Config, asOf time.Time) []any {
 }
 
 // ErrSessionLost is wrapped around an error of a run whose connection to ClickHouse was
-// replaced between its statements (the driver closes a connection after any error), so
-// its temporary tables are gone. The run is repeated at the next schedule; a repeat is safe.
+// replaced between its statements (the driver closes a connection after an error; the
+// server may have restarted), so its temporary tables are gone. (A driver race that
+// replaced it after a statement that read rows is handled by store.OpenSession.) The
+// run is repeated at the next schedule; a repeat is safe.
 var ErrSessionLost = errors.New("the run's ClickHouse session was lost mid-run (its temporary tables went with it); the next run repeats it")
 
 // SessionLost wraps err with ErrSessionLost when it reports one of a run's temporary

@@ -313,7 +313,7 @@ func benchBackfill(ctx context.Context, env *cmdEnv, c command, args []string) i
 		fmt.Fprintln(env.stderr, "trackwatch bench backfill: --events must be at least 1000")
 		return exitUsage
 	}
-	cfg, logger, ok := cf.loadOrExit(env)
+	cfg, logger, progress, ok := benchEnv(env, cf)
 	if !ok {
 		return exitUsage
 	}
@@ -322,9 +322,7 @@ func benchBackfill(ctx context.Context, env *cmdEnv, c command, args []string) i
 		logger.Error("bench failed", "err", err)
 		return exitFailure
 	}
-	o.ClickHouse, o.Logger, o.Trackwatch = cfg.Embedded.ClickHouse, logger, exe
-	started := time.Now()
-	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	o.ClickHouse, o.Logger, o.Trackwatch, o.Progress = cfg.Embedded.ClickHouse, logger, exe, progress
 	res, err := bench.Backfill(ctx, o)
 	if err != nil {
 		logger.Error("bench failed", "err", err)
@@ -357,13 +355,11 @@ func benchBacktest(ctx context.Context, env *cmdEnv, c command, args []string) i
 		fmt.Fprintln(env.stderr, "trackwatch bench backtest: --events must be at least 1000, --steps and --parallel at least 1")
 		return exitUsage
 	}
-	cfg, logger, ok := cf.loadOrExit(env)
+	cfg, logger, progress, ok := benchEnv(env, cf)
 	if !ok {
 		return exitUsage
 	}
-	o.ClickHouse, o.Logger = cfg.Embedded.ClickHouse, logger
-	started := time.Now()
-	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	o.ClickHouse, o.Logger, o.Progress = cfg.Embedded.ClickHouse, logger, progress
 	res, err := bench.Backtest(ctx, o)
 	if err != nil {
 		logger.Error("bench failed", "err", err)
