@@ -73,6 +73,11 @@ type Config struct {
 	// Schedule is the standard 5-field cron spec, in UTC, on which `trackwatch run`
 	// evaluates every detector. Default "*/5 * * * *".
 	Schedule string `yaml:"schedule"`
+	// FromEvents makes every run summarise each number's carrier events from
+	// tracking_events instead of merging the monthly summaries kept at insert
+	// (carrier_months). Both give the same findings; the summaries cost a fraction of the
+	// reading. Default false: for comparison and as a way around a damaged summary table.
+	FromEvents bool `yaml:"from_events"`
 	// Schedules overrides Schedule per detector, e.g. {stalled_eir: "0 * * * *"}.
 	// Detectors on the same spec run together, in one run (Set).
 	Schedules map[string]string `yaml:"schedules"`

@@ -3,7 +3,9 @@ package detect_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -57,10 +59,7 @@ func (w *world) flaggedWith(name string, cfg detect.Config, at time.Time) []stri
 	if err != nil {
 		w.T.Fatal(err)
 	}
-	fs, err := d.Eval(context.Background(), w.Conn, cfg, at)
-	if err != nil {
-		w.T.Fatal(err)
-	}
+	fs := w.evalBothWays(d, cfg, at)
 	var ids []string
 	for _, f := range fs {
 		ids = append(ids, f.OrderID)
@@ -76,6 +75,40 @@ func (w *world) flaggedWith(name string, cfg detect.Config, at time.Time) []stri
 		}
 	}
 	return ids
+}
+
+// evalBothWays evaluates d as of at over the carrier summaries and again over the events
+// alone, and fails the test unless both give the same findings.
+func (w *world) evalBothWays(d *detect.Set, cfg detect.Config, at time.Time) []detect.Finding {
+	w.T.Helper()
+	fs, err := d.Eval(context.Background(), w.Conn, cfg, at)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	cfg.FromEvents = true
+	ev, err := d.Eval(context.Background(), w.Conn, cfg, at)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	if !reflect.DeepEqual(fs, ev) {
+		w.T.Errorf("as of %s (%+v), over the summaries %d findings, over the events %d; %s", at, cfg.ByCarrier, len(fs), len(ev), firstDifference(fs, ev))
+	}
+	return fs
+}
+
+func firstDifference(a, b []detect.Finding) string {
+	for i := range max(len(a), len(b)) {
+		if i >= len(a) || i >= len(b) || !reflect.DeepEqual(a[i], b[i]) {
+			show := func(fs []detect.Finding) string {
+				if i >= len(fs) {
+					return "(none)"
+				}
+				return fmt.Sprintf("%s %s %s evidence %s", fs[i].Detector, fs[i].OrderID, fs[i].Reason, fs[i].Evidence)
+			}
+			return fmt.Sprintf("first difference, finding %d:\nsummaries %s\nevents    %s", i, show(a), show(b))
+		}
+	}
+	return ""
 }
 
 func expect(t *testing.T, what string, got []string, want ...string) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/trackwatch/trackwatch/schemas"
 )
 
 // A run evaluates a set of detectors together, in three stages inside ClickHouse:
@@ -40,7 +41,8 @@ type Set struct {
 	names          []string
 	db             string
 	orders         string // stage 1, SELECT
-	candidates     string // stage 2, SELECT
+	candidates     string // stage 2, SELECT, over the carrier summaries
+	candidatesEv   string // stage 2, SELECT, summarising every event of the window
 	findings       string // stage 3, SELECT
 	eventDetectors []string
 }
@@ -86,13 +88,25 @@ func NewSet(db string, names ...string) (*Set, error) {
 		Detectors              []part
 		Reuse                  bool
 		Langs                  []string
-	}{"`" + db + "`", ordersTable, candidatesTable, parts, slices.Contains(s.names, "tracking_reuse"), ReasonLanguages}
+		Summaries              bool
+		CarrierSummary         string
+	}{DB: "`" + db + "`", Orders: ordersTable, Candidates: candidatesTable, Detectors: parts,
+		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
 	var err error
 	if s.orders, err = renderFile("orders.sql", data); err != nil {
 		return nil, err
 	}
-	if s.candidates, err = renderFile("candidates.sql", data); err != nil {
-		return nil, err
+	for _, v := range []struct {
+		summaries bool
+		into      *string
+	}{{true, &s.candidates}, {false, &s.candidatesEv}} {
+		data.Summaries = v.summaries
+		if data.CarrierSummary, err = renderFile("carrier_summary.sql", data); err != nil {
+			return nil, err
+		}
+		if *v.into, err = renderFile("candidates.sql", data); err != nil {
+			return nil, err
+		}
 	}
 	if s.findings, err = renderFile("findings.sql", data); err != nil {
 		return nil, err
@@ -164,7 +178,9 @@ func parseSQL(file string) (*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := template.New(file).Funcs(template.FuncMap{"th": threshold, "carrier_history": carrierHistory}).Parse(string(b))
+	t, err := template.New(file).Funcs(template.FuncMap{"th": threshold, "carrier_history": carrierHistory,
+		"window_start": windowStart, "window_start_min": windowStartMin,
+		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere}).Parse(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("detector sql %s: %w", file, err)
 	}
@@ -175,8 +191,34 @@ func parseSQL(file string) (*template.Template, error) {
 // counts: those that occurred at or before the moment, within the recycle window before
 // it (an older event belongs to an earlier parcel with the same number).
 func carrierHistory() string {
-	return "occurred_at <= {as_of:DateTime64(3, 'UTC')} AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth(" +
-		threshold("recycle_months", "carrier", "''") + ")"
+	return "occurred_at <= {as_of:DateTime64(3, 'UTC')} AND occurred_at >= " + windowStart()
+}
+
+// windowStart is the start of the recycle window of a row's carrier.
+func windowStart() string {
+	return "({as_of:DateTime64(3, 'UTC')} - toIntervalMonth(" + threshold("recycle_months", "carrier", "''") + "))"
+}
+
+// windowStartMin is the earliest start of any carrier's recycle window: no row before
+// its month can count (the summaries' partitions before it are skipped).
+func windowStartMin() string {
+	return "({as_of:DateTime64(3, 'UTC')} - toIntervalMonth(greatest({recycle_months:UInt16}, " +
+		"arrayMax(arrayConcat([toUInt16(0)], mapValues({recycle_months_by_carrier:Map(String, UInt16)}))))))"
+}
+
+// summaryEventsWhere is the condition on tracking_events for the events a run
+// summarises itself: with summaries, those of the carrier_months rows that cross an edge
+// of the window (a row wholly inside is read as stored, one wholly outside not at all);
+// without, every event of the window.
+func summaryEventsWhere(summaries bool, db string) string {
+	if !summaries {
+		return carrierHistory()
+	}
+	return carrierHistory() + ` AND (tracking_number, carrier, toStartOfMonth(occurred_at)) IN (
+        SELECT tracking_number, carrier, month FROM ` + db + `.carrier_months FINAL
+        WHERE month >= toStartOfMonth(` + windowStartMin() + `) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+          AND NOT (first_event_at >= ` + windowStart() + ` AND last_event_at <= {as_of:DateTime64(3, 'UTC')})
+          AND last_event_at >= ` + windowStart() + ` AND first_event_at <= {as_of:DateTime64(3, 'UTC')})`
 }
 
 func renderFile(file string, data any) (string, error) {
@@ -247,9 +289,13 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		return nil, ErrPooledConn
 	}
 	args := s.args(cfg, asOf)
+	candidates := s.candidates
+	if cfg.FromEvents {
+		candidates = s.candidatesEv
+	}
 	for _, st := range []struct{ what, table, query string }{
 		{"order state", ordersTable, s.orders},
-		{"candidates", candidatesTable, s.candidates},
+		{"candidates", candidatesTable, candidates},
 	} {
 		start := time.Now()
 		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+st.table); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/trackwatch/trackwatch/carrier"
+	"github.com/trackwatch/trackwatch/schemas"
 )
 
 // SeenPhrase is one carrier wording as stored: how often, when last, how it was
@@ -102,6 +103,13 @@ func Renormalise(ctx context.Context, conn driver.Conn, db string, t *carrier.Ta
 		return res, nil
 	}
 	key := "concat(carrier, '\\0', raw_status, '\\0', status, '\\0', toString(status_given))"
+	var changed []struct {
+		Month time.Time `ch:"month"`
+	}
+	if err := conn.Select(ctx, &changed, "SELECT DISTINCT toDateTime(toStartOfMonth(occurred_at), 'UTC') AS month FROM `"+db+"`.tracking_events WHERE "+key+
+		" IN {keys:Array(String)} ORDER BY 1", clickhouse.Named("keys", keys)); err != nil {
+		return res, fmt.Errorf("renormalise: months changed: %w", err)
+	}
 	stmt := "ALTER TABLE `" + db + "`.tracking_events UPDATE\n" +
 		"  sub_status = transform(" + key + ", {keys:Array(String)}, {subs:Array(String)}, sub_status),\n" +
 		"  status = transform(" + key + ", {keys:Array(String)}, {statuses:Array(String)}, status)\n" +
@@ -110,5 +118,68 @@ func Renormalise(ctx context.Context, conn driver.Conn, db string, t *carrier.Ta
 	if err := conn.Exec(sctx, stmt, clickhouse.Named("keys", keys), clickhouse.Named("subs", subs), clickhouse.Named("statuses", statuses)); err != nil {
 		return res, fmt.Errorf("renormalise: %w", err)
 	}
+	var months []time.Time
+	for _, c := range changed {
+		months = append(months, c.Month)
+	}
+	if err := RebuildCarrierMonths(ctx, conn, db, months); err != nil {
+		return res, fmt.Errorf("renormalise: %w", err)
+	}
 	return res, nil
+}
+
+// RebuildAllCarrierMonths rebuilds every month of carrier_months that tracking_events
+// has events in (RebuildCarrierMonths), telling done after each, and returns how many.
+func RebuildAllCarrierMonths(ctx context.Context, conn driver.Conn, db string, done func(month time.Time)) (int, error) {
+	var months []struct {
+		Month time.Time `ch:"month"`
+	}
+	if err := conn.Select(ctx, &months, "SELECT DISTINCT toDateTime(toStartOfMonth(occurred_at), 'UTC') AS month FROM `"+db+
+		"`.tracking_events ORDER BY month"); err != nil {
+		return 0, fmt.Errorf("rebuild summaries: months: %w", err)
+	}
+	for i, m := range months {
+		if err := RebuildCarrierMonths(ctx, conn, db, []time.Time{m.Month}); err != nil {
+			return i, err
+		}
+		if done != nil {
+			done(m.Month)
+		}
+	}
+	return len(months), nil
+}
+
+// RebuildCarrierMonths summarises the given calendar months of tracking_events again
+// into carrier_months (the summaries detector runs read), each month into a staging
+// table whose partition then replaces the month's: a change made in place to stored
+// events (a mutation) never reaches the materialized view that keeps them at insert.
+// Events inserted while a month is rebuilt are summarised again after the swap; one
+// inserted in the moment between the swap and that pass counts twice in the month's
+// counts (which the detectors test only against zero).
+func RebuildCarrierMonths(ctx context.Context, conn driver.Conn, db string, months []time.Time) error {
+	staging := "`" + db + "`.carrier_months_rebuild"
+	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+staging+" AS `"+db+"`.carrier_months\n"+
+		"ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(month) ORDER BY (tracking_number, carrier, month)"); err != nil {
+		return fmt.Errorf("rebuild summaries: %w", err)
+	}
+	for _, m := range months {
+		m = time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC)
+		var since time.Time
+		if err := conn.QueryRow(ctx, "SELECT now64(3)").Scan(&since); err != nil {
+			return fmt.Errorf("rebuild summaries: %w", err)
+		}
+		part := clickhouse.Named("partition", uint32(m.Year()*100+int(m.Month())))
+		inMonth := "toYYYYMM(occurred_at) = {partition:UInt32}"
+		for _, q := range []string{
+			"TRUNCATE TABLE " + staging,
+			"INSERT INTO " + staging + "\n" + schemas.CarrierMonthStates("`"+db+"`.tracking_events", inMonth+" AND ingested_at < {since:DateTime64(3, 'UTC')}"),
+			"ALTER TABLE `" + db + "`.carrier_months REPLACE PARTITION ID '" + fmt.Sprint(m.Year()*100+int(m.Month())) + "' FROM " + staging, // a number: no parameter here
+			"INSERT INTO `" + db + "`.carrier_months\n" + schemas.CarrierMonthStates("`"+db+"`.tracking_events", inMonth+" AND ingested_at >= {since:DateTime64(3, 'UTC')}"),
+		} {
+			if err := conn.Exec(ctx, q, part, clickhouse.Named("since", since)); err != nil {
+				return fmt.Errorf("rebuild summaries of %s: %w", m.Format("2006-01"), err)
+			}
+		}
+	}
+	return conn.Exec(ctx, "DROP TABLE IF EXISTS "+staging)
 }

@@ -1,11 +1,15 @@
 package ingest_test
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/trackwatch/trackwatch/carrier"
 	"github.com/trackwatch/trackwatch/detect/detecttest"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/schemas"
 )
 
 func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
@@ -46,6 +50,39 @@ func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
 		if got := r.ID + " " + r.Status + " " + r.Sub + " " + string('0'+r.Phys); i >= len(want) || got != want[i] {
 			t.Errorf("row %d: %s", i, got)
 		}
+	}
+	// The monthly carrier summaries the detectors read follow the events' new classes.
+	summaries := func(q string) []string {
+		var out []string
+		var rows []struct {
+			TN        string `ch:"tracking_number"`
+			Events    uint64 `ch:"events"`
+			Moving    uint64 `ch:"moving_events"`
+			Preadvice uint64 `ch:"preadvice_events"`
+			LastScan  string `ch:"last_scan"`
+		}
+		if err := w.Conn.Select(t.Context(), &rows, "SELECT tracking_number, events, moving_events, preadvice_events, last_scan FROM ("+q+") ORDER BY tracking_number"); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			out = append(out, fmt.Sprintf("%s %d %d %d %q", r.TN, r.Events, r.Moving, r.Preadvice, r.LastScan))
+		}
+		return out
+	}
+	stored := summaries("SELECT * FROM ph.carrier_months FINAL")
+	fresh := summaries(schemas.CarrierMonthStates("ph.tracking_events", "1"))
+	if !slices.Equal(stored, fresh) || !strings.HasPrefix(stored[0], "LP1 2 0 2 ") {
+		t.Errorf("carrier summaries after renormalise:\n%s\nsummarised from the events:\n%s", strings.Join(stored, "\n"), strings.Join(fresh, "\n"))
+	}
+	// Lost summaries are rebuilt from the events, month by month.
+	if err := w.Conn.Exec(t.Context(), "TRUNCATE TABLE ph.carrier_months"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ingest.RebuildAllCarrierMonths(t.Context(), w.Conn, "ph", nil); err != nil || n != 1 {
+		t.Fatalf("rebuilt %d months, %v", n, err)
+	}
+	if rebuilt := summaries("SELECT * FROM ph.carrier_months FINAL"); !slices.Equal(rebuilt, fresh) {
+		t.Errorf("carrier summaries rebuilt:\n%s\nsummarised from the events:\n%s", strings.Join(rebuilt, "\n"), strings.Join(fresh, "\n"))
 	}
 	if again, _ := ingest.Renormalise(t.Context(), w.Conn, "ph", table, true); again.Events != 0 {
 		t.Errorf("a second renormalise would change %d events", again.Events)

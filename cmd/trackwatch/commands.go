@@ -10,6 +10,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/service"
 )
@@ -131,6 +132,10 @@ running stack.
 Applies the embedded schema migrations that the ClickHouse database has not recorded,
 in order, and exits. Idempotent. With --print, prints the DDL instead of applying it
 (with clickhouse.cluster set: ON CLUSTER DDL with Replicated* engines).
+--rebuild-summaries then summarises every month of tracking_events again into the
+carrier summaries the detectors read (carrier_months), one month at a time: once after
+migrating a cluster with history (its migration cannot fill them there), or to repair
+them.
 `}, {name: "config", summary: "print the effective configuration (secrets masked)", run: configCmd,
 		usage: `Usage: trackwatch config [--keys] [--check] [flags]
 
@@ -244,6 +249,7 @@ func devCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	fs, cf := newFlags(env, c)
 	printOnly := fs.Bool("print", false, "print the DDL for this configuration instead of applying it")
+	rebuild := fs.Bool("rebuild-summaries", false, "then summarise every month of tracking_events again into carrier_months")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
@@ -269,6 +275,23 @@ func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 	if err := service.Migrate(ctx, cfg, stack, logger, time.Now); err != nil {
 		logger.Error("migrate failed", "err", err)
 		return exitFailure
+	}
+	if *rebuild {
+		conn, err := stack.OpenClickHouse(ctx, cfg.ClickHouse)
+		if err != nil {
+			logger.Error("rebuild summaries failed", "err", err)
+			return exitFailure
+		}
+		defer conn.Close()
+		start := time.Now()
+		months, err := ingest.RebuildAllCarrierMonths(ctx, conn, cfg.ClickHouse.Database, func(m time.Time) {
+			logger.Info("carrier summaries rebuilt", "month", m.Format("2006-01"))
+		})
+		if err != nil {
+			logger.Error("rebuild summaries failed", "err", err)
+			return exitFailure
+		}
+		logger.Info("carrier summaries rebuilt", "months", months, "seconds", time.Since(start).Seconds())
 	}
 	return exitOK
 }

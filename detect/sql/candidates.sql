@@ -1,6 +1,7 @@
 -- Stage 2 of a run: every order that at least one of the run's detectors flags, once per
 -- detector that flags it, with what the detectors need to know about its tracking
--- number. The carrier history of each number is summarised once, as of {as_of}; events
+-- number. The carrier history of each number is summarised once, as of {as_of}
+-- (carrier_summary.sql); events
 -- older than the recycle window belong to an earlier parcel with the same number and do
 -- not count. Each detector contributes its flag (and any columns of its own) from its own
 -- file; timelines are built later, only for the flagged numbers.
@@ -28,33 +29,7 @@ FROM
         FROM {{.Orders}} AS o
         LEFT JOIN
         (
-            SELECT
-                tracking_number,
-                count() AS events, -- producer re-sends may count twice; only "any" and "none" matter
-                -- movement is a physical scan: never pre-advice, a voided label or words no
-                -- phrase covers (package carrier)
-                countIf(physical) AS moving_events,
-                countIf(sub_status = 'info_received/pre_advice') AS preadvice_events,
-                countIf(sub_status = 'cancelled/label_voided') AS voided_events,
-                minIf(occurred_at, sub_status = 'cancelled/label_voided') AS first_voided_at,
-                argMinIf(raw_status, occurred_at, sub_status = 'cancelled/label_voided') AS voided_raw,
-                minIf(occurred_at, physical) AS first_scan_at,
-                argMaxIf(sub_status, occurred_at, physical) AS last_scan_sub_status,
-                maxIf(occurred_at, physical) AS last_scan_at,
-                argMaxIf(raw_status, occurred_at, physical) AS last_scan_raw,
-                min(occurred_at) AS first_event_at,
-                max(occurred_at) AS last_event_at,
-                -- a destination or a place of delivery is an object: taken whole from one event
-                argMaxIf(dest_country, occurred_at, dest_country != '' OR dest_postal_norm != '' OR dest_city_norm != '') AS dest_country,
-                argMaxIf(dest_postal_norm, occurred_at, dest_country != '' OR dest_postal_norm != '' OR dest_city_norm != '') AS dest_postal,
-                argMaxIf(dest_city_norm, occurred_at, dest_country != '' OR dest_postal_norm != '' OR dest_city_norm != '') AS dest_city,
-                countIf(status = 'delivered') AS delivered_events,
-                argMaxIf(location_country, occurred_at, status = 'delivered') AS delivered_country,
-                argMaxIf(location_postal_norm, occurred_at, status = 'delivered') AS delivered_postal,
-                argMaxIf(location_city_norm, occurred_at, status = 'delivered') AS delivered_city
-            FROM {{.DB}}.tracking_events
-            WHERE {{carrier_history}}
-            GROUP BY tracking_number
+{{.CarrierSummary}}
         ) AS t ON t.tracking_number = o.tracking_number
         {{- if .Reuse}}
         LEFT JOIN

@@ -17,14 +17,19 @@ SELECT
     amount
 FROM
 (
-    SELECT c.*, e.timeline AS timeline
+    SELECT c.*, e.timeline AS timeline, e.timeline_events AS timeline_events, e.timeline_scans AS timeline_scans
     FROM {{.Candidates}} AS c
     LEFT JOIN
     (
         SELECT
             tracking_number,
+            -- each event once: a re-sent event stays a second row until a merge collapses
+            -- it, so counts shown as evidence come from here, not from the summaries
+            arraySort(groupUniqArray((occurred_at, status, raw_status, location_country, location_city, sub_status, physical = 1))) AS events_seen,
+            length(events_seen) AS timeline_events,
+            countEqual(arrayMap(e -> e.7, events_seen), 1) AS timeline_scans,
             -- sorted by time first (a tuple sorts by its first element, then the others)
-            CAST(arraySlice(arraySort(groupArray((occurred_at, status, raw_status, location_country, location_city, sub_status, physical = 1))), 1, 50),
+            CAST(arraySlice(events_seen, 1, 50),
                 'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String, sub_status String, physical Bool))') AS timeline
         FROM {{.DB}}.tracking_events
         WHERE {{carrier_history}}

@@ -19,5 +19,5 @@ format('販売者は{}に追跡番号{}を登録しましたが、{}に配送業
 {{end}}
 {{define "evidence"}}
 concat('{"voided_at":', toJSONString(toString(first_voided_at)), ',"carrier_words":', toJSONString(voided_raw),
-    ',"physical_scans":', toString(moving_events), ',"timeline":', toJSONString(timeline), '}')
+    ',"physical_scans":', toString(timeline_scans), ',"timeline":', toJSONString(timeline), '}')
 {{end}}

@@ -52,6 +52,6 @@ if(moving_events > 0 AND NOT delivered_elsewhere AND NOT will_not_arrive,
             events = 0, '配送業者の記録がまったくありません', '一度も動いていません（電子情報のみ）')))
 {{end}}
 {{define "evidence"}}
-concat('{"protection_ends_at":', toJSONString(toString(ends_at)), ',"carrier_events":', toString(events),
+concat('{"protection_ends_at":', toJSONString(toString(ends_at)), ',"carrier_events":', toString(timeline_events),
     ',"moving":', if(moving_events > 0, 'true', 'false'), ',"timeline":', toJSONString(timeline), '}')
 {{end}}

@@ -20,5 +20,5 @@ format('販売者は{}に追跡番号{}を登録しました。{}以降、配送
     toString(dateDiff('day', first_event_at, {as_of:DateTime64(3, 'UTC')})))
 {{end}}
 {{define "evidence"}}
-concat('{"first_event_at":', toJSONString(toString(first_event_at)), ',"carrier_events":', toString(events), ',"timeline":', toJSONString(timeline), '}')
+concat('{"first_event_at":', toJSONString(toString(first_event_at)), ',"carrier_events":', toString(timeline_events), ',"timeline":', toJSONString(timeline), '}')
 {{end}}

@@ -360,3 +360,49 @@ SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_windo
 -- 0010_claims_in_commit_order.sql
 ALTER TABLE `tw`.notify_claims ON CLUSTER `prod_cluster` MODIFY SETTING enable_block_number_column = 1;
 
+-- 0011_carrier_months.sql
+CREATE TABLE IF NOT EXISTS `tw`.carrier_months ON CLUSTER `prod_cluster`
+(
+    tracking_number   String,
+    carrier           LowCardinality(String),
+    month             Date COMMENT 'toStartOfMonth(occurred_at), UTC',
+    events            SimpleAggregateFunction(sum, UInt64),
+    moving_events     SimpleAggregateFunction(sum, UInt64) COMMENT 'physical scans',
+    preadvice_events  SimpleAggregateFunction(sum, UInt64),
+    voided_events     SimpleAggregateFunction(sum, UInt64),
+    delivered_events  SimpleAggregateFunction(sum, UInt64),
+    first_event_at    SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    last_event_at     SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    first_scan_at     SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC'))) COMMENT 'the first physical scan',
+    first_voided      SimpleAggregateFunction(min, String) COMMENT 'packed: time, raw_status; ~ when none',
+    last_scan         SimpleAggregateFunction(max, String) COMMENT 'packed: time, sub_status, raw_status of the last physical scan',
+    dest              SimpleAggregateFunction(max, String) COMMENT 'packed: time, country, postal, city of the latest destination',
+    delivered_place   SimpleAggregateFunction(max, String) COMMENT 'packed: time, country, postal, city of the latest delivery'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(month)
+ORDER BY (tracking_number, carrier, month);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `tw`.carrier_months_mv ON CLUSTER `prod_cluster` TO `tw`.carrier_months AS
+SELECT
+    tracking_number,
+    carrier,
+    toStartOfMonth(occurred_at) AS month,
+    count() AS events,
+    countIf(physical) AS moving_events,
+    countIf(sub_status = 'info_received/pre_advice') AS preadvice_events,
+    countIf(sub_status = 'cancelled/label_voided') AS voided_events,
+    countIf(status = 'delivered') AS delivered_events,
+    min(occurred_at) AS first_event_at,
+    max(occurred_at) AS last_event_at,
+    minIfOrNull(occurred_at, physical) AS first_scan_at,
+    min(if(sub_status = 'cancelled/label_voided', concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', raw_status), '~')) AS first_voided,
+    max(if(physical, concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', sub_status, '\x1f', raw_status), '')) AS last_scan,
+    max(if(dest_country != '' OR dest_postal_norm != '' OR dest_city_norm != '',
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', dest_country, '\x1f', dest_postal_norm, '\x1f', dest_city_norm), '')) AS dest,
+    max(if(status = 'delivered',
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', location_country, '\x1f', location_postal_norm, '\x1f', location_city_norm), '')) AS delivered_place
+FROM `tw`.tracking_events
+WHERE 1
+GROUP BY tracking_number, carrier, month;
+

@@ -1,0 +1,49 @@
+package schemas
+
+import "strings"
+
+// carrierMonthStates is the SELECT that summarises tracking events into carrier_months
+// rows (per number, carrier and calendar month, as partial aggregates that merge by sum,
+// min and max): the materialized view's query, the migration's fill of older history,
+// and in every detector run (package detect) the summary of the events that stored rows
+// cannot stand for. $from is the events table and $where a condition on its rows.
+//
+// The latest (or earliest) event of a kind is kept as a packed string: the event's time
+// in milliseconds, zero-padded to 15 digits, then the values, separated by \x1f (control
+// characters never reach the tables). The greatest string is the latest event, and
+// between events at the same millisecond the greatest values win, so the result never
+// depends on the order rows are read in. An empty string (or "~" for an earliest) means
+// no such event. ClickHouse compares strings far faster than tuples, and argMax states
+// cost more again. UnpackLatest in package detect reads them.
+//
+// The types must equal carrier_months' columns; a change here needs a migration that
+// alters the view's query (a migration that uses it has it in its checksum).
+const carrierMonthStates = `SELECT
+    tracking_number,
+    carrier,
+    toStartOfMonth(occurred_at) AS month,
+    count() AS events,
+    countIf(physical) AS moving_events,
+    countIf(sub_status = 'info_received/pre_advice') AS preadvice_events,
+    countIf(sub_status = 'cancelled/label_voided') AS voided_events,
+    countIf(status = 'delivered') AS delivered_events,
+    min(occurred_at) AS first_event_at,
+    max(occurred_at) AS last_event_at,
+    minIfOrNull(occurred_at, physical) AS first_scan_at,
+    min(if(sub_status = 'cancelled/label_voided', concat(` + packedTime + `, '\x1f', raw_status), '~')) AS first_voided,
+    max(if(physical, concat(` + packedTime + `, '\x1f', sub_status, '\x1f', raw_status), '')) AS last_scan,
+    max(if(dest_country != '' OR dest_postal_norm != '' OR dest_city_norm != '',
+        concat(` + packedTime + `, '\x1f', dest_country, '\x1f', dest_postal_norm, '\x1f', dest_city_norm), '')) AS dest,
+    max(if(status = 'delivered',
+        concat(` + packedTime + `, '\x1f', location_country, '\x1f', location_postal_norm, '\x1f', location_city_norm), '')) AS delivered_place
+FROM $from
+WHERE $where
+GROUP BY tracking_number, carrier, month`
+
+const packedTime = `leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0')`
+
+// CarrierMonthStates returns the summarising SELECT over table from, for the rows where
+// where holds.
+func CarrierMonthStates(from, where string) string {
+	return strings.NewReplacer("$from", from, "$where", where).Replace(carrierMonthStates)
+}
