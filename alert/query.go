@@ -58,7 +58,7 @@ const listSQL = `SELECT a.alert_id AS alert_id, ifNull(c.case_state, 'open') AS 
     ifNull(c.outcome, '') AS outcome, ifNull(c.actions, 0) AS actions,
     toInt64(toUnixTimestamp64Milli(ifNull(a.protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
     toString(ifNull(a.amount, toDecimal64(0, 4))) AS k_amount, toInt64(toUnixTimestamp64Milli(a.last_detected_at)) AS k_recency
-FROM (SELECT alert_id, protection_ends_at, amount, last_detected_at FROM $db.alerts FINAL WHERE $where) AS a
+FROM (SELECT alert_id, protection_ends_at, amount, last_detected_at FROM $current WHERE $where) AS a
 LEFT JOIN ($cases) AS c ON c.alert_id = a.alert_id
 SETTINGS join_use_nulls = 1`
 
@@ -142,7 +142,8 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		}
 		args = append(args, clickhouse.Named("ck", c.Key), clickhouse.Named("ca", c.Amt), clickhouse.Named("ci", c.ID))
 	}
-	inner := strings.NewReplacer("$where", strings.Join(where, " AND "), "$cases", CaseSQL(s.DB), "$db", "`"+s.DB+"`").Replace(listSQL)
+	inner := strings.NewReplacer("$where", strings.Join(where, " AND "), "$cases", CaseSQL(s.DB), "$current", CurrentAlertsSQL(s.DB),
+		"$db", "`"+s.DB+"`").Replace(listSQL)
 	query := "SELECT * FROM (" + inner + ") WHERE " + strings.Join(outer, " AND ") + " ORDER BY " + order + " LIMIT {limit:UInt32}"
 	args = append(args, clickhouse.Named("limit", uint32(q.Limit+1)))
 	var rows []struct {
@@ -163,7 +164,7 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		ids = append(ids, r.AlertID)
 	}
 	var full []Alert
-	if err := s.Conn.Select(ctx, &full, "SELECT "+listColumns+" FROM "+s.table("alerts")+" FINAL WHERE alert_id IN {ids:Array(String)}",
+	if err := s.Conn.Select(ctx, &full, "SELECT "+listColumns+" FROM "+CurrentAlertsSQL(s.DB)+" WHERE alert_id IN {ids:Array(String)}",
 		clickhouse.Named("ids", ids)); err != nil {
 		return Page{}, fmt.Errorf("list alerts: %w", err)
 	}

@@ -70,17 +70,22 @@ const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, 
 // yet).
 var recordSteps = []struct{ stage, sql string }{
 	{"findings", `CREATE TEMPORARY TABLE ` + findingsTable + ` ENGINE = Memory AS
-SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, * FROM ($findings)`},
+SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, *,
+    sipHash64(seller_id, buyer_id, marketplace, severity, recommendation, reason, reasons, evidence,
+        isNull(protection_ends_at), ifNull(protection_ends_at, toDateTime64(0, 3, 'UTC')), isNull(amount), ifNull(amount, 0)) AS content_hash
+FROM ($findings)`},
 	// Each alert's latest state: the alerts row, or a change logged after the detector's
 	// latest complete run, whichever is later. A run that logged its changes and died
 	// before writing alerts is so taken as done, and its changes are not made twice.
 	{"prior state", `CREATE TEMPORARY TABLE ` + priorTable + ` ENGINE = Memory AS
-SELECT alert_id, any(detector) AS detector, argMax(status, v) AS status, argMax(first_detected_at, v) AS first_detected_at, max(v) AS as_of
+SELECT alert_id, any(detector) AS detector, argMax(status, v) AS status, argMax(first_detected_at, v) AS first_detected_at, max(v) AS as_of,
+    argMax(content_hash, v) AS content_hash
 FROM (
-    SELECT alert_id, detector, status, first_detected_at, as_of AS v FROM $db.alerts FINAL
+    SELECT alert_id, detector, status, first_detected_at, as_of AS v, content_hash FROM $db.alerts FINAL
     WHERE has({record:Array(String)}, detector)
     UNION ALL
-    SELECT alert_id, detector, status, first_detected_at, as_of AS v FROM $db.alert_changes
+    -- a state only logged (its run died before writing alerts) has no hash: it is written
+    SELECT alert_id, detector, status, first_detected_at, as_of AS v, toUInt64(0) AS content_hash FROM $db.alert_changes
     WHERE has({record:Array(String)}, detector) AND as_of > fromUnixTimestamp64Milli({since:Map(String, Int64)}[detector], 'UTC')
       AND as_of <= {as_of:DateTime64(3, 'UTC')}
 )
@@ -109,11 +114,14 @@ SELECT c.change_id, c.kind, f.alert_id, f.detector, f.order_id, f.tracking_numbe
     {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}, 'firing', NULL, {as_of:DateTime64(3, 'UTC')}
 FROM ` + changesTable + ` AS c INNER JOIN ` + findingsTable + ` AS f ON f.alert_id = c.alert_id
 WHERE c.kind != 'resolved'`},
-	// A resolved alert is logged as it last fired, with the moment it resolved.
+	// A resolved alert is logged as it last fired, with the moment it resolved. It was
+	// last detected by its detector's previous run (a row is rewritten only when it
+	// changes, so the stored last detection may be older).
 	{"change log", `INSERT INTO $db.alert_changes (change_id, kind, ` + alertColumns + `)
 SELECT c.change_id, 'resolved', a.alert_id, a.detector, a.order_id, a.tracking_number, a.seller_id, a.buyer_id, a.marketplace,
     a.severity, a.recommendation, a.reason, a.reasons, a.evidence, a.protection_ends_at, a.amount,
-    a.first_detected_at, a.last_detected_at, 'resolved', {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}
+    a.first_detected_at, greatest(a.last_detected_at, fromUnixTimestamp64Milli({since:Map(String, Int64)}[a.detector], 'UTC')),
+    'resolved', {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}
 FROM (
     -- no FINAL where a temporary table filters: ClickHouse 26.7 can lose the session's
     -- temporary tables in FINAL's reading of many parts ("Unknown table expression
@@ -127,15 +135,18 @@ FROM (
     )
     ORDER BY as_of DESC LIMIT 1 BY alert_id
 ) AS a INNER JOIN ` + changesTable + ` AS c ON c.alert_id = a.alert_id AND c.kind = 'resolved'`},
-	// Every finding fires, as of this moment (refreshing reason, evidence and last
-	// detection), keeping the start of a firing episode.
-	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `)
+	// Every finding fires, as of this moment, keeping the start of a firing episode. A
+	// finding that was firing already and says the same (its content hash) is not
+	// rewritten: readers take a firing alert's last detection from its detector's latest
+	// run (CurrentAlertsSQL).
+	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `, content_hash)
 SELECT f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation,
     f.reason, f.reasons, f.evidence, f.protection_ends_at, f.amount,
     if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), {as_of:DateTime64(3, 'UTC')}, 'firing', NULL,
-    {as_of:DateTime64(3, 'UTC')}
+    {as_of:DateTime64(3, 'UTC')}, f.content_hash
 FROM ` + findingsTable + ` AS f LEFT JOIN ` + priorTable + ` AS p ON p.alert_id = f.alert_id
 WHERE has({record:Array(String)}, f.detector) AND (p.status = '' OR p.as_of <= {as_of:DateTime64(3, 'UTC')})
+  AND (p.status != 'firing' OR p.content_hash != f.content_hash)
   AND f.alert_id NOT IN (` + falsePositives + `)`},
 	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `)
 SELECT ` + alertColumns + ` FROM $db.alert_changes
@@ -155,6 +166,17 @@ const changeHeader = "change_id, kind, alert_id, detector, order_id, tracking_nu
 	"recommendation, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of, created_at"
 
 func (s *Store) table(name string) string { return "`" + s.DB + "`." + name }
+
+// CurrentAlertsSQL is a subquery of every alert's latest row (alerts FINAL), for
+// readers: a firing alert was last detected by its detector's latest run, later than the
+// run that last rewrote it when nothing it says has changed since.
+func CurrentAlertsSQL(db string) string {
+	db = "`" + db + "`"
+	return `(SELECT * REPLACE (if(status = 'firing', greatest(last_detected_at, (
+        SELECT CAST((groupArray(detector), groupArray(latest)), 'Map(String, DateTime64(3, \'UTC\'))')
+        FROM (SELECT detector, max(as_of) AS latest FROM ` + db + `.alert_runs GROUP BY detector))[detector]), last_detected_at) AS last_detected_at)
+    FROM ` + db + `.alerts FINAL)`
+}
 
 func (s *Store) sql(q string, run *detect.Run) string {
 	q = strings.ReplaceAll(q, "$db", "`"+s.DB+"`")
@@ -274,7 +296,7 @@ var ErrNotFound = errors.New("no such alert")
 // Get returns one alert.
 func (s *Store) Get(ctx context.Context, alertID string) (Alert, error) {
 	var out []Alert
-	if err := s.Conn.Select(ctx, &out, "SELECT "+alertColumns+" FROM "+s.table("alerts")+" FINAL WHERE alert_id = {id:String}",
+	if err := s.Conn.Select(ctx, &out, "SELECT "+alertColumns+" FROM "+CurrentAlertsSQL(s.DB)+" WHERE alert_id = {id:String}",
 		clickhouse.Named("id", alertID)); err != nil {
 		return Alert{}, fmt.Errorf("get alert: %w", err)
 	}
@@ -296,7 +318,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Alert, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	q := "SELECT " + alertColumns + " FROM " + s.table("alerts") + " FINAL " +
+	q := "SELECT " + alertColumns + " FROM " + CurrentAlertsSQL(s.DB) + " " +
 		"WHERE ({detector:String} = '' OR detector = {detector:String}) AND ({status:String} = '' OR status = {status:String}) " +
 		"ORDER BY last_detected_at DESC, alert_id LIMIT {limit:UInt32}"
 	var out []Alert

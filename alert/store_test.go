@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/shopspring/decimal"
@@ -474,4 +475,57 @@ func TestARunWhoseSessionWasReplacedSaysSoAndTheNextRunRecordsIt(t *testing.T) {
 		t.Fatalf("Record after the session was replaced: %v, want ErrSessionLost", err)
 	}
 	expectChanges(t, "the next run", record(t, s, w.Conn, set, detect.Config{}, asOf(13)), "fired moves-later", "fired stalled")
+}
+
+// A run rewrites only the alerts whose content changed; readers still see every firing
+// alert as last detected by the latest run, and a resolved alert as last detected by the
+// run before it resolved.
+func TestARunRewritesOnlyTheAlertsThatChanged(t *testing.T) {
+	w, s, set := stalledWorld(t)
+	written := func(at time.Time) []string {
+		t.Helper()
+		var rows []struct {
+			OrderID string `ch:"order_id"`
+		}
+		if err := w.Conn.Select(t.Context(), &rows, "SELECT order_id FROM al.alerts WHERE as_of = {at:DateTime64(3, 'UTC')} ORDER BY order_id",
+			clickhouse.Named("at", at)); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rows {
+			out = append(out, r.OrderID)
+		}
+		return out
+	}
+	first, again, evidence, moved := asOf(13), asOf(13).Add(5*time.Minute), asOf(13).Add(10*time.Minute), asOf(15)
+	record(t, s, w.Conn, set, detect.Config{}, first)
+	if got := written(first); !slices.Equal(got, []string{"moves-later", "stalled"}) {
+		t.Fatalf("first run wrote %v", got)
+	}
+	record(t, s, w.Conn, set, detect.Config{}, again)
+	if got := written(again); len(got) != 0 {
+		t.Errorf("a run that changed nothing rewrote %v", got)
+	}
+	for order, a := range alertsByOrder(t, s) {
+		if a.Status != alert.StatusFiring || !a.LastDetectedAt.Equal(again) || !a.FirstDetectedAt.Equal(first) {
+			t.Errorf("%s after an unchanged run: %+v", order, a)
+		}
+	}
+	if a, err := s.Get(t.Context(), alertsByOrder(t, s)["stalled"].AlertID); err != nil || !a.LastDetectedAt.Equal(again) {
+		t.Errorf("Get after an unchanged run: %+v, %v", a, err)
+	}
+	// A second pre-advice for one number changes its evidence (the timeline) only.
+	w.Scan("RR123456785CN", "Shipment information received", 6)
+	record(t, s, w.Conn, set, detect.Config{}, evidence)
+	if got := written(evidence); !slices.Equal(got, []string{"stalled"}) {
+		t.Errorf("a run where one alert's evidence changed rewrote %v", got)
+	}
+	res := record(t, s, w.Conn, set, detect.Config{}, moved)
+	expectChanges(t, "after the parcel moved", res, "resolved moves-later")
+	if len(res.Changes) == 1 && !res.Changes[0].LastDetectedAt.Equal(evidence) {
+		t.Errorf("resolved change: last detected %s, want the previous run's %s", res.Changes[0].LastDetectedAt, evidence)
+	}
+	if a := alertsByOrder(t, s)["moves-later"]; a.Status != alert.StatusResolved || !a.LastDetectedAt.Equal(evidence) {
+		t.Errorf("resolved alert: %+v", a)
+	}
 }

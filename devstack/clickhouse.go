@@ -199,6 +199,20 @@ func StartClickHouse(ctx context.Context, cfg ClickHouseConfig, logger *slog.Log
 	}
 	_ = os.Truncate(c.logPath, 0) // one run's history; restarts append to it
 	child, err := c.spawn(ctx)
+	// A port picked free can be taken by another process before the server binds it (test
+	// binaries start servers side by side): pick again, when trackwatch picked them.
+	for try := 1; err != nil && try < 4 && strings.Contains(err.Error(), "Address already in use") && cfg.TCPPort == 0 && cfg.HTTPPort == 0; try++ {
+		logger.Warn("embedded clickhouse: a picked port was taken before the server bound it; picking again", "try", try)
+		if c.tcpPort, err = pickPort(cfg.ListenHost, 0, "tcp_port"); err != nil {
+			return nil, err
+		}
+		if c.httpPort, err = pickPort(cfg.ListenHost, 0, "http_port"); err != nil {
+			return nil, err
+		}
+		c.addr = net.JoinHostPort(cfg.ListenHost, strconv.Itoa(c.tcpPort))
+		c.httpAddr = net.JoinHostPort(cfg.ListenHost, strconv.Itoa(c.httpPort))
+		child, err = c.spawn(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}

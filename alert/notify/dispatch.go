@@ -250,7 +250,7 @@ ORDER BY c.created_at, c.change_id
 LIMIT {limit:UInt32}`
 
 func (d *Dispatcher) sql(q string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(q, "$cases", alert.CaseSQL(d.db)), "$db", "`"+d.db+"`")
+	return strings.NewReplacer("$cases", alert.CaseSQL(d.db), "$current", alert.CurrentAlertsSQL(d.db), "$db", "`"+d.db+"`").Replace(q)
 }
 
 // filterArgs are the query parameters of a receiver's filters.
@@ -574,7 +574,7 @@ func (d *Dispatcher) resendLoop(ctx context.Context, l *loop) {
 }
 
 const firingSQL = `
-SELECT * FROM $db.alerts FINAL
+SELECT * EXCEPT (content_hash) FROM $current
 WHERE status = 'firing'
   AND (empty({detectors:Array(String)}) OR has({detectors:Array(String)}, detector))
   AND indexOf(['low', 'medium', 'high', 'critical'], severity) >= {min_rank:UInt8}

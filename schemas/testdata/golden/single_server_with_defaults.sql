@@ -429,3 +429,7 @@ FROM `trackwatch`.tracking_events
 WHERE 1
 GROUP BY tracking_number, carrier, month;
 
+-- 0012_alert_content_hash.sql
+ALTER TABLE `trackwatch`.alerts
+    ADD COLUMN IF NOT EXISTS content_hash UInt64 DEFAULT 0 COMMENT 'what the alert says, hashed: unchanged alerts are not rewritten';
+
