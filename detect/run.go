@@ -40,7 +40,8 @@ type Set struct {
 
 	names          []string
 	db             string
-	orders         string // stage 1, SELECT
+	orders         string // stage 1, SELECT, over the order summaries
+	ordersEv       string // stage 1, SELECT, summarising every order event
 	candidates     string // stage 2, SELECT, over the carrier summaries
 	candidatesEv   string // stage 2, SELECT, summarising every event of the window
 	findings       string // stage 3, SELECT
@@ -90,21 +91,25 @@ func NewSet(db string, names ...string) (*Set, error) {
 		Langs                  []string
 		Summaries              bool
 		CarrierSummary         string
+		OrderSummary           string
 	}{DB: "`" + db + "`", Orders: ordersTable, Candidates: candidatesTable, Detectors: parts,
 		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
 	var err error
-	if s.orders, err = renderFile("orders.sql", data); err != nil {
-		return nil, err
-	}
 	for _, v := range []struct {
-		summaries bool
-		into      *string
-	}{{true, &s.candidates}, {false, &s.candidatesEv}} {
+		summaries          bool
+		orders, candidates *string
+	}{{true, &s.orders, &s.candidates}, {false, &s.ordersEv, &s.candidatesEv}} {
 		data.Summaries = v.summaries
+		if data.OrderSummary, err = renderFile("order_summary.sql", data); err != nil {
+			return nil, err
+		}
+		if *v.orders, err = renderFile("orders.sql", data); err != nil {
+			return nil, err
+		}
 		if data.CarrierSummary, err = renderFile("carrier_summary.sql", data); err != nil {
 			return nil, err
 		}
-		if *v.into, err = renderFile("candidates.sql", data); err != nil {
+		if *v.candidates, err = renderFile("candidates.sql", data); err != nil {
 			return nil, err
 		}
 	}
@@ -180,7 +185,8 @@ func parseSQL(file string) (*template.Template, error) {
 	}
 	t, err := template.New(file).Funcs(template.FuncMap{"th": threshold, "carrier_history": carrierHistory,
 		"window_start": windowStart, "window_start_min": windowStartMin,
-		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere}).Parse(string(b))
+		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere,
+		"order_month_states": schemas.OrderMonthStates, "order_events_where": orderEventsWhere}).Parse(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("detector sql %s: %w", file, err)
 	}
@@ -204,6 +210,20 @@ func windowStart() string {
 func windowStartMin() string {
 	return "({as_of:DateTime64(3, 'UTC')} - toIntervalMonth(greatest({recycle_months:UInt16}, " +
 		"arrayMax(arrayConcat([toUInt16(0)], mapValues({recycle_months_by_carrier:Map(String, UInt16)}))))))"
+}
+
+// orderEventsWhere is the condition on order_events for the events a run summarises
+// itself: with summaries, those of the order_months rows that cross the moment; without,
+// every event up to it.
+func orderEventsWhere(summaries bool, db string) string {
+	upTo := "occurred_at <= {as_of:DateTime64(3, 'UTC')}"
+	if !summaries {
+		return upTo
+	}
+	return upTo + ` AND (order_id, toStartOfMonth(occurred_at)) IN (
+        SELECT order_id, month FROM ` + db + `.order_months FINAL
+        WHERE month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+          AND first_event_at <= {as_of:DateTime64(3, 'UTC')} AND last_event_at > {as_of:DateTime64(3, 'UTC')})`
 }
 
 // summaryEventsWhere is the condition on tracking_events for the events a run
@@ -289,12 +309,12 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		return nil, ErrPooledConn
 	}
 	args := s.args(cfg, asOf)
-	candidates := s.candidates
+	orders, candidates := s.orders, s.candidates
 	if cfg.FromEvents {
-		candidates = s.candidatesEv
+		orders, candidates = s.ordersEv, s.candidatesEv
 	}
 	for _, st := range []struct{ what, table, query string }{
-		{"order state", ordersTable, s.orders},
+		{"order state", ordersTable, orders},
 		{"candidates", candidatesTable, candidates},
 	} {
 		start := time.Now()

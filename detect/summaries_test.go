@@ -11,13 +11,14 @@ import (
 	"github.com/trackwatch/trackwatch/simulate"
 )
 
-// The stored monthly carrier summaries stand for a number's events exactly at the edges
+// The stored monthly summaries stand for a number's and an order's events exactly at the edges
 // of a run's window: a number whose history crosses the start of the recycle window (an
 // earlier parcel with the same number), one with events after the moment in the same
 // month, in the month before, and a carrier whose window is shorter; and a month that
 // starts or ends on the moment itself. Every moment gives the same findings both ways
-// (evalBothWays), and the moments are chosen so that both edges cut through rows.
-func TestCarrierSummariesGiveTheEventsFindingsAtEveryEdgeOfTheWindow(t *testing.T) {
+// (evalBothWays), and the moments are chosen so that both edges cut through rows, of
+// carrier events and of order events.
+func TestSummariesGiveTheEventsFindingsAtEveryEdgeOfTheWindow(t *testing.T) {
 	w := newWorld(t)
 	// An earlier parcel with this number a year ago, then the order's parcel that never moved.
 	w.event("RR555555555CN", "Accepted", date(2025, 11, 10), nil, &tokyo)
@@ -39,6 +40,11 @@ func TestCarrierSummariesGiveTheEventsFindingsAtEveryEdgeOfTheWindow(t *testing.
 	w.event("RR363636365CN", "Departed from outward office of exchange", date(2026, 10, 1), nil, nil)
 	w.event("RR363636365CN", "Arrived at inward office of exchange", date(2026, 11, 5), &tokyo, nil)
 
+	// Orders whose events cross a moment: cancelled the day after shipment, within a month
+	// and across a month's end (a number with a wrong check digit flags them until then).
+	w.order("cancelled-later", "b5", tokyo, date(2026, 11, 8), date(2026, 11, 9).Add(time.Hour), "RR123456784CN", 60, "cancelled")
+	w.order("cancelled-next-month", "b6", tokyo, date(2026, 10, 29), date(2026, 10, 31).Add(time.Hour), "RR123456783CN", 60, "cancelled")
+
 	all, err := detect.NewSet(db)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +52,7 @@ func TestCarrierSummariesGiveTheEventsFindingsAtEveryEdgeOfTheWindow(t *testing.
 	short := detect.Config{ByCarrier: map[string]detect.Thresholds{"china-post": {RecycleMonths: 1}}}
 	fired := map[string]bool{}
 	for _, at := range []time.Time{
-		date(2026, 11, 10), date(2026, 11, 17), date(2026, 11, 30), date(2026, 12, 5),
+		date(2026, 11, 10), date(2026, 11, 17), date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 5),
 		time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 31, 23, 59, 59, 999e6, time.UTC),
 	} {
 		for _, cfg := range []detect.Config{{}, short} {
@@ -55,7 +61,7 @@ func TestCarrierSummariesGiveTheEventsFindingsAtEveryEdgeOfTheWindow(t *testing.
 			}
 		}
 	}
-	for _, d := range []string{"stalled_eir", "label_voided", "went_silent", "destination_mismatch"} {
+	for _, d := range []string{"stalled_eir", "label_voided", "went_silent", "destination_mismatch", "invalid_tracking_number"} {
 		if !fired[d] {
 			t.Errorf("the fixture should trip %s at some moment; tripped %v", d, fired)
 		}
@@ -66,7 +72,7 @@ func TestCarrierSummariesGiveTheEventsFindingsAtEveryEdgeOfTheWindow(t *testing.
 // events) and on the benchmark's generated data, every detector finds the same over the
 // summaries as over the events, as of the data's moment and of earlier ones that cut
 // through months, with the default window and a carrier's short one.
-func TestCarrierSummariesGiveTheEventsFindingsOnSimulatedAndBenchmarkData(t *testing.T) {
+func TestSummariesGiveTheEventsFindingsOnSimulatedAndBenchmarkData(t *testing.T) {
 	w := newWorld(t)
 	asOfSim := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	res := simulate.Run(simulate.Options{Orders: 400, Seed: 5, AsOf: asOfSim})

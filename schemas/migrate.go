@@ -93,6 +93,9 @@ func Migrations(opts DDLOptions) ([]Migration, error) {
 		if strings.Contains(string(src), "carrierMonthStates") { // the SELECT it renders is part of the file
 			sum = sha256.Sum256(append(append([]byte(nil), src...), carrierMonthStates...))
 		}
+		if strings.Contains(string(src), "orderMonthStates") {
+			sum = sha256.Sum256(append(append([]byte(nil), src...), orderMonthStates...))
+		}
 		out = append(out, Migration{Version: version, Name: name, Statements: splitStatements(sql), Checksum: hex.EncodeToString(sum[:])})
 	}
 	return out, nil
@@ -141,6 +144,7 @@ func render(name, src string, opts DDLOptions) (string, error) {
 		// dedupWindow turns on insert-block deduplication: ingest retries a block with the
 		// same insert_deduplication_token, and the server drops the copy.
 		"carrierMonthStates": CarrierMonthStates,
+		"orderMonthStates":   OrderMonthStates,
 		"dedupWindow": func() string {
 			if opts.Cluster != "" {
 				return "replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800"

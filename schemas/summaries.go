@@ -40,7 +40,35 @@ FROM $from
 WHERE $where
 GROUP BY tracking_number, carrier, month`
 
+// orderMonthStates is carrierMonthStates for orders: each order's events per calendar
+// month, into order_months (the latest event's status and parties, the latest shipment's
+// number and carrier, the first placement, the latest ship-to address, protection,
+// extension and amount, each where an event gave one).
+const orderMonthStates = `SELECT
+    order_id,
+    toStartOfMonth(occurred_at) AS month,
+    min(occurred_at) AS first_event_at,
+    max(occurred_at) AS last_event_at,
+    max(concat(` + packedTime + `, '\x1f', status, '\x1f', marketplace, '\x1f', seller_id, '\x1f', buyer_id)) AS latest,
+    max(if(status = 'shipped', concat(` + packedTime + `, '\x1f', tracking_number, '\x1f', carrier), '')) AS shipped,
+    minIfOrNull(occurred_at, status = 'placed') AS placed_at,
+    max(if(ship_to_country != '' OR ship_to_postal_norm != '' OR ship_to_city_norm != '',
+        concat(` + packedTime + `, '\x1f', ship_to_country, '\x1f', ship_to_postal_norm, '\x1f', ship_to_city_norm), '')) AS ship_to,
+    max(if(protection_days IS NOT NULL, concat(` + packedTime + `, '\x1f', toString(assumeNotNull(protection_days))), '')) AS protection,
+    max(if(protection_extended_days IS NOT NULL,
+        concat(` + packedTime + `, '\x1f', toString(assumeNotNull(protection_extended_days))), '')) AS extension,
+    max(if(amount IS NOT NULL, concat(` + packedTime + `, '\x1f', toString(assumeNotNull(amount))), '')) AS amount_at
+FROM $from
+WHERE $where
+GROUP BY order_id, month`
+
 const packedTime = `leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0')`
+
+// OrderMonthStates returns the order-summarising SELECT over table from, for the rows
+// where where holds.
+func OrderMonthStates(from, where string) string {
+	return strings.NewReplacer("$from", from, "$where", where).Replace(orderMonthStates)
+}
 
 // CarrierMonthStates returns the summarising SELECT over table from, for the rows where
 // where holds.

@@ -433,3 +433,60 @@ GROUP BY tracking_number, carrier, month;
 ALTER TABLE `trackwatch`.alerts
     ADD COLUMN IF NOT EXISTS content_hash UInt64 DEFAULT 0 COMMENT 'what the alert says, hashed: unchanged alerts are not rewritten';
 
+-- 0013_order_months.sql
+CREATE TABLE IF NOT EXISTS `trackwatch`.order_months
+(
+    order_id          String,
+    month             Date COMMENT 'toStartOfMonth(occurred_at), UTC',
+    first_event_at    SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    last_event_at     SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    latest            SimpleAggregateFunction(max, String) COMMENT 'packed: time, status, marketplace, seller_id, buyer_id',
+    shipped           SimpleAggregateFunction(max, String) COMMENT 'packed: time, tracking_number, carrier of the latest shipped event',
+    placed_at         SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC'))),
+    ship_to           SimpleAggregateFunction(max, String) COMMENT 'packed: time, country, postal, city',
+    protection        SimpleAggregateFunction(max, String) COMMENT 'packed: time, protection_days',
+    extension         SimpleAggregateFunction(max, String) COMMENT 'packed: time, protection_extended_days',
+    amount_at         SimpleAggregateFunction(max, String) COMMENT 'packed: time, amount'
+)
+ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMM(month)
+ORDER BY (order_id, month);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `trackwatch`.order_months_mv TO `trackwatch`.order_months AS
+SELECT
+    order_id,
+    toStartOfMonth(occurred_at) AS month,
+    min(occurred_at) AS first_event_at,
+    max(occurred_at) AS last_event_at,
+    max(concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', status, '\x1f', marketplace, '\x1f', seller_id, '\x1f', buyer_id)) AS latest,
+    max(if(status = 'shipped', concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', tracking_number, '\x1f', carrier), '')) AS shipped,
+    minIfOrNull(occurred_at, status = 'placed') AS placed_at,
+    max(if(ship_to_country != '' OR ship_to_postal_norm != '' OR ship_to_city_norm != '',
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', ship_to_country, '\x1f', ship_to_postal_norm, '\x1f', ship_to_city_norm), '')) AS ship_to,
+    max(if(protection_days IS NOT NULL, concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', toString(assumeNotNull(protection_days))), '')) AS protection,
+    max(if(protection_extended_days IS NOT NULL,
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', toString(assumeNotNull(protection_extended_days))), '')) AS extension,
+    max(if(amount IS NOT NULL, concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', toString(assumeNotNull(amount))), '')) AS amount_at
+FROM `trackwatch`.order_events
+WHERE 1
+GROUP BY order_id, month;
+
+INSERT INTO `trackwatch`.order_months
+SELECT
+    order_id,
+    toStartOfMonth(occurred_at) AS month,
+    min(occurred_at) AS first_event_at,
+    max(occurred_at) AS last_event_at,
+    max(concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', status, '\x1f', marketplace, '\x1f', seller_id, '\x1f', buyer_id)) AS latest,
+    max(if(status = 'shipped', concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', tracking_number, '\x1f', carrier), '')) AS shipped,
+    minIfOrNull(occurred_at, status = 'placed') AS placed_at,
+    max(if(ship_to_country != '' OR ship_to_postal_norm != '' OR ship_to_city_norm != '',
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', ship_to_country, '\x1f', ship_to_postal_norm, '\x1f', ship_to_city_norm), '')) AS ship_to,
+    max(if(protection_days IS NOT NULL, concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', toString(assumeNotNull(protection_days))), '')) AS protection,
+    max(if(protection_extended_days IS NOT NULL,
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', toString(assumeNotNull(protection_extended_days))), '')) AS extension,
+    max(if(amount IS NOT NULL, concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', toString(assumeNotNull(amount))), '')) AS amount_at
+FROM `trackwatch`.order_events
+WHERE 1
+GROUP BY order_id, month;
+
