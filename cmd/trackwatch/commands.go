@@ -48,7 +48,7 @@ ClickHouse server (libchdb) on loopback, applies the schema, prints the addresse
 runs until interrupted. Data persists in the data directories across restarts.
 `}, {name: "bench", summary: "measure ingest throughput, detector run time at scale, notification delivery", run: benchCmd,
 		usage: `Usage: trackwatch bench ingest [flags]
-       trackwatch bench detect [--events 1000000,10000000] [--repeat 3]
+       trackwatch bench detect [--events 1000000,10000000] [--repeat 3] [--skip-single]
        trackwatch bench notify [--changes 10000] [--runs 50] [--per-run 10] [--concurrency 4]
        trackwatch bench api [--events 10000000] [--requests 200]
        trackwatch bench backfill [--events 1000000] [--batch-rows 20000]
@@ -74,8 +74,11 @@ end of a detector run) to each one's first attempt at the receiver.
 
 detect generates each scale's orders and carrier events inside a fresh embedded
 ClickHouse and times each detector in a run of its own (evaluate and record alerts;
-their sum is the baseline) and all detectors in one run, as the schedule runs them, with
-the stages of that run and the peak memory of ClickHouse and of trackwatch.
+--skip-single leaves these out) and all detectors in one run, as the schedule runs
+them: over the summaries kept at insert, and summarising every event instead (the
+baseline, detect.from_events), with the stages of each and the peak memory of
+ClickHouse and of trackwatch. The first run of a measurement records every alert; the
+median of the later ones (nothing changed) is reported, and the first run apart.
 
 ingest:
 
