@@ -51,9 +51,11 @@ func (r Result) Count(k ChangeKind) int {
 
 // Temporary tables of a recording, on the run's connection.
 const (
-	findingsTable = "trackwatch_run_findings"
+	findingsTable = "trackwatch_run_findings" // every finding, drafted: no timelines
 	priorTable    = "trackwatch_run_prior"
 	changesTable  = "trackwatch_run_changes"
+	writeTable    = "trackwatch_run_write" // the findings whose alerts are written
+	fullTable     = "trackwatch_run_full"  // those findings in full, with timelines
 )
 
 // falsePositives are the alerts an analyst closed as false positives: they do not fire
@@ -69,11 +71,14 @@ const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, 
 // latest recorded run in Unix milliseconds: changes after it may not have reached alerts
 // yet).
 var recordSteps = []struct{ stage, sql string }{
+	// Every finding as a draft (no timelines) with the hash of what its alert says: the
+	// draft's fields and what its timeline is built from.
+	// Only the ids and the hash are kept: the texts are hashed as they stream by.
 	{"findings", `CREATE TEMPORARY TABLE ` + findingsTable + ` ENGINE = Memory AS
-SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, *,
-    sipHash64(seller_id, buyer_id, marketplace, severity, recommendation, reason, reasons, evidence,
+SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, detector, order_id, tracking_number,
+    sipHash64(seller_id, buyer_id, marketplace, severity, recommendation, reason, reasons, evidence, timeline_key,
         isNull(protection_ends_at), ifNull(protection_ends_at, toDateTime64(0, 3, 'UTC')), isNull(amount), ifNull(amount, 0)) AS content_hash
-FROM ($findings)`},
+FROM ($draft)`},
 	// Each alert's latest state: the alerts row, or a change logged after the detector's
 	// latest complete run, whichever is later. A run that logged its changes and died
 	// before writing alerts is so taken as done, and its changes are not made twice.
@@ -106,13 +111,26 @@ FROM (
     WHERE status = 'firing' AND as_of < {as_of:DateTime64(3, 'UTC')}
       AND alert_id NOT IN (SELECT alert_id FROM ` + findingsTable + `)
 )`},
+	// The alerts to write: every finding that fires (new, or again after a resolve) or
+	// that was firing and says something else now. A state written as of a later moment
+	// is never changed; an alert closed as a false positive does not fire again.
+	{"full findings", `CREATE TEMPORARY TABLE ` + writeTable + ` ENGINE = Memory AS
+SELECT f.alert_id AS alert_id, f.detector AS detector, f.order_id AS order_id, f.tracking_number AS tracking_number,
+    f.content_hash AS content_hash, if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}) AS first_detected_at
+FROM ` + findingsTable + ` AS f LEFT JOIN ` + priorTable + ` AS p ON p.alert_id = f.alert_id
+WHERE has({record:Array(String)}, f.detector) AND (p.status = '' OR p.as_of <= {as_of:DateTime64(3, 'UTC')})
+  AND (p.status != 'firing' OR p.content_hash != f.content_hash)
+  AND f.alert_id NOT IN (` + falsePositives + `)`},
+	// Those findings in full, timelines and all (a run where little changed builds few).
+	{"full findings", `CREATE TEMPORARY TABLE ` + fullTable + ` ENGINE = Memory AS
+SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, * FROM ($written)`},
 	// The change log first: a run that dies after it is completed by the next one (see
 	// prior state); one that dies before it has changed nothing.
 	{"change log", `INSERT INTO $db.alert_changes (change_id, kind, ` + alertColumns + `)
 SELECT c.change_id, c.kind, f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace,
     f.severity, f.recommendation, f.reason, f.reasons, f.evidence, f.protection_ends_at, f.amount,
     {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}, 'firing', NULL, {as_of:DateTime64(3, 'UTC')}
-FROM ` + changesTable + ` AS c INNER JOIN ` + findingsTable + ` AS f ON f.alert_id = c.alert_id
+FROM ` + changesTable + ` AS c INNER JOIN ` + fullTable + ` AS f ON f.alert_id = c.alert_id
 WHERE c.kind != 'resolved'`},
 	// A resolved alert is logged as it last fired, with the moment it resolved. It was
 	// last detected by its detector's previous run (a row is rewritten only when it
@@ -142,12 +160,8 @@ FROM (
 	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `, content_hash)
 SELECT f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation,
     f.reason, f.reasons, f.evidence, f.protection_ends_at, f.amount,
-    if(p.status = 'firing', p.first_detected_at, {as_of:DateTime64(3, 'UTC')}), {as_of:DateTime64(3, 'UTC')}, 'firing', NULL,
-    {as_of:DateTime64(3, 'UTC')}, f.content_hash
-FROM ` + findingsTable + ` AS f LEFT JOIN ` + priorTable + ` AS p ON p.alert_id = f.alert_id
-WHERE has({record:Array(String)}, f.detector) AND (p.status = '' OR p.as_of <= {as_of:DateTime64(3, 'UTC')})
-  AND (p.status != 'firing' OR p.content_hash != f.content_hash)
-  AND f.alert_id NOT IN (` + falsePositives + `)`},
+    w.first_detected_at, {as_of:DateTime64(3, 'UTC')}, 'firing', NULL, {as_of:DateTime64(3, 'UTC')}, w.content_hash
+FROM ` + writeTable + ` AS w INNER JOIN ` + fullTable + ` AS f ON f.alert_id = w.alert_id`},
 	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `)
 SELECT ` + alertColumns + ` FROM $db.alert_changes
 WHERE change_id IN (SELECT change_id FROM ` + changesTable + ` WHERE kind = 'resolved')`},
@@ -181,7 +195,7 @@ func CurrentAlertsSQL(db string) string {
 func (s *Store) sql(q string, run *detect.Run) string {
 	q = strings.ReplaceAll(q, "$db", "`"+s.DB+"`")
 	if run != nil {
-		q = strings.ReplaceAll(q, "$findings", run.FindingsSQL())
+		q = strings.NewReplacer("$draft", run.FindingsDraftSQL(), "$written", run.FindingsOfSQL(writeTable)).Replace(q)
 	}
 	return q
 }
@@ -227,7 +241,7 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 	args := append(run.Args(), clickhouse.Named("record", record), clickhouse.Named("since", since))
 	qctx := run.QueryContext(ctx)
 	defer s.cleanup(conn)
-	for _, t := range []string{findingsTable, priorTable, changesTable} {
+	for _, t := range []string{findingsTable, priorTable, changesTable, writeTable, fullTable} {
 		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t); err != nil {
 			return res, fmt.Errorf("record alerts: %w", err)
 		}
@@ -285,7 +299,7 @@ func (s *Store) RecordAt(ctx context.Context, conn driver.Conn, set *detect.Set,
 func (s *Store) cleanup(conn driver.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, t := range []string{changesTable, priorTable, findingsTable} {
+	for _, t := range []string{fullTable, writeTable, changesTable, priorTable, findingsTable} {
 		_ = conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t)
 	}
 }

@@ -45,6 +45,8 @@ type Set struct {
 	candidates     string // stage 2, SELECT, over the carrier summaries
 	candidatesEv   string // stage 2, SELECT, summarising every event of the window
 	findings       string // stage 3, SELECT
+	findingsDraft  string // stage 3 without timelines, with timeline_key
+	findingsOnly   string // stage 3 for the rows of $only_table
 	eventDetectors []string
 }
 
@@ -92,6 +94,7 @@ func NewSet(db string, names ...string) (*Set, error) {
 		Summaries              bool
 		CarrierSummary         string
 		OrderSummary           string
+		Mode, FlaggedRows      string // findings.sql
 	}{DB: "`" + db + "`", Orders: ordersTable, Candidates: candidatesTable, Detectors: parts,
 		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
 	var err error
@@ -113,8 +116,18 @@ func NewSet(db string, names ...string) (*Set, error) {
 			return nil, err
 		}
 	}
-	if s.findings, err = renderFile("findings.sql", data); err != nil {
-		return nil, err
+	for _, v := range []struct {
+		mode, rows string
+		into       *string
+	}{
+		{"all", candidatesTable, &s.findings},
+		{"draft", candidatesTable, &s.findingsDraft},
+		{"only", "(SELECT * FROM " + candidatesTable + " WHERE (detector, order_id, tracking_number) IN (SELECT detector, order_id, tracking_number FROM $only_table))", &s.findingsOnly},
+	} {
+		data.Mode, data.FlaggedRows = v.mode, v.rows
+		if *v.into, err = renderFile("findings.sql", data); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -375,6 +388,18 @@ func (r *Run) Args() []any { return slices.Clone(r.args) }
 // FindingsSQL is a SELECT of the run's findings, with the columns of Finding. It reads
 // the run's temporary tables, so it runs only on Conn, with Args.
 func (r *Run) FindingsSQL() string { return r.set.findings }
+
+// FindingsDraftSQL is FindingsSQL without timelines (empty, with their counts 0) and with
+// one more column, timeline_key, a hash of what the number's timeline is built from: a
+// recorder hashes a draft to tell which alerts changed, then builds the full findings of
+// those alone (FindingsOfSQL). The timelines are most of a run's findings stage.
+func (r *Run) FindingsDraftSQL() string { return r.set.findingsDraft }
+
+// FindingsOfSQL is FindingsSQL for the findings whose (detector, order_id,
+// tracking_number) are rows of table, a table on Conn.
+func (r *Run) FindingsOfSQL(table string) string {
+	return strings.ReplaceAll(r.set.findingsOnly, "$only_table", table)
+}
 
 // QueryContext prepares ctx for statements that embed FindingsSQL.
 func (r *Run) QueryContext(ctx context.Context) context.Context { return queryContext(ctx) }

@@ -1,6 +1,10 @@
 -- Stage 3 of a run: the findings. Each flagged order gets its number's timeline (built
 -- only for numbers whose detector shows it) and, from its detector's file, its severity,
--- recommendation, reason and evidence.
+-- recommendation, reason and evidence. Three forms (.Mode): "all", every finding;
+-- "draft", every finding without timelines (empty, their counts 0) but with a key that
+-- changes whenever the number's events in the window change (timeline_key), for a
+-- recorder to tell which alerts changed at a fraction of the cost; "only", the findings
+-- whose (detector, order, number) are in the table $only_table, with timelines.
 SELECT
     detector, order_id, tracking_number, seller_id, buyer_id, marketplace,
     multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Severity}}, {{end}}'') AS severity,
@@ -15,10 +19,19 @@ SELECT
         '') AS evidence,
     ends_at AS protection_ends_at,
     amount
+    {{- if eq .Mode "draft"}},
+    timeline_key
+    {{- end}}
 FROM
 (
-    SELECT c.*, e.timeline AS timeline, e.timeline_events AS timeline_events, e.timeline_scans AS timeline_scans
+{{- if eq .Mode "draft"}}
+    SELECT c.*, CAST([], 'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String, sub_status String, physical Bool))') AS timeline,
+        toUInt64(0) AS timeline_events, toUInt64(0) AS timeline_scans,
+        sipHash64(c.events, c.moving_events, c.first_event_at, c.last_event_at) AS timeline_key
     FROM {{.Candidates}} AS c
+{{- else}}
+    SELECT c.*, e.timeline AS timeline, e.timeline_events AS timeline_events, e.timeline_scans AS timeline_scans
+    FROM {{.FlaggedRows}} AS c
     LEFT JOIN
     (
         SELECT
@@ -33,7 +46,8 @@ FROM
                 'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String, sub_status String, physical Bool))') AS timeline
         FROM {{.DB}}.tracking_events
         WHERE {{carrier_history}}
-          AND tracking_number IN (SELECT tracking_number FROM {{.Candidates}} WHERE has({event_detectors:Array(String)}, detector))
+          AND tracking_number IN (SELECT tracking_number FROM {{.FlaggedRows}} WHERE has({event_detectors:Array(String)}, detector))
         GROUP BY tracking_number
     ) AS e ON e.tracking_number = c.tracking_number
+{{- end}}
 )
