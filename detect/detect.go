@@ -78,6 +78,11 @@ type Config struct {
 	// (carrier_months). Both give the same findings; the summaries cost a fraction of the
 	// reading. Default false: for comparison and as a way around a damaged summary table.
 	FromEvents bool `yaml:"from_events"`
+	// Passes splits a run's two largest stages (the order state, the candidates) into
+	// this many passes, each over the orders or tracking numbers that hash to it, so that
+	// a run holds a part of them in memory at a time. Default 0: one pass per 2 million
+	// orders (a 10M-event marketplace: one pass).
+	Passes int `yaml:"passes"`
 	// Schedules overrides Schedule per detector, e.g. {stalled_eir: "0 * * * *"}.
 	// Detectors on the same spec run together, in one run (Set).
 	Schedules map[string]string `yaml:"schedules"`
@@ -132,6 +137,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SilentDaysExpress == 0 {
 		c.SilentDaysExpress = 10
+	}
+	if c.Passes < 0 || c.Passes > 1000 {
+		return fmt.Errorf("passes: %d is out of range 0..1000 (0: one pass per 2 million orders)", c.Passes)
 	}
 	if c.ExpressCarriers == nil {
 		c.ExpressCarriers = []string{"ups", "fedex", "dhl", "dhl-express", "sf-express", "aramex", "yamato", "sagawa"}

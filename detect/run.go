@@ -197,7 +197,7 @@ func parseSQL(file string) (*template.Template, error) {
 		return nil, err
 	}
 	t, err := template.New(file).Funcs(template.FuncMap{"th": threshold, "carrier_history": carrierHistory,
-		"window_start": windowStart, "window_start_min": windowStartMin,
+		"window_start": windowStart, "window_start_min": windowStartMin, "shard": shard,
 		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere,
 		"order_month_states": schemas.OrderMonthStates, "order_events_where": orderEventsWhere}).Parse(string(b))
 	if err != nil {
@@ -225,17 +225,24 @@ func windowStartMin() string {
 		"arrayMax(arrayConcat([toUInt16(0)], mapValues({recycle_months_by_carrier:Map(String, UInt16)}))))))"
 }
 
+// shard is the condition that puts a row in the current pass of a stage: a stage that
+// would hold too much in memory at once runs in passes, each over the orders (order
+// state) or the tracking numbers (candidates) that hash to it.
+func shard(column string) string {
+	return "cityHash64(" + column + ") % {passes:UInt32} = {pass:UInt32}"
+}
+
 // orderEventsWhere is the condition on order_events for the events a run summarises
 // itself: with summaries, those of the order_months rows that cross the moment; without,
 // every event up to it.
 func orderEventsWhere(summaries bool, db string) string {
-	upTo := "occurred_at <= {as_of:DateTime64(3, 'UTC')}"
+	upTo := shard("order_id") + " AND occurred_at <= {as_of:DateTime64(3, 'UTC')}"
 	if !summaries {
 		return upTo
 	}
 	return upTo + ` AND (order_id, toStartOfMonth(occurred_at)) IN (
         SELECT order_id, month FROM ` + db + `.order_months FINAL
-        WHERE month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+        WHERE ` + shard("order_id") + ` AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
           AND first_event_at <= {as_of:DateTime64(3, 'UTC')} AND last_event_at > {as_of:DateTime64(3, 'UTC')})`
 }
 
@@ -245,11 +252,11 @@ func orderEventsWhere(summaries bool, db string) string {
 // without, every event of the window.
 func summaryEventsWhere(summaries bool, db string) string {
 	if !summaries {
-		return carrierHistory()
+		return shard("tracking_number") + " AND " + carrierHistory()
 	}
-	return carrierHistory() + ` AND (tracking_number, carrier, toStartOfMonth(occurred_at)) IN (
+	return shard("tracking_number") + " AND " + carrierHistory() + ` AND (tracking_number, carrier, toStartOfMonth(occurred_at)) IN (
         SELECT tracking_number, carrier, month FROM ` + db + `.carrier_months FINAL
-        WHERE month >= toStartOfMonth(` + windowStartMin() + `) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+        WHERE ` + shard("tracking_number") + ` AND month >= toStartOfMonth(` + windowStartMin() + `) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
           AND NOT (first_event_at >= ` + windowStart() + ` AND last_event_at <= {as_of:DateTime64(3, 'UTC')})
           AND last_event_at >= ` + windowStart() + ` AND first_event_at <= {as_of:DateTime64(3, 'UTC')})`
 }
@@ -326,6 +333,14 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 	if cfg.FromEvents {
 		orders, candidates = s.ordersEv, s.candidatesEv
 	}
+	passes := cfg.Passes
+	if passes == 0 {
+		var rows uint64 // a table's row count is in its metadata: no reading
+		if err := conn.QueryRow(ctx, "SELECT count() FROM "+s.db+".order_months").Scan(&rows); err != nil {
+			return nil, fmt.Errorf("order state: %w", SessionLost(err))
+		}
+		passes = max(1, int((rows+ordersPerPass-1)/ordersPerPass))
+	}
 	for _, st := range []struct{ what, table, query string }{
 		{"order state", ordersTable, orders},
 		{"candidates", candidatesTable, candidates},
@@ -334,13 +349,25 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+st.table); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.what, err)
 		}
-		if err := conn.Exec(queryContext(ctx), "CREATE TEMPORARY TABLE "+st.table+" ENGINE = Memory AS\n"+st.query, args...); err != nil {
-			return nil, fmt.Errorf("%s: %w", st.what, SessionLost(err))
+		for pass := range passes {
+			stmt := "CREATE TEMPORARY TABLE " + st.table + " ENGINE = Memory AS\n" + st.query
+			if pass > 0 {
+				stmt = "INSERT INTO " + st.table + "\n" + st.query
+			}
+			passArgs := append(slices.Clone(args), clickhouse.Named("pass", uint32(pass)), clickhouse.Named("passes", uint32(passes)))
+			if err := conn.Exec(queryContext(ctx), stmt, passArgs...); err != nil {
+				return nil, fmt.Errorf("%s (pass %d of %d): %w", st.what, pass+1, passes, SessionLost(err))
+			}
 		}
 		s.stage(st.what, start)
 	}
 	return args, nil
 }
+
+// ordersPerPass is how many order summary rows a pass of the order state and the
+// candidates takes on when detect.passes is 0 (automatic): about 2 GiB of ClickHouse
+// memory at most for the candidates of that many orders.
+const ordersPerPass = 2_000_000
 
 // cleanup drops the run's temporary tables; closing the connection would too.
 func (s *Set) cleanup(conn driver.Conn) {

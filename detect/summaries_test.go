@@ -2,6 +2,7 @@ package detect_test
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -115,6 +116,15 @@ func TestSummariesGiveTheEventsFindingsOnSimulatedAndBenchmarkData(t *testing.T)
 					t.Errorf("%s as of %s: no findings", c.db, at)
 				}
 			}
+		}
+		// A run in passes (each over the orders and numbers that hash to it) finds the same.
+		one, err := all.Eval(t.Context(), w.Conn, detect.Config{}, c.asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		three := w.evalBothWays(all, detect.Config{Passes: 3}, c.asOf)
+		if !reflect.DeepEqual(one, three) {
+			t.Errorf("%s: one pass %d findings, three passes %d; %s", c.db, len(one), len(three), firstDifference(one, three))
 		}
 	}
 }

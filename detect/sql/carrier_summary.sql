@@ -32,7 +32,7 @@ FROM
 (
 {{- if .Summaries}}
     SELECT * FROM {{.DB}}.carrier_months FINAL
-    WHERE month >= toStartOfMonth({{window_start_min}}) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+    WHERE {{shard "tracking_number"}} AND month >= toStartOfMonth({{window_start_min}}) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
       AND first_event_at >= {{window_start}} AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
     UNION ALL
 {{- end}}

@@ -25,7 +25,7 @@ FROM
 (
 {{- if .Summaries}}
     SELECT * FROM {{.DB}}.order_months FINAL
-    WHERE month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')}) AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
+    WHERE {{shard "order_id"}} AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')}) AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
     UNION ALL
 {{- end}}
     {{order_month_states (printf "%s.order_events" .DB) (order_events_where .Summaries .DB)}}
