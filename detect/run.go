@@ -226,10 +226,40 @@ func windowStartMin() string {
 }
 
 // shard is the condition that puts a row in the current pass of a stage: a stage that
-// would hold too much in memory at once runs in passes, each over the orders (order
-// state) or the tracking numbers (candidates) that hash to it.
+// would hold too much in memory at once runs in passes, each over a range of the orders
+// (order state) or the tracking numbers (candidates), which the summaries' and the
+// events' primary keys start with, so a pass reads only its part of them.
 func shard(column string) string {
-	return "cityHash64(" + column + ") % {passes:UInt32} = {pass:UInt32}"
+	return "(" + column + " >= {pass_from:String} AND ({pass_last:Bool} OR " + column + " < {pass_to:String}))"
+}
+
+// passRanges splits the keys of column in table (its primary key's first column) into
+// at most passes ranges of about as many rows, from the table's primary index (no data
+// read): the lower bound of each range after the first.
+func passRanges(ctx context.Context, conn driver.Conn, db, table, column string, passes int) ([]string, error) {
+	if passes <= 1 {
+		return nil, nil
+	}
+	var marks []struct {
+		Key  string `ch:"key"`
+		Rows uint64 `ch:"rows"`
+	}
+	q := "SELECT " + column + " AS key, toUInt64(rows_in_granule) AS rows FROM mergeTreeIndex({db:String}, {table:String}) WHERE rows_in_granule > 0 ORDER BY key"
+	if err := conn.Select(ctx, &marks, q, clickhouse.Named("db", db), clickhouse.Named("table", table)); err != nil {
+		return nil, fmt.Errorf("%s ranges: %w", table, err)
+	}
+	var total, seen uint64
+	for _, m := range marks {
+		total += m.Rows
+	}
+	var bounds []string
+	for _, m := range marks {
+		if len(bounds) < passes-1 && seen >= total*uint64(len(bounds)+1)/uint64(passes) && (len(bounds) == 0 || m.Key > bounds[len(bounds)-1]) && m.Key != "" {
+			bounds = append(bounds, m.Key)
+		}
+		seen += m.Rows
+	}
+	return bounds, nil
 }
 
 // orderEventsWhere is the condition on order_events for the events a run summarises
@@ -336,27 +366,39 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 	passes := cfg.Passes
 	if passes == 0 {
 		var rows uint64 // a table's row count is in its metadata: no reading
-		if err := conn.QueryRow(ctx, "SELECT count() FROM "+s.db+".order_months").Scan(&rows); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+s.db+"`.order_months").Scan(&rows); err != nil {
 			return nil, fmt.Errorf("order state: %w", SessionLost(err))
 		}
 		passes = max(1, int((rows+ordersPerPass-1)/ordersPerPass))
 	}
-	for _, st := range []struct{ what, table, query string }{
-		{"order state", ordersTable, orders},
-		{"candidates", candidatesTable, candidates},
+	for _, st := range []struct{ what, table, query, summaries, key string }{
+		{"order state", ordersTable, orders, "order_months", "order_id"},
+		{"candidates", candidatesTable, candidates, "carrier_months", "tracking_number"},
 	} {
 		start := time.Now()
 		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+st.table); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.what, err)
 		}
-		for pass := range passes {
+		bounds, err := passRanges(ctx, conn, s.db, st.summaries, st.key, passes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", st.what, SessionLost(err))
+		}
+		for pass := range len(bounds) + 1 {
 			stmt := "CREATE TEMPORARY TABLE " + st.table + " ENGINE = Memory AS\n" + st.query
 			if pass > 0 {
 				stmt = "INSERT INTO " + st.table + "\n" + st.query
 			}
-			passArgs := append(slices.Clone(args), clickhouse.Named("pass", uint32(pass)), clickhouse.Named("passes", uint32(passes)))
+			from, to := "", ""
+			if pass > 0 {
+				from = bounds[pass-1]
+			}
+			if pass < len(bounds) {
+				to = bounds[pass]
+			}
+			passArgs := append(slices.Clone(args), clickhouse.Named("pass_from", from), clickhouse.Named("pass_to", to),
+				clickhouse.Named("pass_last", pass == len(bounds)))
 			if err := conn.Exec(queryContext(ctx), stmt, passArgs...); err != nil {
-				return nil, fmt.Errorf("%s (pass %d of %d): %w", st.what, pass+1, passes, SessionLost(err))
+				return nil, fmt.Errorf("%s (pass %d of %d): %w", st.what, pass+1, len(bounds)+1, SessionLost(err))
 			}
 		}
 		s.stage(st.what, start)
