@@ -30,24 +30,26 @@ type Result struct {
 	// Firing counts, per detector of the run, the alerts that fire as of AsOf (every
 	// detector of the run has an entry).
 	Firing map[string]int
-	// Changes are the alert changes the run made, in the change log; their Evidence and
-	// Reason are left out here (the log has them).
+	// Changes are the alert changes the run made, in the change log, the first
+	// MaxChangesRead of them in the order of detector and order; their Evidence and
+	// Reason are left out here (the log has them). Counts has how many of each kind.
 	Changes []Change
+	Counts  map[ChangeKind]int
 	// Behind names the detectors whose alerts were already recorded as of a later
 	// moment, with that moment: for them the run changed nothing.
 	Behind map[string]time.Time
 }
 
+// MaxChangesRead bounds Result.Changes: a first run over a large history fires every
+// alert at once (about 2 million at 100M events), and reading them all into the process
+// would take gigabytes for no use; notifications read the change log themselves.
+const MaxChangesRead = 10_000
+
 // Count returns how many of the run's changes are of kind k.
-func (r Result) Count(k ChangeKind) int {
-	n := 0
-	for _, c := range r.Changes {
-		if c.Kind == k {
-			n++
-		}
-	}
-	return n
-}
+func (r Result) Count(k ChangeKind) int { return r.Counts[k] }
+
+// Changed reports whether the run made any change.
+func (r Result) Changed() bool { return r.Counts[ChangeFired]+r.Counts[ChangeRefired]+r.Counts[ChangeResolved] > 0 }
 
 // Temporary tables of a recording, on the run's connection.
 const (
@@ -211,7 +213,7 @@ func (s *Store) sql(q string, run *detect.Run) string {
 // instances evaluating the same moment write the same rows and the same changes.
 func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 	asOf := run.AsOf().UTC()
-	res := Result{AsOf: asOf, Firing: map[string]int{}, Behind: map[string]time.Time{}}
+	res := Result{AsOf: asOf, Firing: map[string]int{}, Behind: map[string]time.Time{}, Counts: map[ChangeKind]int{}}
 	conn := run.Conn()
 	detectors := run.Detectors()
 	for _, d := range detectors {
@@ -276,10 +278,20 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 	if len(record) == 0 {
 		return res, nil
 	}
+	var kinds []struct {
+		Kind ChangeKind `ch:"kind"`
+		N    uint64     `ch:"n"`
+	}
+	if err := conn.Select(ctx, &kinds, "SELECT kind, count() AS n FROM "+changesTable+" GROUP BY kind"); err != nil {
+		return res, fmt.Errorf("record alerts: count changes: %w", detect.SessionLost(err))
+	}
+	for _, k := range kinds {
+		res.Counts[k.Kind] = int(k.N)
+	}
 	// Not FINAL (see the resolved change log step): a change logged twice is one row here.
 	q := "SELECT " + changeHeader + " FROM " + s.table("alert_changes") + " WHERE change_id IN (SELECT change_id FROM " +
-		changesTable + ") ORDER BY detector, order_id, kind, change_id, created_at LIMIT 1 BY change_id"
-	if err := conn.Select(ctx, &res.Changes, q); err != nil {
+		changesTable + ") ORDER BY detector, order_id, kind, change_id, created_at LIMIT 1 BY change_id LIMIT {max:UInt32}"
+	if err := conn.Select(ctx, &res.Changes, q, clickhouse.Named("max", uint32(MaxChangesRead))); err != nil {
 		return res, fmt.Errorf("record alerts: read changes: %w", detect.SessionLost(err))
 	}
 	return res, nil

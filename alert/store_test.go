@@ -522,6 +522,9 @@ func TestARunRewritesOnlyTheAlertsThatChanged(t *testing.T) {
 	}
 	res := record(t, s, w.Conn, set, detect.Config{}, moved)
 	expectChanges(t, "after the parcel moved", res, "resolved moves-later")
+	if res.Count(alert.ChangeResolved) != 1 || res.Count(alert.ChangeFired) != 0 || !res.Changed() {
+		t.Errorf("counts %v", res.Counts)
+	}
 	if len(res.Changes) == 1 && !res.Changes[0].LastDetectedAt.Equal(evidence) {
 		t.Errorf("resolved change: last detected %s, want the previous run's %s", res.Changes[0].LastDetectedAt, evidence)
 	}

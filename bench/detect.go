@@ -59,6 +59,7 @@ type DetectScale struct {
 	Detectors       []DetectorTiming
 	AllSeconds      float64        // all detectors in one run, as one cron tick runs them: median of the runs after the first
 	AllFirstSeconds float64        // the first of those runs, with no alert recorded before (every alert new)
+	AllFirstPeak    PeakRSS        // during it (AllPeak: during the later ones)
 	AllFiring       map[string]int // per detector, from that run
 	AllStages       []StageTiming  // where that run's time went (medians)
 	AllPeak         PeakRSS        // during the runs of all detectors
@@ -137,7 +138,8 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	defer session.Close()
 	var dcfg detect.Config
 	alerts := alert.NewStore(conn, db)
-	var first float64 // the first of the latest timed runs
+	var first float64     // the first of the latest timed runs
+	var firstPeak PeakRSS // during it
 	timed := func(set *detect.Set, dcfg detect.Config) (float64, map[string]int, PeakRSS, error) {
 		// Return the memory ClickHouse's allocator kept from earlier work to the system,
 		// so that the peak below is this measurement's.
@@ -156,6 +158,14 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 			}
 			runs = append(runs, time.Since(t).Seconds())
 			firing = r.Firing
+			if len(runs) == 1 && o.Repeat > 1 { // the later runs' peak apart from the first's
+				firstPeak = PeakRSS{peakRSSMiB(ch.Pid()), peakRSSMiB(os.Getpid())}
+				if err := conn.Exec(ctx, "SYSTEM JEMALLOC PURGE"); err != nil {
+					o.Logger.Warn("jemalloc purge failed", "err", err)
+				}
+				resetPeakRSS(ch.Pid())
+				resetPeakRSS(os.Getpid())
+			}
 		}
 		first = runs[0]
 		if len(runs) > 1 { // the first run records every alert; the later ones find nothing changed
@@ -217,7 +227,7 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	}
 	if err := withStages(&res.AllStages, func() (err error) {
 		res.AllSeconds, res.AllFiring, res.AllPeak, err = timed(all, dcfg)
-		res.AllFirstSeconds = first
+		res.AllFirstSeconds, res.AllFirstPeak = first, firstPeak
 		return err
 	}); err != nil {
 		return nil, err

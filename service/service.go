@@ -130,11 +130,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		record := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
 			res, err := alerts.Record(ctx, run)
-			if n := len(res.Changes); n > 0 {
+			if res.Changed() {
 				logger.Info("alert changes", "component", "alert", "as_of", res.AsOf, "fired", res.Count(alert.ChangeFired),
 					"refired", res.Count(alert.ChangeRefired), "resolved", res.Count(alert.ChangeResolved))
 			}
-			if dispatcher != nil && len(res.Changes) > 0 {
+			if dispatcher != nil && res.Changed() {
 				dispatcher.Wake() // deliver this run's changes now, not at the next poll
 			}
 			return res.Firing, err

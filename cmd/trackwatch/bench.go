@@ -231,6 +231,7 @@ func printDetectPeaks(env *cmdEnv, res []bench.DetectScale) {
 	}
 	row("all detectors, summarising every event (baseline)", func(s bench.DetectScale) bench.PeakRSS { return s.EventsPeak })
 	row("**all detectors in one run**, over the summaries", func(s bench.DetectScale) bench.PeakRSS { return s.AllPeak })
+	row("the first such run (every alert new)", func(s bench.DetectScale) bench.PeakRSS { return s.AllFirstPeak })
 }
 
 func benchNotify(ctx context.Context, env *cmdEnv, c command, args []string) int {
