@@ -49,7 +49,9 @@ const MaxChangesRead = 10_000
 func (r Result) Count(k ChangeKind) int { return r.Counts[k] }
 
 // Changed reports whether the run made any change.
-func (r Result) Changed() bool { return r.Counts[ChangeFired]+r.Counts[ChangeRefired]+r.Counts[ChangeResolved] > 0 }
+func (r Result) Changed() bool {
+	return r.Counts[ChangeFired]+r.Counts[ChangeRefired]+r.Counts[ChangeResolved] > 0
+}
 
 // Temporary tables of a recording, on the run's connection.
 const (
