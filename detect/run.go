@@ -11,6 +11,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/trackwatch/trackwatch/schemas"
 )
 
@@ -23,7 +24,9 @@ import (
 //     recommendation, reason and evidence.
 //
 // The order state and the carrier summaries are the expensive part and are the same for
-// every detector, so they are computed once a run instead of once a detector. Temporary
+// every detector, so they are computed once a run instead of once a detector; both read
+// the monthly summaries kept at insert (order_months, carrier_months) and summarise from
+// the events only what those cannot stand for (order_summary.sql, carrier_summary.sql). Temporary
 // tables live on one connection, so a run needs a connection of its own (store.OpenSession).
 
 // Temporary tables of a run. They exist only on the run's connection and disappear with it.
