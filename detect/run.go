@@ -26,8 +26,9 @@ import (
 // The order state and the carrier summaries are the expensive part and are the same for
 // every detector, so they are computed once a run instead of once a detector; both read
 // the monthly summaries kept at insert (order_months, carrier_months) and summarise from
-// the events only what those cannot stand for (order_summary.sql, carrier_summary.sql). Temporary
-// tables live on one connection, so a run needs a connection of its own (store.OpenSession).
+// the events only what those cannot stand for (order_summary.sql, carrier_summary.sql).
+// Temporary tables live on one connection, so a run needs a connection of its own
+// (store.OpenSession).
 
 // Temporary tables of a run. They exist only on the run's connection and disappear with it.
 const (
