@@ -283,7 +283,7 @@ SELECT concat('oe-', toString(number)), concat('o-', toString(o)), if(o % 4 = 0,
     if(number % 2 = 0, ` + shipped("p") + ` - toIntervalDay(1), ` + shipped("p") + `),
     if(number % 2 = 1, ` + tn("p") + `, ''), if(number % 2 = 1, ` + tn("p") + `, ''), if(p % 3 = 0, 'china-post', 'cainiao'),
     'JP', 'Tokyo', 'tokyo', '100-0001', '1000001', 60, toDecimal64(o % 200, 4), 'USD', 'bench', 0, number
-FROM (SELECT number, intDiv(number, 2) AS o, if(o % 50 = 1, o - 1, o) AS p FROM numbers({orders:UInt64}))`
+FROM (SELECT number, intDiv(number, 2) AS o, if(o % 50 = 1, o - 1, o) AS p FROM numbers({from:UInt64}, {count:UInt64}))`
 	tracking := `INSERT INTO ` + db + `.tracking_events (event_id, tracking_number, tracking_number_raw, carrier, status, raw_status, occurred_at,
     location_country, location_city, location_city_norm, location_postal, location_postal_norm,
     dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset)
@@ -295,12 +295,20 @@ SELECT concat('te-', toString(number)), ` + tn("p") + `, ` + tn("p") + `, if(p %
     dc, dcity, lower(dcity), dpost, dpost, 'bench', 1, number
 FROM (SELECT number, intDiv(number, 10) AS p, number % 10 AS k,
         if(p % 30 = 6, 'US', 'JP') AS dc, if(p % 30 = 6, 'Austin', 'Tokyo') AS dcity, if(p % 30 = 6, '73301', '1000001') AS dpost
-      FROM numbers({events:UInt64}))
+      FROM numbers({from:UInt64}, {count:UInt64}))
 WHERE p % 25 != 4`
-	args := []any{clickhouse.Named("as_of", asOfBench), clickhouse.Named("orders", uint64(2*parcels)), clickhouse.Named("events", uint64(10*parcels))}
-	for _, q := range []string{orders, tracking} {
-		if err := conn.Exec(ctx, q, args...); err != nil {
-			return fmt.Errorf("generate: %w\n%s", err, strings.SplitN(q, "\n", 2)[0])
+	// In statements of at most 10M rows each: one statement of 100M rows (and the
+	// summaries' views) ran past the driver's 5-minute read timeout.
+	const chunk = 10_000_000
+	for _, g := range []struct {
+		q    string
+		rows uint64
+	}{{orders, uint64(2 * parcels)}, {tracking, uint64(10 * parcels)}} {
+		for from := uint64(0); from < g.rows; from += chunk {
+			args := []any{clickhouse.Named("as_of", asOfBench), clickhouse.Named("from", from), clickhouse.Named("count", min(uint64(chunk), g.rows-from))}
+			if err := conn.Exec(ctx, g.q, args...); err != nil {
+				return fmt.Errorf("generate: %w\n%s", err, strings.SplitN(g.q, "\n", 2)[0])
+			}
 		}
 	}
 	return nil
