@@ -103,11 +103,8 @@ func Renormalise(ctx context.Context, conn driver.Conn, db string, t *carrier.Ta
 		return res, nil
 	}
 	key := "concat(carrier, '\\0', raw_status, '\\0', status, '\\0', toString(status_given))"
-	var changed []struct {
-		Month time.Time `ch:"month"`
-	}
-	if err := conn.Select(ctx, &changed, "SELECT DISTINCT toDateTime(toStartOfMonth(occurred_at), 'UTC') AS month FROM `"+db+"`.tracking_events WHERE "+key+
-		" IN {keys:Array(String)} ORDER BY 1", clickhouse.Named("keys", keys)); err != nil {
+	months, err := eventMonths(ctx, conn, db, carrierMonths, key+" IN {keys:Array(String)}", clickhouse.Named("keys", keys))
+	if err != nil {
 		return res, fmt.Errorf("renormalise: months changed: %w", err)
 	}
 	stmt := "ALTER TABLE `" + db + "`.tracking_events UPDATE\n" +
@@ -118,68 +115,93 @@ func Renormalise(ctx context.Context, conn driver.Conn, db string, t *carrier.Ta
 	if err := conn.Exec(sctx, stmt, clickhouse.Named("keys", keys), clickhouse.Named("subs", subs), clickhouse.Named("statuses", statuses)); err != nil {
 		return res, fmt.Errorf("renormalise: %w", err)
 	}
-	var months []time.Time
-	for _, c := range changed {
-		months = append(months, c.Month)
-	}
-	if err := RebuildCarrierMonths(ctx, conn, db, months); err != nil {
-		return res, fmt.Errorf("renormalise: %w", err)
+	for _, m := range months {
+		if err := rebuildMonth(ctx, conn, db, carrierMonths, m); err != nil {
+			return res, fmt.Errorf("renormalise: %w", err)
+		}
 	}
 	return res, nil
 }
 
-// RebuildAllCarrierMonths rebuilds every month of carrier_months that tracking_events
-// has events in (RebuildCarrierMonths), telling done after each, and returns how many.
-func RebuildAllCarrierMonths(ctx context.Context, conn driver.Conn, db string, done func(month time.Time)) (int, error) {
-	var months []struct {
-		Month time.Time `ch:"month"`
-	}
-	if err := conn.Select(ctx, &months, "SELECT DISTINCT toDateTime(toStartOfMonth(occurred_at), 'UTC') AS month FROM `"+db+
-		"`.tracking_events ORDER BY month"); err != nil {
-		return 0, fmt.Errorf("rebuild summaries: months: %w", err)
-	}
-	for i, m := range months {
-		if err := RebuildCarrierMonths(ctx, conn, db, []time.Time{m.Month}); err != nil {
-			return i, err
-		}
-		if done != nil {
-			done(m.Month)
-		}
-	}
-	return len(months), nil
+// A summary is a table of monthly partial aggregates that a materialized view keeps from
+// an events table at insert (migrations 0011 and 0013).
+type summary struct {
+	table, events, key string                          // the summary, its events table, its sorting key
+	states             func(from, where string) string // the view's SELECT
 }
 
-// RebuildCarrierMonths summarises the given calendar months of tracking_events again
-// into carrier_months (the summaries detector runs read), each month into a staging
-// table whose partition then replaces the month's: a change made in place to stored
-// events (a mutation) never reaches the materialized view that keeps them at insert.
-// Events inserted while a month is rebuilt are summarised again after the swap; one
-// inserted in the moment between the swap and that pass counts twice in the month's
-// counts (which the detectors test only against zero).
-func RebuildCarrierMonths(ctx context.Context, conn driver.Conn, db string, months []time.Time) error {
-	staging := "`" + db + "`.carrier_months_rebuild"
-	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+staging+" AS `"+db+"`.carrier_months\n"+
-		"ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(month) ORDER BY (tracking_number, carrier, month)"); err != nil {
-		return fmt.Errorf("rebuild summaries: %w", err)
+var (
+	carrierMonths = summary{"carrier_months", "tracking_events", "tracking_number, carrier, month", schemas.CarrierMonthStates}
+	orderMonths   = summary{"order_months", "order_events", "order_id, month", schemas.OrderMonthStates}
+)
+
+// eventMonths returns the calendar months (UTC) in which s's events table has events
+// where where holds.
+func eventMonths(ctx context.Context, conn driver.Conn, db string, s summary, where string, args ...any) ([]time.Time, error) {
+	var rows []struct {
+		Month time.Time `ch:"month"`
 	}
-	for _, m := range months {
-		m = time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC)
-		var since time.Time
-		if err := conn.QueryRow(ctx, "SELECT now64(3)").Scan(&since); err != nil {
-			return fmt.Errorf("rebuild summaries: %w", err)
+	if err := conn.Select(ctx, &rows, "SELECT DISTINCT toDateTime(toStartOfMonth(occurred_at), 'UTC') AS month FROM `"+db+"`."+s.events+
+		" WHERE "+where+" ORDER BY month", args...); err != nil {
+		return nil, err
+	}
+	months := make([]time.Time, len(rows))
+	for i, r := range rows {
+		months[i] = r.Month
+	}
+	return months, nil
+}
+
+// RebuildSummaries summarises every month of tracking_events and order_events again into
+// carrier_months and order_months (rebuildMonth), telling done after each month, and
+// returns how many months it rebuilt: once after migrating a cluster (where the
+// migrations cannot fill them), or to repair them.
+func RebuildSummaries(ctx context.Context, conn driver.Conn, db string, done func(table string, month time.Time)) (int, error) {
+	n := 0
+	for _, s := range []summary{carrierMonths, orderMonths} {
+		months, err := eventMonths(ctx, conn, db, s, "1")
+		if err != nil {
+			return n, fmt.Errorf("rebuild %s: months: %w", s.table, err)
 		}
-		part := clickhouse.Named("partition", uint32(m.Year()*100+int(m.Month())))
-		inMonth := "toYYYYMM(occurred_at) = {partition:UInt32}"
-		for _, q := range []string{
-			"TRUNCATE TABLE " + staging,
-			"INSERT INTO " + staging + "\n" + schemas.CarrierMonthStates("`"+db+"`.tracking_events", inMonth+" AND ingested_at < {since:DateTime64(3, 'UTC')}"),
-			"ALTER TABLE `" + db + "`.carrier_months REPLACE PARTITION ID '" + fmt.Sprint(m.Year()*100+int(m.Month())) + "' FROM " + staging, // a number: no parameter here
-			"INSERT INTO `" + db + "`.carrier_months\n" + schemas.CarrierMonthStates("`"+db+"`.tracking_events", inMonth+" AND ingested_at >= {since:DateTime64(3, 'UTC')}"),
-		} {
-			if err := conn.Exec(ctx, q, part, clickhouse.Named("since", since)); err != nil {
-				return fmt.Errorf("rebuild summaries of %s: %w", m.Format("2006-01"), err)
+		for _, m := range months {
+			if err := rebuildMonth(ctx, conn, db, s, m); err != nil {
+				return n, err
+			}
+			n++
+			if done != nil {
+				done(s.table, m)
 			}
 		}
 	}
-	return conn.Exec(ctx, "DROP TABLE IF EXISTS "+staging)
+	return n, nil
+}
+
+// rebuildMonth summarises one calendar month of s's events again into s, into a staging
+// table whose partition then replaces the month's: a change made in place to stored
+// events (a mutation) never reaches the materialized view that keeps them at insert.
+// Events inserted while the month is rebuilt are summarised again after the swap; one
+// inserted in the moment between the swap and that pass counts twice in the month's
+// counts (which the detectors test only against zero).
+func rebuildMonth(ctx context.Context, conn driver.Conn, db string, s summary, m time.Time) error {
+	table, staging := "`"+db+"`."+s.table, "`"+db+"`."+s.table+"_rebuild"
+	from := "`" + db + "`." + s.events
+	partition := m.UTC().Year()*100 + int(m.UTC().Month())
+	var since time.Time
+	if err := conn.QueryRow(ctx, "SELECT now64(3)").Scan(&since); err != nil {
+		return fmt.Errorf("rebuild %s: %w", s.table, err)
+	}
+	inMonth := "toYYYYMM(occurred_at) = {partition:UInt32}"
+	for _, q := range []string{
+		"DROP TABLE IF EXISTS " + staging,
+		"CREATE TABLE " + staging + " AS " + table + "\nENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(month) ORDER BY (" + s.key + ")",
+		"INSERT INTO " + staging + "\n" + s.states(from, inMonth+" AND ingested_at < {since:DateTime64(3, 'UTC')}"),
+		"ALTER TABLE " + table + " REPLACE PARTITION ID '" + fmt.Sprint(partition) + "' FROM " + staging, // a number: no parameter here
+		"INSERT INTO " + table + "\n" + s.states(from, inMonth+" AND ingested_at >= {since:DateTime64(3, 'UTC')}"),
+		"DROP TABLE " + staging,
+	} {
+		if err := conn.Exec(ctx, q, clickhouse.Named("partition", uint32(partition)), clickhouse.Named("since", since)); err != nil {
+			return fmt.Errorf("rebuild %s of %d: %w", s.table, partition, err)
+		}
+	}
+	return nil
 }

@@ -74,15 +74,34 @@ func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
 	if !slices.Equal(stored, fresh) || !strings.HasPrefix(stored[0], "LP1 2 0 2 ") {
 		t.Errorf("carrier summaries after renormalise:\n%s\nsummarised from the events:\n%s", strings.Join(stored, "\n"), strings.Join(fresh, "\n"))
 	}
-	// Lost summaries are rebuilt from the events, month by month.
-	if err := w.Conn.Exec(t.Context(), "TRUNCATE TABLE ph.carrier_months"); err != nil {
-		t.Fatal(err)
+	// Lost summaries are rebuilt from the events, month by month: the carriers' and the
+	// orders'.
+	w.Shipped("o1", "LP1", "acme", 7)
+	orders := func(q string) string {
+		var rows []struct {
+			OrderID string `ch:"order_id"`
+			Latest  string `ch:"latest"`
+			Shipped string `ch:"shipped"`
+		}
+		if err := w.Conn.Select(t.Context(), &rows, "SELECT order_id, latest, shipped FROM ("+q+") ORDER BY order_id"); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(rows)
 	}
-	if n, err := ingest.RebuildAllCarrierMonths(t.Context(), w.Conn, "ph", nil); err != nil || n != 1 {
-		t.Fatalf("rebuilt %d months, %v", n, err)
+	freshOrders := orders(schemas.OrderMonthStates("ph.order_events", "1"))
+	for _, q := range []string{"TRUNCATE TABLE ph.carrier_months", "TRUNCATE TABLE ph.order_months"} {
+		if err := w.Conn.Exec(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := ingest.RebuildSummaries(t.Context(), w.Conn, "ph", nil); err != nil || n != 2 {
+		t.Fatalf("rebuilt %d months, %v (want October of each summary)", n, err)
 	}
 	if rebuilt := summaries("SELECT * FROM ph.carrier_months FINAL"); !slices.Equal(rebuilt, fresh) {
 		t.Errorf("carrier summaries rebuilt:\n%s\nsummarised from the events:\n%s", strings.Join(rebuilt, "\n"), strings.Join(fresh, "\n"))
+	}
+	if rebuilt := orders("SELECT * FROM ph.order_months FINAL"); rebuilt != freshOrders || !strings.Contains(rebuilt, "LP1") {
+		t.Errorf("order summaries rebuilt: %s\nsummarised from the events: %s", rebuilt, freshOrders)
 	}
 	if again, _ := ingest.Renormalise(t.Context(), w.Conn, "ph", table, true); again.Events != 0 {
 		t.Errorf("a second renormalise would change %d events", again.Events)

@@ -135,9 +135,9 @@ running stack.
 Applies the embedded schema migrations that the ClickHouse database has not recorded,
 in order, and exits. Idempotent. With --print, prints the DDL instead of applying it
 (with clickhouse.cluster set: ON CLUSTER DDL with Replicated* engines).
---rebuild-summaries then summarises every month of tracking_events again into the
-carrier summaries the detectors read (carrier_months), one month at a time: once after
-migrating a cluster with history (its migration cannot fill them there), or to repair
+--rebuild-summaries then summarises every month of events again into the summaries the
+detectors read (carrier_months, order_months), one month at a time: once after
+migrating a cluster with history (its migrations cannot fill them there), or to repair
 them.
 `}, {name: "config", summary: "print the effective configuration (secrets masked)", run: configCmd,
 		usage: `Usage: trackwatch config [--keys] [--check] [flags]
@@ -252,7 +252,7 @@ func devCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	fs, cf := newFlags(env, c)
 	printOnly := fs.Bool("print", false, "print the DDL for this configuration instead of applying it")
-	rebuild := fs.Bool("rebuild-summaries", false, "then summarise every month of tracking_events again into carrier_months")
+	rebuild := fs.Bool("rebuild-summaries", false, "then summarise every month of events again into carrier_months and order_months")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
@@ -287,14 +287,14 @@ func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 		}
 		defer conn.Close()
 		start := time.Now()
-		months, err := ingest.RebuildAllCarrierMonths(ctx, conn, cfg.ClickHouse.Database, func(m time.Time) {
-			logger.Info("carrier summaries rebuilt", "month", m.Format("2006-01"))
+		months, err := ingest.RebuildSummaries(ctx, conn, cfg.ClickHouse.Database, func(table string, m time.Time) {
+			logger.Info("summaries rebuilt", "table", table, "month", m.Format("2006-01"))
 		})
 		if err != nil {
 			logger.Error("rebuild summaries failed", "err", err)
 			return exitFailure
 		}
-		logger.Info("carrier summaries rebuilt", "months", months, "seconds", time.Since(start).Seconds())
+		logger.Info("summaries rebuilt", "months", months, "seconds", time.Since(start).Seconds())
 	}
 	return exitOK
 }
