@@ -131,6 +131,16 @@ func (c *Config) Validate() error {
 			return &Error{Key: s.key, Err: err}
 		}
 	}
+	// The embedded server knows one user, default, without a password, unless its own
+	// configuration file names others; and libchdb's server stops on a failed login.
+	if c.ClickHouse.Embedded() && c.Embedded.ClickHouse.ConfigFile == "" {
+		if c.ClickHouse.Username != "default" {
+			return &Error{Key: "clickhouse", Err: fmt.Errorf("username: %q: the embedded server has only the user default (name clickhouse.addr, or give it users in embedded.clickhouse.config_file)", c.ClickHouse.Username)}
+		}
+		if c.ClickHouse.Password != "" {
+			return &Error{Key: "clickhouse", Err: errors.New("password: the embedded server's user default has no password (clear it, name clickhouse.addr, or give the server users in embedded.clickhouse.config_file)")}
+		}
+	}
 	return nil
 }
 

@@ -28,6 +28,8 @@ func TestBadConfigFilesNameTheProblem(t *testing.T) {
 		"token_role_unknown.yaml":         `http.tokens[0].role: "admin"`,
 		"webhook_without_secret.yaml":     "notify.receivers[0]: secret: a webhook receiver needs a signing secret",
 		"phrase_sub_status_unknown.yaml":  `carriers.phrases[0]: "preparing" is not a sub-status`,
+		"embedded_with_password.yaml":     "clickhouse.password: the embedded server's user default has no password",
+		"embedded_other_user.yaml":        `clickhouse.username: "analyst": the embedded server has only the user default`,
 	}
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	if len(files) != len(want) {

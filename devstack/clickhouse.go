@@ -67,6 +67,11 @@ type ClickHouseConfig struct {
 	StartTimeout time.Duration `yaml:"start_timeout"`
 	// StopTimeout bounds a graceful shutdown before the child is killed. Default 30s.
 	StopTimeout time.Duration `yaml:"stop_timeout"`
+	// ConfigFile is an optional ClickHouse server configuration (XML) for settings the
+	// flags above do not cover: users with passwords (user_directories.users_xml),
+	// system.query_log. The flags above win over it. The user "default" must stay,
+	// without a password, on loopback: trackwatch checks the server's readiness as it.
+	ConfigFile string `yaml:"config_file"`
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
@@ -96,6 +101,16 @@ func (c *ClickHouseConfig) Validate() error {
 		if p < 0 || p > 65535 {
 			return fmt.Errorf("%s: %d is out of range 0..65535", key, p)
 		}
+	}
+	if c.ConfigFile != "" {
+		abs, err := filepath.Abs(c.ConfigFile)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			return fmt.Errorf("config_file: %w", err)
+		}
+		c.ConfigFile = abs // the child runs in the data directory
 	}
 	if c.TCPPort != 0 && c.TCPPort == c.HTTPPort {
 		return fmt.Errorf("http_port: %d is the same as tcp_port", c.HTTPPort)
@@ -231,7 +246,11 @@ func (c *ClickHouse) spawn(ctx context.Context) (*chdbChild, error) {
 		return nil, fmt.Errorf("embedded clickhouse: open log: %w", err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(c.exe,
+	var extra []string
+	if c.cfg.ConfigFile != "" {
+		extra = append(extra, "--config-file="+c.cfg.ConfigFile)
+	}
+	cmd := exec.Command(c.exe, append(extra,
 		"--path="+c.dataDir+"/",
 		"--tcp_port="+strconv.Itoa(c.tcpPort),
 		"--http_port="+strconv.Itoa(c.httpPort),
@@ -239,7 +258,7 @@ func (c *ClickHouse) spawn(ctx context.Context) (*chdbChild, error) {
 		"--logger.log="+filepath.Join(c.dataDir, "clickhouse-server.log"),
 		"--logger.level=warning",
 		"--query=SYSTEM START LISTEN TCP; SYSTEM START LISTEN HTTP; SELECT count() FROM file('/dev/stdin','LineAsString') FORMAT Null",
-	)
+	)...)
 	cmd.Env = append(os.Environ(), childEnv+"="+c.cfg.LibPath)
 	cmd.Dir = c.dataDir
 	cmd.Stdout, cmd.Stderr = logFile, logFile

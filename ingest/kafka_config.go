@@ -39,6 +39,8 @@ type KafkaConfig struct {
 	SASL SASLConfig `yaml:"sasl"`
 	// DialTimeout bounds connecting to a broker. Default 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+
+	rotating *rotatingSASL // set by EnableCredentialReload; shared by copies
 }
 
 // TLSConfig enables TLS to the brokers.
@@ -174,6 +176,14 @@ func (c *KafkaConfig) tlsConfig() (*tls.Config, error) {
 }
 
 func (c *KafkaConfig) saslMechanism() (sasl.Mechanism, error) {
+	if c.rotating != nil {
+		return c.rotating, nil
+	}
+	return c.staticMechanism()
+}
+
+// staticMechanism builds the configured mechanism with the configured credentials.
+func (c *KafkaConfig) staticMechanism() (sasl.Mechanism, error) {
 	switch c.SASL.Mechanism {
 	case "":
 		return nil, nil

@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -45,8 +44,9 @@ type Options struct {
 	// Demo feeds simulated, labelled traffic into the topics (trackwatch run --demo).
 	Demo *DemoOptions
 	// Reload, when set, is called on SIGHUP to read the configuration again: the API's
-	// tokens and the notification receivers (with their *_file secrets) are replaced
-	// from it; everything else keeps its value until a restart.
+	// tokens, the listener's certificate, the notification receivers (with their *_file
+	// secrets) and the ClickHouse and Kafka credentials are replaced from it; everything
+	// else keeps its value until a restart.
 	Reload func() (config.Config, error)
 }
 
@@ -105,11 +105,16 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err := Migrate(ctx, cfg, stack, logger, opts.Now); err != nil {
 		return err
 	}
-	conn, err := stack.OpenClickHouse(ctx, cfg.ClickHouse)
+	// One pool for every component, whose credentials a SIGHUP can replace; Kafka's SASL
+	// credentials likewise, in every dialer and transport built from cfg.Kafka from now on.
+	conn, err := store.OpenPool(ctx, cfg.ClickHouse, stack.ClickHouseAddr...)
 	if err != nil {
-		return err
+		return fmt.Errorf("clickhouse: %w", err)
 	}
 	defer conn.Close()
+	if err := cfg.Kafka.EnableCredentialReload(); err != nil {
+		return err
+	}
 
 	alerts := alert.NewStore(conn, cfg.ClickHouse.Database)
 	var sched *detect.Scheduler
@@ -117,9 +122,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if !opts.NoDetect { // before anything starts, so a bad schedule stops nothing half-way
 		// One name for this process in tick claims and delivery claims.
 		instance := notify.NewInstanceID()
-		open := func(ctx context.Context) (driver.Conn, error) {
-			return store.OpenSession(ctx, cfg.ClickHouse, stack.ClickHouseAddr...)
-		}
+		open := conn.OpenSession
 		if len(cfg.Notify.Receivers) > 0 {
 			receivers, err := integrations.Build(cfg.Notify)
 			if err != nil {
@@ -208,7 +211,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 				case <-gctx.Done():
 					return nil
 				case <-hup:
-					reload(opts.Reload, api, dispatcher, logger)
+					reload(gctx, opts.Reload, reloadable{api: api, notify: dispatcher, clickhouse: conn, kafka: &cfg.Kafka, brokers: stack.Brokers}, logger)
 				}
 			}
 		})
@@ -262,36 +265,77 @@ func Dev(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 }
 
+// reloadable is what a SIGHUP can change in a running process.
+type reloadable struct {
+	api        *httpapi.Server
+	notify     *notify.Dispatcher
+	clickhouse *store.Pool
+	kafka      *ingest.KafkaConfig // the one the ingest and checks were built from
+	brokers    []string
+}
+
 // reload applies a configuration read again on SIGHUP: rotated secrets in token_file,
-// secret_file, url_file and the like take effect without a restart. On any error the
-// running configuration stays, whole.
-func reload(read func() (config.Config, error), api *httpapi.Server, d *notify.Dispatcher, logger *slog.Logger) {
+// secret_file, url_file, clickhouse.password_file, kafka.sasl.password_file and the like
+// take effect without a restart. New ClickHouse and Kafka credentials are checked against
+// the servers before anything is replaced; on any error the running configuration stays.
+func reload(ctx context.Context, read func() (config.Config, error), r reloadable, logger *slog.Logger) {
+	fail := func(msg string, err error) {
+		logger.Error("reload on SIGHUP failed; "+msg, "err", err)
+	}
 	cfg, err := read()
 	if err != nil {
-		logger.Error("reload on SIGHUP failed; the running configuration stays", "err", err)
+		fail("the running configuration stays", err)
 		return
 	}
 	var receivers []notify.Receiver
-	if d != nil {
+	if r.notify != nil {
 		if receivers, err = integrations.Build(cfg.Notify); err != nil {
-			logger.Error("reload on SIGHUP failed; the running configuration stays", "err", err)
-			return
-		}
-		if err := d.Reload(receivers); err != nil {
-			logger.Error("reload on SIGHUP failed; the running configuration stays", "err", err)
+			fail("the running configuration stays", err)
 			return
 		}
 	}
-	if api != nil {
-		if err := api.SetTokens(cfg.HTTP.Tokens); err != nil {
-			logger.Error("reload on SIGHUP: the API's tokens stay as they were", "err", err)
-			return
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	pending, err := r.clickhouse.PrepareCredentials(cctx, cfg.ClickHouse)
+	if err != nil {
+		fail("the running configuration stays", err)
+		return
+	}
+	// Kafka's credentials are checked and replaced in one step: the last that can fail.
+	// A ClickHouse pool opened above is discarded when anything after it fails.
+	committed := false
+	defer func() {
+		if pending != nil && !committed {
+			pending.Discard()
 		}
-		if err := api.ReloadTLS(cfg.HTTP.TLS); err != nil {
-			logger.Error("reload on SIGHUP: the listener's certificate stays as it was", "err", err)
+	}()
+	if r.notify != nil {
+		if err := r.notify.Reload(receivers); err != nil {
+			fail("the running configuration stays", err)
 			return
 		}
 	}
-	logger.Info("configuration reloaded on SIGHUP: API tokens, the listener's certificate and notification receivers replaced (other settings need a restart)",
-		"tokens", len(cfg.HTTP.Tokens), "receivers", len(receivers))
+	if r.api != nil {
+		if err := r.api.SetTokens(cfg.HTTP.Tokens); err != nil {
+			fail("the API's tokens and everything after them stay as they were", err)
+			return
+		}
+		if err := r.api.ReloadTLS(cfg.HTTP.TLS); err != nil {
+			fail("the listener's certificate and the database credentials stay as they were", err)
+			return
+		}
+	}
+	kafkaChanged, err := r.kafka.ReplaceCredentials(cctx, cfg.Kafka, r.brokers)
+	if err != nil {
+		fail("the database credentials stay as they were", err)
+		return
+	}
+	if pending != nil {
+		pending.Commit()
+		committed = true
+	}
+	logger.Info("configuration reloaded on SIGHUP: API tokens, the listener's certificate, notification receivers and database credentials replaced (other settings need a restart)",
+		"tokens", len(cfg.HTTP.Tokens), "receivers", len(receivers),
+		"clickhouse_credentials_changed", pending != nil, "clickhouse_user", r.clickhouse.Username(),
+		"kafka_credentials_changed", kafkaChanged)
 }

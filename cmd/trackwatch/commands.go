@@ -217,7 +217,7 @@ func ingestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	err := service.Run(ctx, cfg, service.Options{Logger: logger, NoHTTP: *noHTTP, NoDetect: true, Ready: func(ep service.Endpoints) {
 		fmt.Fprintf(env.stdout, "trackwatch ingest is running (group %s)\n  kafka:      %s\n  clickhouse: %s\n",
 			cfg.Kafka.GroupID, strings.Join(ep.Brokers, ","), strings.Join(ep.ClickHouseAddr, ","))
-	}})
+	}, Reload: func() (config.Config, error) { return cf.load(env) }}) // SIGHUP: rotated database credentials
 	if err != nil {
 		logger.Error("ingest failed", "err", err)
 		return exitFailure

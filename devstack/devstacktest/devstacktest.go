@@ -8,9 +8,13 @@ package devstacktest
 import (
 	"context"
 	"flag"
+	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,9 +79,51 @@ func StartClickHouseForKilledClients(t testing.TB, dir string) *devstack.ClickHo
 	return startClickHouse(t, dir, t.Logf)
 }
 
-func startClickHouse(t testing.TB, dir string, onStopError func(format string, args ...any)) *devstack.ClickHouse {
+// StartClickHouseWithConfigFile is StartClickHouse with a server configuration file
+// (devstack.ClickHouseConfig.ConfigFile): users with passwords, system.query_log.
+func StartClickHouseWithConfigFile(t testing.TB, dir, file string) *devstack.ClickHouse {
+	t.Helper()
+	return startClickHouse(t, dir, t.Errorf, func(c *devstack.ClickHouseConfig) { c.ConfigFile = file })
+}
+
+// StartClickHouseWithUsers is StartClickHouse with users besides "default", each with its
+// password (users.xml; the server reads it once and cannot change a password while it
+// runs), and system.query_log on, flushed every 200 ms, for tests that ask which user
+// ran what. Note that libchdb's server aborts on a failed native-protocol login (an
+// uncaught AUTHENTICATION_FAILED); the supervisor restarts it, but a test should not
+// try a wrong password.
+func StartClickHouseWithUsers(t testing.TB, dir string, users map[string]string) *devstack.ClickHouse {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("<clickhouse>\n  <users>\n    <default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default>\n")
+	for name, pass := range users {
+		fmt.Fprintf(&b, "    <%s><password>%s</password><networks><ip>::/0</ip></networks><profile>default</profile><quota>default</quota></%s>\n", name, html.EscapeString(pass), name)
+	}
+	b.WriteString("  </users>\n  <profiles><default/></profiles>\n  <quotas><default/></quotas>\n</clickhouse>\n")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	usersFile, serverFile := filepath.Join(dir, "users.xml"), filepath.Join(dir, "server.xml")
+	if err := os.WriteFile(usersFile, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	server := `<clickhouse>
+  <user_directories><users_xml><path>` + html.EscapeString(usersFile) + `</path></users_xml></user_directories>
+  <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>200</flush_interval_milliseconds></query_log>
+</clickhouse>
+`
+	if err := os.WriteFile(serverFile, []byte(server), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return StartClickHouseWithConfigFile(t, filepath.Join(dir, "data"), serverFile)
+}
+
+func startClickHouse(t testing.TB, dir string, onStopError func(format string, args ...any), opts ...func(*devstack.ClickHouseConfig)) *devstack.ClickHouse {
 	t.Helper()
 	cfg := ClickHouseConfig(t, dir)
+	for _, o := range opts {
+		o(&cfg)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ch, err := devstack.StartClickHouse(ctx, cfg, Logger())

@@ -1,0 +1,74 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/segmentio/kafka-go/sasl"
+)
+
+// rotatingSASL is a SASL mechanism whose credentials can be replaced while the readers
+// and writers built with it run: every new broker connection authenticates with the
+// credentials in place when it connects. Connections already authenticated stay as
+// they are (brokers do not ask again), as after any password change on the broker.
+type rotatingSASL struct {
+	cur atomic.Pointer[sasl.Mechanism]
+}
+
+func (r *rotatingSASL) Name() string { return (*r.cur.Load()).Name() }
+
+func (r *rotatingSASL) Start(ctx context.Context) (sasl.StateMachine, []byte, error) {
+	return (*r.cur.Load()).Start(ctx)
+}
+
+// EnableCredentialReload makes the dialers and transports built from c (and from its
+// copies made after this call) take their SASL credentials from one place that
+// ReplaceCredentials changes. Without SASL configured it does nothing.
+func (c *KafkaConfig) EnableCredentialReload() error {
+	if c.SASL.Mechanism == "" || c.rotating != nil {
+		return nil
+	}
+	m, err := c.staticMechanism()
+	if err != nil {
+		return err
+	}
+	r := &rotatingSASL{}
+	r.cur.Store(&m)
+	c.rotating = r
+	return nil
+}
+
+// ReplaceCredentials checks next's SASL username and password against brokers (a new
+// connection authenticated with them) and, when the brokers accept them, makes every
+// later connection of c's readers and writers use them. It reports whether they
+// changed. Turning SASL on or off, or changing the mechanism, needs a restart and is
+// refused; errors never carry the password.
+func (c *KafkaConfig) ReplaceCredentials(ctx context.Context, next KafkaConfig, brokers []string) (bool, error) {
+	if next.SASL.Mechanism != c.SASL.Mechanism {
+		return false, fmt.Errorf("kafka.sasl.mechanism changed from %q to %q: that takes a restart", c.SASL.Mechanism, next.SASL.Mechanism)
+	}
+	if c.rotating == nil {
+		if c.SASL.Mechanism != "" {
+			return false, errors.New("kafka: credentials cannot be replaced in this process")
+		}
+		return false, nil
+	}
+	if next.SASL.Username == c.SASL.Username && next.SASL.Password == c.SASL.Password {
+		return false, nil
+	}
+	check := *c
+	check.rotating = nil
+	check.SASL.Username, check.SASL.Password = next.SASL.Username, next.SASL.Password
+	m, err := check.staticMechanism()
+	if err != nil {
+		return false, err
+	}
+	if err := check.Ping(ctx, brokers); err != nil {
+		return false, fmt.Errorf("kafka: the new credentials (user %q) were not accepted: %w", check.SASL.Username, err)
+	}
+	c.rotating.cur.Store(&m)
+	c.SASL.Username, c.SASL.Password = check.SASL.Username, check.SASL.Password
+	return true, nil
+}
