@@ -5,8 +5,11 @@ package store
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -31,8 +34,15 @@ type Config struct {
 	Password     secret.String `yaml:"password"`
 	PasswordFile string        `yaml:"password_file"`
 	passwordRead bool          // Password came from PasswordFile
-	// TLS enables TLS on the native protocol (port 9440 on ClickHouse Cloud).
-	TLS bool `yaml:"tls"`
+	// TLS enables TLS on the native protocol (port 9440 on ClickHouse Cloud), trusting
+	// the system's CAs, or TLSCAFile's. TLSCertFile and TLSKeyFile are a client
+	// certificate for mutual TLS; TLSServerName, the name to verify when the address is
+	// not the one in the server's certificate.
+	TLS           bool   `yaml:"tls"`
+	TLSCAFile     string `yaml:"tls_ca_file"`
+	TLSCertFile   string `yaml:"tls_cert_file"`
+	TLSKeyFile    string `yaml:"tls_key_file"`
+	TLSServerName string `yaml:"tls_server_name"`
 	// DialTimeout bounds connecting. Default 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
 	// MaxOpenConns caps the connection pool; ingest uses one per assigned partition
@@ -55,6 +65,16 @@ func (c *Config) Validate() error {
 		c.MaxOpenConns = 16
 	}
 	if err := secret.ReadFile("password", c.PasswordFile, &c.Password, &c.passwordRead); err != nil {
+		return err
+	}
+	if !c.TLS {
+		for key, v := range map[string]string{"tls_ca_file": c.TLSCAFile, "tls_cert_file": c.TLSCertFile, "tls_key_file": c.TLSKeyFile, "tls_server_name": c.TLSServerName} {
+			if v != "" {
+				return fmt.Errorf("%s: set, but tls is off (set clickhouse.tls: true)", key)
+			}
+		}
+	}
+	if _, err := c.tlsConfig(); err != nil {
 		return err
 	}
 	for i, a := range c.Addr {
@@ -109,8 +129,9 @@ func Open(ctx context.Context, c Config, addrs ...string) (driver.Conn, error) {
 		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
 		ClientInfo:   clickhouse.ClientInfo{Products: []struct{ Name, Version string }{{Name: "trackwatch", Version: "1"}}},
 	}
-	if c.TLS {
-		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	var err error
+	if opts.TLS, err = c.tlsConfig(); err != nil {
+		return nil, err
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
@@ -121,4 +142,35 @@ func Open(ctx context.Context, c Config, addrs ...string) (driver.Conn, error) {
 		return nil, fmt.Errorf("ping clickhouse %v: %w", addrs, err)
 	}
 	return conn, nil
+}
+
+// tlsConfig builds the native protocol's TLS settings (nil without TLS), reading the
+// files each time: a connection pool opened after a certificate was renewed uses it.
+func (c *Config) tlsConfig() (*tls.Config, error) {
+	if !c.TLS {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.TLSServerName}
+	if c.TLSCAFile != "" {
+		pem, err := os.ReadFile(c.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls_ca_file: %s holds no PEM certificate", c.TLSCAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return nil, errors.New("tls_cert_file and tls_key_file: set both (a client certificate and its key) or neither")
+	}
+	if c.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls_cert_file, tls_key_file: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -104,4 +105,46 @@ func makeLeaf(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, name 
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
+}
+
+// Proxy listens on a loopback port with TLS (the server certificate; with requireClient,
+// only clients with a certificate the CA signed get through) and forwards each
+// connection's bytes to target, in the clear: a TLS listener in front of a server that
+// cannot listen with TLS itself (libchdb's refuses a secure native port). It stops at
+// the end of the test. It returns the TLS address.
+func (p *PKI) Proxy(t testing.TB, target string, requireClient bool) string {
+	t.Helper()
+	cfg := &tls.Config{Certificates: []tls.Certificate{p.Server}, MinVersion: tls.VersionTLS12}
+	if requireClient {
+		cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, p.Pool
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer in.Close()
+				if err := in.(*tls.Conn).Handshake(); err != nil {
+					return // a client the listener refused
+				}
+				out, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer out.Close()
+				done := make(chan struct{}, 2)
+				go func() { _, _ = io.Copy(out, in); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(in, out); done <- struct{}{} }()
+				<-done
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
