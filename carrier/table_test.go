@@ -160,4 +160,4 @@ func TestHeldOutWording(t *testing.T) {
 
 // minPreAdvice is the share of held-out pre-advice phrasings recognised, as last
 // measured: the floor the tables may not fall below. The goal is 0.95.
-const minPreAdvice = 0.84
+const minPreAdvice = 0.86 // 45 of 52
