@@ -25,7 +25,7 @@ func (r *rotatingSASL) Start(ctx context.Context) (sasl.StateMachine, []byte, er
 
 // EnableCredentialReload makes the dialers and transports built from c (and from its
 // copies made after this call) take their SASL credentials from one place that
-// ReplaceCredentials changes. Without SASL configured it does nothing.
+// PrepareCredentials's commit changes. Without SASL configured it does nothing.
 func (c *KafkaConfig) EnableCredentialReload() error {
 	if c.SASL.Mechanism == "" || c.rotating != nil {
 		return nil
@@ -40,35 +40,36 @@ func (c *KafkaConfig) EnableCredentialReload() error {
 	return nil
 }
 
-// ReplaceCredentials checks next's SASL username and password against brokers (a new
-// connection authenticated with them) and, when the brokers accept them, makes every
-// later connection of c's readers and writers use them. It reports whether they
-// changed. Turning SASL on or off, or changing the mechanism, needs a restart and is
-// refused; errors never carry the password.
-func (c *KafkaConfig) ReplaceCredentials(ctx context.Context, next KafkaConfig, brokers []string) (bool, error) {
+// PrepareCredentials checks next's SASL username and password against brokers (a new
+// connection authenticated with them) and returns the function that makes every later
+// connection of c's readers and writers use them (nil when they are those in use).
+// Turning SASL on or off, or changing the mechanism, needs a restart and is refused;
+// errors never carry the password.
+func (c *KafkaConfig) PrepareCredentials(ctx context.Context, next KafkaConfig, brokers []string) (func(), error) {
 	if next.SASL.Mechanism != c.SASL.Mechanism {
-		return false, fmt.Errorf("kafka.sasl.mechanism changed from %q to %q: that takes a restart", c.SASL.Mechanism, next.SASL.Mechanism)
+		return nil, fmt.Errorf("kafka.sasl.mechanism changed from %q to %q: that takes a restart", c.SASL.Mechanism, next.SASL.Mechanism)
 	}
 	if c.rotating == nil {
 		if c.SASL.Mechanism != "" {
-			return false, errors.New("kafka: credentials cannot be replaced in this process")
+			return nil, errors.New("kafka: credentials cannot be replaced in this process")
 		}
-		return false, nil
+		return nil, nil
 	}
 	if next.SASL.Username == c.SASL.Username && next.SASL.Password == c.SASL.Password {
-		return false, nil
+		return nil, nil
 	}
 	check := *c
 	check.rotating = nil
 	check.SASL.Username, check.SASL.Password = next.SASL.Username, next.SASL.Password
 	m, err := check.staticMechanism()
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	if err := check.Ping(ctx, brokers); err != nil {
-		return false, fmt.Errorf("kafka: the new credentials (user %q) were not accepted: %w", check.SASL.Username, err)
+		return nil, fmt.Errorf("kafka: the new credentials (user %q) were not accepted: %w", check.SASL.Username, err)
 	}
-	c.rotating.cur.Store(&m)
-	c.SASL.Username, c.SASL.Password = check.SASL.Username, check.SASL.Password
-	return true, nil
+	return func() {
+		c.rotating.cur.Store(&m)
+		c.SASL.Username, c.SASL.Password = check.SASL.Username, check.SASL.Password
+	}, nil
 }

@@ -294,6 +294,8 @@ func reload(ctx context.Context, read func() (config.Config, error), r reloadabl
 			return
 		}
 	}
+	// New database credentials are tried before anything is replaced: a server that
+	// refuses them leaves the whole running configuration as it is.
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	pending, err := r.clickhouse.PrepareCredentials(cctx, cfg.ClickHouse)
@@ -301,14 +303,17 @@ func reload(ctx context.Context, read func() (config.Config, error), r reloadabl
 		fail("the running configuration stays", err)
 		return
 	}
-	// Kafka's credentials are checked and replaced in one step: the last that can fail.
-	// A ClickHouse pool opened above is discarded when anything after it fails.
 	committed := false
 	defer func() {
 		if pending != nil && !committed {
 			pending.Discard()
 		}
 	}()
+	kafkaCommit, err := r.kafka.PrepareCredentials(cctx, cfg.Kafka, r.brokers)
+	if err != nil {
+		fail("the running configuration stays", err)
+		return
+	}
 	if r.notify != nil {
 		if err := r.notify.Reload(receivers); err != nil {
 			fail("the running configuration stays", err)
@@ -317,7 +322,7 @@ func reload(ctx context.Context, read func() (config.Config, error), r reloadabl
 	}
 	if r.api != nil {
 		if err := r.api.SetTokens(cfg.HTTP.Tokens); err != nil {
-			fail("the API's tokens and everything after them stay as they were", err)
+			fail("the API's tokens, the listener's certificate and the database credentials stay as they were", err)
 			return
 		}
 		if err := r.api.ReloadTLS(cfg.HTTP.TLS); err != nil {
@@ -325,10 +330,8 @@ func reload(ctx context.Context, read func() (config.Config, error), r reloadabl
 			return
 		}
 	}
-	kafkaChanged, err := r.kafka.ReplaceCredentials(cctx, cfg.Kafka, r.brokers)
-	if err != nil {
-		fail("the database credentials stay as they were", err)
-		return
+	if kafkaCommit != nil {
+		kafkaCommit()
 	}
 	if pending != nil {
 		pending.Commit()
@@ -337,5 +340,5 @@ func reload(ctx context.Context, read func() (config.Config, error), r reloadabl
 	logger.Info("configuration reloaded on SIGHUP: API tokens, the listener's certificate, notification receivers and database credentials replaced (other settings need a restart)",
 		"tokens", len(cfg.HTTP.Tokens), "receivers", len(receivers),
 		"clickhouse_credentials_changed", pending != nil, "clickhouse_user", r.clickhouse.Username(),
-		"kafka_credentials_changed", kafkaChanged)
+		"kafka_credentials_changed", kafkaCommit != nil)
 }

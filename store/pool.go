@@ -12,9 +12,9 @@ import (
 )
 
 // Pool is a connection pool whose credentials can be replaced while it is in use: a
-// long-running process (trackwatch run) shares one Pool between its components, and
-// ReplaceCredentials, on SIGHUP after a rotated password_file, opens a pool with the new
-// credentials, checks them, and puts it in place of the old one. Statements already
+// long-running process (trackwatch run) shares one Pool between its components, and on
+// SIGHUP after a rotated password_file PrepareCredentials opens a pool with the new
+// credentials and checks them; Commit puts it in place of the old one. Statements already
 // running finish on the old pool's connections, which close as they are released;
 // statements started afterwards, and sessions opened afterwards (OpenSession), use the
 // new credentials.
