@@ -19,7 +19,16 @@ import (
 type Store struct {
 	Conn driver.Conn
 	DB   string
+	// WriteChunk bounds how many alerts a recording builds in full (texts, evidence,
+	// timelines) at once; more are written in chunks of about this many, so that the
+	// first run after a deploy (every alert new) holds one chunk in memory, not all of
+	// them. Zero: DefaultWriteChunk.
+	WriteChunk int
 }
+
+// DefaultWriteChunk is Store.WriteChunk's default: at 100M events a first run writes
+// about 2M alerts, which built at once held 10 GiB in ClickHouse.
+const DefaultWriteChunk = 200_000
 
 // NewStore returns the store of database db.
 func NewStore(conn driver.Conn, db string) *Store { return &Store{Conn: conn, DB: db} }
@@ -59,6 +68,7 @@ const (
 	priorTable    = "trackwatch_run_prior"
 	changesTable  = "trackwatch_run_changes"
 	writeTable    = "trackwatch_run_write" // the findings whose alerts are written
+	chunkTable    = "trackwatch_run_chunk" // the part of them written in this chunk
 	fullTable     = "trackwatch_run_full"  // those findings in full, with timelines
 )
 
@@ -125,17 +135,6 @@ FROM ` + findingsTable + ` AS f LEFT JOIN ` + priorTable + ` AS p ON p.alert_id 
 WHERE has({record:Array(String)}, f.detector) AND (p.status = '' OR p.as_of <= {as_of:DateTime64(3, 'UTC')})
   AND (p.status != 'firing' OR p.content_hash != f.content_hash)
   AND f.alert_id NOT IN (` + falsePositives + `)`},
-	// Those findings in full, timelines and all (a run where little changed builds few).
-	{"full findings", `CREATE TEMPORARY TABLE ` + fullTable + ` ENGINE = Memory AS
-SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, * FROM ($written)`},
-	// The change log first: a run that dies after it is completed by the next one (see
-	// prior state); one that dies before it has changed nothing.
-	{"change log", `INSERT INTO $db.alert_changes (change_id, kind, ` + alertColumns + `)
-SELECT c.change_id, c.kind, f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace,
-    f.severity, f.recommendation, f.reason, f.reasons, f.evidence, f.protection_ends_at, f.amount,
-    {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}, 'firing', NULL, {as_of:DateTime64(3, 'UTC')}
-FROM ` + changesTable + ` AS c INNER JOIN ` + fullTable + ` AS f ON f.alert_id = c.alert_id
-WHERE c.kind != 'resolved'`},
 	// A resolved alert is logged as it last fired, with the moment it resolved. It was
 	// last detected by its detector's previous run (a row is rewritten only when it
 	// changes, so the stored last detection may be older).
@@ -157,6 +156,24 @@ FROM (
     )
     ORDER BY as_of DESC LIMIT 1 BY alert_id
 ) AS a INNER JOIN ` + changesTable + ` AS c ON c.alert_id = a.alert_id AND c.kind = 'resolved'`},
+}
+
+// chunkSteps write the alerts of one chunk of the write table (chunkTable): their
+// findings in full, their fired and refired changes to the change log, then the alerts.
+// A run that dies between chunks has logged and written the chunks before: the next run
+// takes their changes as done (prior state) and makes the others as changes of its own.
+var chunkSteps = []struct{ stage, sql string }{
+	// Those findings in full, timelines and all (a run where little changed builds few).
+	{"full findings", `CREATE TEMPORARY TABLE ` + fullTable + ` ENGINE = Memory AS
+SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, * FROM ($written)`},
+	// The change log first: a run that dies after it is completed by the next one (see
+	// prior state); one that dies before it has changed nothing.
+	{"change log", `INSERT INTO $db.alert_changes (change_id, kind, ` + alertColumns + `)
+SELECT c.change_id, c.kind, f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace,
+    f.severity, f.recommendation, f.reason, f.reasons, f.evidence, f.protection_ends_at, f.amount,
+    {as_of:DateTime64(3, 'UTC')}, {as_of:DateTime64(3, 'UTC')}, 'firing', NULL, {as_of:DateTime64(3, 'UTC')}
+FROM ` + changesTable + ` AS c INNER JOIN ` + fullTable + ` AS f ON f.alert_id = c.alert_id
+WHERE c.kind != 'resolved'`},
 	// Every finding fires, as of this moment, keeping the start of a firing episode. A
 	// finding that was firing already and says the same (its content hash) is not
 	// rewritten: readers take a firing alert's last detection from its detector's latest
@@ -165,7 +182,12 @@ FROM (
 SELECT f.alert_id, f.detector, f.order_id, f.tracking_number, f.seller_id, f.buyer_id, f.marketplace, f.severity, f.recommendation,
     f.reason, f.reasons, f.evidence, f.protection_ends_at, f.amount,
     w.first_detected_at, {as_of:DateTime64(3, 'UTC')}, 'firing', NULL, {as_of:DateTime64(3, 'UTC')}, w.content_hash
-FROM ` + writeTable + ` AS w INNER JOIN ` + fullTable + ` AS f ON f.alert_id = w.alert_id`},
+FROM ` + chunkTable + ` AS w INNER JOIN ` + fullTable + ` AS f ON f.alert_id = w.alert_id`},
+}
+
+// tailSteps follow the chunks: the resolved alerts (logged before the chunks), and the
+// run's counts, the mark that the run is complete.
+var tailSteps = []struct{ stage, sql string }{
 	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `)
 SELECT ` + alertColumns + ` FROM $db.alert_changes
 WHERE change_id IN (SELECT change_id FROM ` + changesTable + ` WHERE kind = 'resolved')`},
@@ -199,7 +221,7 @@ func CurrentAlertsSQL(db string) string {
 func (s *Store) sql(q string, run *detect.Run) string {
 	q = strings.ReplaceAll(q, "$db", "`"+s.DB+"`")
 	if run != nil {
-		q = strings.NewReplacer("$draft", run.FindingsDraftSQL(), "$written", run.FindingsOfSQL(writeTable)).Replace(q)
+		q = strings.NewReplacer("$draft", run.FindingsDraftSQL(), "$written", run.FindingsOfSQL(chunkTable)).Replace(q)
 	}
 	return q
 }
@@ -245,26 +267,47 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 	args := append(run.Args(), clickhouse.Named("record", record), clickhouse.Named("since", since))
 	qctx := run.QueryContext(ctx)
 	defer s.cleanup(conn)
-	for _, t := range []string{findingsTable, priorTable, changesTable, writeTable, fullTable} {
+	for _, t := range []string{findingsTable, priorTable, changesTable, writeTable, chunkTable, fullTable} {
 		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t); err != nil {
 			return res, fmt.Errorf("record alerts: %w", err)
 		}
 	}
-	steps := recordSteps
-	if len(record) == 0 {
-		steps = steps[:1] // only the findings, to count them
-	}
-	// A stage of several statements is reported once, from its first statement's start.
-	var stageStart time.Time
-	for i, st := range steps {
-		if i == 0 || steps[i-1].stage != st.stage {
-			stageStart = time.Now()
-		}
+	stages := map[string]time.Duration{} // a stage's statements, summed over the chunks
+	var order []string
+	exec := func(st struct{ stage, sql string }) error {
+		t := time.Now()
 		if err := conn.Exec(qctx, s.sql(st.sql, run), args...); err != nil {
-			return res, fmt.Errorf("record alerts: %s: %w", st.stage, detect.SessionLost(err))
+			return fmt.Errorf("record alerts: %s: %w", st.stage, detect.SessionLost(err))
 		}
-		if i == len(steps)-1 || steps[i+1].stage != st.stage {
-			run.Stage(st.stage, stageStart)
+		if _, ok := stages[st.stage]; !ok {
+			order = append(order, st.stage)
+		}
+		stages[st.stage] += time.Since(t)
+		return nil
+	}
+	defer func() {
+		for _, name := range order {
+			run.Stage(name, time.Now().Add(-stages[name]))
+		}
+	}()
+	if len(record) == 0 {
+		// only the findings, to count them
+		if err := exec(recordSteps[0]); err != nil {
+			return res, err
+		}
+	} else {
+		for _, st := range recordSteps {
+			if err := exec(st); err != nil {
+				return res, err
+			}
+		}
+		if err := s.writeChunks(ctx, conn, exec); err != nil {
+			return res, err
+		}
+		for _, st := range tailSteps {
+			if err := exec(st); err != nil {
+				return res, err
+			}
 		}
 	}
 	var counts []struct {
@@ -299,6 +342,41 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 	return res, nil
 }
 
+// writeChunks runs chunkSteps over the write table in chunks of about WriteChunk alerts
+// (by a hash of the alert id), each built in full, logged and written before the next.
+func (s *Store) writeChunks(ctx context.Context, conn driver.Conn, exec func(struct{ stage, sql string }) error) error {
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+writeTable).Scan(&n); err != nil {
+		return fmt.Errorf("record alerts: count the alerts to write: %w", detect.SessionLost(err))
+	}
+	if n == 0 {
+		return nil
+	}
+	size := s.WriteChunk
+	if size <= 0 {
+		size = DefaultWriteChunk
+	}
+	chunks := (n + uint64(size) - 1) / uint64(size)
+	for k := range chunks {
+		for _, t := range []string{fullTable, chunkTable} {
+			if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t); err != nil {
+				return fmt.Errorf("record alerts: %w", err)
+			}
+		}
+		if err := conn.Exec(ctx, "CREATE TEMPORARY TABLE "+chunkTable+" ENGINE = Memory AS SELECT * FROM "+writeTable+
+			" WHERE cityHash64(alert_id) % {chunks:UInt64} = {chunk:UInt64}",
+			clickhouse.Named("chunks", chunks), clickhouse.Named("chunk", k)); err != nil {
+			return fmt.Errorf("record alerts: chunk %d of %d: %w", k+1, chunks, detect.SessionLost(err))
+		}
+		for _, st := range chunkSteps {
+			if err := exec(st); err != nil {
+				return fmt.Errorf("chunk %d of %d: %w", k+1, chunks, err)
+			}
+		}
+	}
+	return nil
+}
+
 // RecordAt evaluates set as of asOf on conn (a connection of its own, as
 // store.OpenSession makes) and records the run: Prepare, Record, Close.
 func (s *Store) RecordAt(ctx context.Context, conn driver.Conn, set *detect.Set, cfg detect.Config, asOf time.Time) (Result, error) {
@@ -313,7 +391,7 @@ func (s *Store) RecordAt(ctx context.Context, conn driver.Conn, set *detect.Set,
 func (s *Store) cleanup(conn driver.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, t := range []string{fullTable, writeTable, changesTable, priorTable, findingsTable} {
+	for _, t := range []string{fullTable, chunkTable, writeTable, changesTable, priorTable, findingsTable} {
 		_ = conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -530,5 +531,90 @@ func TestARunRewritesOnlyTheAlertsThatChanged(t *testing.T) {
 	}
 	if a := alertsByOrder(t, s)["moves-later"]; a.Status != alert.StatusResolved || !a.LastDetectedAt.Equal(evidence) {
 		t.Errorf("resolved alert: %+v", a)
+	}
+}
+
+// A recording that writes its alerts in chunks (WriteChunk) writes what one that builds
+// them all at once writes: the same alerts, the same change log, over a first run (every
+// alert new), a run where some alerts' evidence changed and one where some resolved.
+func TestChunkedWritesEqualOneWrite(t *testing.T) {
+	w := detecttest.NewWorld(t, db)
+	for i := range 23 {
+		number := fmt.Sprintf("RR%09dCN", 100000000+i)
+		w.Shipped(fmt.Sprintf("order-%02d", i), number, "china-post", 5)
+		w.Scan(number, "Electronic information received", 5)
+	}
+	set, err := detect.NewSet(db, "stalled_eir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		What string `ch:"what"`
+	}
+	snapshot := func() []string {
+		t.Helper()
+		var rows []row
+		q := `SELECT what FROM (SELECT concat('alert ', toString(tuple(alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity,
+			recommendation, reason, reasons, evidence, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of,
+			content_hash))) AS what FROM al.alerts FINAL
+		UNION ALL SELECT concat('change ', toString(tuple(change_id, kind, alert_id, reason, evidence, status, as_of))) FROM al.alert_changes FINAL
+		UNION ALL SELECT concat('run ', toString(tuple(detector, as_of, firing, fired, refired, resolved))) FROM al.alert_runs)
+		ORDER BY what`
+		if err := w.Conn.Select(t.Context(), &rows, q); err != nil {
+			t.Fatal(err)
+		}
+		out := make([]string, len(rows))
+		for i, r := range rows {
+			out[i] = r.What
+		}
+		return out
+	}
+	// Two runs, then evidence changes for some numbers, then some move.
+	sequence := func(chunk int) []string {
+		t.Helper()
+		for _, table := range []string{"alerts", "alert_changes", "alert_runs"} {
+			if err := w.Conn.Exec(t.Context(), "TRUNCATE TABLE al."+table); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := alert.NewStore(w.Conn, db)
+		s.WriteChunk = chunk
+		var out []string
+		for i, at := range []time.Time{asOf(13), asOf(14), asOf(16), asOf(18)} {
+			res := record(t, s, w.Conn, set, detect.Config{}, at)
+			out = append(out, fmt.Sprintf("run %d: %v", i, res.Counts))
+		}
+		return append(out, snapshot()...)
+	}
+	for i := range 5 { // evidence changes on the 15th, movement on the 17th
+		w.Scan(fmt.Sprintf("RR%09dCN", 100000000+i), "Shipment information received", 15)
+	}
+	for i := 5; i < 9; i++ {
+		w.Scan(fmt.Sprintf("RR%09dCN", 100000000+i), "In transit", 17)
+	}
+	whole := sequence(0)
+	chunked := sequence(4) // 23 alerts: six chunks in the first run
+	if !slices.Equal(whole, chunked) {
+		for i := range max(len(whole), len(chunked)) {
+			var a, b string
+			if i < len(whole) {
+				a = whole[i]
+			}
+			if i < len(chunked) {
+				b = chunked[i]
+			}
+			if a != b {
+				c := 0
+				for c < min(len(a), len(b)) && a[c] == b[c] {
+					c++
+				}
+				c = max(0, c-80)
+				t.Errorf("first difference at row %d:\n  whole:   %.300s\n  chunked: %.300s", i, a[min(c, len(a)):], b[min(c, len(b)):])
+				break
+			}
+		}
+	}
+	if len(whole) < 23+23 {
+		t.Fatalf("the runs wrote too little to compare: %d rows", len(whole))
 	}
 }
