@@ -373,7 +373,10 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+s.db+"`.order_months").Scan(&rows); err != nil {
 			return nil, fmt.Errorf("order state: %w", SessionLost(err))
 		}
-		passes = max(1, int((rows+ordersPerPass-1)/ordersPerPass))
+		passes = 1
+		if rows > onePassOrders {
+			passes = int((rows + ordersPerPass - 1) / ordersPerPass)
+		}
 	}
 	for _, st := range []struct{ what, table, query, summaries, key string }{
 		{"order state", ordersTable, orders, "order_months", "order_id"},
@@ -388,7 +391,18 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 			return nil, fmt.Errorf("%s: %w", st.what, SessionLost(err))
 		}
 		for pass := range len(bounds) + 1 {
-			stmt := "CREATE TEMPORARY TABLE " + st.table + " ENGINE = Memory AS\n" + st.query
+			engine := "Memory"
+			if len(bounds) > 0 {
+				// In several passes the run's tables are kept on disk: the order state of
+				// every order sorted by number, so that each candidates pass reads its range
+				// only, and the candidates. In memory they were most of a run's peak (4.4 GiB
+				// at 10M orders; 1.9 GiB on disk, in 10 passes).
+				engine = "MergeTree ORDER BY tuple()"
+				if st.table == ordersTable {
+					engine = "MergeTree ORDER BY tracking_number"
+				}
+			}
+			stmt := "CREATE TEMPORARY TABLE " + st.table + " ENGINE = " + engine + " AS\n" + st.query
 			if pass > 0 {
 				stmt = "INSERT INTO " + st.table + "\n" + st.query
 			}
@@ -410,10 +424,15 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 	return args, nil
 }
 
-// ordersPerPass is how many order summary rows a pass of the order state and the
-// candidates takes on when detect.passes is 0 (automatic): about 2 GiB of ClickHouse
-// memory at most for the candidates of that many orders.
-const ordersPerPass = 2_000_000
+// When detect.passes is 0 (automatic), a run over up to onePassOrders order summary rows
+// is one pass with its tables in memory (fastest; about 0.5 GiB of ClickHouse's memory
+// at 1M orders); above, it runs in passes of ordersPerPass rows with its tables on disk:
+// at 10M orders ClickHouse's peak stays under 2 GiB (measured: 1.9 GiB, against 4.4 GiB
+// in memory in 5 passes, for 48 s -> 71 s).
+const (
+	onePassOrders = 2_000_000
+	ordersPerPass = 1_000_000
+)
 
 // cleanup drops the run's temporary tables; closing the connection would too.
 func (s *Set) cleanup(conn driver.Conn) {
