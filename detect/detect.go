@@ -79,9 +79,11 @@ type Config struct {
 	// reading. Default false: for comparison and as a way around a damaged summary table.
 	FromEvents bool `yaml:"from_events"`
 	// Passes splits a run's two largest stages (the order state, the candidates) into
-	// this many passes, each over the orders or tracking numbers that hash to it, so that
-	// a run holds a part of them in memory at a time. Default 0: one pass per 2 million
-	// orders (a 10M-event marketplace: one pass).
+	// this many passes, each over a range of the orders or tracking numbers, so that a
+	// run works on a part of them at a time; in more than one pass the run's tables are
+	// kept on disk (temporary MergeTree tables) rather than in memory. Default 0: one
+	// pass, in memory, up to 2 million order summary rows (a 10M-event marketplace);
+	// above, one pass per million (at 100M events: 11 passes, ClickHouse under 2 GiB).
 	Passes int `yaml:"passes"`
 	// Schedules overrides Schedule per detector, e.g. {stalled_eir: "0 * * * *"}.
 	// Detectors on the same spec run together, in one run (Set).
