@@ -27,8 +27,9 @@ type Store struct {
 }
 
 // DefaultWriteChunk is Store.WriteChunk's default: at 100M events a first run writes
-// about 2M alerts, which built at once held 10 GiB in ClickHouse.
-const DefaultWriteChunk = 200_000
+// about 2M alerts, which built at once held 10 GiB in ClickHouse; in chunks of 100,000
+// its recording peaks at 1.7 GiB (200,000: 2.3 GiB), in about the same time.
+const DefaultWriteChunk = 100_000
 
 // NewStore returns the store of database db.
 func NewStore(conn driver.Conn, db string) *Store { return &Store{Conn: conn, DB: db} }
