@@ -105,24 +105,7 @@ kafka:
 
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan service.Endpoints, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(ctx, cfg, service.Options{Logger: logger, NoDetect: true, Reload: load,
-			Ready: func(ep service.Endpoints) { ready <- ep }})
-	}()
-	var ep service.Endpoints
-	select {
-	case ep = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("run ended before ready: %v\n%s", err, logs.String())
-	case <-time.After(2 * time.Minute):
-		cancel()
-		t.Fatal("not ready within 2 minutes")
-	}
-	defer func() { cancel(); <-done }()
+	ep := startRun(t, cfg, service.Options{Logger: logger, NoDetect: true, Reload: load}, &logs)
 
 	health := func() httpapi.Health {
 		resp, err := http.Get("http://" + ep.HTTP + "/healthz")

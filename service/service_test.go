@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -167,6 +168,37 @@ func TestRunDeliversAlertChangesToAWebhookReceiver(t *testing.T) {
 	}
 }
 
+// startRun starts service.Run with opts (its Ready set here) and returns the endpoints
+// once it serves; the run stops at the end of the test. logs, when set, adds the run's
+// log to a failure to start.
+func startRun(t *testing.T, cfg config.Config, opts service.Options, logs fmt.Stringer) service.Endpoints {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan service.Endpoints, 1)
+	done := make(chan error, 1)
+	opts.Ready = func(ep service.Endpoints) { ready <- ep }
+	go func() { done <- service.Run(ctx, cfg, opts) }()
+	log := func() string {
+		if logs == nil {
+			return ""
+		}
+		return "\n" + logs.String()
+	}
+	select {
+	case ep := <-ready:
+		t.Cleanup(func() { cancel(); <-done })
+		return ep
+	case err := <-done:
+		cancel()
+		t.Fatalf("run ended before ready: %v%s", err, log())
+	case <-time.After(2 * time.Minute):
+		cancel()
+		<-done
+		t.Fatalf("not ready within 2 minutes%s", log())
+	}
+	return service.Endpoints{}
+}
+
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -204,24 +236,7 @@ func TestSIGHUPReloadsTheAPITokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan service.Endpoints, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(ctx, cfg, service.Options{Logger: devstacktest.Logger(), NoDetect: true, Reload: load,
-			Ready: func(ep service.Endpoints) { ready <- ep }})
-	}()
-	var ep service.Endpoints
-	select {
-	case ep = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("run ended before ready: %v", err)
-	case <-time.After(2 * time.Minute):
-		cancel()
-		t.Fatal("not ready within 2 minutes")
-	}
-	defer func() { cancel(); <-done }()
+	ep := startRun(t, cfg, service.Options{Logger: devstacktest.Logger(), NoDetect: true, Reload: load}, nil)
 	status := func(token string) int {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+ep.HTTP+"/api/v1/alerts", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
