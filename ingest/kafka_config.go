@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
+	"github.com/trackwatch/trackwatch/internal/pemfile"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/secret"
 )
@@ -155,13 +155,9 @@ func (c *KafkaConfig) tlsConfig() (*tls.Config, error) {
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.TLS.CAFile != "" {
-		pem, err := os.ReadFile(c.TLS.CAFile)
+		pool, err := pemfile.CertPool("kafka tls ca_file", c.TLS.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("kafka tls ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka tls ca_file %s: no PEM certificates", c.TLS.CAFile)
+			return nil, err
 		}
 		cfg.RootCAs = pool
 	}

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/internal/pemfile"
 	"github.com/trackwatch/trackwatch/secret"
 )
 
@@ -301,13 +301,9 @@ func (r *ReceiverConfig) Endpoint() string {
 func (r *ReceiverConfig) tlsConfig() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if r.TLS.CAFile != "" {
-		pem, err := os.ReadFile(r.TLS.CAFile)
+		pool, err := pemfile.CertPool("tls.ca_file", r.TLS.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificates", r.TLS.CAFile)
+			return nil, err
 		}
 		cfg.RootCAs = pool
 	}
