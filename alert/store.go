@@ -73,6 +73,9 @@ const (
 	fullTable     = "trackwatch_run_full"  // those findings in full, with timelines
 )
 
+// recordTables are the temporary tables of a recording, in the order they are dropped.
+var recordTables = []string{fullTable, chunkTable, writeTable, changesTable, priorTable, findingsTable}
+
 // falsePositives are the alerts an analyst closed as false positives: they do not fire
 // again for the same order and number.
 const falsePositives = `SELECT alert_id FROM (` + caseSQL + `) WHERE case_state = 'closed' AND outcome = 'false_positive'`
@@ -85,7 +88,10 @@ const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, 
 // as_of, record (the detectors recorded) and since (per detector, the moment of its
 // latest recorded run in Unix milliseconds: changes after it may not have reached alerts
 // yet).
-var recordSteps = []struct{ stage, sql string }{
+// step is one statement of a recording and the stage it counts in.
+type step struct{ stage, sql string }
+
+var recordSteps = []step{
 	// Every finding as a draft (no timelines) with the hash of what its alert says: the
 	// draft's fields and what its timeline is built from.
 	// Only the ids and the hash are kept: the texts are hashed as they stream by.
@@ -163,7 +169,7 @@ FROM (
 // findings in full, their fired and refired changes to the change log, then the alerts.
 // A run that dies between chunks has logged and written the chunks before: the next run
 // takes their changes as done (prior state) and makes the others as changes of its own.
-var chunkSteps = []struct{ stage, sql string }{
+var chunkSteps = []step{
 	// Those findings in full, timelines and all (a run where little changed builds few).
 	{"full findings", `CREATE TEMPORARY TABLE ` + fullTable + ` ENGINE = Memory AS
 SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, * FROM ($written)`},
@@ -188,7 +194,7 @@ FROM ` + chunkTable + ` AS w INNER JOIN ` + fullTable + ` AS f ON f.alert_id = w
 
 // tailSteps follow the chunks: the resolved alerts (logged before the chunks), and the
 // run's counts, the mark that the run is complete.
-var tailSteps = []struct{ stage, sql string }{
+var tailSteps = []step{
 	{"alerts", `INSERT INTO $db.alerts (` + alertColumns + `)
 SELECT ` + alertColumns + ` FROM $db.alert_changes
 WHERE change_id IN (SELECT change_id FROM ` + changesTable + ` WHERE kind = 'resolved')`},
@@ -268,14 +274,14 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 	args := append(run.Args(), clickhouse.Named("record", record), clickhouse.Named("since", since))
 	qctx := run.QueryContext(ctx)
 	defer s.cleanup(conn)
-	for _, t := range []string{findingsTable, priorTable, changesTable, writeTable, chunkTable, fullTable} {
+	for _, t := range recordTables {
 		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t); err != nil {
 			return res, fmt.Errorf("record alerts: %w", err)
 		}
 	}
 	stages := map[string]time.Duration{} // a stage's statements, summed over the chunks
 	var order []string
-	exec := func(st struct{ stage, sql string }) error {
+	exec := func(st step) error {
 		t := time.Now()
 		if err := conn.Exec(qctx, s.sql(st.sql, run), args...); err != nil {
 			return fmt.Errorf("record alerts: %s: %w", st.stage, detect.SessionLost(err))
@@ -291,24 +297,27 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 			run.Stage(name, time.Now().Add(-stages[name]))
 		}
 	}()
+	execAll := func(steps []step) error {
+		for _, st := range steps {
+			if err := exec(st); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if len(record) == 0 {
-		// only the findings, to count them
-		if err := exec(recordSteps[0]); err != nil {
+		if err := exec(recordSteps[0]); err != nil { // only the findings, to count them
 			return res, err
 		}
 	} else {
-		for _, st := range recordSteps {
-			if err := exec(st); err != nil {
-				return res, err
-			}
+		if err := execAll(recordSteps); err != nil {
+			return res, err
 		}
 		if err := s.writeChunks(ctx, conn, exec); err != nil {
 			return res, err
 		}
-		for _, st := range tailSteps {
-			if err := exec(st); err != nil {
-				return res, err
-			}
+		if err := execAll(tailSteps); err != nil {
+			return res, err
 		}
 	}
 	var counts []struct {
@@ -345,7 +354,7 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 
 // writeChunks runs chunkSteps over the write table in chunks of about WriteChunk alerts
 // (by a hash of the alert id), each built in full, logged and written before the next.
-func (s *Store) writeChunks(ctx context.Context, conn driver.Conn, exec func(struct{ stage, sql string }) error) error {
+func (s *Store) writeChunks(ctx context.Context, conn driver.Conn, exec func(step) error) error {
 	var n uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM "+writeTable).Scan(&n); err != nil {
 		return fmt.Errorf("record alerts: count the alerts to write: %w", detect.SessionLost(err))
@@ -392,7 +401,7 @@ func (s *Store) RecordAt(ctx context.Context, conn driver.Conn, set *detect.Set,
 func (s *Store) cleanup(conn driver.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, t := range []string{fullTable, chunkTable, writeTable, changesTable, priorTable, findingsTable} {
+	for _, t := range recordTables {
 		_ = conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t)
 	}
 }

@@ -141,7 +141,7 @@ func (c *Config) Validate() error {
 		c.SilentDaysExpress = 10
 	}
 	if c.Passes < 0 || c.Passes > 1000 {
-		return fmt.Errorf("passes: %d is out of range 0..1000 (0: one pass per 2 million orders)", c.Passes)
+		return fmt.Errorf("passes: %d is out of range 0..1000 (0: automatic)", c.Passes)
 	}
 	if c.ExpressCarriers == nil {
 		c.ExpressCarriers = []string{"ups", "fedex", "dhl", "dhl-express", "sf-express", "aramex", "yamato", "sagawa"}

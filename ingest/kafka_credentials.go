@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/segmentio/kafka-go/sasl"
+
+	"github.com/trackwatch/trackwatch/secret"
 )
 
 // rotatingSASL is a SASL mechanism whose credentials can be replaced while the readers
@@ -14,13 +16,20 @@ import (
 // credentials in place when it connects. Connections already authenticated stay as
 // they are (brokers do not ask again), as after any password change on the broker.
 type rotatingSASL struct {
-	cur atomic.Pointer[sasl.Mechanism]
+	cur atomic.Pointer[saslCredentials]
 }
 
-func (r *rotatingSASL) Name() string { return (*r.cur.Load()).Name() }
+// saslCredentials are the credentials in use and the mechanism built from them.
+type saslCredentials struct {
+	username string
+	password secret.String
+	sasl.Mechanism
+}
+
+func (r *rotatingSASL) Name() string { return r.cur.Load().Name() }
 
 func (r *rotatingSASL) Start(ctx context.Context) (sasl.StateMachine, []byte, error) {
-	return (*r.cur.Load()).Start(ctx)
+	return r.cur.Load().Start(ctx)
 }
 
 // EnableCredentialReload makes the dialers and transports built from c (and from its
@@ -35,7 +44,7 @@ func (c *KafkaConfig) EnableCredentialReload() error {
 		return err
 	}
 	r := &rotatingSASL{}
-	r.cur.Store(&m)
+	r.cur.Store(&saslCredentials{c.SASL.Username, c.SASL.Password, m})
 	c.rotating = r
 	return nil
 }
@@ -55,7 +64,7 @@ func (c *KafkaConfig) PrepareCredentials(ctx context.Context, next KafkaConfig, 
 		}
 		return nil, nil
 	}
-	if next.SASL.Username == c.SASL.Username && next.SASL.Password == c.SASL.Password {
+	if in := c.rotating.cur.Load(); next.SASL.Username == in.username && next.SASL.Password == in.password {
 		return nil, nil
 	}
 	check := *c
@@ -68,8 +77,5 @@ func (c *KafkaConfig) PrepareCredentials(ctx context.Context, next KafkaConfig, 
 	if err := check.Ping(ctx, brokers); err != nil {
 		return nil, fmt.Errorf("kafka: the new credentials (user %q) were not accepted: %w", check.SASL.Username, err)
 	}
-	return func() {
-		c.rotating.cur.Store(&m)
-		c.SASL.Username, c.SASL.Password = check.SASL.Username, check.SASL.Password
-	}, nil
+	return func() { c.rotating.cur.Store(&saslCredentials{check.SASL.Username, check.SASL.Password, m}) }, nil
 }

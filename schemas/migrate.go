@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,12 +91,13 @@ func Migrations(opts DDLOptions) ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(src)
-		for fn, sel := range renderedSelects { // the SELECT a function renders is part of the file
+		summed := slices.Clone(src)
+		for _, fn := range slices.Sorted(maps.Keys(renderedSelects)) { // the SELECT a function renders is part of the file
 			if strings.Contains(string(src), fn) {
-				sum = sha256.Sum256(append(append([]byte(nil), src...), sel...))
+				summed = append(summed, renderedSelects[fn]...)
 			}
 		}
+		sum := sha256.Sum256(summed)
 		out = append(out, Migration{Version: version, Name: name, Statements: splitStatements(sql), Checksum: hex.EncodeToString(sum[:])})
 	}
 	return out, nil

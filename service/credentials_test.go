@@ -151,15 +151,7 @@ kafka:
 	}
 	produce := func(password, id string) {
 		t.Helper()
-		kc := ingest.KafkaConfig{Brokers: brokers, SASL: ingest.SASLConfig{Mechanism: "scram-sha-256", Username: kafkaUser, Password: secret.String(password)}}
-		if err := kc.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		tr, err := kc.Transport()
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := &kafka.Writer{Addr: kafka.TCP(brokers...), Transport: tr, BatchTimeout: 10 * time.Millisecond}
+		w := &kafka.Writer{Addr: kafka.TCP(brokers...), Transport: scramTransport(t, brokers, kafkaUser, password), BatchTimeout: 10 * time.Millisecond}
 		defer w.Close()
 		if err := w.WriteMessages(context.Background(), kafka.Message{Topic: schemas.TrackingTopic, Key: []byte(id),
 			Value: fmt.Appendf(nil, `{"event_id":%q,"tracking_number":"RR123456785CN","raw_status":"Accepted","occurred_at":"2026-10-02T08:15:00Z"}`, id)}); err != nil {
@@ -218,11 +210,10 @@ kafka:
 	}
 }
 
-// rotateSCRAM changes user's SCRAM-SHA-256 password on the brokers, authenticated with
-// the old one (the user is a superuser there).
-func rotateSCRAM(t *testing.T, brokers []string, user, oldPass, newPass string) {
+// scramTransport is a transport to brokers authenticated as user with SCRAM-SHA-256.
+func scramTransport(t *testing.T, brokers []string, user, password string) *kafka.Transport {
 	t.Helper()
-	kc := ingest.KafkaConfig{Brokers: brokers, SASL: ingest.SASLConfig{Mechanism: "scram-sha-256", Username: user, Password: secret.String(oldPass)}}
+	kc := ingest.KafkaConfig{Brokers: brokers, SASL: ingest.SASLConfig{Mechanism: "scram-sha-256", Username: user, Password: secret.String(password)}}
 	if err := kc.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +221,14 @@ func rotateSCRAM(t *testing.T, brokers []string, user, oldPass, newPass string) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tr
+}
+
+// rotateSCRAM changes user's SCRAM-SHA-256 password on the brokers, authenticated with
+// the old one (the user is a superuser there).
+func rotateSCRAM(t *testing.T, brokers []string, user, oldPass, newPass string) {
+	t.Helper()
+	tr := scramTransport(t, brokers, user, oldPass)
 	salt := []byte("trackwatch-rotation-salt")
 	salted, err := pbkdf2.Key(sha256.New, newPass, salt, 4096, sha256.Size)
 	if err != nil {
