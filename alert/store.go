@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,13 +108,16 @@ FROM ($draft)`},
 SELECT alert_id, any(detector) AS detector, argMax(status, v) AS status, argMax(first_detected_at, v) AS first_detected_at, max(v) AS as_of,
     argMax(content_hash, v) AS content_hash
 FROM (
-    SELECT alert_id, detector, status, first_detected_at, as_of AS v, content_hash FROM $db.alerts FINAL
-    WHERE has({record:Array(String)}, detector)
+    -- (a scoped run reads the alerts of its orders only, without FINAL, which ClickHouse
+    -- 26.7 cannot combine with a temporary table's filter: the latest version is
+    -- picked below anyway)
+    SELECT alert_id, detector, status, first_detected_at, as_of AS v, content_hash FROM $db.alerts $final
+    WHERE has({record:Array(String)}, detector)$scope
     UNION ALL
     -- a state only logged (its run died before writing alerts) has no hash: it is written
     SELECT alert_id, detector, status, first_detected_at, as_of AS v, toUInt64(0) AS content_hash FROM $db.alert_changes
     WHERE has({record:Array(String)}, detector) AND as_of > fromUnixTimestamp64Milli({since:Map(String, Int64)}[detector], 'UTC')
-      AND as_of <= {as_of:DateTime64(3, 'UTC')}
+      AND as_of <= {as_of:DateTime64(3, 'UTC')}$scope
 )
 GROUP BY alert_id`},
 	// The changes: found and not firing before (fired, or refired after a resolve);
@@ -199,9 +203,8 @@ var tailSteps = []step{
 SELECT ` + alertColumns + ` FROM $db.alert_changes
 WHERE change_id IN (SELECT change_id FROM ` + changesTable + ` WHERE kind = 'resolved')`},
 	{"alerts", `INSERT INTO $db.alert_runs (detector, as_of, firing, fired, refired, resolved)
-SELECT r.d, {as_of:DateTime64(3, 'UTC')}, f.n, c.fired, c.refired, c.resolved
+SELECT r.d, {as_of:DateTime64(3, 'UTC')}, {firing:Map(String, UInt64)}[r.d], c.fired, c.refired, c.resolved
 FROM (SELECT arrayJoin({record:Array(String)}) AS d) AS r
-LEFT JOIN (SELECT detector, count() AS n FROM ` + findingsTable + ` GROUP BY detector) AS f ON f.detector = r.d
 LEFT JOIN (
     SELECT detector, countIf(kind = 'fired') AS fired, countIf(kind = 'refired') AS refired, countIf(kind = 'resolved') AS resolved
     FROM ` + changesTable + ` GROUP BY detector
@@ -228,7 +231,12 @@ func CurrentAlertsSQL(db string) string {
 func (s *Store) sql(q string, run *detect.Run) string {
 	q = strings.ReplaceAll(q, "$db", "`"+s.DB+"`")
 	if run != nil {
-		q = strings.NewReplacer("$draft", run.FindingsDraftSQL(), "$written", run.FindingsOfSQL(chunkTable)).Replace(q)
+		final, scope := "FINAL", ""
+		if c := run.ScopeCondition("order_id"); c != "" {
+			final, scope = "", " AND "+c
+		}
+		q = strings.NewReplacer("$draft", run.FindingsDraftSQL(), "$written", run.FindingsOfSQL(chunkTable),
+			"$final", final, "$scope", scope).Replace(q)
 	}
 	return q
 }
@@ -253,14 +261,17 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 	var latest []struct {
 		Detector string    `ch:"detector"`
 		AsOf     time.Time `ch:"as_of"`
+		Firing   uint64    `ch:"firing"`
 	}
-	if err := s.Conn.Select(ctx, &latest, "SELECT detector, max(as_of) AS as_of FROM "+s.table("alert_runs")+
-		" WHERE has({detectors:Array(String)}, detector) GROUP BY detector", clickhouse.Named("detectors", detectors)); err != nil {
+	if err := s.Conn.Select(ctx, &latest, "SELECT detector, max(a) AS as_of, toUInt64(argMax(firing, a)) AS firing FROM (SELECT detector, as_of AS a, firing FROM "+
+		s.table("alert_runs")+" WHERE has({detectors:Array(String)}, detector)) GROUP BY detector", clickhouse.Named("detectors", detectors)); err != nil {
 		return res, fmt.Errorf("record alerts: latest runs: %w", err)
 	}
 	since := map[string]int64{} // Unix milliseconds
+	firing := map[string]uint64{}
 	for _, l := range latest {
 		since[l.Detector] = l.AsOf.UnixMilli()
+		firing[l.Detector] = l.Firing
 		if l.AsOf.After(asOf) {
 			res.Behind[l.Detector] = l.AsOf.UTC()
 		}
@@ -309,6 +320,11 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 		if err := exec(recordSteps[0]); err != nil { // only the findings, to count them
 			return res, err
 		}
+		if _, scoped := run.Scoped(); !scoped {
+			if err := s.countFiring(ctx, conn, run, firing, args); err != nil {
+				return res, err
+			}
+		}
 	} else {
 		if err := execAll(recordSteps); err != nil {
 			return res, err
@@ -316,19 +332,18 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 		if err := s.writeChunks(ctx, conn, exec); err != nil {
 			return res, err
 		}
+		if err := s.countFiring(ctx, conn, run, firing, args); err != nil {
+			return res, err
+		}
+		args = append(args, clickhouse.Named("firing", firing))
 		if err := execAll(tailSteps); err != nil {
 			return res, err
 		}
 	}
-	var counts []struct {
-		Detector string `ch:"detector"`
-		N        uint64 `ch:"n"`
-	}
-	if err := conn.Select(ctx, &counts, "SELECT detector, count() AS n FROM "+findingsTable+" GROUP BY detector"); err != nil {
-		return res, fmt.Errorf("record alerts: count: %w", detect.SessionLost(err))
-	}
-	for _, c := range counts {
-		res.Firing[c.Detector] = int(c.N)
+	for d, n := range firing {
+		if slices.Contains(detectors, d) {
+			res.Firing[d] = int(n)
+		}
 	}
 	if len(record) == 0 {
 		return res, nil
@@ -350,6 +365,37 @@ func (s *Store) Record(ctx context.Context, run *detect.Run) (Result, error) {
 		return res, fmt.Errorf("record alerts: read changes: %w", detect.SessionLost(err))
 	}
 	return res, nil
+}
+
+// countFiring sets firing to the number of alerts of each detector that fire once the
+// run is recorded: its findings, for a run over every order; for a scoped run, the
+// previous run's count (as firing holds it) plus the alerts fired and less those
+// resolved since that run, this one's changes (logged by now) and any a run that died
+// before it completed logged.
+func (s *Store) countFiring(ctx context.Context, conn driver.Conn, run *detect.Run, firing map[string]uint64, args []any) error {
+	var counts []struct {
+		Detector string `ch:"detector"`
+		Up       uint64 `ch:"up"`
+		Down     uint64 `ch:"down"`
+	}
+	q := "SELECT detector, count() AS up, toUInt64(0) AS down FROM " + findingsTable + " GROUP BY detector"
+	_, scoped := run.Scoped()
+	if scoped {
+		q = "SELECT detector, uniqExactIf(change_id, kind != 'resolved') AS up, uniqExactIf(change_id, kind = 'resolved') AS down\n" +
+			"FROM " + s.table("alert_changes") + " WHERE has({record:Array(String)}, detector)\n" +
+			"  AND as_of > fromUnixTimestamp64Milli({since:Map(String, Int64)}[detector], 'UTC') AND as_of <= {as_of:DateTime64(3, 'UTC')}\n" +
+			"GROUP BY detector"
+	}
+	if err := conn.Select(ctx, &counts, q, args...); err != nil {
+		return fmt.Errorf("record alerts: count the alerts firing: %w", detect.SessionLost(err))
+	}
+	if !scoped {
+		clear(firing)
+	}
+	for _, c := range counts {
+		firing[c.Detector] = max(firing[c.Detector]+c.Up, c.Down) - c.Down
+	}
+	return nil
 }
 
 // writeChunks runs chunkSteps over the write table in chunks of about WriteChunk alerts

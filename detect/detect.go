@@ -85,6 +85,19 @@ type Config struct {
 	// pass, in memory, up to 2 million order summary rows (a 10M-event marketplace);
 	// above, one pass per million (at 100M events: 11 passes, ClickHouse under 2 GiB).
 	Passes int `yaml:"passes"`
+	// AlwaysFull makes every scheduled run evaluate every order. Default false: a
+	// scheduled run evaluates only the orders whose events, numbers or time-based
+	// conditions can have changed since the previous run (see Set.PrepareScheduled),
+	// and every FullRunEvery one evaluates everything.
+	AlwaysFull bool `yaml:"always_full"`
+	// FullRunEvery is how often a scheduled run evaluates every order anyway, measured
+	// in the runs' moments. Default 24h.
+	FullRunEvery time.Duration `yaml:"full_run_every"`
+	// ChangeMargin is how long before the previous scheduled run's watermark a scoped run
+	// reads the changes stored again (an insert stamps its rows as it writes them and
+	// shows them when it ends). Not in YAML: tests whose inserts are done before the next
+	// statement starts set it to a negative value, for none. Default 30s.
+	ChangeMargin time.Duration `yaml:"-"`
 	// Schedules overrides Schedule per detector, e.g. {stalled_eir: "0 * * * *"}.
 	// Detectors on the same spec run together, in one run (Set).
 	Schedules map[string]string `yaml:"schedules"`
@@ -145,6 +158,15 @@ func (c *Config) Validate() error {
 	}
 	if c.ExpressCarriers == nil {
 		c.ExpressCarriers = []string{"ups", "fedex", "dhl", "dhl-express", "sf-express", "aramex", "yamato", "sagawa"}
+	}
+	if c.FullRunEvery == 0 {
+		c.FullRunEvery = 24 * time.Hour
+	}
+	if c.FullRunEvery < time.Minute {
+		return fmt.Errorf("full_run_every: %s is shorter than a minute", c.FullRunEvery)
+	}
+	if c.ChangeMargin == 0 {
+		c.ChangeMargin = 30 * time.Second
 	}
 	if c.Schedule == "" {
 		c.Schedule = "*/5 * * * *"

@@ -44,13 +44,10 @@ type Set struct {
 
 	names          []string
 	db             string
-	orders         string // stage 1, SELECT, over the order summaries
-	ordersEv       string // stage 1, SELECT, summarising every order event
-	candidates     string // stage 2, SELECT, over the carrier summaries
-	candidatesEv   string // stage 2, SELECT, summarising every event of the window
-	findings       string // stage 3, SELECT
-	findingsDraft  string // stage 3 without timelines, with timeline_key
-	findingsOnly   string // stage 3 for the rows of $only_table
+	stages         map[variant]stageSQL // stages 1 and 2
+	findings       string               // stage 3, SELECT
+	findingsDraft  string               // stage 3 without timelines, with timeline_key
+	findingsOnly   string               // stage 3 for the rows of $only_table
 	eventDetectors []string
 }
 
@@ -61,6 +58,7 @@ type part struct {
 	Severity, Recommendation, Reason, Evidence string            // stage 3: over a flagged row (plus timeline)
 	Reasons                                    map[string]string // the reason per language: "reason" is en, "reason_<lang>" the others
 	NeedsEvents                                bool              // stage 3 builds the number's timeline
+	NextCheck                                  string            // stage 2, scheduled runs: the moments the flag or the text can change by time alone
 }
 
 // NewSet returns the detectors called names (all of them when names is empty) for
@@ -90,42 +88,47 @@ func NewSet(db string, names ...string) (*Set, error) {
 			s.eventDetectors = append(s.eventDetectors, n)
 		}
 	}
+	// the candidates without the rows that only carry a next check (scheduled runs)
+	flagged := "(SELECT * FROM " + candidatesTable + " WHERE detector != '" + nextCheckRow + "')"
 	data := struct {
 		DB, Orders, Candidates string
 		Detectors              []part
 		Reuse                  bool
 		Langs                  []string
 		Summaries              bool
+		Tracked, Scoped        bool
 		CarrierSummary         string
 		OrderSummary           string
 		Mode, FlaggedRows      string // findings.sql
-	}{DB: "`" + db + "`", Orders: ordersTable, Candidates: candidatesTable, Detectors: parts,
+	}{DB: "`" + db + "`", Orders: ordersTable, Candidates: flagged, Detectors: parts,
 		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
 	var err error
-	for _, v := range []struct {
-		summaries          bool
-		orders, candidates *string
-	}{{true, &s.orders, &s.candidates}, {false, &s.ordersEv, &s.candidatesEv}} {
-		data.Summaries = v.summaries
-		if data.OrderSummary, err = renderFile("order_summary.sql", data); err != nil {
-			return nil, err
-		}
-		if *v.orders, err = renderFile("orders.sql", data); err != nil {
-			return nil, err
-		}
-		if data.CarrierSummary, err = renderFile("carrier_summary.sql", data); err != nil {
-			return nil, err
-		}
-		if *v.candidates, err = renderFile("candidates.sql", data); err != nil {
-			return nil, err
+	s.stages = map[variant]stageSQL{}
+	for _, summaries := range []bool{true, false} {
+		for _, mode := range []runMode{modePlain, modeFull, modeScoped} {
+			data.Summaries, data.Tracked, data.Scoped = summaries, mode != modePlain, mode == modeScoped
+			var st stageSQL
+			if data.OrderSummary, err = renderFile("order_summary.sql", data); err != nil {
+				return nil, err
+			}
+			if st.orders, err = renderFile("orders.sql", data); err != nil {
+				return nil, err
+			}
+			if data.CarrierSummary, err = renderFile("carrier_summary.sql", data); err != nil {
+				return nil, err
+			}
+			if st.candidates, err = renderFile("candidates.sql", data); err != nil {
+				return nil, err
+			}
+			s.stages[variant{summaries, mode}] = st
 		}
 	}
 	for _, v := range []struct {
 		mode, rows string
 		into       *string
 	}{
-		{"all", candidatesTable, &s.findings},
-		{"draft", candidatesTable, &s.findingsDraft},
+		{"all", flagged, &s.findings},
+		{"draft", flagged, &s.findingsDraft},
 		{"only", "(SELECT * FROM " + candidatesTable + " WHERE (detector, order_id, tracking_number) IN (SELECT detector, order_id, tracking_number FROM $only_table))", &s.findingsOnly},
 	} {
 		data.Mode, data.FlaggedRows = v.mode, v.rows
@@ -165,7 +168,7 @@ func loadPart(name string) (part, error) {
 		required bool
 		into     *string
 	}{
-		{"columns", false, &p.Columns}, {"flag", true, &p.Flag}, {"severity", true, &p.Severity},
+		{"columns", false, &p.Columns}, {"flag", true, &p.Flag}, {"next_check", false, &p.NextCheck}, {"severity", true, &p.Severity},
 		{"recommendation", true, &p.Recommendation}, {"reason", true, &p.Reason}, {"evidence", true, &p.Evidence},
 	} {
 		if *f.into, err = block(f.block, f.required); err != nil {
@@ -203,7 +206,8 @@ func parseSQL(file string) (*template.Template, error) {
 	t, err := template.New(file).Funcs(template.FuncMap{"th": threshold, "carrier_history": carrierHistory,
 		"window_start": windowStart, "window_start_min": windowStartMin, "shard": shard,
 		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere,
-		"order_month_states": schemas.OrderMonthStates, "order_events_where": orderEventsWhere}).Parse(string(b))
+		"order_month_states": schemas.OrderMonthStates, "order_events_where": orderEventsWhere,
+		"next_midnight": nextMidnight, "recycle_months_min": recycleMonthsMin}).Parse(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("detector sql %s: %w", file, err)
 	}
@@ -215,6 +219,17 @@ func parseSQL(file string) (*template.Template, error) {
 // it (an older event belongs to an earlier parcel with the same number).
 func carrierHistory() string {
 	return "occurred_at <= {as_of:DateTime64(3, 'UTC')} AND occurred_at >= " + windowStart()
+}
+
+// nextMidnight is the first midnight (UTC) after the moment: when counts of days change.
+func nextMidnight() string {
+	return "toDateTime64(toStartOfDay({as_of:DateTime64(3, 'UTC')}) + toIntervalDay(1), 3, 'UTC')"
+}
+
+// recycleMonthsMin is the shortest recycle window any carrier or marketplace has.
+func recycleMonthsMin() string {
+	return "arrayMin(arrayConcat([{recycle_months:UInt16}], mapValues({recycle_months_by_carrier:Map(String, UInt16)}), " +
+		"mapValues({recycle_months_by_marketplace:Map(String, UInt16)})))"
 }
 
 // windowStart is the start of the recycle window of a row's carrier.
@@ -268,29 +283,37 @@ func passRanges(ctx context.Context, conn driver.Conn, db, table, column string,
 
 // orderEventsWhere is the condition on order_events for the events a run summarises
 // itself: with summaries, those of the order_months rows that cross the moment; without,
-// every event up to it.
-func orderEventsWhere(summaries bool, db string) string {
-	upTo := shard("order_id") + " AND occurred_at <= {as_of:DateTime64(3, 'UTC')}"
+// every event up to it. A scoped run reads the orders of its scope only.
+func orderEventsWhere(summaries bool, db string, scoped bool) string {
+	part := shard("order_id")
+	if scoped {
+		part += " AND order_id IN {scope_orders:Array(String)}"
+	}
+	upTo := part + " AND occurred_at <= {as_of:DateTime64(3, 'UTC')}"
 	if !summaries {
 		return upTo
 	}
 	return upTo + ` AND (order_id, toStartOfMonth(occurred_at)) IN (
         SELECT order_id, month FROM ` + db + `.order_months FINAL
-        WHERE ` + shard("order_id") + ` AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+        WHERE ` + part + ` AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
           AND first_event_at <= {as_of:DateTime64(3, 'UTC')} AND last_event_at > {as_of:DateTime64(3, 'UTC')})`
 }
 
 // summaryEventsWhere is the condition on tracking_events for the events a run
 // summarises itself: with summaries, those of the carrier_months rows that cross an edge
 // of the window (a row wholly inside is read as stored, one wholly outside not at all);
-// without, every event of the window.
-func summaryEventsWhere(summaries bool, db string) string {
-	if !summaries {
-		return shard("tracking_number") + " AND " + carrierHistory()
+// without, every event of the window. A scoped run reads the numbers of its scope only.
+func summaryEventsWhere(summaries bool, db string, scoped bool) string {
+	part := shard("tracking_number")
+	if scoped {
+		part += " AND tracking_number IN {scope_numbers:Array(String)}"
 	}
-	return shard("tracking_number") + " AND " + carrierHistory() + ` AND (tracking_number, carrier, toStartOfMonth(occurred_at)) IN (
+	if !summaries {
+		return part + " AND " + carrierHistory()
+	}
+	return part + " AND " + carrierHistory() + ` AND (tracking_number, carrier, toStartOfMonth(occurred_at)) IN (
         SELECT tracking_number, carrier, month FROM ` + db + `.carrier_months FINAL
-        WHERE ` + shard("tracking_number") + ` AND month >= toStartOfMonth(` + windowStartMin() + `) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+        WHERE ` + part + ` AND month >= toStartOfMonth(` + windowStartMin() + `) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
           AND NOT (first_event_at >= ` + windowStart() + ` AND last_event_at <= {as_of:DateTime64(3, 'UTC')})
           AND last_event_at >= ` + windowStart() + ` AND first_event_at <= {as_of:DateTime64(3, 'UTC')})`
 }
@@ -355,7 +378,9 @@ var ErrPooledConn = errors.New("a detector run needs a connection of its own (at
 
 // prepare validates cfg and runs stages 1 and 2, leaving the candidates in a temporary
 // table on conn. It returns the query parameters for the later stages.
-func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) ([]any, error) {
+// A scheduled run (mode full or scoped) also writes each evaluated order's next check;
+// a scoped one evaluates the orders of sc only, in one pass.
+func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time, mode runMode, sc *scope) ([]any, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -363,11 +388,15 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		return nil, ErrPooledConn
 	}
 	args := s.args(cfg, asOf)
-	orders, candidates := s.orders, s.candidates
-	if cfg.FromEvents {
-		orders, candidates = s.ordersEv, s.candidatesEv
+	if mode == modeScoped {
+		args = append(args, sc.args()...)
 	}
+	sq := s.stages[variant{!cfg.FromEvents, mode}]
+	orders, candidates := sq.orders, sq.candidates
 	passes := cfg.Passes
+	if mode == modeScoped {
+		passes = 1
+	}
 	if passes == 0 {
 		var rows uint64 // a table's row count is in its metadata: no reading
 		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+s.db+"`.order_months").Scan(&rows); err != nil {
@@ -421,6 +450,15 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		}
 		s.stage(st.what, start)
 	}
+	if mode != modePlain {
+		start := time.Now()
+		if err := conn.Exec(ctx, "INSERT INTO `"+s.db+"`.detect_next_checks (detectors, check_at, order_id)\n"+
+			"SELECT {set_key:String}, next_check_at, order_id FROM "+candidatesTable+" WHERE detector = '"+nextCheckRow+"'",
+			clickhouse.Named("set_key", s.key())); err != nil {
+			return nil, fmt.Errorf("next checks: %w", SessionLost(err))
+		}
+		s.stage("next checks", start)
+	}
 	return args, nil
 }
 
@@ -453,12 +491,19 @@ type Run struct {
 	conn driver.Conn
 	asOf time.Time
 	args []any
+	mode runMode
+	// a scheduled run's watermark (the server's clock before it read anything) and
+	// scope (nil: every order)
+	watermark  time.Time
+	scope      *scope
+	configHash uint64
+	fullReason string
 }
 
 // Prepare validates cfg and evaluates stages 1 and 2 of the set as of asOf on conn,
 // which must be a connection of its own (store.OpenSession).
 func (s *Set) Prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (*Run, error) {
-	args, err := s.prepare(ctx, conn, cfg, asOf)
+	args, err := s.prepare(ctx, conn, cfg, asOf, modePlain, nil)
 	if err != nil {
 		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
 	}

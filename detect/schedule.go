@@ -111,7 +111,7 @@ func NewScheduler(open Opener, db string, cfg Config, record Recorder, logger *s
 					return
 				}
 			}
-			firing, err := runOnce(ctx, open, set, cfg, asOf, record)
+			firing, scope, err := runOnce(ctx, open, set, cfg, asOf, record)
 			for _, n := range set.Names() {
 				m.Seconds.WithLabelValues(n).Observe(now().Sub(start).Seconds())
 				if err != nil {
@@ -125,7 +125,7 @@ func NewScheduler(open Opener, db string, cfg Config, record Recorder, logger *s
 				log.Error("detector run failed", "as_of", asOf, "err", err)
 				return
 			}
-			log.Info("detector run", "as_of", asOf, "seconds", now().Sub(start).Seconds(), "firing", firing)
+			log.Info("detector run", "as_of", asOf, "seconds", now().Sub(start).Seconds(), "firing", firing, "evaluated", scope)
 		})
 		// Each schedule skips a tick that finds its previous run still going; the skip
 		// is counted for every detector of the run.
@@ -162,19 +162,28 @@ func (s skipCounter) Error(err error, msg string, kv ...any) {
 	s.log.Error("cron: "+msg, append(kv, "err", err)...)
 }
 
-// runOnce records one run of set on a connection of its own.
-func runOnce(ctx context.Context, open Opener, set *Set, cfg Config, asOf time.Time, record Recorder) (map[string]int, error) {
+// runOnce records one scheduled run of set on a connection of its own (scoped to what
+// changed since the previous one when it can be: PrepareScheduled) and commits it.
+func runOnce(ctx context.Context, open Opener, set *Set, cfg Config, asOf time.Time, record Recorder) (map[string]int, string, error) {
 	conn, err := open(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer conn.Close()
-	run, err := set.Prepare(ctx, conn, cfg, asOf)
+	run, err := set.PrepareScheduled(ctx, conn, cfg, asOf)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer run.Close()
-	return record(ctx, run)
+	scope := "every order (" + run.FullReason() + ")"
+	if n, ok := run.Scoped(); ok {
+		scope = fmt.Sprintf("%d orders that can have changed", n)
+	}
+	firing, err := record(ctx, run)
+	if err != nil {
+		return nil, scope, err
+	}
+	return firing, scope, run.Commit(ctx)
 }
 
 // Run starts the schedule and stops it when ctx ends: runs in flight are cancelled and

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -173,6 +174,10 @@ func RebuildSummaries(ctx context.Context, conn driver.Conn, db string, done fun
 			}
 		}
 	}
+	// the index of orders by number (on a cluster the migration cannot fill it)
+	if err := conn.Exec(ctx, strings.ReplaceAll(schemas.FillOrderNumbers, "$db", "`"+db+"`")); err != nil {
+		return n, fmt.Errorf("rebuild order_numbers: %w", err)
+	}
 	return n, nil
 }
 
@@ -198,6 +203,9 @@ func rebuildMonth(ctx context.Context, conn driver.Conn, db string, s summary, m
 		"ALTER TABLE " + table + " REPLACE PARTITION ID '" + fmt.Sprint(partition) + "' FROM " + staging, // a number: no parameter here
 		"INSERT INTO " + table + "\n" + s.states(from, inMonth+" AND ingested_at >= {since:DateTime64(3, 'UTC')}"),
 		"DROP TABLE " + staging,
+		// scheduled runs build on what changed since the previous one, which a change
+		// made in place does not show: the next run evaluates every order
+		strings.ReplaceAll(schemas.ResetDetectRuns, "$db", "`"+db+"`"),
 	} {
 		if err := conn.Exec(ctx, q, clickhouse.Named("partition", uint32(partition)), clickhouse.Named("since", since)); err != nil {
 			return fmt.Errorf("rebuild %s of %d: %w", s.table, partition, err)

@@ -4,12 +4,26 @@
 -- (carrier_summary.sql); events
 -- older than the recycle window belong to an earlier parcel with the same number and do
 -- not count. Each detector contributes its flag (and any columns of its own) from its own
--- file; timelines are built later, only for the flagged numbers.
+-- file; timelines are built later, only for the flagged numbers. A scheduled run
+-- (.Tracked) also keeps, for each order with one, the next moment its findings can change
+-- by time alone (a row with detector '~next'), and a scoped run (.Scoped) evaluates only
+-- the orders on the numbers of its scope (the others on those numbers are there for
+-- tracking_reuse to compare with).
 SELECT detector, *
 FROM
 (
     SELECT *{{range .Detectors}}{{with .Columns}},
         {{.}}{{end}}{{end}}
+        {{- if .Tracked}},
+        -- the moments after this one at which something can change by time alone: the
+        -- earliest event leaves the recycle window, and each detector's own (next_check)
+        arrayFilter(t -> t > {as_of:DateTime64(3, 'UTC')}, arrayConcat(
+            -- (month arithmetic clamps to a month's end: a window edge moves at midnights)
+            if(events > 0, [if(first_event_at + toIntervalMonth({{recycle_months_min}}) > {as_of:DateTime64(3, 'UTC')},
+                first_event_at + toIntervalMonth({{recycle_months_min}}), {{next_midnight}})], []){{range .Detectors}}{{with .NextCheck}},
+            {{.}}{{end}}{{end}})) AS next_checks,
+        if(empty(next_checks), toDateTime64(0, 3, 'UTC'), arrayMin(next_checks)) AS next_check_at
+        {{- end}}
     FROM
     (
         SELECT
@@ -26,7 +40,7 @@ FROM
             t.delivered_events > 0 AS delivered,
             t.delivered_country AS delivered_country, t.delivered_postal AS delivered_postal, t.delivered_city AS delivered_city,
             {{if .Reuse}}r.others{{else}}CAST([], 'Array(String)'){{end}} AS others
-        FROM (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}) AS o
+        FROM (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}{{if .Scoped}} AND tracking_number IN {scope_numbers:Array(String)}{{end}}) AS o
         LEFT JOIN
         (
 {{.CarrierSummary}}
@@ -37,7 +51,7 @@ FROM
             -- the other orders with the same number, shipped within the recycle window, that
             -- go to another buyer or another address (one buyer's combined parcel is not reuse)
             SELECT a.order_id AS order_id, arraySort(groupUniqArray(b.order_id)) AS others
-            FROM (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}) AS a
+            FROM (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}{{if .Scoped}} AND tracking_number IN {scope_numbers:Array(String)}{{end}}) AS a
             INNER JOIN (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}) AS b ON b.tracking_number = a.tracking_number
             WHERE a.tracking_number != '' AND b.order_id != a.order_id
               AND abs(dateDiff('day', a.shipped_at, b.shipped_at)) <= {{th "recycle_months" "a.carrier" "a.marketplace"}} * 30
@@ -53,5 +67,8 @@ FROM
 ARRAY JOIN arrayFilter(d -> d != '', [
     {{- range $i, $d := .Detectors}}{{if $i}},{{end}}
     if({{$d.Flag}}, '{{$d.Name}}', '')
+    {{- end}}
+    {{- if .Tracked}},
+    if(notEmpty(next_checks), '~next', '') -- a row that only carries next_check_at
     {{- end}}
 ]) AS detector

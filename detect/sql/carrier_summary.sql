@@ -5,7 +5,8 @@
 -- row that lies wholly inside the window, and only the rows that cross its start or its
 -- moment (a number that has events both sides of an edge) are summarised again from
 -- their events; without, every event of the window is summarised. Both read the same
--- packed columns, so both give the same result.
+-- packed columns, so both give the same result. A scoped run (.Scoped) summarises the
+-- numbers of its scope only.
 SELECT
     tracking_number,
     sum(events) AS events, -- producer re-sends may count twice; only "any" and "none" matter
@@ -32,10 +33,10 @@ FROM
 (
 {{- if .Summaries}}
     SELECT * FROM {{.DB}}.carrier_months FINAL
-    WHERE {{shard "tracking_number"}} AND month >= toStartOfMonth({{window_start_min}}) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+    WHERE {{shard "tracking_number"}}{{if .Scoped}} AND tracking_number IN {scope_numbers:Array(String)}{{end}} AND month >= toStartOfMonth({{window_start_min}}) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
       AND first_event_at >= {{window_start}} AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
     UNION ALL
 {{- end}}
-    {{carrier_month_states (printf "%s.tracking_events" .DB) (summary_events_where .Summaries .DB)}}
+    {{carrier_month_states (printf "%s.tracking_events" .DB) (summary_events_where .Summaries .DB .Scoped)}}
 )
 GROUP BY tracking_number

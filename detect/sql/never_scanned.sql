@@ -12,6 +12,12 @@ if(state = 'shipped' AND events = 0,
             range(toUInt32(greatest(0, dateDiff('day', toDate(shipped_at), toDate({as_of:DateTime64(3, 'UTC')})))))))),
     0) AS working_days_without_events
 {{end}}
+{{define "next_check"}}
+-- each day adds a working day to the count (and to the reason); the shipment leaves the
+-- recycle window
+if(state = 'shipped' AND events = 0,
+    [{{next_midnight}}, shipped_at + toIntervalMonth({{th "recycle_months" "carrier" "marketplace"}})], [])
+{{end}}
 {{define "flag"}}
 state = 'shipped' AND events = 0
     AND shipped_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalMonth({{th "recycle_months" "carrier" "marketplace"}})

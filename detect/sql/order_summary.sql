@@ -25,10 +25,10 @@ FROM
 (
 {{- if .Summaries}}
     SELECT * FROM {{.DB}}.order_months FINAL
-    WHERE {{shard "order_id"}} AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')}) AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
+    WHERE {{shard "order_id"}}{{if .Scoped}} AND order_id IN {scope_orders:Array(String)}{{end}} AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')}) AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
     UNION ALL
 {{- end}}
-    {{order_month_states (printf "%s.order_events" .DB) (order_events_where .Summaries .DB)}}
+    {{order_month_states (printf "%s.order_events" .DB) (order_events_where .Summaries .DB .Scoped)}}
 )
 GROUP BY order_id
 HAVING s != ''

@@ -10,6 +10,11 @@ delivered AND delivered_country != '' AND ship_to_country != '' AND delivered_co
 last_scan_sub_status IN ('returned/returning', 'returned/returned', 'exception/lost', 'exception/destroyed', 'exception/refused',
     'exception/customs_held') AS will_not_arrive
 {{end}}
+{{define "next_check"}}
+-- protection comes within the expiry window, then ends
+if(state NOT IN ('delivered', 'confirmed', 'completed', 'cancelled', 'refunded'),
+    [ends_at - toIntervalDay({{th "expiry_window_days" "carrier" "marketplace"}}), ends_at], [])
+{{end}}
 {{define "flag"}}
 state NOT IN ('delivered', 'confirmed', 'completed', 'cancelled', 'refunded')
     AND ends_at > {as_of:DateTime64(3, 'UTC')}

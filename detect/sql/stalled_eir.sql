@@ -2,6 +2,12 @@
 -- and no physical scan at all, the first event at least {stalled_days} days ago, and the
 -- order is still only shipped. Words no phrase covers do not count as movement. EIR that
 -- later moved is a slow seller: not flagged. A voided label is label_voided's.
+{{define "next_check"}}
+-- the number becomes stalled; once it is, each day changes the reason's count of days
+if(state = 'shipped' AND preadvice_events > 0 AND moving_events = 0 AND voided_events = 0,
+    [if(first_event_at + toIntervalDay({{th "stalled_days" "carrier" "marketplace"}}) > {as_of:DateTime64(3, 'UTC')},
+        first_event_at + toIntervalDay({{th "stalled_days" "carrier" "marketplace"}}), {{next_midnight}})], [])
+{{end}}
 {{define "flag"}}
 state = 'shipped' AND preadvice_events > 0 AND moving_events = 0 AND voided_events = 0
     AND first_event_at <= {as_of:DateTime64(3, 'UTC')} - toIntervalDay({{th "stalled_days" "carrier" "marketplace"}})

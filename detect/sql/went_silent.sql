@@ -9,6 +9,14 @@
 if(has({express_carriers:Array(String)}, carrier) AND NOT mapContains({silent_days_by_carrier:Map(String, UInt16)}, carrier),
     {silent_days_express:UInt16}, {{th "silent_days" "carrier" "marketplace"}}) AS silent_threshold_days
 {{end}}
+{{define "next_check"}}
+-- the parcel goes silent; once it has, each day changes the reason's count of days; it
+-- stops when protection comes within the expiry window
+if(state = 'shipped' AND NOT delivered AND moving_events > 0 AND last_scan_at >= shipped_at,
+    [if(last_scan_at + toIntervalDay(silent_threshold_days) > {as_of:DateTime64(3, 'UTC')},
+        last_scan_at + toIntervalDay(silent_threshold_days), {{next_midnight}}),
+     ends_at - toIntervalDay({{th "expiry_window_days" "carrier" "marketplace"}})], [])
+{{end}}
 {{define "flag"}}
 state = 'shipped' AND NOT delivered AND moving_events > 0 AND last_scan_at >= shipped_at
     AND last_scan_at <= {as_of:DateTime64(3, 'UTC')} - toIntervalDay(silent_threshold_days)

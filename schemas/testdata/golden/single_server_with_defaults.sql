@@ -490,3 +490,61 @@ FROM `trackwatch`.order_events
 WHERE 1
 GROUP BY order_id, month;
 
+-- 0014_detect_changes.sql
+CREATE TABLE IF NOT EXISTS `trackwatch`.detect_changes
+(
+    kind         Enum8('number' = 1, 'order' = 2),
+    key          String COMMENT 'the tracking number (number) or the order id (order)',
+    occurred_at  DateTime64(3, 'UTC'),
+    ingested_at  DateTime64(3, 'UTC') COMMENT 'the server''s clock when the event was stored',
+    INDEX idx_ingested_at ingested_at TYPE minmax GRANULARITY 1
+)
+ENGINE = MergeTree()
+PARTITION BY toYYYYMM(ingested_at)
+ORDER BY (occurred_at, kind, key)
+TTL toDateTime(greatest(ingested_at, occurred_at)) + INTERVAL 30 DAY;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `trackwatch`.detect_changes_tracking_mv TO `trackwatch`.detect_changes AS
+SELECT 'number' AS kind, tracking_number AS key, occurred_at, ingested_at FROM `trackwatch`.tracking_events;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `trackwatch`.detect_changes_order_mv TO `trackwatch`.detect_changes AS
+SELECT 'order' AS kind, order_id AS key, occurred_at, ingested_at FROM `trackwatch`.order_events;
+
+CREATE TABLE IF NOT EXISTS `trackwatch`.order_numbers
+(
+    tracking_number  String,
+    order_id         String
+)
+ENGINE = ReplacingMergeTree()
+ORDER BY (tracking_number, order_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `trackwatch`.order_numbers_mv TO `trackwatch`.order_numbers AS
+SELECT DISTINCT tracking_number, order_id FROM `trackwatch`.order_events WHERE tracking_number != '';
+
+INSERT INTO `trackwatch`.order_numbers
+SELECT DISTINCT tracking_number, order_id FROM `trackwatch`.order_events WHERE tracking_number != '';
+
+CREATE TABLE IF NOT EXISTS `trackwatch`.detect_next_checks
+(
+    detectors   String COMMENT 'the run''s detectors, comma-separated',
+    check_at    DateTime64(3, 'UTC'),
+    order_id    String,
+    written_at  DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree()
+ORDER BY (detectors, check_at, order_id)
+TTL toDateTime(greatest(check_at, written_at)) + INTERVAL 7 DAY;
+
+CREATE TABLE IF NOT EXISTS `trackwatch`.detect_checkpoints
+(
+    detectors    String COMMENT 'the run''s detectors, comma-separated; empty: a reset of all',
+    config_hash  UInt64 COMMENT 'of the detectors'' SQL and thresholds: a change makes the next run full',
+    as_of        DateTime64(3, 'UTC'),
+    watermark    DateTime64(3, 'UTC'),
+    full         Bool,
+    written_at   DateTime64(6, 'UTC') DEFAULT now64(6)
+)
+ENGINE = MergeTree()
+ORDER BY (detectors, written_at)
+TTL toDateTime(written_at) + INTERVAL 30 DAY;
+

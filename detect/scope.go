@@ -1,0 +1,286 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// A scheduled run costs what changed since the previous one. Most orders' findings
+// cannot change between two runs a few minutes apart: nothing new was stored about them
+// and no time-based condition of theirs crossed its threshold. A scoped run evaluates
+// only the others:
+//
+//   - the orders with an order event, and the orders that ever named a number with a
+//     carrier event, stored since the previous run's watermark (detect_changes, kept at
+//     insert; late events included) or occurring since the previous run's moment (an
+//     event stored earlier but dated after it);
+//   - the orders whose next check (detect_next_checks: the earliest moment a detector's
+//     condition, or the text of its alert, can change by time alone, written for every
+//     order a scheduled run evaluates) has come;
+//   - and, for tracking_reuse, every order that ever named a number one of those orders
+//     ever named.
+//
+// The alert store records a scoped run's findings for the orders it evaluated only
+// (Run.ScopeCondition); every other alert stays as it is, which is what a run over every
+// order would find for it. A run over every order (mode full) starts the chain: the
+// first scheduled run, the first after the detectors' SQL or thresholds change, after
+// stored history was changed in place, after a gap of more than a week, and every
+// detect.full_run_every (default 24h); detect.always_full makes every run one.
+// detect_checkpoints records each recorded run (Run.Commit).
+
+// runMode is what a run evaluates and keeps.
+type runMode int
+
+const (
+	modePlain  runMode = iota // every order; nothing kept (detect --once, backtests)
+	modeFull                  // a scheduled run over every order: next checks kept
+	modeScoped                // a scheduled run over what can have changed
+)
+
+// variant names the SQL of stages 1 and 2 for a run.
+type variant struct {
+	summaries bool
+	mode      runMode
+}
+
+// stageSQL is the SQL of stages 1 and 2.
+type stageSQL struct{ orders, candidates string }
+
+// nextCheckRow is the detector of a candidates row that only carries an order's next
+// check (next_check_at): the findings leave it out.
+const nextCheckRow = "~next"
+
+const (
+	// maxScopedGap: a previous run older than this (by the server's clock) is not built
+	// on; detect_changes keeps 30 days.
+	maxScopedGap = 7 * 24 * time.Hour
+	// maxScopedOrders: a scope of more orders runs over every order instead (after a
+	// backfill, say): one pass over everything is cheaper than looking up that many.
+	maxScopedOrders = 250_000
+)
+
+// scope is what a scoped run evaluates: base, the orders whose own events, numbers or
+// next checks changed; numbers, every number base ever named plus the numbers with
+// changes (the findings are those of the orders on these numbers); orders, base and
+// every order that ever named one of numbers (the order state a run needs).
+type scope struct {
+	base, numbers, orders []string
+}
+
+func (sc *scope) args() []any {
+	return []any{clickhouse.Named("scope_base", sc.base), clickhouse.Named("scope_numbers", sc.numbers),
+		clickhouse.Named("scope_orders", sc.orders)}
+}
+
+// key names the set in detect_next_checks and detect_checkpoints.
+func (s *Set) key() string { return strings.Join(s.names, ",") }
+
+// configHash identifies what a run computes: the set's SQL and cfg's thresholds (cfg
+// validated). A change makes the next scheduled run a full one.
+func (s *Set) configHash(cfg Config) uint64 {
+	h := fnv.New64a()
+	variants := make([]variant, 0, len(s.stages))
+	for v := range s.stages {
+		variants = append(variants, v)
+	}
+	slices.SortFunc(variants, func(a, b variant) int {
+		if a.summaries != b.summaries {
+			if a.summaries {
+				return -1
+			}
+			return 1
+		}
+		return int(a.mode) - int(b.mode)
+	})
+	for _, v := range variants {
+		fmt.Fprint(h, s.stages[v].orders, "\x00", s.stages[v].candidates, "\x00")
+	}
+	fmt.Fprint(h, s.findings, "\x00", s.findingsDraft, "\x00", s.findingsOnly, "\x00")
+	var params []string // in a stable order (params ranges over maps)
+	for _, p := range cfg.params() {
+		params = append(params, fmt.Sprintf("%v", p))
+	}
+	slices.Sort(params)
+	fmt.Fprint(h, strings.Join(params, "\x00"))
+	return h.Sum64()
+}
+
+// checkpoint is the latest recorded scheduled run of a set, or a reset.
+type checkpoint struct {
+	Rows       uint64    `ch:"n"`
+	Detectors  string    `ch:"d"`
+	ConfigHash uint64    `ch:"h"`
+	AsOf       time.Time `ch:"a"`
+	Watermark  time.Time `ch:"w"`
+	LastFull   time.Time `ch:"last_full"`
+}
+
+// PrepareScheduled prepares a scheduled run as of asOf on conn (a connection of its
+// own): scoped to what can have changed since the set's previous recorded run when
+// that run can be built on, else over every order. Either way it writes the next
+// checks of the orders it evaluates. After the run is recorded, Commit marks it as the
+// one the next run builds on.
+func (s *Set) PrepareScheduled(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (*Run, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("detect %s: %w", s.key(), err)
+	}
+	fail := func(what string, err error) (*Run, error) {
+		return nil, fmt.Errorf("detect %s: %s: %w", strings.Join(s.names, ", "), what, SessionLost(err))
+	}
+	start := time.Now()
+	var watermark time.Time // the server's clock, which stamps ingested_at
+	if err := conn.QueryRow(ctx, "SELECT now64(3)").Scan(&watermark); err != nil {
+		return fail("scope", err)
+	}
+	hash := s.configHash(cfg)
+	run := &Run{set: s, conn: conn, asOf: asOf, mode: modeFull, watermark: watermark, configHash: hash}
+	if cfg.AlwaysFull {
+		run.fullReason = "detect.always_full"
+	} else {
+		var cp checkpoint
+		if err := conn.QueryRow(ctx, `SELECT count() AS n, argMax(detectors, written_at) AS d, argMax(config_hash, written_at) AS h,
+    argMax(as_of, written_at) AS a, argMax(watermark, written_at) AS w,
+    maxIf(as_of, full AND detectors = {set_key:String} AND config_hash = {hash:UInt64}) AS last_full
+FROM `+"`"+s.db+"`"+`.detect_checkpoints WHERE detectors IN ({set_key:String}, '')`,
+			clickhouse.Named("set_key", s.key()), clickhouse.Named("hash", hash)).ScanStruct(&cp); err != nil {
+			return fail("previous run", err)
+		}
+		switch {
+		case cp.Rows == 0:
+			run.fullReason = "no previous run"
+		case cp.Detectors == "":
+			run.fullReason = "stored history was changed in place"
+		case cp.ConfigHash != hash:
+			run.fullReason = "the detectors or their thresholds changed"
+		case asOf.Before(cp.AsOf):
+			run.fullReason = "a moment before the previous run's"
+		case watermark.Sub(cp.Watermark) > maxScopedGap:
+			run.fullReason = "the previous run is more than a week old"
+		case asOf.Sub(cp.LastFull) >= cfg.FullRunEvery:
+			run.fullReason = "detect.full_run_every"
+		default:
+			sc, err := s.findScope(ctx, conn, cp, asOf, cfg.ChangeMargin)
+			if err != nil {
+				return fail("scope", err)
+			}
+			if sc == nil {
+				run.fullReason = fmt.Sprintf("more than %d orders changed", maxScopedOrders)
+			} else {
+				run.mode, run.scope = modeScoped, sc
+			}
+		}
+	}
+	s.stage("scope", start)
+	args, err := s.prepare(ctx, conn, cfg, asOf, run.mode, run.scope)
+	if err != nil {
+		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
+	}
+	run.args = args
+	return run, nil
+}
+
+// findScope returns what a run as of asOf must evaluate after the run of cp, or nil
+// when that is more than maxScopedOrders orders.
+func (s *Set) findScope(ctx context.Context, conn driver.Conn, cp checkpoint, asOf time.Time, margin time.Duration) (*scope, error) {
+	db := "`" + s.db + "`"
+	limit := clickhouse.Named("limit", uint64(maxScopedOrders+1))
+	var changed struct {
+		Orders  []string `ch:"orders"`
+		Numbers []string `ch:"numbers"`
+	}
+	if err := conn.QueryRow(ctx, `SELECT groupUniqArrayIf({limit:UInt64})(key, kind = 'order') AS orders,
+    groupUniqArrayIf({limit:UInt64})(key, kind = 'number') AS numbers
+FROM (
+    SELECT toString(kind) AS kind, key FROM `+db+`.detect_changes WHERE ingested_at > {since_ingested:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT toString(kind) AS kind, key FROM `+db+`.detect_changes
+    WHERE occurred_at > {since:DateTime64(3, 'UTC')} AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT 'order' AS kind, order_id AS key FROM `+db+`.detect_next_checks
+    WHERE detectors = {set_key:String} AND check_at > {since:DateTime64(3, 'UTC')} AND check_at <= {as_of:DateTime64(3, 'UTC')}
+)`, limit, clickhouse.Named("since_ingested", cp.Watermark.Add(-max(margin, 0))), clickhouse.Named("since", cp.AsOf),
+		clickhouse.Named("as_of", asOf.UTC()), clickhouse.Named("set_key", s.key())).ScanStruct(&changed); err != nil {
+		return nil, fmt.Errorf("changes: %w", err)
+	}
+	if len(changed.Orders) > maxScopedOrders || len(changed.Numbers) > maxScopedOrders {
+		return nil, nil
+	}
+	lookup := func(what, q string, args ...any) ([]string, error) {
+		var out []string
+		if err := conn.QueryRow(ctx, q, append(args, limit)...).Scan(&out); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		return out, nil
+	}
+	sc := &scope{}
+	var err error
+	if sc.base, err = lookup("orders on changed numbers", `SELECT groupUniqArray({limit:UInt64})(order_id) FROM (
+    SELECT order_id FROM `+db+`.order_numbers WHERE tracking_number IN {numbers:Array(String)}
+    UNION ALL SELECT arrayJoin({orders:Array(String)}) AS order_id)`,
+		clickhouse.Named("numbers", changed.Numbers), clickhouse.Named("orders", changed.Orders)); err != nil || len(sc.base) > maxScopedOrders {
+		return nil, err
+	}
+	if sc.numbers, err = lookup("their numbers", `SELECT groupUniqArray({limit:UInt64})(tracking_number) FROM (
+    SELECT tracking_number FROM `+db+`.order_events WHERE order_id IN {base:Array(String)}
+    UNION ALL SELECT arrayJoin({numbers:Array(String)}) AS tracking_number)`,
+		clickhouse.Named("base", sc.base), clickhouse.Named("numbers", changed.Numbers)); err != nil || len(sc.numbers) > maxScopedOrders {
+		return nil, err
+	}
+	if sc.orders, err = lookup("the orders on those", `SELECT groupUniqArray({limit:UInt64})(order_id) FROM (
+    SELECT order_id FROM `+db+`.order_numbers WHERE tracking_number IN {numbers:Array(String)}
+    UNION ALL SELECT arrayJoin({base:Array(String)}) AS order_id)`,
+		clickhouse.Named("numbers", sc.numbers), clickhouse.Named("base", sc.base)); err != nil || len(sc.orders) > maxScopedOrders {
+		return nil, err
+	}
+	slices.Sort(sc.base)
+	slices.Sort(sc.numbers)
+	slices.Sort(sc.orders)
+	return sc, nil
+}
+
+// Scoped reports whether the run evaluates a scope rather than every order, and how
+// many orders (their state) it reads.
+func (r *Run) Scoped() (orders int, ok bool) {
+	if r.mode != modeScoped {
+		return 0, false
+	}
+	return len(r.scope.orders), true
+}
+
+// FullReason says why a scheduled run evaluates every order ("" for a scoped run or a
+// plain one).
+func (r *Run) FullReason() string { return r.fullReason }
+
+// ScopeCondition is a condition on an order id column for the orders whose findings a
+// scoped run evaluated (a recorder changes the alerts of those only), or "" when the run
+// evaluated every order. It reads the run's temporary tables and needs Args.
+func (r *Run) ScopeCondition(column string) string {
+	if r.mode != modeScoped {
+		return ""
+	}
+	return "(" + column + " IN {scope_base:Array(String)} OR " + column + " IN (SELECT order_id FROM " + ordersTable +
+		" WHERE tracking_number IN {scope_numbers:Array(String)}))"
+}
+
+// Commit records a scheduled run, once its findings are recorded, as the run the next
+// one builds on. A run that failed before it is built on by none: the next run reads
+// the changes since the last committed one.
+func (r *Run) Commit(ctx context.Context) error {
+	if r.mode == modePlain {
+		return nil
+	}
+	if err := r.conn.Exec(ctx, "INSERT INTO `"+r.set.db+"`.detect_checkpoints (detectors, config_hash, as_of, watermark, full)\n"+
+		"SELECT {set_key:String}, {hash:UInt64}, {as_of:DateTime64(3, 'UTC')}, {watermark:DateTime64(3, 'UTC')}, {full:Bool}",
+		clickhouse.Named("set_key", r.set.key()), clickhouse.Named("hash", r.configHash), clickhouse.Named("as_of", r.asOf.UTC()),
+		clickhouse.Named("watermark", r.watermark), clickhouse.Named("full", r.mode == modeFull)); err != nil {
+		return fmt.Errorf("detect %s: commit the run: %w", r.set.key(), err)
+	}
+	return nil
+}
