@@ -68,6 +68,26 @@ type DetectScale struct {
 	EventsSeconds float64
 	EventsStages  []StageTiming
 	EventsPeak    PeakRSS
+	// Scheduled runs as the schedule makes them (detect.Set.PrepareScheduled): one over
+	// every order (the first, and one a day), then runs 5 minutes apart with nothing
+	// stored meanwhile (median), then one after a minute of ingest at IngestRate events
+	// a second; each scoped to what can have changed since the previous one.
+	Scheduled ScheduledRuns
+}
+
+// ScheduledRuns are the scheduled runs of a scale.
+type ScheduledRuns struct {
+	FullSeconds   float64
+	FullPeak      PeakRSS
+	IdleSeconds   float64 // median
+	IdleOrders    int     // orders evaluated by the last of them
+	IdlePeak      PeakRSS
+	IngestRate    int // tracking events a second; a tenth as many order events
+	IngestEvents  int // tracking and order events stored in the minute
+	IngestSeconds float64
+	IngestOrders  int
+	IngestStages  []StageTiming
+	IngestPeak    PeakRSS
 }
 
 // asOfBench is the moment the generated data is evaluated at.
@@ -240,6 +260,10 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	}); err != nil {
 		return nil, err
 	}
+	o.Progress(fmt.Sprintf("%d events: scheduled runs (over every order, then over what changed)", events))
+	if res.Scheduled, err = scheduledRuns(ctx, o, ch, conn, session, db, parcels); err != nil {
+		return nil, err
+	}
 	for d, n := range res.AllFiring {
 		if eventsFiring[d] != n {
 			return nil, fmt.Errorf("%s: %d firing over the summaries, %d over the events", d, n, eventsFiring[d])
@@ -253,10 +277,139 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	return res, nil
 }
 
+// scheduledRuns measures the schedule's runs on a scale's data, whose alerts are
+// recorded as of asOfBench already: one over every order as of it, runs 5 minutes apart
+// after it with nothing stored meanwhile, and one after a minute of ingest. It fails
+// when the last finds other counts of alerts firing than a run over every order as of
+// the same moment.
+func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse, conn, session driver.Conn, db string, parcels int) (ScheduledRuns, error) {
+	var res ScheduledRuns
+	all, err := detect.NewSet(db)
+	if err != nil {
+		return res, err
+	}
+	alerts := alert.NewStore(conn, db)
+	var cfg detect.Config
+	run := func(cfg detect.Config, at time.Time) (float64, int, map[string]int, error) {
+		t := time.Now()
+		r, err := all.PrepareScheduled(ctx, session, cfg, at)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		defer r.Close()
+		rec, err := alerts.Record(ctx, r)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		if err := r.Commit(ctx); err != nil {
+			return 0, 0, nil, err
+		}
+		n, ok := r.Scoped()
+		if !ok {
+			n = -1
+		}
+		return time.Since(t).Seconds(), n, rec.Firing, nil
+	}
+	peak := func() PeakRSS { return PeakRSS{peakRSSMiB(ch.Pid()), peakRSSMiB(os.Getpid())} }
+	reset := func() {
+		if err := conn.Exec(ctx, "SYSTEM JEMALLOC PURGE"); err != nil {
+			o.Logger.Warn("jemalloc purge failed", "err", err)
+		}
+		resetPeakRSS(ch.Pid())
+		resetPeakRSS(os.Getpid())
+	}
+	reset()
+	if res.FullSeconds, _, _, err = run(cfg, asOfBench); err != nil {
+		return res, err
+	}
+	res.FullPeak = peak()
+	reset()
+	at := asOfBench
+	var idle []float64
+	for range max(o.Repeat, 1) {
+		at = at.Add(5 * time.Minute)
+		secs, n, _, err := run(cfg, at)
+		if err != nil {
+			return res, err
+		}
+		if n < 0 {
+			return res, fmt.Errorf("a scheduled run 5 minutes after the previous one evaluated every order")
+		}
+		idle = append(idle, secs)
+		res.IdleOrders = n
+	}
+	res.IdleSeconds, res.IdlePeak = median(idle), peak()
+
+	// A minute of ingest: new scans for parcels spread over the data, and a tenth as many
+	// order events (buyers confirming receipt), occurring in the minute after the last run.
+	res.IngestRate = 1000
+	scans, confirms := 60*res.IngestRate, 6*res.IngestRate
+	args := []any{clickhouse.Named("from", at), clickhouse.Named("parcels", uint64(parcels)),
+		clickhouse.Named("scans", uint64(scans)), clickhouse.Named("confirms", uint64(confirms))}
+	for _, q := range []string{`INSERT INTO ` + db + `.tracking_events (event_id, tracking_number, tracking_number_raw, carrier, status, raw_status,
+    occurred_at, location_country, location_city, location_city_norm, location_postal, location_postal_norm, source_topic, source_partition, source_offset)
+SELECT concat('tm-', toString(number)), ` + benchNumber("p") + `, ` + benchNumber("p") + `, if(p % 3 = 0, 'china-post', 'cainiao'), 'in_transit', 'In transit',
+    {from:DateTime64(3, 'UTC')} + toIntervalMillisecond(intDiv((number + 1) * 60000, {scans:UInt64})), 'JP', 'Tokyo', 'tokyo', '1000001', '1000001', 'bench', 2, number
+FROM (SELECT number, (number * 7919 + 13) % {parcels:UInt64} AS p FROM numbers({scans:UInt64}))`,
+		`INSERT INTO ` + db + `.order_events (event_id, order_id, marketplace, seller_id, buyer_id, status, occurred_at, source_topic, source_partition, source_offset)
+SELECT concat('om-', toString(number)), concat('o-', toString(o)), if(o % 4 = 0, 'amazon', 'aliexpress'), concat('s', toString(o % 5000)),
+    concat('b', toString(o % 300007)), 'confirmed', {from:DateTime64(3, 'UTC')} + toIntervalMillisecond(intDiv((number + 1) * 60000, {confirms:UInt64})),
+    'bench', 2, number
+FROM (SELECT number, (number * 104729 + 7) % {parcels:UInt64} AS o FROM numbers({confirms:UInt64}))`} {
+		if err := conn.Exec(ctx, q, args...); err != nil {
+			return res, fmt.Errorf("a minute of ingest: %w", err)
+		}
+	}
+	res.IngestEvents = scans + confirms
+	at = at.Add(time.Minute)
+	reset()
+	stages := map[string]float64{}
+	var order []string
+	all.OnStage = func(stage string, d time.Duration) {
+		if _, ok := stages[stage]; !ok {
+			order = append(order, stage)
+		}
+		stages[stage] += d.Seconds()
+	}
+	secs, n, firing, err := run(cfg, at)
+	all.OnStage = nil
+	if err != nil {
+		return res, err
+	}
+	if n < 0 {
+		return res, fmt.Errorf("the scheduled run after a minute of ingest evaluated every order")
+	}
+	res.IngestSeconds, res.IngestOrders, res.IngestPeak = secs, n, peak()
+	for _, st := range order {
+		res.IngestStages = append(res.IngestStages, StageTiming{st, stages[st]})
+	}
+	_, _, want, err := run(detect.Config{AlwaysFull: true}, at)
+	if err != nil {
+		return res, err
+	}
+	for _, d := range detect.Names {
+		if firing[d] != want[d] {
+			return res, fmt.Errorf("%s: %d alerts firing after the scoped run, %d after a run over every order as of the same moment", d, firing[d], want[d])
+		}
+	}
+	return res, nil
+}
+
 func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// benchNumber is the tracking number of parcel p (an SQL expression) in the generated
+// data: a China Post S10 number for every third (one in 100 with a wrong check digit),
+// else a Cainiao one.
+func benchNumber(p string) string {
+	d := "leftPad(toString(" + p + " % 100000000), 8, '0')"
+	sum := "arraySum(arrayMap((i, w) -> toUInt32(substring(" + d + ", i, 1)) * w, range(1, 9), [8, 6, 4, 2, 3, 5, 9, 7]))"
+	check := "multiIf(11 - " + sum + " % 11 = 10, 0, 11 - " + sum + " % 11 = 11, 5, 11 - " + sum + " % 11)"
+	check = "if(" + p + " % 100 = 7, (" + check + " + 1) % 10, " + check + ")"
+	return "if(" + p + " % 3 = 0, concat('RR', " + d + ", toString(" + check + "), 'CN'), concat('LP', leftPad(toString(" + p + "), 14, '0')))"
 }
 
 // loadDetectData generates orders and their carrier events inside ClickHouse. Parcel p
@@ -265,13 +418,7 @@ func median(xs []float64) float64 {
 // month before its order, every 30th goes to the wrong country, one in 300 has a bad
 // check digit, and orders o and o+1 share a number when o % 50 = 1.
 func loadDetectData(ctx context.Context, conn driver.Conn, db string, parcels int) error {
-	tn := func(p string) string {
-		d := "leftPad(toString(" + p + " % 100000000), 8, '0')"
-		sum := "arraySum(arrayMap((i, w) -> toUInt32(substring(" + d + ", i, 1)) * w, range(1, 9), [8, 6, 4, 2, 3, 5, 9, 7]))"
-		check := "multiIf(11 - " + sum + " % 11 = 10, 0, 11 - " + sum + " % 11 = 11, 5, 11 - " + sum + " % 11)"
-		check = "if(" + p + " % 100 = 7, (" + check + " + 1) % 10, " + check + ")"
-		return "if(" + p + " % 3 = 0, concat('RR', " + d + ", toString(" + check + "), 'CN'), concat('LP', leftPad(toString(" + p + "), 14, '0')))"
-	}
+	tn := benchNumber
 	shipped := func(p string) string {
 		return "({as_of:DateTime64(3, 'UTC')} - toIntervalSecond((" + p + " * 7919) % (80 * 86400) + 3600))"
 	}

@@ -172,6 +172,16 @@ func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int
 		{"the first such run (no alert recorded before: every alert new)", func(s bench.DetectScale) string {
 			return fmt.Sprintf("%.2f", s.AllFirstSeconds)
 		}},
+		{"scheduled run over every order (the first, and one a day: detect.full_run_every)", func(s bench.DetectScale) string {
+			return fmt.Sprintf("%.2f", s.Scheduled.FullSeconds)
+		}},
+		{"**scheduled run 5 minutes after the previous one, nothing stored meanwhile** (orders evaluated)", func(s bench.DetectScale) string {
+			return fmt.Sprintf("**%.3f** (%d)", s.Scheduled.IdleSeconds, s.Scheduled.IdleOrders)
+		}},
+		{"**scheduled run after a minute of ingest** (events stored; orders evaluated)", func(s bench.DetectScale) string {
+			return fmt.Sprintf("**%.3f** (%d; %d)", s.Scheduled.IngestSeconds, s.Scheduled.IngestEvents, s.Scheduled.IngestOrders)
+		}},
+		{"of which: " + stageNames(res[0].Scheduled.IngestStages), func(s bench.DetectScale) string { return stageSeconds(s.Scheduled.IngestStages) }},
 		{"orders", func(s bench.DetectScale) string { return fmt.Sprint(s.Orders) }},
 		{"load (SQL generation) s", func(s bench.DetectScale) string { return fmt.Sprintf("%.1f", s.LoadSeconds) }},
 	} {
@@ -185,6 +195,9 @@ func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int
 		a, b := res[0], res[len(res)-1]
 		fmt.Fprintf(env.stdout, "\nscaling %d -> %d events (x%.1f data): all detectors x%.2f time (summarising every event: x%.2f)\n",
 			a.Events, b.Events, float64(b.Events)/float64(a.Events), b.AllSeconds/a.AllSeconds, b.EventsSeconds/a.EventsSeconds)
+		fmt.Fprintf(env.stdout, "scheduled runs: over every order x%.2f; 5 minutes apart x%.2f; after a minute of ingest x%.2f\n",
+			b.Scheduled.FullSeconds/a.Scheduled.FullSeconds, b.Scheduled.IdleSeconds/a.Scheduled.IdleSeconds,
+			b.Scheduled.IngestSeconds/a.Scheduled.IngestSeconds)
 	}
 	printDetectPeaks(env, res)
 	return exitOK
@@ -232,6 +245,9 @@ func printDetectPeaks(env *cmdEnv, res []bench.DetectScale) {
 	row("all detectors, summarising every event (baseline)", func(s bench.DetectScale) bench.PeakRSS { return s.EventsPeak })
 	row("**all detectors in one run**, over the summaries", func(s bench.DetectScale) bench.PeakRSS { return s.AllPeak })
 	row("the first such run (every alert new)", func(s bench.DetectScale) bench.PeakRSS { return s.AllFirstPeak })
+	row("scheduled run over every order", func(s bench.DetectScale) bench.PeakRSS { return s.Scheduled.FullPeak })
+	row("scheduled runs 5 minutes apart", func(s bench.DetectScale) bench.PeakRSS { return s.Scheduled.IdlePeak })
+	row("scheduled run after a minute of ingest", func(s bench.DetectScale) bench.PeakRSS { return s.Scheduled.IngestPeak })
 }
 
 func benchNotify(ctx context.Context, env *cmdEnv, c command, args []string) int {
