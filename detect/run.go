@@ -97,11 +97,19 @@ func NewSet(db string, names ...string) (*Set, error) {
 		Langs                  []string
 		Summaries              bool
 		Tracked, Scoped        bool
+		Layers                 []string // candidates.sql: the detectors' columns, a level each, innermost last
 		CarrierSummary         string
 		OrderSummary           string
 		Mode, FlaggedRows      string // findings.sql
 	}{DB: "`" + db + "`", Orders: ordersTable, Candidates: flagged, Detectors: parts,
 		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
+	for _, p := range parts {
+		for _, l := range strings.Split(p.Columns, layerMark) {
+			if l = strings.TrimSuffix(strings.TrimSpace(l), ","); l != "" {
+				data.Layers = append([]string{l}, data.Layers...)
+			}
+		}
+	}
 	var err error
 	s.stages = map[variant]stageSQL{}
 	for _, summaries := range []bool{true, false} {
@@ -186,6 +194,11 @@ func loadPart(name string) (part, error) {
 	return p, err
 }
 
+// layerMark ({{layer}} in a detector's columns block) starts a new level of the
+// candidates' SELECT: the columns after it can name those before it without ClickHouse
+// copying their expressions (candidates.sql).
+const layerMark = "/*layer*/"
+
 // threshold renders a threshold for a row: the carrier's override, else the
 // marketplace's, else the global value, all passed as query parameters. Without
 // overrides (the usual case) the per-row map lookups are skipped: over millions of
@@ -207,7 +220,7 @@ func parseSQL(file string) (*template.Template, error) {
 		"window_start": windowStart, "window_start_min": windowStartMin, "shard": shard,
 		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere,
 		"order_month_states": schemas.OrderMonthStates, "order_events_where": orderEventsWhere,
-		"next_midnight": nextMidnight, "recycle_months_min": recycleMonthsMin}).Parse(string(b))
+		"next_midnight": nextMidnight, "layer": func() string { return layerMark }, "recycle_months_min": recycleMonthsMin}).Parse(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("detector sql %s: %w", file, err)
 	}
@@ -285,17 +298,18 @@ func passRanges(ctx context.Context, conn driver.Conn, db, table, column string,
 // itself: with summaries, those of the order_months rows that cross the moment; without,
 // every event up to it. A scoped run reads the orders of its scope only.
 func orderEventsWhere(summaries bool, db string, scoped bool) string {
-	part := shard("order_id")
+	part, months := shard("order_id"), db+".order_months FINAL"
 	if scoped {
-		part += " AND order_id IN {scope_orders:Array(String)}"
+		part += " AND order_id IN (SELECT order_id FROM " + scopeOrders + ")"
+		months = scopeOrderMonths
 	}
 	upTo := part + " AND occurred_at <= {as_of:DateTime64(3, 'UTC')}"
 	if !summaries {
 		return upTo
 	}
 	return upTo + ` AND (order_id, toStartOfMonth(occurred_at)) IN (
-        SELECT order_id, month FROM ` + db + `.order_months FINAL
-        WHERE ` + part + ` AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+        SELECT order_id, month FROM ` + months + `
+        WHERE ` + shard("order_id") + ` AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
           AND first_event_at <= {as_of:DateTime64(3, 'UTC')} AND last_event_at > {as_of:DateTime64(3, 'UTC')})`
 }
 
@@ -304,16 +318,17 @@ func orderEventsWhere(summaries bool, db string, scoped bool) string {
 // of the window (a row wholly inside is read as stored, one wholly outside not at all);
 // without, every event of the window. A scoped run reads the numbers of its scope only.
 func summaryEventsWhere(summaries bool, db string, scoped bool) string {
-	part := shard("tracking_number")
+	part, months := shard("tracking_number"), db+".carrier_months FINAL"
 	if scoped {
-		part += " AND tracking_number IN {scope_numbers:Array(String)}"
+		part += " AND tracking_number IN (SELECT tracking_number FROM " + scopeNumbers + ")"
+		months = scopeCarrierMonths
 	}
 	if !summaries {
 		return part + " AND " + carrierHistory()
 	}
 	return part + " AND " + carrierHistory() + ` AND (tracking_number, carrier, toStartOfMonth(occurred_at)) IN (
-        SELECT tracking_number, carrier, month FROM ` + db + `.carrier_months FINAL
-        WHERE ` + part + ` AND month >= toStartOfMonth(` + windowStartMin() + `) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+        SELECT tracking_number, carrier, month FROM ` + months + `
+        WHERE ` + shard("tracking_number") + ` AND month >= toStartOfMonth(` + windowStartMin() + `) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
           AND NOT (first_event_at >= ` + windowStart() + ` AND last_event_at <= {as_of:DateTime64(3, 'UTC')})
           AND last_event_at >= ` + windowStart() + ` AND first_event_at <= {as_of:DateTime64(3, 'UTC')})`
 }
@@ -379,8 +394,8 @@ var ErrPooledConn = errors.New("a detector run needs a connection of its own (at
 // prepare validates cfg and runs stages 1 and 2, leaving the candidates in a temporary
 // table on conn. It returns the query parameters for the later stages.
 // A scheduled run (mode full or scoped) also writes each evaluated order's next check;
-// a scoped one evaluates the orders of sc only, in one pass.
-func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time, mode runMode, sc *scope) ([]any, error) {
+// a scoped one evaluates the orders of its scope only (findScope's tables), in one pass.
+func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time, mode runMode) ([]any, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -388,9 +403,6 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		return nil, ErrPooledConn
 	}
 	args := s.args(cfg, asOf)
-	if mode == modeScoped {
-		args = append(args, sc.args()...)
-	}
 	sq := s.stages[variant{!cfg.FromEvents, mode}]
 	orders, candidates := sq.orders, sq.candidates
 	passes := cfg.Passes
@@ -476,7 +488,7 @@ const (
 func (s *Set) cleanup(conn driver.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, t := range []string{candidatesTable, ordersTable} {
+	for _, t := range append([]string{candidatesTable, ordersTable}, scopeTables...) {
 		_ = conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t)
 	}
 }
@@ -503,7 +515,7 @@ type Run struct {
 // Prepare validates cfg and evaluates stages 1 and 2 of the set as of asOf on conn,
 // which must be a connection of its own (store.OpenSession).
 func (s *Set) Prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (*Run, error) {
-	args, err := s.prepare(ctx, conn, cfg, asOf, modePlain, nil)
+	args, err := s.prepare(ctx, conn, cfg, asOf, modePlain)
 	if err != nil {
 		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/trackwatch/trackwatch/schemas"
 )
 
 // A scheduled run costs what changed since the previous one. Most orders' findings
@@ -66,17 +68,23 @@ const (
 	maxScopedOrders = 250_000
 )
 
-// scope is what a scoped run evaluates: base, the orders whose own events, numbers or
-// next checks changed; numbers, every number base ever named plus the numbers with
-// changes (the findings are those of the orders on these numbers); orders, base and
-// every order that ever named one of numbers (the order state a run needs).
-type scope struct {
-	base, numbers, orders []string
-}
+// Temporary tables of a scoped run (findScope), on the run's connection.
+const (
+	scopeChanged       = "trackwatch_run_changed"       // kind, key: what changed
+	scopeBase          = "trackwatch_run_scope_base"    // order_id: orders whose own events, numbers or next checks changed
+	scopeNumbers       = "trackwatch_run_scope_numbers" // tracking_number: every number those ever named, and the changed numbers
+	scopeOrders        = "trackwatch_run_scope_orders"  // order_id: base and every order that ever named one of those numbers
+	scopeOrderMonths   = "trackwatch_run_scope_order_months"
+	scopeCarrierMonths = "trackwatch_run_scope_carrier_months"
+)
 
-func (sc *scope) args() []any {
-	return []any{clickhouse.Named("scope_base", sc.base), clickhouse.Named("scope_numbers", sc.numbers),
-		clickhouse.Named("scope_orders", sc.orders)}
+// scopeTables are the scope's tables, in the order they are dropped.
+var scopeTables = []string{scopeCarrierMonths, scopeOrderMonths, scopeOrders, scopeNumbers, scopeBase, scopeChanged}
+
+// scope is the size of what a scoped run evaluates: the orders of scopeOrders (their
+// state), the findings of the orders on scopeNumbers.
+type scope struct {
+	orders, numbers uint64
 }
 
 // key names the set in detect_next_checks and detect_checkpoints.
@@ -178,7 +186,7 @@ FROM `+"`"+s.db+"`"+`.detect_checkpoints WHERE detectors IN ({set_key:String}, '
 		}
 	}
 	s.stage("scope", start)
-	args, err := s.prepare(ctx, conn, cfg, asOf, run.mode, run.scope)
+	args, err := s.prepare(ctx, conn, cfg, asOf, run.mode)
 	if err != nil {
 		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
 	}
@@ -186,63 +194,77 @@ FROM `+"`"+s.db+"`"+`.detect_checkpoints WHERE detectors IN ({set_key:String}, '
 	return run, nil
 }
 
-// findScope returns what a run as of asOf must evaluate after the run of cp, or nil
-// when that is more than maxScopedOrders orders.
+// findScope builds the scope of a run as of asOf after the run of cp in the
+// connection's temporary tables (scopeTables), with a copy of the summary rows of its
+// orders and numbers, merged (reading the summaries FINAL and filtered by a temporary
+// table fails in ClickHouse 26.7 at scale). It returns nil, with no table left, when the
+// scope is more than maxScopedOrders orders.
 func (s *Set) findScope(ctx context.Context, conn driver.Conn, cp checkpoint, asOf time.Time, margin time.Duration) (*scope, error) {
 	db := "`" + s.db + "`"
-	limit := clickhouse.Named("limit", uint64(maxScopedOrders+1))
-	var changed struct {
-		Orders  []string `ch:"orders"`
-		Numbers []string `ch:"numbers"`
+	args := []any{clickhouse.Named("since_ingested", cp.Watermark.Add(-max(margin, 0))), clickhouse.Named("since", cp.AsOf),
+		clickhouse.Named("as_of", asOf.UTC()), clickhouse.Named("set_key", s.key())}
+	for _, t := range scopeTables {
+		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t); err != nil {
+			return nil, err
+		}
 	}
-	if err := conn.QueryRow(ctx, `SELECT groupUniqArrayIf({limit:UInt64})(key, kind = 'order') AS orders,
-    groupUniqArrayIf({limit:UInt64})(key, kind = 'number') AS numbers
-FROM (
-    SELECT toString(kind) AS kind, key FROM `+db+`.detect_changes WHERE ingested_at > {since_ingested:DateTime64(3, 'UTC')}
+	steps := []struct{ what, sql string }{
+		{"changes", `CREATE TEMPORARY TABLE ` + scopeChanged + ` ENGINE = Memory AS
+SELECT DISTINCT kind, key FROM (
+    SELECT toString(kind) AS kind, key FROM ` + db + `.detect_changes WHERE ingested_at > {since_ingested:DateTime64(3, 'UTC')}
     UNION ALL
-    SELECT toString(kind) AS kind, key FROM `+db+`.detect_changes
+    SELECT toString(kind) AS kind, key FROM ` + db + `.detect_changes
     WHERE occurred_at > {since:DateTime64(3, 'UTC')} AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
     UNION ALL
-    SELECT 'order' AS kind, order_id AS key FROM `+db+`.detect_next_checks
+    SELECT 'order' AS kind, order_id AS key FROM ` + db + `.detect_next_checks
     WHERE detectors = {set_key:String} AND check_at > {since:DateTime64(3, 'UTC')} AND check_at <= {as_of:DateTime64(3, 'UTC')}
-)`, limit, clickhouse.Named("since_ingested", cp.Watermark.Add(-max(margin, 0))), clickhouse.Named("since", cp.AsOf),
-		clickhouse.Named("as_of", asOf.UTC()), clickhouse.Named("set_key", s.key())).ScanStruct(&changed); err != nil {
-		return nil, fmt.Errorf("changes: %w", err)
+)`},
+		{"orders on changed numbers", `CREATE TEMPORARY TABLE ` + scopeBase + ` ENGINE = Memory AS
+SELECT DISTINCT order_id FROM (
+    SELECT key AS order_id FROM ` + scopeChanged + ` WHERE kind = 'order'
+    UNION ALL
+    SELECT order_id FROM ` + db + `.order_numbers WHERE tracking_number IN (SELECT key FROM ` + scopeChanged + ` WHERE kind = 'number')
+)`},
+		{"their numbers", `CREATE TEMPORARY TABLE ` + scopeNumbers + ` ENGINE = Memory AS
+SELECT DISTINCT tracking_number FROM (
+    SELECT tracking_number FROM ` + db + `.order_events WHERE order_id IN (SELECT order_id FROM ` + scopeBase + `)
+    UNION ALL
+    SELECT key AS tracking_number FROM ` + scopeChanged + ` WHERE kind = 'number'
+)`},
+		{"the orders on those", `CREATE TEMPORARY TABLE ` + scopeOrders + ` ENGINE = Memory AS
+SELECT DISTINCT order_id FROM (
+    SELECT order_id FROM ` + db + `.order_numbers WHERE tracking_number IN (SELECT tracking_number FROM ` + scopeNumbers + `)
+    UNION ALL
+    SELECT order_id FROM ` + scopeBase + `
+)`},
 	}
-	if len(changed.Orders) > maxScopedOrders || len(changed.Numbers) > maxScopedOrders {
+	for _, st := range steps {
+		if err := conn.Exec(ctx, st.sql, args...); err != nil {
+			return nil, fmt.Errorf("%s: %w", st.what, err)
+		}
+	}
+	var sc scope
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM "+scopeOrders+") AS orders, (SELECT count() FROM "+scopeNumbers+") AS numbers").
+		Scan(&sc.orders, &sc.numbers); err != nil {
+		return nil, fmt.Errorf("scope size: %w", err)
+	}
+	if sc.orders > maxScopedOrders {
+		s.cleanup(conn)
 		return nil, nil
 	}
-	lookup := func(what, q string, args ...any) ([]string, error) {
-		var out []string
-		if err := conn.QueryRow(ctx, q, append(args, limit)...).Scan(&out); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+	for _, st := range []struct{ what, sql string }{
+		{"order summaries", `CREATE TEMPORARY TABLE ` + scopeOrderMonths + ` ENGINE = Memory AS
+SELECT ` + schemas.OrderMonthsMerged + ` FROM ` + db + `.order_months
+WHERE order_id IN (SELECT order_id FROM ` + scopeOrders + `) GROUP BY order_id, month`},
+		{"carrier summaries", `CREATE TEMPORARY TABLE ` + scopeCarrierMonths + ` ENGINE = Memory AS
+SELECT ` + schemas.CarrierMonthsMerged + ` FROM ` + db + `.carrier_months
+WHERE tracking_number IN (SELECT tracking_number FROM ` + scopeNumbers + `) GROUP BY tracking_number, carrier, month`},
+	} {
+		if err := conn.Exec(queryContext(ctx), st.sql); err != nil {
+			return nil, fmt.Errorf("%s: %w", st.what, err)
 		}
-		return out, nil
 	}
-	sc := &scope{}
-	var err error
-	if sc.base, err = lookup("orders on changed numbers", `SELECT groupUniqArray({limit:UInt64})(order_id) FROM (
-    SELECT order_id FROM `+db+`.order_numbers WHERE tracking_number IN {numbers:Array(String)}
-    UNION ALL SELECT arrayJoin({orders:Array(String)}) AS order_id)`,
-		clickhouse.Named("numbers", changed.Numbers), clickhouse.Named("orders", changed.Orders)); err != nil || len(sc.base) > maxScopedOrders {
-		return nil, err
-	}
-	if sc.numbers, err = lookup("their numbers", `SELECT groupUniqArray({limit:UInt64})(tracking_number) FROM (
-    SELECT tracking_number FROM `+db+`.order_events WHERE order_id IN {base:Array(String)}
-    UNION ALL SELECT arrayJoin({numbers:Array(String)}) AS tracking_number)`,
-		clickhouse.Named("base", sc.base), clickhouse.Named("numbers", changed.Numbers)); err != nil || len(sc.numbers) > maxScopedOrders {
-		return nil, err
-	}
-	if sc.orders, err = lookup("the orders on those", `SELECT groupUniqArray({limit:UInt64})(order_id) FROM (
-    SELECT order_id FROM `+db+`.order_numbers WHERE tracking_number IN {numbers:Array(String)}
-    UNION ALL SELECT arrayJoin({base:Array(String)}) AS order_id)`,
-		clickhouse.Named("numbers", sc.numbers), clickhouse.Named("base", sc.base)); err != nil || len(sc.orders) > maxScopedOrders {
-		return nil, err
-	}
-	slices.Sort(sc.base)
-	slices.Sort(sc.numbers)
-	slices.Sort(sc.orders)
-	return sc, nil
+	return &sc, nil
 }
 
 // Scoped reports whether the run evaluates a scope rather than every order, and how
@@ -251,7 +273,7 @@ func (r *Run) Scoped() (orders int, ok bool) {
 	if r.mode != modeScoped {
 		return 0, false
 	}
-	return len(r.scope.orders), true
+	return int(r.scope.orders), true
 }
 
 // FullReason says why a scheduled run evaluates every order ("" for a scoped run or a
@@ -265,8 +287,8 @@ func (r *Run) ScopeCondition(column string) string {
 	if r.mode != modeScoped {
 		return ""
 	}
-	return "(" + column + " IN {scope_base:Array(String)} OR " + column + " IN (SELECT order_id FROM " + ordersTable +
-		" WHERE tracking_number IN {scope_numbers:Array(String)}))"
+	return "(" + column + " IN (SELECT order_id FROM " + scopeBase + ") OR " + column + " IN (SELECT order_id FROM " + ordersTable +
+		" WHERE tracking_number IN (SELECT tracking_number FROM " + scopeNumbers + ")))"
 }
 
 // Commit records a scheduled run, once its findings are recorded, as the run the next

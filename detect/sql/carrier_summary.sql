@@ -6,7 +6,7 @@
 -- moment (a number that has events both sides of an edge) are summarised again from
 -- their events; without, every event of the window is summarised. Both read the same
 -- packed columns, so both give the same result. A scoped run (.Scoped) summarises the
--- numbers of its scope only.
+-- numbers of its scope only, from its copy of their rows of carrier_months (merged).
 SELECT
     tracking_number,
     sum(events) AS events, -- producer re-sends may count twice; only "any" and "none" matter
@@ -32,8 +32,8 @@ SELECT
 FROM
 (
 {{- if .Summaries}}
-    SELECT * FROM {{.DB}}.carrier_months FINAL
-    WHERE {{shard "tracking_number"}}{{if .Scoped}} AND tracking_number IN {scope_numbers:Array(String)}{{end}} AND month >= toStartOfMonth({{window_start_min}}) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
+    SELECT * FROM {{if .Scoped}}trackwatch_run_scope_carrier_months{{else}}{{.DB}}.carrier_months FINAL{{end}}
+    WHERE {{shard "tracking_number"}} AND month >= toStartOfMonth({{window_start_min}}) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
       AND first_event_at >= {{window_start}} AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
     UNION ALL
 {{- end}}

@@ -3,7 +3,8 @@
 -- values). With .Summaries the stored monthly summaries (order_months, kept at insert)
 -- stand for every month row that lies wholly before the moment, and only the rows that
 -- cross it are summarised again from their events; without, every event is. Both read
--- the same packed columns, so both give the same result.
+-- the same packed columns, so both give the same result. A scoped run (.Scoped) reads
+-- the orders of its scope only, from its copy of their rows of order_months (merged).
 SELECT
     order_id,
     max(latest) AS l, max(shipped) AS s, max(ship_to) AS st, max(protection) AS p, max(extension) AS x, max(amount_at) AS a,
@@ -24,8 +25,8 @@ SELECT
 FROM
 (
 {{- if .Summaries}}
-    SELECT * FROM {{.DB}}.order_months FINAL
-    WHERE {{shard "order_id"}}{{if .Scoped}} AND order_id IN {scope_orders:Array(String)}{{end}} AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')}) AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
+    SELECT * FROM {{if .Scoped}}trackwatch_run_scope_order_months{{else}}{{.DB}}.order_months FINAL{{end}}
+    WHERE {{shard "order_id"}} AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')}) AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
     UNION ALL
 {{- end}}
     {{order_month_states (printf "%s.order_events" .DB) (order_events_where .Summaries .DB .Scoped)}}
