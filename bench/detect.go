@@ -79,8 +79,10 @@ type DetectScale struct {
 type ScheduledRuns struct {
 	FullSeconds   float64
 	FullPeak      PeakRSS
-	IdleSeconds   float64 // median
-	IdleOrders    int     // orders evaluated by the last of them
+	IdleSeconds   float64       // median
+	IdleOrders    int           // orders evaluated by the last of them
+	IdleStages    []StageTiming // the last of them
+	FullStages    []StageTiming
 	IdlePeak      PeakRSS
 	IngestRate    int // tracking events a second; a tenth as many order events
 	IngestEvents  int // tracking and order events stored in the minute
@@ -289,7 +291,27 @@ func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse
 		return res, err
 	}
 	alerts := alert.NewStore(conn, db)
-	var cfg detect.Config
+	// The data is inserted by statements that have returned before a run starts: no
+	// margin is needed for inserts still in flight (detect.Config.ChangeMargin).
+	cfg := detect.Config{ChangeMargin: -1}
+	stages := map[string]float64{}
+	var order []string
+	all.OnStage = func(stage string, d time.Duration) {
+		if _, ok := stages[stage]; !ok {
+			order = append(order, stage)
+		}
+		stages[stage] += d.Seconds()
+	}
+	defer func() { all.OnStage = nil }()
+	staged := func() []StageTiming { // the stages since the last call
+		var out []StageTiming
+		for _, st := range order {
+			out = append(out, StageTiming{st, stages[st]})
+		}
+		clear(stages)
+		order = order[:0]
+		return out
+	}
 	run := func(cfg detect.Config, at time.Time) (float64, int, map[string]int, error) {
 		t := time.Now()
 		r, err := all.PrepareScheduled(ctx, session, cfg, at)
@@ -322,7 +344,7 @@ func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse
 	if res.FullSeconds, _, _, err = run(cfg, asOfBench); err != nil {
 		return res, err
 	}
-	res.FullPeak = peak()
+	res.FullPeak, res.FullStages = peak(), staged()
 	reset()
 	at := asOfBench
 	var idle []float64
@@ -337,6 +359,7 @@ func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse
 		}
 		idle = append(idle, secs)
 		res.IdleOrders = n
+		res.IdleStages = staged() // the last run's
 	}
 	res.IdleSeconds, res.IdlePeak = median(idle), peak()
 
@@ -363,26 +386,15 @@ FROM (SELECT number, (number * 104729 + 7) % {parcels:UInt64} AS o FROM numbers(
 	res.IngestEvents = scans + confirms
 	at = at.Add(time.Minute)
 	reset()
-	stages := map[string]float64{}
-	var order []string
-	all.OnStage = func(stage string, d time.Duration) {
-		if _, ok := stages[stage]; !ok {
-			order = append(order, stage)
-		}
-		stages[stage] += d.Seconds()
-	}
+	staged()
 	secs, n, firing, err := run(cfg, at)
-	all.OnStage = nil
 	if err != nil {
 		return res, err
 	}
 	if n < 0 {
 		return res, fmt.Errorf("the scheduled run after a minute of ingest evaluated every order")
 	}
-	res.IngestSeconds, res.IngestOrders, res.IngestPeak = secs, n, peak()
-	for _, st := range order {
-		res.IngestStages = append(res.IngestStages, StageTiming{st, stages[st]})
-	}
+	res.IngestSeconds, res.IngestOrders, res.IngestPeak, res.IngestStages = secs, n, peak(), staged()
 	_, _, want, err := run(detect.Config{AlwaysFull: true}, at)
 	if err != nil {
 		return res, err

@@ -175,9 +175,11 @@ func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int
 		{"scheduled run over every order (the first, and one a day: detect.full_run_every)", func(s bench.DetectScale) string {
 			return fmt.Sprintf("%.2f", s.Scheduled.FullSeconds)
 		}},
+		{"of which: " + stageNames(res[0].Scheduled.FullStages), func(s bench.DetectScale) string { return stageSeconds(s.Scheduled.FullStages) }},
 		{"**scheduled run 5 minutes after the previous one, nothing stored meanwhile** (orders evaluated)", func(s bench.DetectScale) string {
 			return fmt.Sprintf("**%.3f** (%d)", s.Scheduled.IdleSeconds, s.Scheduled.IdleOrders)
 		}},
+		{"of which (the last of them): " + stageNames(res[0].Scheduled.IdleStages), func(s bench.DetectScale) string { return stageSeconds(s.Scheduled.IdleStages) }},
 		{"**scheduled run after a minute of ingest** (events stored; orders evaluated)", func(s bench.DetectScale) string {
 			return fmt.Sprintf("**%.3f** (%d; %d)", s.Scheduled.IngestSeconds, s.Scheduled.IngestEvents, s.Scheduled.IngestOrders)
 		}},
