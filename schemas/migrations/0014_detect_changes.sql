@@ -55,7 +55,7 @@ SELECT DISTINCT tracking_number, order_id FROM {{.DB}}.order_events WHERE tracki
 -- same rows again.
 CREATE TABLE IF NOT EXISTS {{.DB}}.detect_next_checks{{.OnCluster}}
 (
-    detectors   String COMMENT 'the run''s detectors, comma-separated',
+    detectors   LowCardinality(String) COMMENT 'the run''s detectors, comma-separated',
     check_at    DateTime64(3, 'UTC'),
     order_id    String,
     written_at  DateTime64(3, 'UTC') DEFAULT now64(3)
@@ -70,7 +70,7 @@ TTL toDateTime(greatest(check_at, written_at)) + INTERVAL 7 DAY;
 -- evaluates everything (written when stored history is changed in place).
 CREATE TABLE IF NOT EXISTS {{.DB}}.detect_checkpoints{{.OnCluster}}
 (
-    detectors    String COMMENT 'the run''s detectors, comma-separated; empty: a reset of all',
+    detectors    LowCardinality(String) COMMENT 'the run''s detectors, comma-separated; empty: a reset of all',
     config_hash  UInt64 COMMENT 'of the detectors'' SQL and thresholds: a change makes the next run full',
     as_of        DateTime64(3, 'UTC'),
     watermark    DateTime64(3, 'UTC'),

@@ -481,7 +481,7 @@ SELECT DISTINCT tracking_number, order_id FROM `tw`.order_events WHERE tracking_
 
 CREATE TABLE IF NOT EXISTS `tw`.detect_next_checks ON CLUSTER `prod_cluster`
 (
-    detectors   String COMMENT 'the run''s detectors, comma-separated',
+    detectors   LowCardinality(String) COMMENT 'the run''s detectors, comma-separated',
     check_at    DateTime64(3, 'UTC'),
     order_id    String,
     written_at  DateTime64(3, 'UTC') DEFAULT now64(3)
@@ -492,7 +492,7 @@ TTL toDateTime(greatest(check_at, written_at)) + INTERVAL 7 DAY;
 
 CREATE TABLE IF NOT EXISTS `tw`.detect_checkpoints ON CLUSTER `prod_cluster`
 (
-    detectors    String COMMENT 'the run''s detectors, comma-separated; empty: a reset of all',
+    detectors    LowCardinality(String) COMMENT 'the run''s detectors, comma-separated; empty: a reset of all',
     config_hash  UInt64 COMMENT 'of the detectors'' SQL and thresholds: a change makes the next run full',
     as_of        DateTime64(3, 'UTC'),
     watermark    DateTime64(3, 'UTC'),

@@ -526,7 +526,7 @@ SELECT DISTINCT tracking_number, order_id FROM `trackwatch`.order_events WHERE t
 
 CREATE TABLE IF NOT EXISTS `trackwatch`.detect_next_checks
 (
-    detectors   String COMMENT 'the run''s detectors, comma-separated',
+    detectors   LowCardinality(String) COMMENT 'the run''s detectors, comma-separated',
     check_at    DateTime64(3, 'UTC'),
     order_id    String,
     written_at  DateTime64(3, 'UTC') DEFAULT now64(3)
@@ -537,7 +537,7 @@ TTL toDateTime(greatest(check_at, written_at)) + INTERVAL 7 DAY;
 
 CREATE TABLE IF NOT EXISTS `trackwatch`.detect_checkpoints
 (
-    detectors    String COMMENT 'the run''s detectors, comma-separated; empty: a reset of all',
+    detectors    LowCardinality(String) COMMENT 'the run''s detectors, comma-separated; empty: a reset of all',
     config_hash  UInt64 COMMENT 'of the detectors'' SQL and thresholds: a change makes the next run full',
     as_of        DateTime64(3, 'UTC'),
     watermark    DateTime64(3, 'UTC'),
