@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,6 +169,31 @@ func TestScopedRunsRecordWhatRunsOverEveryOrderRecord(t *testing.T) {
 		t.Errorf("a run a minute after the previous one evaluated %d of %d orders (%s)", n, total, why)
 	}
 	t.Logf("%d steps; orders evaluated by the scoped runs (of %d): %v; a minute later: %d", steps, total, scoped, n)
+
+	// What the changes cannot show makes the next run one over every order, and says why.
+	at := last.Add(2 * time.Minute)
+	for _, c := range []struct {
+		before func()
+		cfg    detect.Config
+		why    string
+	}{
+		{func() {}, detect.Config{FullRunEvery: 1000 * time.Hour, ChangeMargin: -1, StalledDays: 9}, "the detectors or their thresholds changed"},
+		{func() {}, scopedCfg, "the detectors or their thresholds changed"}, // and back
+		{func() {
+			if err := w.Conn.Exec(t.Context(), strings.ReplaceAll(schemas.ResetDetectRuns, "$db", "`"+db+"`")); err != nil {
+				t.Fatal(err)
+			}
+		}, scopedCfg, "stored history was changed in place"},
+		{func() {}, detect.Config{FullRunEvery: time.Minute, ChangeMargin: -1}, "detect.full_run_every"},
+		{func() {}, scopedCfg, ""},
+	} {
+		c.before()
+		at = at.Add(time.Minute)
+		n, why := scheduledRun(t, w.Conn, sets[db], stores[db], c.cfg, at)
+		if why != c.why || (c.why == "") != (n >= 0) {
+			t.Errorf("as of %s: evaluated %d orders (%q), want %q", at, n, why, c.why)
+		}
+	}
 }
 
 func firstAlertDifference(got, want []alert.Alert) string {

@@ -35,6 +35,12 @@ func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
 	if _, err := ingest.Renormalise(t.Context(), w.Conn, "ph", table, false); err != nil {
 		t.Fatal(err)
 	}
+	// History changed in place reaches no view: the next scheduled run of every detector
+	// set must evaluate every order (a reset in detect_checkpoints).
+	var resets uint64
+	if err := w.Conn.QueryRow(t.Context(), "SELECT count() FROM ph.detect_checkpoints WHERE detectors = ''").Scan(&resets); err != nil || resets == 0 {
+		t.Errorf("renormalise wrote %d resets of the scheduled runs (%v), want at least one", resets, err)
+	}
 	var rows []struct {
 		ID     string `ch:"event_id"`
 		Status string `ch:"status"`
@@ -89,7 +95,11 @@ func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
 		return fmt.Sprint(rows)
 	}
 	freshOrders := orders(schemas.OrderMonthStates("ph.order_events", "1"))
-	for _, q := range []string{"TRUNCATE TABLE ph.carrier_months", "TRUNCATE TABLE ph.order_months"} {
+	var numbers uint64
+	if err := w.Conn.QueryRow(t.Context(), "SELECT count() FROM ph.order_numbers FINAL").Scan(&numbers); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"TRUNCATE TABLE ph.carrier_months", "TRUNCATE TABLE ph.order_months", "TRUNCATE TABLE ph.order_numbers"} {
 		if err := w.Conn.Exec(t.Context(), q); err != nil {
 			t.Fatal(err)
 		}
@@ -102,6 +112,10 @@ func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
 	}
 	if rebuilt := orders("SELECT * FROM ph.order_months FINAL"); rebuilt != freshOrders || !strings.Contains(rebuilt, "LP1") {
 		t.Errorf("order summaries rebuilt: %s\nsummarised from the events: %s", rebuilt, freshOrders)
+	}
+	var rebuiltNumbers uint64
+	if err := w.Conn.QueryRow(t.Context(), "SELECT count() FROM ph.order_numbers FINAL").Scan(&rebuiltNumbers); err != nil || numbers == 0 || rebuiltNumbers != numbers {
+		t.Errorf("order_numbers: %d rows from the view, %d rebuilt (%v)", numbers, rebuiltNumbers, err)
 	}
 	if again, _ := ingest.Renormalise(t.Context(), w.Conn, "ph", table, true); again.Events != 0 {
 		t.Errorf("a second renormalise would change %d events", again.Events)
