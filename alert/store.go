@@ -244,8 +244,9 @@ func (s *Store) sql(q string, run *detect.Run) string {
 // Record writes a run's findings as alerts and reports the changes it made. Every
 // finding fires (keeping the start of an alert's firing episode); every alert of the
 // run's detectors that fired before and is not found now resolves as of the run's
-// moment. Each change goes to the change log before the alerts table, with an id that
-// the same change computed again keeps.
+// moment; a scoped scheduled run (detect.Run.ScopeCondition) changes the alerts of the
+// orders it evaluated only. Each change goes to the change log before the alerts table,
+// with an id that the same change computed again keeps.
 //
 // Rows are versioned by the run's moment: for a detector whose alerts were recorded as
 // of a later moment already, the run changes nothing (Result.Behind names it). Several

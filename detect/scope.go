@@ -282,7 +282,7 @@ func (r *Run) FullReason() string { return r.fullReason }
 
 // ScopeCondition is a condition on an order id column for the orders whose findings a
 // scoped run evaluated (a recorder changes the alerts of those only), or "" when the run
-// evaluated every order. It reads the run's temporary tables and needs Args.
+// evaluated every order. It reads the run's temporary tables: only on Conn.
 func (r *Run) ScopeCondition(column string) string {
 	if r.mode != modeScoped {
 		return ""
