@@ -97,19 +97,11 @@ func NewSet(db string, names ...string) (*Set, error) {
 		Langs                  []string
 		Summaries              bool
 		Tracked, Scoped        bool
-		Layers                 []string // candidates.sql: the detectors' columns, a level each, innermost last
 		CarrierSummary         string
 		OrderSummary           string
 		Mode, FlaggedRows      string // findings.sql
 	}{DB: "`" + db + "`", Orders: ordersTable, Candidates: flagged, Detectors: parts,
 		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
-	for _, p := range parts {
-		for _, l := range strings.Split(p.Columns, layerMark) {
-			if l = strings.TrimSuffix(strings.TrimSpace(l), ","); l != "" {
-				data.Layers = append([]string{l}, data.Layers...)
-			}
-		}
-	}
 	var err error
 	s.stages = map[variant]stageSQL{}
 	for _, summaries := range []bool{true, false} {
@@ -194,11 +186,6 @@ func loadPart(name string) (part, error) {
 	return p, err
 }
 
-// layerMark ({{layer}} in a detector's columns block) starts a new level of the
-// candidates' SELECT: the columns after it can name those before it without ClickHouse
-// copying their expressions (candidates.sql).
-const layerMark = "/*layer*/"
-
 // threshold renders a threshold for a row: the carrier's override, else the
 // marketplace's, else the global value, all passed as query parameters. Without
 // overrides (the usual case) the per-row map lookups are skipped: over millions of
@@ -220,7 +207,7 @@ func parseSQL(file string) (*template.Template, error) {
 		"window_start": windowStart, "window_start_min": windowStartMin, "shard": shard,
 		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere,
 		"order_month_states": schemas.OrderMonthStates, "order_events_where": orderEventsWhere,
-		"next_midnight": nextMidnight, "layer": func() string { return layerMark }, "recycle_months_min": recycleMonthsMin}).Parse(string(b))
+		"next_midnight": nextMidnight, "recycle_months_min": recycleMonthsMin}).Parse(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("detector sql %s: %w", file, err)
 	}
