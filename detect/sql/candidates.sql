@@ -17,7 +17,7 @@ FROM
         {{- if .Tracked}},
         -- the moments after this one at which something can change by time alone: the
         -- earliest event leaves the recycle window, and each detector's own (next_check)
-        arrayFilter(t -> t > {as_of:DateTime64(3, 'UTC')}, arrayConcat(
+        arrayFilter(at -> at > {as_of:DateTime64(3, 'UTC')}, arrayConcat(
             -- (month arithmetic clamps to a month's end: a window edge moves at midnights)
             if(events > 0, [if(first_event_at + toIntervalMonth({{recycle_months_min}}) > {as_of:DateTime64(3, 'UTC')},
                 first_event_at + toIntervalMonth({{recycle_months_min}}), {{next_midnight}})], []){{range .Detectors}}{{with .NextCheck}},
