@@ -163,13 +163,7 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	var first float64     // the first of the latest timed runs
 	var firstPeak PeakRSS // during it
 	timed := func(set *detect.Set, dcfg detect.Config) (float64, map[string]int, PeakRSS, error) {
-		// Return the memory ClickHouse's allocator kept from earlier work to the system,
-		// so that the peak below is this measurement's.
-		if err := conn.Exec(ctx, "SYSTEM JEMALLOC PURGE"); err != nil {
-			o.Logger.Warn("jemalloc purge failed: the peak includes memory kept from earlier runs", "err", err)
-		}
-		resetPeakRSS(ch.Pid())
-		resetPeakRSS(os.Getpid())
+		startPeak(ctx, conn, ch, o.Logger)
 		var runs []float64
 		var firing map[string]int
 		for range o.Repeat {
@@ -181,19 +175,15 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 			runs = append(runs, time.Since(t).Seconds())
 			firing = r.Firing
 			if len(runs) == 1 && o.Repeat > 1 { // the later runs' peak apart from the first's
-				firstPeak = PeakRSS{peakRSSMiB(ch.Pid()), peakRSSMiB(os.Getpid())}
-				if err := conn.Exec(ctx, "SYSTEM JEMALLOC PURGE"); err != nil {
-					o.Logger.Warn("jemalloc purge failed", "err", err)
-				}
-				resetPeakRSS(ch.Pid())
-				resetPeakRSS(os.Getpid())
+				firstPeak = readPeak(ch)
+				startPeak(ctx, conn, ch, o.Logger)
 			}
 		}
 		first = runs[0]
 		if len(runs) > 1 { // the first run records every alert; the later ones find nothing changed
 			runs = runs[1:]
 		}
-		return median(runs), firing, PeakRSS{peakRSSMiB(ch.Pid()), peakRSSMiB(os.Getpid())}, nil
+		return median(runs), firing, readPeak(ch), nil
 	}
 	for _, name := range detect.Names {
 		if o.SkipSingle {
@@ -332,14 +322,8 @@ func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse
 		}
 		return time.Since(t).Seconds(), n, rec.Firing, nil
 	}
-	peak := func() PeakRSS { return PeakRSS{peakRSSMiB(ch.Pid()), peakRSSMiB(os.Getpid())} }
-	reset := func() {
-		if err := conn.Exec(ctx, "SYSTEM JEMALLOC PURGE"); err != nil {
-			o.Logger.Warn("jemalloc purge failed", "err", err)
-		}
-		resetPeakRSS(ch.Pid())
-		resetPeakRSS(os.Getpid())
-	}
+	peak := func() PeakRSS { return readPeak(ch) }
+	reset := func() { startPeak(ctx, conn, ch, o.Logger) }
 	reset()
 	if res.FullSeconds, _, _, err = run(cfg, asOfBench); err != nil {
 		return res, err
@@ -405,6 +389,22 @@ FROM (SELECT number, (number * 104729 + 7) % {parcels:UInt64} AS o FROM numbers(
 		}
 	}
 	return res, nil
+}
+
+// startPeak starts a measurement of peak memory: ClickHouse returns the memory its
+// allocator kept from earlier work to the system, and both processes' high-water marks
+// are reset, so that readPeak then reads this measurement's.
+func startPeak(ctx context.Context, conn driver.Conn, ch *devstack.ClickHouse, log *slog.Logger) {
+	if err := conn.Exec(ctx, "SYSTEM JEMALLOC PURGE"); err != nil {
+		log.Warn("jemalloc purge failed: the peak includes memory kept from earlier runs", "err", err)
+	}
+	resetPeakRSS(ch.Pid())
+	resetPeakRSS(os.Getpid())
+}
+
+// readPeak reads both processes' peak memory since startPeak.
+func readPeak(ch *devstack.ClickHouse) PeakRSS {
+	return PeakRSS{peakRSSMiB(ch.Pid()), peakRSSMiB(os.Getpid())}
 }
 
 func median(xs []float64) float64 {

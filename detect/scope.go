@@ -82,9 +82,9 @@ const (
 var scopeTables = []string{scopeCarrierMonths, scopeOrderMonths, scopeOrders, scopeNumbers, scopeBase, scopeChanged}
 
 // scope is the size of what a scoped run evaluates: the orders of scopeOrders (their
-// state), the findings of the orders on scopeNumbers.
+// state; the findings are those of the ones on scopeNumbers).
 type scope struct {
-	orders, numbers uint64
+	orders uint64
 }
 
 // key names the set in detect_next_checks and detect_checkpoints.
@@ -244,8 +244,7 @@ SELECT DISTINCT order_id FROM (
 		}
 	}
 	var sc scope
-	if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM "+scopeOrders+") AS orders, (SELECT count() FROM "+scopeNumbers+") AS numbers").
-		Scan(&sc.orders, &sc.numbers); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+scopeOrders).Scan(&sc.orders); err != nil {
 		return nil, fmt.Errorf("scope size: %w", err)
 	}
 	if sc.orders > maxScopedOrders {

@@ -207,7 +207,7 @@ func firstAlertDifference(got, want []alert.Alert) string {
 			return fmt.Sprintf("missing in the scoped runs: %s %s %s (%s since %s)", b.Detector, b.OrderID, b.TrackingNumber, b.Status, b.FirstDetectedAt)
 		}
 		if !reflect.DeepEqual(a, b) {
-			return fmt.Sprintf("differs:\nscoped %+v\nfull   %+v", a, b)
+			return fmt.Sprintf("differs:\nscoped %+v\n  evidence %s\nfull   %+v\n  evidence %s", a, a.Evidence, b, b.Evidence)
 		}
 		delete(g, b.AlertID)
 	}

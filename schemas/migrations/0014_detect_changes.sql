@@ -42,7 +42,7 @@ ORDER BY (tracking_number, order_id);
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{.DB}}.order_numbers_mv{{.OnCluster}} TO {{.DB}}.order_numbers AS
 SELECT DISTINCT tracking_number, order_id FROM {{.DB}}.order_events WHERE tracking_number != '';
 
--- The history stored before this migration (on a cluster: `trackwatch summaries rebuild`).
+-- The history stored before this migration (on a cluster: `trackwatch migrate --rebuild-summaries`).
 {{- if not .OnCluster}}
 INSERT INTO {{.DB}}.order_numbers
 SELECT DISTINCT tracking_number, order_id FROM {{.DB}}.order_events WHERE tracking_number != '';
