@@ -67,7 +67,7 @@ func API(ctx context.Context, o APIOptions) (*APIResult, error) {
 	defer closeAll()
 	parcels := o.Events / 10
 	o.Progress(fmt.Sprintf("loading %d tracking events for %d orders", o.Events, parcels))
-	if err := loadDetectData(ctx, conn, db, parcels); err != nil {
+	if err := loadDetectData(ctx, conn, db, parcels, false); err != nil {
 		return nil, err
 	}
 	o.Progress("recording every detector's alerts")

@@ -69,7 +69,7 @@ func Backtest(ctx context.Context, o BacktestOptions) (*BacktestResult, error) {
 	parcels := o.Events / 10
 	progress(fmt.Sprintf("loading %d tracking events for %d orders", o.Events, parcels))
 	start := time.Now()
-	if err := loadDetectData(ctx, conn, db, parcels); err != nil {
+	if err := loadDetectData(ctx, conn, db, parcels, false); err != nil {
 		return nil, err
 	}
 	res := &BacktestResult{Orders: parcels, Steps: o.Steps, Parallel: o.Parallel, LoadSeconds: time.Since(start).Seconds()}

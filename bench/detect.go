@@ -69,9 +69,10 @@ type DetectScale struct {
 	EventsStages  []StageTiming
 	EventsPeak    PeakRSS
 	// Scheduled runs as the schedule makes them (detect.Set.PrepareScheduled): one over
-	// every order (the first, and one a day), then runs 5 minutes apart with nothing
-	// stored meanwhile (median), then one after a minute of ingest at IngestRate events
-	// a second; each scoped to what can have changed since the previous one.
+	// every order (the first, and one a day), then runs 5 minutes apart with the data's
+	// own traffic stored meanwhile (its held events occurring in those minutes; median),
+	// then one after a minute of ingest at IngestRate events a second on top of it; each
+	// scoped to what can have changed since the previous one.
 	Scheduled ScheduledRuns
 }
 
@@ -80,12 +81,13 @@ type ScheduledRuns struct {
 	FullSeconds   float64
 	FullPeak      PeakRSS
 	IdleSeconds   float64       // median
+	IdleEvents    int           // carrier events stored before the last of them: the data's own, occurring in its 5 minutes
 	IdleOrders    int           // orders evaluated by the last of them
 	IdleStages    []StageTiming // the last of them
 	FullStages    []StageTiming
 	IdlePeak      PeakRSS
 	IngestRate    int // tracking events a second; a tenth as many order events
-	IngestEvents  int // tracking and order events stored in the minute
+	IngestEvents  int // tracking and order events stored in the minute (the data's own included)
 	IngestSeconds float64
 	IngestOrders  int
 	IngestStages  []StageTiming
@@ -132,7 +134,7 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	parcels := events / 10
 	o.Progress(fmt.Sprintf("loading %d tracking events for %d orders", events, parcels))
 	start := time.Now()
-	if err := loadDetectData(ctx, conn, db, parcels); err != nil {
+	if err := loadDetectData(ctx, conn, db, parcels, true); err != nil {
 		return nil, err
 	}
 	res := &DetectScale{Events: events, Orders: parcels, LoadSeconds: time.Since(start).Seconds()}
@@ -271,7 +273,8 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 
 // scheduledRuns measures the schedule's runs on a scale's data, whose alerts are
 // recorded as of asOfBench already: one over every order as of it, runs 5 minutes apart
-// after it with nothing stored meanwhile, and one after a minute of ingest. It fails
+// after it with the data's own events of those minutes stored meanwhile, and one after a
+// minute of ingest. It fails
 // when the last finds other counts of alerts firing than a run over every order as of
 // the same moment.
 func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse, conn, session driver.Conn, db string, parcels int) (ScheduledRuns, error) {
@@ -333,6 +336,12 @@ func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse
 	at := asOfBench
 	var idle []float64
 	for range max(o.Repeat, 1) {
+		// The data's own traffic in those 5 minutes: its carrier events occurring in them.
+		n, err := DeliverHeld(ctx, conn, db, at, at.Add(5*time.Minute))
+		if err != nil {
+			return res, err
+		}
+		res.IdleEvents = n
 		at = at.Add(5 * time.Minute)
 		secs, n, _, err := run(cfg, at)
 		if err != nil {
@@ -367,7 +376,11 @@ FROM (SELECT number, (number * 104729 + 7) % {parcels:UInt64} AS o FROM numbers(
 			return res, fmt.Errorf("a minute of ingest: %w", err)
 		}
 	}
-	res.IngestEvents = scans + confirms
+	own, err := DeliverHeld(ctx, conn, db, at, at.Add(time.Minute)) // and the data's own traffic of the minute
+	if err != nil {
+		return res, err
+	}
+	res.IngestEvents = scans + confirms + own
 	at = at.Add(time.Minute)
 	reset()
 	staged()
@@ -424,12 +437,24 @@ func benchNumber(p string) string {
 	return "if(" + p + " % 3 = 0, concat('RR', " + d + ", toString(" + check + "), 'CN'), concat('LP', leftPad(toString(" + p + "), 14, '0')))"
 }
 
+// trackingColumns are the columns the generated carrier events give.
+const trackingColumns = `event_id, tracking_number, tracking_number_raw, carrier, status, raw_status, occurred_at,
+    location_country, location_city, location_city_norm, location_postal, location_postal_norm,
+    dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset`
+
+// heldEvents is the table of the generated carrier events that occur after asOfBench
+// (parcels shipped in the last six days have some), when loadDetectData holds them back:
+// a running system has not stored events of the future. DeliverHeld stores them as
+// their moments come.
+const heldEvents = "bench_held_events"
+
 // loadDetectData generates orders and their carrier events inside ClickHouse. Parcel p
 // has about ten events; known fractions carry each detector's condition: every 20th
 // stalls at "information received", every 25th has no events, every 40th was scanned a
 // month before its order, every 30th goes to the wrong country, one in 300 has a bad
-// check digit, and orders o and o+1 share a number when o % 50 = 1.
-func loadDetectData(ctx context.Context, conn driver.Conn, db string, parcels int) error {
+// check digit, and orders o and o+1 share a number when o % 50 = 1. With hold, the
+// carrier events occurring after asOfBench go to heldEvents instead of tracking_events.
+func loadDetectData(ctx context.Context, conn driver.Conn, db string, parcels int, hold bool) error {
 	tn := benchNumber
 	shipped := func(p string) string {
 		return "({as_of:DateTime64(3, 'UTC')} - toIntervalSecond((" + p + " * 7919) % (80 * 86400) + 3600))"
@@ -443,26 +468,36 @@ SELECT concat('oe-', toString(number)), concat('o-', toString(o)), if(o % 4 = 0,
     if(number % 2 = 1, ` + tn("p") + `, ''), if(number % 2 = 1, ` + tn("p") + `, ''), if(p % 3 = 0, 'china-post', 'cainiao'),
     'JP', 'Tokyo', 'tokyo', '100-0001', '1000001', 60, toDecimal64(o % 200, 4), 'USD', 'bench', 0, number
 FROM (SELECT number, intDiv(number, 2) AS o, if(o % 50 = 1, o - 1, o) AS p FROM numbers({from:UInt64}, {count:UInt64}))`
-	tracking := `INSERT INTO ` + db + `.tracking_events (event_id, tracking_number, tracking_number_raw, carrier, status, raw_status, occurred_at,
-    location_country, location_city, location_city_norm, location_postal, location_postal_norm,
-    dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset)
+	tracking := `INSERT INTO ` + db + `.$table (` + trackingColumns + `)
 SELECT concat('te-', toString(number)), ` + tn("p") + `, ` + tn("p") + `, if(p % 3 = 0, 'china-post', 'cainiao'),
     multiIf(k = 0 OR p % 20 = 3, 'info_received', k = 9, 'delivered', 'in_transit'),
     multiIf(k = 0 OR p % 20 = 3, 'Electronic information received', k = 9, 'Delivered', 'In transit'),
-    ` + shipped("p") + ` + toIntervalHour(2 + k * 16) - if(p % 40 = 5, toIntervalDay(30), toIntervalDay(0)),
+    ` + shipped("p") + ` + toIntervalHour(2 + k * 16) - if(p % 40 = 5, toIntervalDay(30), toIntervalDay(0)) AS occurred_at,
     if(k = 9, dc, 'CN'), if(k = 9, dcity, 'Shenzhen'), if(k = 9, lower(dcity), 'shenzhen'), if(k = 9, dpost, '518000'), if(k = 9, dpost, '518000'),
     dc, dcity, lower(dcity), dpost, dpost, 'bench', 1, number
 FROM (SELECT number, intDiv(number, 10) AS p, number % 10 AS k,
         if(p % 30 = 6, 'US', 'JP') AS dc, if(p % 30 = 6, 'Austin', 'Tokyo') AS dcity, if(p % 30 = 6, '73301', '1000001') AS dpost
       FROM numbers({from:UInt64}, {count:UInt64}))
-WHERE p % 25 != 4`
+WHERE p % 25 != 4$when`
+	type load struct {
+		q    string
+		rows uint64 // of numbers()
+	}
+	trackingInto := func(table, when string) string {
+		return strings.NewReplacer("$table", table, "$when", when).Replace(tracking)
+	}
+	loads := []load{{orders, uint64(2 * parcels)}, {trackingInto("tracking_events", ""), uint64(10 * parcels)}}
+	if hold {
+		if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+db+"."+heldEvents+" AS "+db+".tracking_events ENGINE = MergeTree ORDER BY occurred_at"); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		loads[1].q = trackingInto("tracking_events", " AND occurred_at <= {as_of:DateTime64(3, 'UTC')}")
+		loads = append(loads, load{trackingInto(heldEvents, " AND occurred_at > {as_of:DateTime64(3, 'UTC')}"), uint64(10 * parcels)})
+	}
 	// In statements of at most 10M rows each: one statement of 100M rows (and the
 	// summaries' views) ran past the driver's 5-minute read timeout.
 	const chunk = 10_000_000
-	for _, g := range []struct {
-		q    string
-		rows uint64
-	}{{orders, uint64(2 * parcels)}, {tracking, uint64(10 * parcels)}} {
+	for _, g := range loads {
 		for from := uint64(0); from < g.rows; from += chunk {
 			args := []any{clickhouse.Named("as_of", asOfBench), clickhouse.Named("from", from), clickhouse.Named("count", min(uint64(chunk), g.rows-from))}
 			if err := conn.Exec(ctx, g.q, args...); err != nil {
@@ -475,11 +510,29 @@ WHERE p % 25 != 4`
 
 // GenerateDetectData loads the detector benchmark's data (parcels orders, about ten
 // carrier events each) into db, for profiling detectors by hand against a running server.
-func GenerateDetectData(ctx context.Context, conn driver.Conn, db string, parcels int) error {
+// With hold, the carrier events occurring after BenchAsOf are held back for DeliverHeld.
+func GenerateDetectData(ctx context.Context, conn driver.Conn, db string, parcels int, hold bool) error {
 	if err := migrate(ctx, conn, db); err != nil {
 		return err
 	}
-	return loadDetectData(ctx, conn, db, parcels)
+	return loadDetectData(ctx, conn, db, parcels, hold)
+}
+
+// DeliverHeld stores the held carrier events (heldEvents) occurring in (from, to] in
+// tracking_events, as the ingest would have when they occurred, and returns how many.
+func DeliverHeld(ctx context.Context, conn driver.Conn, db string, from, to time.Time) (int, error) {
+	args := []any{clickhouse.Named("from", from), clickhouse.Named("to", to)}
+	where := " WHERE occurred_at > {from:DateTime64(3, 'UTC')} AND occurred_at <= {to:DateTime64(3, 'UTC')}"
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+"."+heldEvents+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("held events: %w", err)
+	}
+	if n > 0 {
+		if err := conn.Exec(ctx, "INSERT INTO "+db+".tracking_events ("+trackingColumns+")\nSELECT "+trackingColumns+" FROM "+db+"."+heldEvents+where, args...); err != nil {
+			return 0, fmt.Errorf("deliver held events: %w", err)
+		}
+	}
+	return int(n), nil
 }
 
 // BenchAsOf is the moment GenerateDetectData's data is meant to be evaluated at.

@@ -98,7 +98,7 @@ func TestSummariesGiveTheEventsFindingsOnSimulatedAndBenchmarkData(t *testing.T)
 		t.Fatal(err)
 	}
 	const benchDB = "det_bench"
-	if err := bench.GenerateDetectData(t.Context(), w.Conn, benchDB, 5000); err != nil {
+	if err := bench.GenerateDetectData(t.Context(), w.Conn, benchDB, 5000, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {

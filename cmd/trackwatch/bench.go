@@ -176,8 +176,8 @@ func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int
 			return fmt.Sprintf("%.2f", s.Scheduled.FullSeconds)
 		}},
 		{"of which: " + stageNames(res[0].Scheduled.FullStages), func(s bench.DetectScale) string { return stageSeconds(s.Scheduled.FullStages) }},
-		{"**scheduled run 5 minutes after the previous one, nothing stored meanwhile** (orders evaluated)", func(s bench.DetectScale) string {
-			return fmt.Sprintf("**%.3f** (%d)", s.Scheduled.IdleSeconds, s.Scheduled.IdleOrders)
+		{"**scheduled run 5 minutes after the previous one, the data's own events of those minutes stored meanwhile** (events stored; orders evaluated)", func(s bench.DetectScale) string {
+			return fmt.Sprintf("**%.3f** (%d; %d)", s.Scheduled.IdleSeconds, s.Scheduled.IdleEvents, s.Scheduled.IdleOrders)
 		}},
 		{"of which (the last of them): " + stageNames(res[0].Scheduled.IdleStages), func(s bench.DetectScale) string { return stageSeconds(s.Scheduled.IdleStages) }},
 		{"**scheduled run after a minute of ingest** (events stored; orders evaluated)", func(s bench.DetectScale) string {
