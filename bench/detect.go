@@ -274,9 +274,8 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 // scheduledRuns measures the schedule's runs on a scale's data, whose alerts are
 // recorded as of asOfBench already: one over every order as of it, runs 5 minutes apart
 // after it with the data's own events of those minutes stored meanwhile, and one after a
-// minute of ingest. It fails
-// when the last finds other counts of alerts firing than a run over every order as of
-// the same moment.
+// minute of ingest. It fails when the last finds other counts of alerts firing than a
+// run over every order as of the same moment.
 func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse, conn, session driver.Conn, db string, parcels int) (ScheduledRuns, error) {
 	var res ScheduledRuns
 	all, err := detect.NewSet(db)
