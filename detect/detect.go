@@ -83,7 +83,7 @@ type Config struct {
 	// run works on a part of them at a time; in more than one pass the run's tables are
 	// kept on disk (temporary MergeTree tables) rather than in memory. Default 0: one
 	// pass, in memory, up to 2 million order summary rows (a 10M-event marketplace);
-	// above, one pass per million (at 100M events: 11 passes, ClickHouse under 2 GiB).
+	// above, one pass per 500,000 (at 100M events: 21 passes, ClickHouse under 2 GiB).
 	Passes int `yaml:"passes"`
 	// AlwaysFull makes every scheduled run evaluate every order. Default false: a
 	// scheduled run evaluates only the orders whose events, numbers or time-based

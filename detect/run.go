@@ -100,7 +100,10 @@ func NewSet(db string, names ...string) (*Set, error) {
 		CarrierSummary         string
 		OrderSummary           string
 		Mode, FlaggedRows      string // findings.sql
+		// a scoped run's tables (findScope)
+		ScopeNumbers, ScopeOrderMonths, ScopeCarrierMonths string
 	}{DB: "`" + db + "`", Orders: ordersTable, Candidates: flagged, Detectors: parts,
+		ScopeNumbers: scopeNumbers, ScopeOrderMonths: scopeOrderMonths, ScopeCarrierMonths: scopeCarrierMonths,
 		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
 	var err error
 	s.stages = map[variant]stageSQL{}

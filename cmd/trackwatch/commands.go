@@ -80,8 +80,9 @@ baseline, detect.from_events), with the stages of each and the peak memory of
 ClickHouse and of trackwatch. The first run of a measurement records every alert; the
 median of the later ones (nothing changed) is reported, and the first run apart. Then it
 runs the schedule's own runs one after the other: one over every order, three 5
-minutes apart (each evaluating only what can have changed), and one after a minute of
-ingest (60,000 carrier scans and 6,000 order events), failing if that one's counts of
+minutes apart (each evaluating only what can have changed; the generated events dated
+in those minutes are stored before each, as an ingest would have), and one after a
+minute of ingest (60,000 carrier scans and 6,000 order events), failing if that one's counts of
 alerts firing differ from a run over every order as of the same moment.
 
 ingest:

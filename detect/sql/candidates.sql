@@ -40,7 +40,7 @@ FROM
             t.delivered_events > 0 AS delivered,
             t.delivered_country AS delivered_country, t.delivered_postal AS delivered_postal, t.delivered_city AS delivered_city,
             {{if .Reuse}}r.others{{else}}CAST([], 'Array(String)'){{end}} AS others
-        FROM (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}{{if .Scoped}} AND tracking_number IN (SELECT tracking_number FROM trackwatch_run_scope_numbers){{end}}) AS o
+        FROM (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}{{if .Scoped}} AND tracking_number IN (SELECT tracking_number FROM {{.ScopeNumbers}}){{end}}) AS o
         LEFT JOIN
         (
 {{.CarrierSummary}}
@@ -51,7 +51,7 @@ FROM
             -- the other orders with the same number, shipped within the recycle window, that
             -- go to another buyer or another address (one buyer's combined parcel is not reuse)
             SELECT a.order_id AS order_id, arraySort(groupUniqArray(b.order_id)) AS others
-            FROM (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}{{if .Scoped}} AND tracking_number IN (SELECT tracking_number FROM trackwatch_run_scope_numbers){{end}}) AS a
+            FROM (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}{{if .Scoped}} AND tracking_number IN (SELECT tracking_number FROM {{.ScopeNumbers}}){{end}}) AS a
             INNER JOIN (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}) AS b ON b.tracking_number = a.tracking_number
             WHERE a.tracking_number != '' AND b.order_id != a.order_id
               AND abs(dateDiff('day', a.shipped_at, b.shipped_at)) <= {{th "recycle_months" "a.carrier" "a.marketplace"}} * 30

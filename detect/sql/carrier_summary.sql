@@ -32,7 +32,7 @@ SELECT
 FROM
 (
 {{- if .Summaries}}
-    SELECT * FROM {{if .Scoped}}trackwatch_run_scope_carrier_months{{else}}{{.DB}}.carrier_months FINAL{{end}}
+    SELECT * FROM {{if .Scoped}}{{.ScopeCarrierMonths}}{{else}}{{.DB}}.carrier_months FINAL{{end}}
     WHERE {{shard "tracking_number"}} AND month >= toStartOfMonth({{window_start_min}}) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
       AND first_event_at >= {{window_start}} AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
     UNION ALL

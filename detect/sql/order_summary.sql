@@ -25,7 +25,7 @@ SELECT
 FROM
 (
 {{- if .Summaries}}
-    SELECT * FROM {{if .Scoped}}trackwatch_run_scope_order_months{{else}}{{.DB}}.order_months FINAL{{end}}
+    SELECT * FROM {{if .Scoped}}{{.ScopeOrderMonths}}{{else}}{{.DB}}.order_months FINAL{{end}}
     WHERE {{shard "order_id"}} AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')}) AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
     UNION ALL
 {{- end}}
