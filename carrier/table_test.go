@@ -35,6 +35,45 @@ func TestClassifyFindsTheLongestPhraseAtAWordStart(t *testing.T) {
 	}
 }
 
+// TestLookAlikesOfScansAreNotScans holds carriers' pre-advice and cancellation texts
+// that contain a scan's words ("processed", "picked up", "departed", "delivered",
+// "handed over", "received by carrier") to what they mean, and transport cancellations
+// that contain "cancelled" to a delay, not a voided label (the wording of each is from
+// the source named in its carrier's table).
+func TestLookAlikesOfScansAreNotScans(t *testing.T) {
+	tb, err := carrier.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		carrier, raw string
+		want         carrier.SubStatus
+	}{
+		{"dhl", "Shipment not yet received or processed", carrier.PreAdvice},
+		{"dhl", "Shipment(s) will be picked up", carrier.PreAdvice},
+		{"dhl", "The shipment has departed the warehouse of the shipper", carrier.PreAdvice},
+		{"dhl", "The shipment has left the customer facility", carrier.PreAdvice},
+		{"dhl", "Loaded by customer ready for Collection", carrier.PreAdvice},
+		{"dhl", "Nothing was picked up, order was cancelled", carrier.LabelVoided},
+		{"dhl", "Shipment picked up", carrier.Accepted},
+		{"swiss-post", "Consignment recorded by the foreign sender (data delivered)", carrier.PreAdvice},
+		{"postnord", "We have received a notification from your shipper that they are preparing an item for you. " +
+			"The tracking information will be updated when the parcel is handed over to PostNord.", carrier.PreAdvice},
+		{"shipengine", "Electronic advice received by carrier", carrier.PreAdvice},
+		{"china-post", "电子信息已收到", carrier.PreAdvice},
+		{"ups", "Flight cancelled", carrier.Delayed},
+		{"ups", "Pick-up cancelled", carrier.Delayed},
+		{"ups", "Missing shipment data is causing a delay. We are awaiting electronic data upload from the Shipper.", carrier.Delayed},
+		{"ups", "Shipment cancelled", carrier.LabelVoided},
+		{"ups", "Rs Label Has Been Discarded", carrier.LabelVoided},
+		{"correios", "Etiqueta expirada", carrier.LabelVoided},
+	} {
+		if got := tb.Classify(tc.carrier, tc.raw); got != tc.want {
+			t.Errorf("Classify(%q, %q) = %s, want %s", tc.carrier, tc.raw, got, tc.want)
+		}
+	}
+}
+
 func TestOperatorPhrasesWinAndAreCheckedForTheirCarrier(t *testing.T) {
 	tb, _ := carrier.Default()
 	o, err := tb.With([]carrier.Phrase{
