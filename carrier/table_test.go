@@ -67,6 +67,9 @@ func TestLookAlikesOfScansAreNotScans(t *testing.T) {
 		{"ups", "Shipment cancelled", carrier.LabelVoided},
 		{"ups", "Rs Label Has Been Discarded", carrier.LabelVoided},
 		{"correios", "Etiqueta expirada", carrier.LabelVoided},
+		{"ups", "Stornierte Info erhalten", carrier.LabelVoided},
+		{"cainiao", "您的包裹已出库", carrier.PreAdvice},
+		{"delhivery", "Out for Pickup", carrier.PreAdvice},
 	} {
 		if got := tb.Classify(tc.carrier, tc.raw); got != tc.want {
 			t.Errorf("Classify(%q, %q) = %s, want %s", tc.carrier, tc.raw, got, tc.want)
