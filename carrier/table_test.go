@@ -10,14 +10,7 @@ import (
 )
 
 func TestClassifyFindsTheLongestPhraseAtAWordStart(t *testing.T) {
-	tb, err := carrier.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		carrier, raw string
-		want         carrier.SubStatus
-	}{
+	requireClassified(t, []classified{
 		{"", "Electronic information received", carrier.PreAdvice},
 		{"", "ELECTRONIC INFORMATION RECEIVED.", carrier.PreAdvice},
 		{"", "Shipping Label Created, USPS Awaiting Item", carrier.PreAdvice},
@@ -28,11 +21,7 @@ func TestClassifyFindsTheLongestPhraseAtAWordStart(t *testing.T) {
 		{"", "Package cancelled", carrier.LabelVoided},
 		{"", "Delivered to the neighbour's address", carrier.Delivered},
 		{"", "Parcel is on its way", carrier.Unknown},
-	} {
-		if got := tb.Classify(tc.carrier, tc.raw); got != tc.want {
-			t.Errorf("Classify(%q, %q) = %s, want %s", tc.carrier, tc.raw, got, tc.want)
-		}
-	}
+	})
 }
 
 // TestLookAlikesOfScansAreNotScans holds carriers' pre-advice and cancellation texts
@@ -41,14 +30,7 @@ func TestClassifyFindsTheLongestPhraseAtAWordStart(t *testing.T) {
 // that contain "cancelled" to a delay, not a voided label (the wording of each is from
 // the source named in its carrier's table).
 func TestLookAlikesOfScansAreNotScans(t *testing.T) {
-	tb, err := carrier.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		carrier, raw string
-		want         carrier.SubStatus
-	}{
+	requireClassified(t, []classified{
 		{"dhl", "Shipment not yet received or processed", carrier.PreAdvice},
 		{"dhl", "Shipment(s) will be picked up", carrier.PreAdvice},
 		{"dhl", "The shipment has departed the warehouse of the shipper", carrier.PreAdvice},
@@ -70,7 +52,22 @@ func TestLookAlikesOfScansAreNotScans(t *testing.T) {
 		{"ups", "Stornierte Info erhalten", carrier.LabelVoided},
 		{"cainiao", "您的包裹已出库", carrier.PreAdvice},
 		{"delhivery", "Out for Pickup", carrier.PreAdvice},
-	} {
+	})
+}
+
+type classified struct {
+	carrier, raw string
+	want         carrier.SubStatus
+}
+
+// requireClassified checks that the default tables classify each text as wanted.
+func requireClassified(t *testing.T, cases []classified) {
+	t.Helper()
+	tb, err := carrier.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
 		if got := tb.Classify(tc.carrier, tc.raw); got != tc.want {
 			t.Errorf("Classify(%q, %q) = %s, want %s", tc.carrier, tc.raw, got, tc.want)
 		}
