@@ -52,6 +52,8 @@ func TestLookAlikesOfScansAreNotScans(t *testing.T) {
 		{"ups", "Stornierte Info erhalten", carrier.LabelVoided},
 		{"cainiao", "您的包裹已出库", carrier.PreAdvice},
 		{"delhivery", "Out for Pickup", carrier.PreAdvice},
+		{"japan-post", "引受予定", carrier.PreAdvice},
+		{"japan-post", "引受", carrier.Accepted},
 	})
 }
 
