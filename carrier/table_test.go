@@ -54,6 +54,9 @@ func TestLookAlikesOfScansAreNotScans(t *testing.T) {
 		{"delhivery", "Out for Pickup", carrier.PreAdvice},
 		{"japan-post", "引受予定", carrier.PreAdvice},
 		{"japan-post", "引受", carrier.Accepted},
+		{"amazon", "Package has left seller facility and is in transit to carrier", carrier.PreAdvice},
+		{"amazon", "Package arrived at a carrier facility", carrier.Arrived},
+		{"", "Shipper created a label, UPS has not received the package yet.", carrier.PreAdvice},
 	})
 }
 
