@@ -196,7 +196,7 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 // step evaluates the set as of asOf on a session of its own and copies the findings
 // into alert_history inside ClickHouse. The findings come without their timelines
 // (run.FindingsDraftSQL): alert_history keeps no evidence, and reading each flagged
-// number's events for it was a fifth of a step's copy. The count is the rows the insert
+// number's events for them was a quarter of a step's copy (0.8 -> 0.6 s at 10M). The count is the rows the insert
 // wrote, as the server reports them: counting the step's rows afterwards read the whole
 // backtest's history again (as_of is not a prefix of its key).
 func (r *Runner) step(ctx context.Context, set *detect.Set, id string, asOf time.Time, notify bool) (uint64, error) {
