@@ -1,0 +1,261 @@
+package trackingnumber
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/text/language"
+)
+
+// Match is how one format judged a number.
+type Match struct {
+	Format *Format
+	number string
+	// Fits: the number has the format's shape (its regular expression matches).
+	Fits bool
+	// Serial is what the check digit is computed over (after the format's prefix rule);
+	// Given and Expected the check character the number carries and the one computed.
+	Serial, Given, Expected string
+	// Lookups are the number's lookups that matched (service, origin country), by name;
+	// Failed names the required ones that did not, with the value found.
+	Lookups map[string]string
+	Failed  []string
+	// Valid: it fits, its check digit is right and every required lookup matched.
+	Valid bool
+}
+
+// Problem is what is wrong with a fitting number, in English; empty when Valid.
+func (m Match) Problem() string {
+	switch {
+	case !m.Fits:
+		return "it does not have the shape of " + m.Format.Name
+	case m.Expected != "" && m.Given != m.Expected:
+		return fmt.Sprintf("its %s check digit is %s where %s is required", m.Format.Name, m.Given, m.Expected)
+	case len(m.Failed) > 0:
+		return fmt.Sprintf("its %s %s", m.Format.Name, strings.Join(m.Failed, " and its "))
+	}
+	return ""
+}
+
+// ProblemJA is Problem in Japanese.
+func (m Match) ProblemJA() string {
+	switch {
+	case !m.Fits:
+		return m.Format.Name + "の形式に合いません"
+	case m.Expected != "" && m.Given != m.Expected:
+		return fmt.Sprintf("%sのチェックディジットが%sですが、正しくは%sです", m.Format.Name, m.Given, m.Expected)
+	case len(m.Failed) > 0:
+		return fmt.Sprintf("%sの%s", m.Format.Name, strings.Join(m.Failed, "、"))
+	}
+	return ""
+}
+
+// Judge matches number (normalised) against f.
+func (f *Format) Judge(number string) Match {
+	m := Match{Format: f, number: number}
+	sub := f.re.FindStringSubmatch(number)
+	if sub == nil {
+		return m
+	}
+	m.Fits = true
+	group := func(name string) string {
+		if i := f.re.SubexpIndex(name); i >= 0 {
+			return sub[i]
+		}
+		return ""
+	}
+	if f.checksum != nil {
+		m.Serial, m.Given = group("SerialNumber"), group("CheckDigit")
+		if f.prepend != nil {
+			m.Serial = f.prepend.apply(m.Serial)
+		}
+		if exp, ok := f.checksum.Expected(m.Serial); ok {
+			m.Expected = exp
+		} else {
+			m.Expected = "?"
+		}
+	}
+	for _, l := range f.lookups {
+		v := group(l.group)
+		label, ok := l.find(v)
+		if !ok && l.group == "CountryCode" {
+			// The specification lists UPU members; an S10 number's origin is any ISO
+			// 3166-1 country or territory with a designated postal operator (Macao,
+			// Taiwan, the Faroes, ... are not members in their own right).
+			if r, err := language.ParseRegion(v); err == nil && r.IsCountry() && r.String() == v {
+				label, ok = v+" (ISO 3166-1)", true
+			}
+		}
+		if ok {
+			if m.Lookups == nil {
+				m.Lookups = map[string]string{}
+			}
+			m.Lookups[l.name] = label
+		} else if f.exists[l.name] {
+			m.Failed = append(m.Failed, lookupProblem(l, v))
+		}
+	}
+	m.Valid = (m.Expected == "" || m.Given == m.Expected) && len(m.Failed) == 0
+	return m
+}
+
+func lookupProblem(l lookup, v string) string {
+	switch l.group {
+	case "CountryCode":
+		return fmt.Sprintf("origin country %s is not an ISO 3166-1 country", v)
+	case "ServiceType":
+		return fmt.Sprintf("service indicator %s is not one the standard defines", v)
+	}
+	return fmt.Sprintf("%s %s is not a known value", strings.ToLower(l.name), v)
+}
+
+func (l lookup) find(v string) (string, bool) {
+	for _, e := range l.entries {
+		if (e.exact != "" && e.exact == v) || (e.re != nil && e.re.MatchString(v)) {
+			return e.label, true
+		}
+	}
+	return "", false
+}
+
+// Verdict is what trackwatch concludes from a number's shape alone.
+type Verdict string
+
+// Verdicts. Only Invalid and OtherCourier are findings, and a carrier's physical scan
+// outranks both (the detectors' SQL applies that).
+const (
+	// Valid: the number fits a format of the declared carrier, check digit and all.
+	Valid Verdict = "valid"
+	// Invalid: the declared carrier is one trackwatch checks, and the number fits
+	// none of its formats nor any other courier's: it was never issued.
+	Invalid Verdict = "invalid"
+	// OtherCourier: it fits none of the declared carrier's formats but another
+	// courier's: the seller declared the wrong carrier.
+	OtherCourier Verdict = "other_courier"
+	// Unchecked: the declared carrier is empty or one without a public, testable
+	// format; Candidates name the couriers whose formats it fits.
+	Unchecked Verdict = "unchecked"
+)
+
+// Result is the verdict on one number and declared carrier, with its reasons.
+type Result struct {
+	Number, Carrier string
+	Verdict         Verdict
+	// Checked: the declared carrier is one trackwatch checks; Couriers are the
+	// format files its numbers are judged against.
+	Checked  bool
+	Couriers []string
+	// Candidates are the carrier slugs (or couriers, where trackwatch has no slug)
+	// whose formats the number fits, check digits and all.
+	Candidates []string
+	// Matches are the judgements of every format the number fits, and of the declared
+	// carrier's formats it does not.
+	Matches []Match
+	// Problem and ProblemJA say why, for Invalid and OtherCourier.
+	Problem, ProblemJA string
+	// Spec is the specification version the verdict comes from.
+	Spec string
+}
+
+// Checker judges numbers against a Spec.
+type Checker struct {
+	spec  *Spec
+	extra map[string][]string // slugs judged as posts by configuration (WithPostal)
+}
+
+// NewChecker returns a checker over spec.
+func NewChecker(spec *Spec) *Checker { return &Checker{spec: spec} }
+
+// Spec returns the checker's specification.
+func (c *Checker) Spec() *Spec { return c.spec }
+
+// Check judges number (normalised or not) declared as carrier (a trackwatch slug).
+func (c *Checker) Check(number, carrierSlug string) Result {
+	number, carrierSlug = Normalise(number), strings.ToLower(strings.TrimSpace(carrierSlug))
+	r := Result{Number: number, Carrier: carrierSlug, Spec: c.spec.Version}
+	declared := CouriersOf(carrierSlug)
+	if declared == nil {
+		declared = c.extra[carrierSlug]
+	}
+	r.Checked, r.Couriers = len(declared) > 0, declared
+	var declaredValid bool
+	var closest *Match
+	for _, co := range c.spec.Couriers {
+		mine := slices.Contains(declared, co.Code)
+		for _, f := range co.Formats {
+			m := f.Judge(number)
+			if m.Fits || mine {
+				r.Matches = append(r.Matches, m)
+			}
+			if !m.Fits {
+				continue
+			}
+			if mine {
+				if m.Valid {
+					declaredValid = true
+				} else if closest == nil {
+					mm := m
+					closest = &mm
+				}
+			} else if m.Valid {
+				r.Candidates = appendUnique(r.Candidates, slugOf(co.Code, m))
+			}
+		}
+	}
+	if declaredValid {
+		for _, m := range r.Matches {
+			if m.Valid && slices.Contains(declared, m.Format.Courier.Code) {
+				r.Candidates = appendUnique(r.Candidates, slugOf(m.Format.Courier.Code, m))
+			}
+		}
+	}
+	switch {
+	case number == "":
+		r.Verdict = Unchecked
+	case !r.Checked:
+		r.Verdict = Unchecked
+	case declaredValid:
+		r.Verdict = Valid
+	case closest != nil:
+		// It has the shape of one of the declared carrier's formats but not its check
+		// digit or a required code: a typed or made-up number, whatever else it fits
+		// by chance (a random number passes another courier's check 1 time in 7 to 10).
+		r.Verdict = Invalid
+		r.Problem, r.ProblemJA = closest.Problem(), closest.ProblemJA()
+	case len(r.Candidates) > 0:
+		r.Verdict = OtherCourier
+		r.Problem = fmt.Sprintf("it does not fit any %s format but fits %s", carrierSlug, strings.Join(r.Candidates, ", "))
+		r.ProblemJA = fmt.Sprintf("%sのどの形式にも合いませんが、%sの形式に合います", carrierSlug, strings.Join(r.Candidates, "、"))
+	default:
+		r.Verdict = Invalid
+		r.Problem = fmt.Sprintf("it fits none of %s's formats (%s) nor any other courier's", carrierSlug, c.formatNames(declared))
+		r.ProblemJA = fmt.Sprintf("%sのどの形式（%s）にも、他のどの配送業者の形式にも合いません", carrierSlug, c.formatNames(declared))
+	}
+	return r
+}
+
+// Detect names the couriers whose formats number fits, as a tracker's "detect courier"
+// does: carrier slugs where trackwatch has one.
+func (c *Checker) Detect(number string) []string {
+	return c.Check(number, "").Candidates
+}
+
+func (c *Checker) formatNames(codes []string) string {
+	var names []string
+	for _, code := range codes {
+		if co := c.spec.Courier(code); co != nil {
+			for _, f := range co.Formats {
+				names = append(names, f.Name)
+			}
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func appendUnique(ss []string, s string) []string {
+	if slices.Contains(ss, s) {
+		return ss
+	}
+	return append(ss, s)
+}

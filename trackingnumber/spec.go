@@ -1,0 +1,353 @@
+package trackingnumber
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// The specification's courier files (tracking_number_data's couriers/*.json) and
+// trackwatch's own files (formats/*.json) share one shape: a courier with its formats,
+// each a regular expression with named groups (SerialNumber, CheckDigit, and lookups'
+// groups), an optional checksum and its parameters, lookups (service types, countries),
+// and test numbers, valid and invalid.
+type courierFile struct {
+	Name        string       `json:"name"`
+	CourierCode string       `json:"courier_code"`
+	Source      string       `json:"source"` // trackwatch's files: where the formats come from
+	Formats     []formatFile `json:"tracking_numbers"`
+}
+
+type formatFile struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Source      string          `json:"source"`
+	Regex       json.RawMessage `json:"regex"` // a string, or a list of strings joined
+	Validation  struct {
+		Checksum           *Checksum `json:"checksum"`
+		SerialNumberFormat *struct {
+			PrependIf *struct {
+				MatchesRegex string `json:"matches_regex"`
+				Content      string `json:"content"`
+			} `json:"prepend_if"`
+		} `json:"serial_number_format"`
+		Additional *struct {
+			Exists []string `json:"exists"`
+		} `json:"additional"`
+	} `json:"validation"`
+	Additional  []additionalFile `json:"additional"`
+	TestNumbers struct {
+		Valid   []string `json:"valid"`
+		Invalid []string `json:"invalid"`
+	} `json:"test_numbers"`
+}
+
+type additionalFile struct {
+	Name           string `json:"name"`
+	RegexGroupName string `json:"regex_group_name"`
+	Lookup         []struct {
+		Matches      string `json:"matches"`
+		MatchesRegex string `json:"matches_regex"`
+		Name         string `json:"name"`
+		Country      string `json:"country"`
+		Courier      string `json:"courier"`
+	} `json:"lookup"`
+}
+
+// Courier is one courier's formats.
+type Courier struct {
+	Code    string // the specification's courier_code, or trackwatch's
+	Name    string
+	Formats []*Format
+}
+
+// Format is one tracking-number format of a courier.
+type Format struct {
+	Courier *Courier
+	Name    string
+	// Source is where the format is defined: the specification's file, or the carrier's
+	// publication trackwatch wrote it from.
+	Source string
+	// Valid and Invalid are the format's published test numbers.
+	Valid, Invalid []string
+
+	re       *regexp.Regexp
+	checksum *Checksum
+	prepend  *prependRule
+	lookups  []lookup
+	exists   map[string]bool // lookups that must match for the number to be valid
+}
+
+// Checksum returns the format's check-digit algorithm, nil if it has none.
+func (f *Format) Checksum() *Checksum { return f.checksum }
+
+type prependRule struct {
+	unless  *regexp.Regexp // the rule's "(?!X)" lookahead, as a prefix test: prepend unless it matches
+	matches *regexp.Regexp // the rest of the rule's pattern
+	content string
+}
+
+type lookup struct {
+	name, group string
+	entries     []lookupEntry
+}
+
+type lookupEntry struct {
+	exact string
+	re    *regexp.Regexp
+	label string // the service's name, or the country and its post
+}
+
+// Spec is every format trackwatch knows: the specification's and its own.
+type Spec struct {
+	// Version names the specification's package and version and trackwatch's own
+	// formats' revision; a stored verdict is recomputed when it changes.
+	Version  string
+	Couriers []*Courier
+	byCode   map[string]*Courier
+}
+
+// Courier returns the courier with code, nil if none.
+func (s *Spec) Courier(code string) *Courier { return s.byCode[code] }
+
+//go:embed formats/*.json
+var ownFiles embed.FS
+
+// ownRevision changes whenever formats/*.json change, so that stored verdicts are
+// recomputed.
+const ownRevision = "trackwatch-2026-12-06"
+
+// LoadSpec reads the specification's courier files from dir (the pinned npm package's
+// couriers directory, see Locate) and trackwatch's own formats, and compiles them.
+func LoadSpec(dir, version string) (*Spec, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read tracking-number specification: %w", err)
+	}
+	s := &Spec{Version: version + "+" + ownRevision, byCode: map[string]*Courier{}}
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() || filepath.Ext(e.Name()) != ".json" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read tracking-number specification: %w", err)
+		}
+		if err := s.add(b, "tracking_number_data couriers/"+e.Name()); err != nil {
+			return nil, fmt.Errorf("specification file %s: %w", e.Name(), err)
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("read tracking-number specification: no courier files in %s", dir)
+	}
+	own, err := fs.Glob(ownFiles, "formats/*.json")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range own {
+		b, err := ownFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.add(b, "trackwatch "+name); err != nil {
+			return nil, fmt.Errorf("trackwatch's %s: %w", name, err)
+		}
+	}
+	// UPU S10 defines the service indicators (EA-EZ EMS, RA-RZ registered, CA-CZ parcels,
+	// ...); the specification lists them but does not require one. trackwatch does: an
+	// international item with an undefined indicator was not issued under S10. A post's
+	// domestic S10-structured numbers are its own formats (formats/*.json).
+	if c := s.byCode["s10"]; c != nil {
+		for _, f := range c.Formats {
+			for _, l := range f.lookups {
+				if l.group == "ServiceType" {
+					if f.exists == nil {
+						f.exists = map[string]bool{}
+					}
+					f.exists[l.name] = true
+				}
+			}
+		}
+	}
+	sort.Slice(s.Couriers, func(i, j int) bool { return s.Couriers[i].Code < s.Couriers[j].Code })
+	return s, nil
+}
+
+// add compiles one courier file; a file whose courier is already known adds formats to it.
+func (s *Spec) add(b []byte, origin string) error {
+	var cf courierFile
+	if err := json.Unmarshal(b, &cf); err != nil {
+		return err
+	}
+	if cf.CourierCode == "" {
+		return errors.New("no courier_code")
+	}
+	c := s.byCode[cf.CourierCode]
+	if c == nil {
+		c = &Courier{Code: cf.CourierCode, Name: cf.Name}
+		s.byCode[c.Code] = c
+		s.Couriers = append(s.Couriers, c)
+	}
+	for _, ff := range cf.Formats {
+		f, err := compile(ff)
+		if err != nil {
+			return fmt.Errorf("format %q: %w", ff.Name, err)
+		}
+		f.Courier = c
+		f.Source = origin
+		if ff.Source != "" {
+			f.Source = ff.Source
+		} else if cf.Source != "" {
+			f.Source = cf.Source
+		}
+		c.Formats = append(c.Formats, f)
+	}
+	return nil
+}
+
+func compile(ff formatFile) (*Format, error) {
+	var expr string
+	var parts []string
+	if err := json.Unmarshal(ff.Regex, &expr); err != nil {
+		if err := json.Unmarshal(ff.Regex, &parts); err != nil {
+			return nil, errors.New("regex is neither a string nor a list of strings")
+		}
+		expr = strings.Join(parts, "")
+	}
+	re, err := regexp.Compile(`^(?:` + expr + `)$`)
+	if err != nil {
+		return nil, fmt.Errorf("regex: %w", err)
+	}
+	f := &Format{Name: ff.Name, re: re, Valid: normaliseAll(ff.TestNumbers.Valid), Invalid: normaliseAll(ff.TestNumbers.Invalid)}
+	v := ff.Validation
+	if v.Checksum != nil {
+		if err := v.Checksum.validate(); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(re.SubexpNames(), "CheckDigit") || !slices.Contains(re.SubexpNames(), "SerialNumber") {
+			return nil, errors.New("a checksum needs the groups SerialNumber and CheckDigit")
+		}
+		c := *v.Checksum
+		f.checksum = &c
+	}
+	if v.SerialNumberFormat != nil && v.SerialNumberFormat.PrependIf != nil {
+		p, err := compilePrepend(v.SerialNumberFormat.PrependIf.MatchesRegex)
+		if err != nil {
+			return nil, fmt.Errorf("serial_number_format: %w", err)
+		}
+		p.content = v.SerialNumberFormat.PrependIf.Content
+		f.prepend = p
+	}
+	for _, a := range ff.Additional {
+		l := lookup{name: a.Name, group: a.RegexGroupName}
+		if re.SubexpIndex(a.RegexGroupName) < 0 {
+			return nil, fmt.Errorf("lookup %q names group %q, which the regex lacks", a.Name, a.RegexGroupName)
+		}
+		for _, e := range a.Lookup {
+			le := lookupEntry{exact: e.Matches, label: e.Name}
+			if e.Country != "" {
+				le.label = strings.TrimSpace(e.Country + " (" + e.Courier + ")")
+			}
+			if e.MatchesRegex != "" {
+				r, err := regexp.Compile(`^(?:` + e.MatchesRegex + `)$`)
+				if err != nil {
+					return nil, fmt.Errorf("lookup %q: %w", a.Name, err)
+				}
+				le.re = r
+			}
+			l.entries = append(l.entries, le)
+		}
+		f.lookups = append(f.lookups, l)
+	}
+	if v.Additional != nil {
+		f.exists = map[string]bool{}
+		for _, name := range v.Additional.Exists {
+			if !slices.ContainsFunc(f.lookups, func(l lookup) bool { return l.name == name }) {
+				return nil, fmt.Errorf("validation.additional.exists names %q, which no lookup has", name)
+			}
+			f.exists[name] = true
+		}
+	}
+	return f, nil
+}
+
+// compilePrepend turns the specification's prepend_if pattern into Go's regexp, which
+// has no lookahead: the patterns are of the form "^(?!X).+" ("unless it starts with X"),
+// which is a prefix test and a match.
+func compilePrepend(pattern string) (*prependRule, error) {
+	p := &prependRule{}
+	rest := pattern
+	if strings.HasPrefix(rest, "^(?!") {
+		depth, end := 1, -1
+		for i := 4; i < len(rest); i++ {
+			switch rest[i] {
+			case '\\':
+				i++
+			case '(':
+				depth++
+			case ')':
+				depth--
+			}
+			if depth == 0 {
+				end = i
+				break
+			}
+		}
+		if end < 0 {
+			return nil, fmt.Errorf("unbalanced lookahead in %q", pattern)
+		}
+		u, err := regexp.Compile("^(?:" + rest[4:end] + ")")
+		if err != nil {
+			return nil, err
+		}
+		p.unless = u
+		rest = "^" + rest[end+1:]
+	}
+	m, err := regexp.Compile(rest)
+	if err != nil {
+		return nil, err
+	}
+	p.matches = m
+	return p, nil
+}
+
+func (p *prependRule) apply(serial string) string {
+	if p.unless != nil && p.unless.MatchString(serial) {
+		return serial
+	}
+	if !p.matches.MatchString(serial) {
+		return serial
+	}
+	return p.content + serial
+}
+
+// Normalise is a number as trackwatch stores it: upper case, without spaces or dashes.
+func Normalise(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range strings.ToUpper(s) {
+		if r == ' ' || r == '-' || r == '\t' || r == '\n' || r == '\r' {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func normaliseAll(ss []string) []string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, Normalise(s))
+	}
+	return out
+}
