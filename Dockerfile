@@ -14,11 +14,18 @@ RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -o /trackwatch ./cmd/trackwatch
 
+# The tracking-number specification, fetched from npm and checked against its pin.
+FROM node:20 AS numbers
+WORKDIR /src
+COPY scripts/fetch-numbers.sh scripts/
+COPY trackingnumber/spec.pin trackingnumber/
+RUN cp -r "$(scripts/fetch-numbers.sh)" /tracking-number-data
+
 FROM golang:1.26 AS dev
 RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY --from=build /src /src
-RUN scripts/fetch-chdb.sh
+RUN scripts/fetch-chdb.sh && scripts/fetch-numbers.sh
 COPY --from=build /trackwatch /usr/local/bin/trackwatch
 EXPOSE 8080
 ENTRYPOINT ["trackwatch"]
@@ -28,5 +35,6 @@ CMD ["run", "--demo", "--config", "/src/deploy/compose/trackwatch.yaml", "--set"
 
 FROM gcr.io/distroless/static-debian12 AS production
 COPY --from=build /trackwatch /trackwatch
+COPY --from=numbers /tracking-number-data /usr/share/trackwatch/tracking-number-data
 ENTRYPOINT ["/trackwatch"]
 CMD ["run"]

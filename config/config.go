@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"io"
 	"log/slog"
 	"os"
@@ -33,16 +34,17 @@ import (
 // as TRACKWATCH_<KEY_PATH> (dots and nesting become underscores, upper case), or with
 // --set key.path=value.
 type Config struct {
-	Log        LogConfig          `yaml:"log"`
-	Runtime    RuntimeConfig      `yaml:"runtime"`
-	HTTP       httpapi.Config     `yaml:"http"`
-	Kafka      ingest.KafkaConfig `yaml:"kafka"`
-	Ingest     ingest.Config      `yaml:"ingest"`
-	Carriers   carrier.Config     `yaml:"carriers"`
-	Detect     detect.Config      `yaml:"detect"`
-	Notify     notify.Config      `yaml:"notify"`
-	ClickHouse store.Config       `yaml:"clickhouse"`
-	Embedded   devstack.Config    `yaml:"embedded"`
+	Log        LogConfig             `yaml:"log"`
+	Runtime    RuntimeConfig         `yaml:"runtime"`
+	HTTP       httpapi.Config        `yaml:"http"`
+	Kafka      ingest.KafkaConfig    `yaml:"kafka"`
+	Ingest     ingest.Config         `yaml:"ingest"`
+	Carriers   carrier.Config        `yaml:"carriers"`
+	Numbers    trackingnumber.Config `yaml:"numbers"`
+	Detect     detect.Config         `yaml:"detect"`
+	Notify     notify.Config         `yaml:"notify"`
+	ClickHouse store.Config          `yaml:"clickhouse"`
+	Embedded   devstack.Config       `yaml:"embedded"`
 }
 
 // LogConfig configures the structured log on stderr.
@@ -123,7 +125,7 @@ func (c *Config) Validate() error {
 		key string
 		v   interface{ Validate() error }
 	}{
-		{"log", &c.Log}, {"runtime", &c.Runtime}, {"http", &c.HTTP}, {"kafka", &c.Kafka}, {"ingest", &c.Ingest}, {"carriers", &c.Carriers}, {"detect", &c.Detect}, {"notify", &c.Notify},
+		{"log", &c.Log}, {"runtime", &c.Runtime}, {"http", &c.HTTP}, {"kafka", &c.Kafka}, {"ingest", &c.Ingest}, {"carriers", &c.Carriers}, {"numbers", &c.Numbers}, {"detect", &c.Detect}, {"notify", &c.Notify},
 		{"clickhouse", &c.ClickHouse}, {"embedded", &c.Embedded},
 	}
 	for _, s := range sections {

@@ -28,7 +28,7 @@ var sqlFiles embed.FS
 var ReasonLanguages = []string{"en", "ja"}
 
 // Names are the detectors' public identifiers, used in alerts, config and metrics.
-var Names = []string{"invalid_tracking_number", "never_scanned", "stalled_eir", "label_voided", "went_silent", "scan_before_order",
+var Names = []string{"invalid_tracking_number", "carrier_mismatch", "never_scanned", "stalled_eir", "label_voided", "went_silent", "scan_before_order",
 	"tracking_reuse", "destination_mismatch", "protection_expiry"}
 
 // Config holds the detectors' thresholds. The zero value is usable: defaults from the
@@ -270,10 +270,13 @@ const (
 	RecommendOpenDispute Recommendation = "open_dispute"
 	// RecommendExtendProtection: the parcel moves but will not arrive before protection ends.
 	RecommendExtendProtection Recommendation = "extend_protection"
+	// RecommendVerifyCarrier: the number is another carrier's; ask the seller which
+	// carrier has the parcel before anything else.
+	RecommendVerifyCarrier Recommendation = "verify_carrier"
 )
 
 // Recommendations lists the recommendations the detectors make.
-var Recommendations = []Recommendation{RecommendOpenDispute, RecommendExtendProtection}
+var Recommendations = []Recommendation{RecommendOpenDispute, RecommendExtendProtection, RecommendVerifyCarrier}
 
 // Finding is one flagged order.
 type Finding struct {

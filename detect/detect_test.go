@@ -70,6 +70,9 @@ func (w *world) flaggedWith(name string, cfg detect.Config, at time.Time) []stri
 			w.T.Errorf("%s evidence for %s is not JSON: %s", name, f.OrderID, f.Evidence)
 		}
 		okRec := f.Recommendation == "open_dispute" || (name == "protection_expiry" && f.Recommendation == "extend_protection")
+		if name == "carrier_mismatch" {
+			okRec = f.Recommendation == "verify_carrier" // never a dispute by itself
+		}
 		if f.Reason == "" || len(f.Evidence) == 0 || !okRec || f.ProtectionEndsAt == nil || f.SellerID != "s1" {
 			w.T.Errorf("%s finding for %s lacks a field: %+v", name, f.OrderID, f)
 		}
@@ -185,8 +188,25 @@ func TestInvalidTrackingNumber(t *testing.T) {
 	w.Shipped("good-ems", "EA123456785CN", "china-ems", 5)
 	w.Shipped("registered-as-ems", "RR123456785CN", "china-ems", 5)
 
+	// the carrier's scans outrank the format: a number it scanned and delivered was issued
+	w.Shipped("scanned-bad-shape", "RR123456772CN", "china-post", 5) // 1 is the check digit
+	w.Scan("RR123456772CN", "Accepted at the post office", 5)
+	w.Scan("RR123456772CN", "Delivered", 6)
+	// another courier's number: the seller declared the wrong carrier
+	w.Shipped("ups-number-as-fedex", "1Z5R89390357567127", "fedex", 5)
+	w.Shipped("scanned-ups-number-as-fedex", "1Z879E930346834440", "fedex", 5)
+	w.Scan("1Z879E930346834440", "Picked up", 5)
+
 	expect(t, "formats", w.flagged("invalid_tracking_number", asOf(6)), "bad-check-digit", "bad-dhl", "bad-fedex", "bad-ups",
-		"bad-usps", "bad-yamato", "not-s10-for-post", "registered-as-ems", "short-yamato")
+		"bad-usps", "bad-yamato", "not-s10-for-post", "short-yamato")
+	expect(t, "another courier's number", w.flagged("carrier_mismatch", asOf(6)), "registered-as-ems", "ups-number-as-fedex")
+	mm, _ := detect.NewSet(db, "carrier_mismatch")
+	ms, _ := mm.Eval(context.Background(), w.Conn, detect.Config{}, asOf(6))
+	for _, f := range ms {
+		if f.Severity != detect.SeverityLow || f.Recommendation != detect.RecommendVerifyCarrier {
+			t.Errorf("carrier_mismatch finding %s: %s %s, want low and verify_carrier (no dispute)", f.OrderID, f.Severity, f.Recommendation)
+		}
+	}
 	d, _ := detect.NewSet(db, "invalid_tracking_number")
 	fs, _ := d.Eval(context.Background(), w.Conn, detect.Config{}, asOf(6))
 	if len(fs) == 0 || !strings.Contains(fs[0].Reason, "check digit is 4 where 5 is required") {

@@ -130,6 +130,7 @@ func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
 	w.order("silent", "b2", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR222222225CN", 60)
 	w.order("bad-digit", "b3", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR123456784CN", 60)
 	w.event("RR123456784CN", "In transit", date(2026, 10, 6), &addr{"US", "Austin", "73301"}, nil)
+	w.order("wrong-carrier", "b8", tokyo, date(2026, 10, 3), date(2026, 10, 5), "1Z5R89390357567127", 60) // a UPS number
 	w.order("other-parcel", "b4", tokyo, date(2026, 10, 3), date(2026, 10, 5), "RR100000008CN", 60)
 	w.event("RR100000008CN", "Electronic information received", date(2026, 9, 20), nil, nil)
 	w.order("reused-1", "alice", tokyo, date(2026, 10, 1), date(2026, 10, 2), "RR900000000CN", 60)

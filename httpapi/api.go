@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"io"
 	"net/http"
 	"slices"
@@ -43,6 +44,26 @@ var Routes = []string{
 	"GET /api/v1/tracking/{tracking_number}",
 	"GET /api/v1/sellers",
 	"GET /api/v1/sellers/{seller_id}",
+	"GET /api/v1/numbers/{number}",
+}
+
+// MountNumbers serves GET /api/v1/numbers/{number}?carrier=SLUG: the explanation of a
+// tracking number's verdict (package trackingnumber), the same as `trackwatch number`.
+func (s *Server) MountNumbers(c *trackingnumber.Checker) {
+	s.Mux.HandleFunc(Routes[9], func(w http.ResponseWriter, r *http.Request) {
+		for k := range r.URL.Query() {
+			if k != "carrier" {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q (accepted: carrier)", k))
+				return
+			}
+		}
+		n := r.PathValue("number")
+		if len(n) > 64 {
+			writeError(w, http.StatusBadRequest, "number: longer than 64 characters")
+			return
+		}
+		writeJSON(w, http.StatusOK, c.Explain(n, r.URL.Query().Get("carrier")))
+	})
 }
 
 // MountAPI serves the workspace API (/api/v1) over alerts; now is the clock.

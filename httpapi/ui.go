@@ -160,7 +160,7 @@ func (u *ui) queue(w http.ResponseWriter, r *http.Request) {
 	csvQ.Set("format", "csv")
 	opts := map[string][]string{"Status": {"", "firing", "resolved"}, "Case": {"", "open", "acknowledged", "closed"},
 		"Detector": append([]string{""}, detect.Names...), "Severity": {"", "critical", "high", "medium", "low"},
-		"Recommendation": {"", "open_dispute", "extend_protection"}}
+		"Recommendation": {"", "open_dispute", "extend_protection", "verify_carrier"}}
 	u.render(w, r, "queue", map[string]any{"Title": "Queue", "Page": p, "Q": Q, "Options": opts, "NextQuery": next.Encode(),
 		"CSVQuery": csvQ.Encode(), "Back": r.URL.RequestURI(), "Flash": r.URL.Query().Get("done")})
 }

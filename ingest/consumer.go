@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/trackwatch/trackwatch/carrier"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -33,6 +34,8 @@ type Options struct {
 	Hooks    Hooks
 	// Phrases classifies carrier wording; nil: the embedded tables.
 	Phrases *carrier.Table
+	// Numbers judges the order events' tracking numbers into number_checks; nil: none.
+	Numbers *trackingnumber.Checker
 }
 
 // Run consumes both topics in one consumer group until ctx ends, then flushes what it
@@ -79,7 +82,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer group.Close()
 
-	w := NewWriter(opts.Conn, opts.Database, opts.Config, opts.Phrases, opts.Metrics, opts.Logger)
+	w := NewWriter(opts.Conn, opts.Database, opts.Config, opts.Phrases, opts.Metrics, opts.Logger).CheckNumbers(opts.Numbers)
 	handlers := map[string]partitionHandler{
 		opts.Kafka.TrackingTopic: newConsumer(opts, w, dialer, opts.Kafka.TrackingTopic, TrackingEvents),
 		opts.Kafka.OrderTopic:    newConsumer(opts, w, dialer, opts.Kafka.OrderTopic, OrderEvents),

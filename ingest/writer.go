@@ -10,6 +10,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/carrier"
 	"github.com/trackwatch/trackwatch/store"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 // Source is where an event came from: a Kafka message (Topic, Partition, Offset) or a
@@ -91,6 +92,14 @@ type Writer struct {
 	metrics *Metrics
 	log     *slog.Logger
 	dec     *Decoder
+	numbers *trackingnumber.Checker // judges order events' tracking numbers; nil judges none
+}
+
+// CheckNumbers makes w judge the tracking numbers of the order events it stores, with
+// c, into number_checks (see StoreNumberChecks). It returns w.
+func (w *Writer) CheckNumbers(c *trackingnumber.Checker) *Writer {
+	w.numbers = c
+	return w
 }
 
 // NewWriter returns a writer into database db. cfg must be validated; phrases nil uses
@@ -239,6 +248,19 @@ func (b *block[R]) Reset() {
 }
 
 func (b *block[R]) write(ctx context.Context, w *Writer, token string) error {
+	if orders, ok := any(b.rows).([]staged[OrderRow]); ok && w.numbers != nil && len(orders) > 0 {
+		// before the rows: a verdict stored twice is one row, a row stored without its
+		// verdict would be skipped on a retry
+		rows := make([]OrderRow, len(orders))
+		for i := range orders {
+			rows[i] = orders[i].row
+		}
+		if err := w.retry(ctx, "insert_number_checks", func(ctx context.Context) error {
+			return StoreNumberChecks(ctx, w.conn, w.db, w.numbers, rows)
+		}); err != nil {
+			return err
+		}
+	}
 	if len(b.rows) > 0 {
 		start := time.Now()
 		err := w.retry(ctx, "insert_"+b.t.name, func(ctx context.Context) error {

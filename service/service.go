@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -153,6 +154,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
+	numbers, err := trackingnumber.Load(cfg.Numbers)
+	if err != nil {
+		return &config.Error{Key: "numbers.spec_dir", Err: err}
+	}
+	numbers = numbers.WithPostal(cfg.Detect.PostalCarriers)
 	kafkaCfg := cfg.Kafka
 	checks := map[string]httpapi.Check{
 		"clickhouse": func(ctx context.Context) error { return conn.Ping(ctx) },
@@ -164,6 +170,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			return err
 		}
 		api.MountAPI(alerts, opts.Now)
+		api.MountNumbers(numbers)
 		api.MountUI(alerts, opts.Registry, opts.Now)
 		if !api.Authenticated() {
 			logger.Warn("no http.tokens configured: the API serves this machine only (loopback), and every local request may act on alerts")
@@ -182,8 +189,20 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return ingest.Run(gctx, ingest.Options{
 			Kafka: cfg.Kafka, Brokers: stack.Brokers, Config: cfg.Ingest, Conn: conn,
 			Database: cfg.ClickHouse.Database, Logger: logger.With("component", "ingest"),
-			Metrics: metrics, Phrases: phrases,
+			Metrics: metrics, Phrases: phrases, Numbers: numbers,
 		})
+	})
+	g.Go(func() error {
+		// verdicts of numbers stored before this specification (or before number_checks)
+		n, err := ingest.RecheckNumbers(gctx, conn, cfg.ClickHouse.Database, numbers)
+		if err != nil {
+			logger.Error("recheck tracking numbers", "component", "ingest", "err", err)
+			return nil // the detectors go on with the verdicts they have
+		}
+		if n > 0 {
+			logger.Info("tracking numbers judged again", "component", "ingest", "pairs", n, "specification", numbers.Spec().Version)
+		}
+		return nil
 	})
 	if opts.Demo != nil {
 		g.Go(func() error {

@@ -199,7 +199,7 @@ func (r *ReceiverConfig) validate() error {
 	}
 	for _, rec := range r.Recommendations {
 		if !slices.Contains(detect.Recommendations, rec) {
-			return fmt.Errorf("recommendations: %q is not one of open_dispute, extend_protection", rec)
+			return fmt.Errorf("recommendations: %q is not one of open_dispute, extend_protection, verify_carrier", rec)
 		}
 	}
 	if r.SendResolved == nil {

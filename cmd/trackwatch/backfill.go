@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"io"
 	"log/slog"
 	"os"
@@ -132,13 +133,19 @@ func backfillCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 		fmt.Fprintf(env.stderr, "trackwatch backfill load: %v\n", err)
 		return exitUsage
 	}
+	numbers, err := trackingnumber.Load(cfg.Numbers)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch backfill load: numbers.spec_dir: %v\n", err)
+		return exitFailure
+	}
+	numbers = numbers.WithPostal(cfg.Detect.PostalCarriers)
 	clients, ok := connect(ctx, env, "backfill load", cfg)
 	if !ok {
 		return exitFailure
 	}
 	defer clients.Close()
 	l.Conn, l.Database, l.Logger = clients.ClickHouse, cfg.ClickHouse.Database, logger
-	l.Writer = ingest.NewWriter(clients.ClickHouse, cfg.ClickHouse.Database, cfg.Ingest, phrases, nil, logger)
+	l.Writer = ingest.NewWriter(clients.ClickHouse, cfg.ClickHouse.Database, cfg.Ingest, phrases, nil, logger).CheckNumbers(numbers)
 	l.TrackingTopic, l.OrderTopic = cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic
 	mode := *progress
 	if mode == "auto" {
@@ -339,6 +346,12 @@ func backfillKafkaCmd(ctx context.Context, env *cmdEnv, c command, args []string
 		fmt.Fprintf(env.stderr, "trackwatch backfill kafka: %v\n", err)
 		return exitUsage
 	}
+	numbers, err := trackingnumber.Load(cfg.Numbers)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch backfill kafka: numbers.spec_dir: %v\n", err)
+		return exitFailure
+	}
+	numbers = numbers.WithPostal(cfg.Detect.PostalCarriers)
 	if r.Dialer, err = cfg.Kafka.Dialer(); err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch backfill kafka: %v\n", err)
 		return exitUsage
@@ -354,7 +367,7 @@ func backfillKafkaCmd(ctx context.Context, env *cmdEnv, c command, args []string
 	defer clients.Close()
 	r.Brokers, r.Conn, r.Database, r.Logger = clients.Brokers, clients.ClickHouse, cfg.ClickHouse.Database, logger
 	r.TrackingTopic, r.OrderTopic = cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic
-	r.Writer = ingest.NewWriter(clients.ClickHouse, cfg.ClickHouse.Database, cfg.Ingest, phrases, nil, logger)
+	r.Writer = ingest.NewWriter(clients.ClickHouse, cfg.ClickHouse.Database, cfg.Ingest, phrases, nil, logger).CheckNumbers(numbers)
 	last := time.Now()
 	r.Progress = func(topic string, partition int, offset, end int64) {
 		if time.Since(last) >= 5*time.Second || offset >= end {

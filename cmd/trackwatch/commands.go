@@ -132,6 +132,8 @@ running stack.
 		usage: receiversUsage,
 	}, {name: "notifications", summary: "list or replay alert notifications", run: notificationsCmd,
 		usage: notificationsUsage,
+	}, {name: "number", summary: "explain a tracking number's verdict: formats, check digits, couriers", run: numberCmd,
+		usage: numberUsage,
 	}, {name: "phrases", summary: "carrier wordings seen, the unmapped ones; re-classify stored history", run: phrasesCmd,
 		usage: phrasesUsage,
 	}, {name: "migrate", summary: "apply the ClickHouse schema and exit", run: migrateCmd,

@@ -39,12 +39,22 @@ FROM
             t.dest_country AS dest_country, t.dest_postal AS dest_postal, t.dest_city AS dest_city,
             t.delivered_events > 0 AS delivered,
             t.delivered_country AS delivered_country, t.delivered_postal AS delivered_postal, t.delivered_city AS delivered_city,
-            {{if .Reuse}}r.others{{else}}CAST([], 'Array(String)'){{end}} AS others
+            {{if .Reuse}}r.others{{else}}CAST([], 'Array(String)'){{end}} AS others,
+            -- the verdict on the number's shape for its declared carrier (number_checks,
+            -- stored at ingest by package trackingnumber): empty for a valid one
+            n.verdict AS number_verdict, n.couriers AS number_couriers, n.problem AS number_problem,
+            n.problem_ja AS number_problem_ja, n.spec AS number_spec
         FROM (SELECT * FROM {{.Orders}} WHERE {{shard "tracking_number"}}{{if .Scoped}} AND tracking_number IN (SELECT tracking_number FROM {{.ScopeNumbers}}){{end}}) AS o
         LEFT JOIN
         (
 {{.CarrierSummary}}
         ) AS t ON t.tracking_number = o.tracking_number
+        LEFT JOIN
+        (
+            SELECT tracking_number, carrier, verdict, couriers, problem, problem_ja, spec
+            FROM {{.DB}}.number_checks FINAL
+            WHERE verdict IN ('invalid', 'other_courier')
+        ) AS n ON n.tracking_number = o.tracking_number AND n.carrier = o.carrier
         {{- if .Reuse}}
         LEFT JOIN
         (
