@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"io"
 	"log/slog"
 	"net/http"
@@ -89,6 +90,11 @@ func apiServer(t *testing.T, cfg httpapi.Config) (*httptest.Server, *fakeAlerts)
 	}
 	f := &fakeAlerts{}
 	s.MountAPI(f, time.Now)
+	numbers, err := trackingnumber.Load(trackingnumber.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.MountNumbers(numbers)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, f

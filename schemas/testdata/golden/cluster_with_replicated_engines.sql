@@ -503,3 +503,27 @@ ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{
 ORDER BY (detectors, written_at)
 TTL toDateTime(written_at) + INTERVAL 30 DAY;
 
+-- 0015_number_checks.sql
+CREATE TABLE IF NOT EXISTS `tw`.number_checks ON CLUSTER `prod_cluster`
+(
+    tracking_number  String COMMENT 'upper case, no spaces or dashes',
+    carrier          LowCardinality(String) COMMENT 'the declared carrier slug, or empty',
+    verdict          LowCardinality(String) COMMENT 'invalid, other_courier, or unchecked (courier detection only)',
+    couriers         Array(LowCardinality(String)) COMMENT 'the carriers whose formats the number fits',
+    problem          String CODEC(ZSTD(1)),
+    problem_ja       String CODEC(ZSTD(1)),
+    spec             LowCardinality(String),
+    checked_at       DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', checked_at)
+ORDER BY (tracking_number, carrier);
+
+CREATE TABLE IF NOT EXISTS `tw`.number_check_runs ON CLUSTER `prod_cluster`
+(
+    spec         LowCardinality(String),
+    pairs        UInt64,
+    finished_at  DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY finished_at;
+
