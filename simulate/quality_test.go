@@ -3,6 +3,7 @@ package simulate_test
 import (
 	"context"
 	"fmt"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"os"
 	"path/filepath"
 	"slices"
@@ -136,13 +137,17 @@ func measure(t *testing.T, o simulate.Options) []measurement {
 	}
 	w.Close()
 
+	numbers, err := trackingnumber.Load(trackingnumber.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	kc := ingest.KafkaConfig{GroupID: "sim"}
 	_ = kc.Validate()
 	ictx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		done <- ingest.Run(ictx, ingest.Options{Kafka: kc, Brokers: []string{k.Addr()}, Conn: conn, Database: "sim", Logger: devstacktest.Logger(),
-			Config: ingest.Config{FlushInterval: 200 * time.Millisecond, SessionTimeout: 6 * time.Second}})
+			Config: ingest.Config{FlushInterval: 200 * time.Millisecond, SessionTimeout: 6 * time.Second}, Numbers: numbers})
 	}()
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		lag, err := ingest.GroupLag(ctx, kc, []string{k.Addr()}, "sim", schemas.TrackingTopic, schemas.OrderTopic)

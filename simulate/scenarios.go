@@ -70,6 +70,22 @@ var scenarios = []scenario{
 		shipped := s.daysAgo(s.between(0.2, 2.5))
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(20)), shipped: shipped, tn: fmt.Sprintf("1Z%d%08d", s.batch, s.rng.IntN(1e8)), carrier: "ups", protection: 60, truth: []string{"invalid_tracking_number"}})
 	}},
+	{"carrier_mismatch", func(s *sim, name string) {
+		// a China Post number declared as UPS: another courier's shape, no scan yet
+		to, _ := s.dest()
+		shipped := s.daysAgo(s.between(0.2, 2.5))
+		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(20)), shipped: shipped, tn: s.s10(), carrier: "ups", protection: 60, truth: []string{"carrier_mismatch"}})
+	}},
+	{"trap_scanned_bad_check_digit", func(s *sim, name string) {
+		// the carrier scanned and delivered a number whose check digit does not verify:
+		// it was issued, whatever its shape (real histories hold such numbers)
+		to, seen := s.dest()
+		tn := s.s10()
+		bad := tn[:10] + string('0'+(tn[10]-'0'+1)%10) + tn[11:]
+		shipped := s.daysAgo(s.between(12, 40))
+		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: bad, carrier: "china-post", protection: 60, later: []string{"delivered"}})
+		s.journey(bad, "china-post", shipped.Add(hours(8)), &seen, 3, &seen)
+	}},
 	{"scan_before_order", func(s *sim, name string) {
 		to, _ := s.dest()
 		tn, carrier := s.number()
