@@ -3,6 +3,7 @@ package backtest_test
 import (
 	"context"
 	"fmt"
+	"github.com/trackwatch/trackwatch/detect"
 	"math"
 	"os"
 	"testing"
@@ -112,8 +113,8 @@ func TestABacktestFlagsEachOrderFirstOnTheDayItsRuleCrosses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.PerStep) != 60*9 {
-		t.Errorf("%d per-step counts, want 60 steps x 9 detectors", len(rep.PerStep))
+	if len(rep.PerStep) != 60*len(detect.Names) {
+		t.Errorf("%d per-step counts, want 60 steps x %d detectors", len(rep.PerStep), len(detect.Names))
 	}
 	for _, d := range rep.Detectors {
 		// Only the stalled order was disputed later; whichever detectors flagged it

@@ -52,7 +52,7 @@ func TestABacktestOfTheSimulatorsHistoryFlagsEachOrderOnItsRulesDay(t *testing.T
 	conn := w.Pooled()
 	var icfg ingest.Config
 	_ = icfg.Validate()
-	l := &backfill.Loader{Conn: conn, Database: "sim", Writer: ingest.NewWriter(conn, "sim", icfg, nil, nil, nil),
+	l := &backfill.Loader{Conn: conn, Database: "sim", Writer: ingest.NewWriter(conn, "sim", icfg, nil, nil, nil).CheckNumbers(detecttest.Numbers(t)),
 		TrackingTopic: schemas.TrackingTopic, OrderTopic: schemas.OrderTopic}
 	if _, err := l.Load(t.Context(), paths); err != nil {
 		t.Fatal(err)

@@ -70,6 +70,9 @@ func API(ctx context.Context, o APIOptions) (*APIResult, error) {
 	if err := loadDetectData(ctx, conn, db, parcels, false); err != nil {
 		return nil, err
 	}
+	if _, err := judgeNumbers(ctx, conn, db); err != nil {
+		return nil, err
+	}
 	o.Progress("recording every detector's alerts")
 	session, err := store.OpenSession(ctx, store.Config{Username: "default", DialTimeout: 10 * time.Second}, ch.Addr())
 	if err != nil {

@@ -72,6 +72,9 @@ func Backtest(ctx context.Context, o BacktestOptions) (*BacktestResult, error) {
 	if err := loadDetectData(ctx, conn, db, parcels, false); err != nil {
 		return nil, err
 	}
+	if _, err := judgeNumbers(ctx, conn, db); err != nil {
+		return nil, err
+	}
 	res := &BacktestResult{Orders: parcels, Steps: o.Steps, Parallel: o.Parallel, LoadSeconds: time.Since(start).Seconds()}
 	var loaded uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".tracking_events").Scan(&loaded); err != nil {

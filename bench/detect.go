@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"log/slog"
 	"os"
 	"slices"
@@ -54,15 +56,20 @@ type StageTiming struct {
 
 // DetectScale is the result at one data size.
 type DetectScale struct {
-	Events, Orders  int
-	LoadSeconds     float64
-	Detectors       []DetectorTiming
-	AllSeconds      float64        // all detectors in one run, as one cron tick runs them: median of the runs after the first
-	AllFirstSeconds float64        // the first of those runs, with no alert recorded before (every alert new)
-	AllFirstPeak    PeakRSS        // during it (AllPeak: during the later ones)
-	AllFiring       map[string]int // per detector, from that run
-	AllStages       []StageTiming  // where that run's time went (medians)
-	AllPeak         PeakRSS        // during the runs of all detectors
+	Events, Orders int
+	LoadSeconds    float64
+	// NumberCheckSeconds is judging every stored number and carrier pair once
+	// (ingest.RecheckNumbers, what a service does at its first start over existing data;
+	// ingest judges each order event's number as it stores it): NumberPairs of them.
+	NumberCheckSeconds float64
+	NumberPairs        int
+	Detectors          []DetectorTiming
+	AllSeconds         float64        // all detectors in one run, as one cron tick runs them: median of the runs after the first
+	AllFirstSeconds    float64        // the first of those runs, with no alert recorded before (every alert new)
+	AllFirstPeak       PeakRSS        // during it (AllPeak: during the later ones)
+	AllFiring          map[string]int // per detector, from that run
+	AllStages          []StageTiming  // where that run's time went (medians)
+	AllPeak            PeakRSS        // during the runs of all detectors
 	// The same run summarising every event instead of reading the summaries kept at insert
 	// (detect.from_events, the path before them): the baseline, measured in the same run.
 	EventsSeconds float64
@@ -138,6 +145,11 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 		return nil, err
 	}
 	res := &DetectScale{Events: events, Orders: parcels, LoadSeconds: time.Since(start).Seconds()}
+	start = time.Now()
+	if res.NumberPairs, err = judgeNumbers(ctx, conn, db); err != nil {
+		return nil, err
+	}
+	res.NumberCheckSeconds = time.Since(start).Seconds()
 	// Let the server finish merging what the load wrote, so that no measurement shares
 	// the machine with them (a running system has merged most of its history).
 	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
@@ -507,6 +519,17 @@ WHERE p % 25 != 4$when`
 	return nil
 }
 
+// judgeNumbers stores the verdicts on the generated orders' tracking numbers
+// (number_checks), as ingest would have stored them with the orders: the data is
+// generated in SQL, not ingested.
+func judgeNumbers(ctx context.Context, conn driver.Conn, db string) (int, error) {
+	c, err := trackingnumber.Load(trackingnumber.Config{})
+	if err != nil {
+		return 0, err
+	}
+	return ingest.RecheckNumbers(ctx, conn, db, c)
+}
+
 // GenerateDetectData loads the detector benchmark's data (parcels orders, about ten
 // carrier events each) into db, for profiling detectors by hand against a running server.
 // With hold, the carrier events occurring after BenchAsOf are held back for DeliverHeld.
@@ -514,7 +537,11 @@ func GenerateDetectData(ctx context.Context, conn driver.Conn, db string, parcel
 	if err := migrate(ctx, conn, db); err != nil {
 		return err
 	}
-	return loadDetectData(ctx, conn, db, parcels, hold)
+	if err := loadDetectData(ctx, conn, db, parcels, hold); err != nil {
+		return err
+	}
+	_, err := judgeNumbers(ctx, conn, db)
+	return err
 }
 
 // DeliverHeld stores the held carrier events (heldEvents) occurring in (from, to] in

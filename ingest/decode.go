@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"slices"
 	"strings"
 	"sync"
@@ -104,6 +105,25 @@ type Decoder struct {
 	limits  Limits
 	bySlug  sync.Map     // carrier slug -> *memo of raw_status -> sub-status
 	slugs   atomic.Int64 // memos made; past maxSlugMemos words are classified each time
+	// detected names the courier of an event that declares none, from its number's
+	// format (package trackingnumber), so that its words are read with that courier's
+	// phrase table; nil detects none.
+	detected *memo
+}
+
+// detectCouriers makes d read the words of an event without a carrier with the phrase
+// table of the one courier whose formats its number fits (none when several or none fit).
+func (d *Decoder) detectCouriers(c *trackingnumber.Checker) {
+	if c == nil {
+		d.detected = nil
+		return
+	}
+	d.detected = newMemo(20_000, func(tn string) string {
+		if cs := c.Detect(tn); len(cs) == 1 {
+			return cs[0]
+		}
+		return ""
+	})
 }
 
 // maxSlugMemos bounds the per-carrier memos: producers name the carriers, and a hostile
@@ -167,7 +187,11 @@ func (d *Decoder) DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
 	status := strings.TrimSpace(e.Status)
 	var sub carrier.SubStatus
 	if strings.TrimSpace(e.RawStatus) != "" {
-		sub = d.sub(slug, e.RawStatus)
+		phrases := slug
+		if slug == "" && d.detected != nil {
+			phrases = d.detected.get(NormaliseTrackingNumber(e.TrackingNumber))
+		}
+		sub = d.sub(phrases, e.RawStatus)
 	}
 	switch {
 	case status == "" && strings.TrimSpace(e.RawStatus) == "":

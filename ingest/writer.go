@@ -97,8 +97,11 @@ type Writer struct {
 
 // CheckNumbers makes w judge the tracking numbers of the order events it stores, with
 // c, into number_checks (see StoreNumberChecks). It returns w.
+// The tracking events that declare no carrier are then read with the phrase table of
+// the one courier their number fits.
 func (w *Writer) CheckNumbers(c *trackingnumber.Checker) *Writer {
 	w.numbers = c
+	w.dec.detectCouriers(c)
 	return w
 }
 

@@ -186,6 +186,9 @@ func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int
 		{"of which: " + stageNames(res[0].Scheduled.IngestStages), func(s bench.DetectScale) string { return stageSeconds(s.Scheduled.IngestStages) }},
 		{"orders", func(s bench.DetectScale) string { return fmt.Sprint(s.Orders) }},
 		{"load (SQL generation) s", func(s bench.DetectScale) string { return fmt.Sprintf("%.1f", s.LoadSeconds) }},
+		{"judging every number once (pairs) s", func(s bench.DetectScale) string {
+			return fmt.Sprintf("%.1f (%d)", s.NumberCheckSeconds, s.NumberPairs)
+		}},
 	} {
 		fmt.Fprintf(env.stdout, "| %s |", row.name)
 		for _, s := range res {
