@@ -48,8 +48,10 @@ var Routes = []string{
 }
 
 // MountNumbers serves GET /api/v1/numbers/{number}?carrier=SLUG: the explanation of a
-// tracking number's verdict (package trackingnumber), the same as `trackwatch number`.
+// tracking number's verdict (package trackingnumber), the same as `trackwatch number`;
+// the alert page shows it too.
 func (s *Server) MountNumbers(c *trackingnumber.Checker) {
+	s.numbers.Store(c)
 	s.Mux.HandleFunc(Routes[9], func(w http.ResponseWriter, r *http.Request) {
 		for k := range r.URL.Query() {
 			if k != "carrier" {

@@ -327,3 +327,48 @@ func (hostile) Detail(context.Context, string) (alert.Detail, error) {
 }
 
 func (hostile) Stats(context.Context, time.Time) (alert.Stats, error) { return alert.Stats{}, nil }
+
+// GET /api/v1/numbers/{number} explains a verdict, and the alert page shows the same.
+func TestANumbersVerdictIsExplained(t *testing.T) {
+	s, err := httpapi.New(httpapi.Config{Listen: "127.0.0.1:0"}, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	numbers, err := trackingnumber.Load(trackingnumber.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.MountUI(numbered{&fakeAlerts{}}, nil, time.Now)
+	s.MountNumbers(numbers)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+
+	resp, body := call(t, "GET", srv.URL+"/api/v1/numbers/1Z5R89390357567128?carrier=ups", "", "")
+	var e trackingnumber.Explanation
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &e) != nil {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if e.Verdict != "invalid" || !strings.Contains(e.Problem, "check digit is 8 where 7 is required") || len(e.Formats) == 0 || e.Formats[0].Computed != "7" {
+		t.Fatalf("explanation: %+v", e)
+	}
+	if resp, body := call(t, "GET", srv.URL+"/api/v1/numbers/1Z5R89390357567128?carier=ups", "", ""); resp.StatusCode != 400 || !strings.Contains(body, "carier") {
+		t.Errorf("a misspelt parameter: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := call(t, "GET", srv.URL+"/api/v1/numbers/"+strings.Repeat("1", 65), "", ""); resp.StatusCode != 400 {
+		t.Errorf("a 65-character number: %d", resp.StatusCode)
+	}
+	resp, body = call(t, "GET", srv.URL+"/alerts/n1", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "Tracking number") || !strings.Contains(body, "check digit is 8 where 7 is required") ||
+		!strings.Contains(body, "8 / 7") {
+		t.Errorf("the alert page does not explain the number: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// numbered is a store whose alert carries an invalid UPS number.
+type numbered struct{ *fakeAlerts }
+
+func (numbered) Detail(context.Context, string) (alert.Detail, error) {
+	return alert.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "n1", Finding: detect.Finding{Detector: "invalid_tracking_number",
+		OrderID: "o1", TrackingNumber: "1Z5R89390357567128", Evidence: []byte(`{}`)}}},
+		Order: []alert.OrderEvent{{Status: "shipped", TrackingNumber: "1Z5R89390357567128", Carrier: "ups"}}}, nil
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"log/slog"
 	"net"
 	"net/http"
@@ -111,9 +112,11 @@ type Server struct {
 	tokens atomic.Pointer[[]hashedToken]
 	cert   atomic.Pointer[tls.Certificate]
 	checks map[string]Check
-	ln     net.Listener
-	srv    *http.Server
-	logger *slog.Logger
+	// numbers explains tracking numbers (MountNumbers), on the API and the alert page
+	numbers atomic.Pointer[trackingnumber.Checker]
+	ln      net.Listener
+	srv     *http.Server
+	logger  *slog.Logger
 }
 
 // New builds the server with /healthz running checks and /metrics serving gatherer.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"html"
 	"html/template"
 	"io/fs"
@@ -72,7 +73,8 @@ var pages = func() map[string]*template.Template {
 // MountUI serves the web dashboard over the same store as the API: the queue, an
 // alert's page, sellers and an overview, server-rendered, usable without JavaScript.
 func (s *Server) MountUI(alerts Alerts, gatherer prometheus.Gatherer, now func() time.Time) {
-	u := &ui{api: &api{alerts: alerts, now: now, log: s.logger}, gatherer: gatherer, tokens: func() []hashedToken { return *s.tokens.Load() }}
+	u := &ui{api: &api{alerts: alerts, now: now, log: s.logger}, gatherer: gatherer, tokens: func() []hashedToken { return *s.tokens.Load() },
+		numbers: func() *trackingnumber.Checker { return s.numbers.Load() }}
 	static, _ := fs.Sub(staticFiles, "static")
 	s.Mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/queue", http.StatusFound) })
@@ -89,6 +91,7 @@ func (s *Server) MountUI(alerts Alerts, gatherer prometheus.Gatherer, now func()
 }
 
 type ui struct {
+	numbers  func() *trackingnumber.Checker // nil until MountNumbers
 	api      *api
 	gatherer prometheus.Gatherer
 	tokens   func() []hashedToken // the current ones: a reload replaces them
@@ -190,8 +193,21 @@ func (u *ui) alert(w http.ResponseWriter, r *http.Request) {
 		ev.Reset()
 		ev.Write(d.Evidence)
 	}
+	// the number's verdict for the carrier the seller declared last (its latest shipped
+	// event), explained as `trackwatch number` does
+	var number *trackingnumber.Explanation
+	if c := u.numbers(); c != nil && d.TrackingNumber != "" {
+		declared := ""
+		for _, e := range d.Order {
+			if e.TrackingNumber != "" {
+				declared = e.Carrier
+			}
+		}
+		e := c.Explain(d.TrackingNumber, declared)
+		number = &e
+	}
 	u.render(w, r, "alert", map[string]any{"Title": d.Detector + " " + d.OrderID, "D": d, "ShipTo": shipTo, "Dest": dest, "Evidence": ev.String(),
-		"Outcomes": alert.Outcomes, "Flash": r.URL.Query().Get("done")})
+		"Outcomes": alert.Outcomes, "Flash": r.URL.Query().Get("done"), "Number": number})
 }
 
 func (u *ui) sellers(w http.ResponseWriter, r *http.Request) {

@@ -192,14 +192,18 @@ func (c *Checker) Check(number, carrierSlug string) Result {
 				continue
 			}
 			if mine {
-				if m.Valid {
-					declaredValid = true
-				} else if closest == nil {
-					mm := m
-					closest = &mm
-				}
+				declaredValid = declaredValid || m.Valid
 			} else if m.Valid {
 				r.Candidates = appendUnique(r.Candidates, slugOf(co.Code, m))
+			}
+		}
+	}
+	// the problem to report: the first declared courier's (in the order declared: a
+	// post's S10 first) format the number fits without being valid
+	for _, code := range declared {
+		for i := range r.Matches {
+			if m := r.Matches[i]; closest == nil && m.Fits && !m.Valid && m.Format.Courier.Code == code {
+				closest = &r.Matches[i]
 			}
 		}
 	}

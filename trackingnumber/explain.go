@@ -88,19 +88,25 @@ func (e Explanation) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "fits:       %s\n", strings.Join(e.Candidates, ", "))
 	}
 	fmt.Fprintf(w, "formats:\n")
-	if len(e.Formats) == 0 {
+	var misfits []string
+	for _, f := range e.Formats {
+		if !f.Fits {
+			misfits = append(misfits, f.Format)
+		}
+	}
+	if len(misfits) == len(e.Formats) {
 		fmt.Fprintf(w, "  none fits\n")
 	}
 	for _, f := range e.Formats {
-		state := "does not fit"
-		switch {
-		case f.Valid:
+		if !f.Fits {
+			continue
+		}
+		state := "fits, fails"
+		if f.Valid {
 			state = "valid"
-		case f.Fits:
-			state = "fits, fails"
 		}
 		fmt.Fprintf(w, "  %-13s %-40s %s\n", f.Courier, f.Format, state)
-		if f.Checksum != "" && f.Fits {
+		if f.Checksum != "" {
 			fmt.Fprintf(w, "                check digit %s, computed %s over %s (%s)\n", f.Given, f.Computed, f.Serial, f.Checksum)
 		}
 		for _, k := range sortedKeys(f.Lookups) {
@@ -111,6 +117,9 @@ func (e Explanation) WriteText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "                source: %s\n", f.Source)
 	}
+	if len(misfits) > 0 {
+		fmt.Fprintf(w, "does not fit: %s\n", strings.Join(misfits, ", "))
+	}
 	fmt.Fprintf(w, "specification: %s\n%s\n", e.Specification, e.Rule)
 }
 
@@ -120,5 +129,41 @@ func sortedKeys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// FormatRow is one format in the list `trackwatch number --formats` prints.
+type FormatRow struct {
+	Courier, Format, CheckDigit, Source string
+	// CheckedAs are the declared carrier slugs judged against the format; none: the
+	// format only names its courier in detection.
+	CheckedAs []string
+}
+
+// Formats lists every format, by courier, with the slugs that are judged against it.
+func (c *Checker) Formats() []FormatRow {
+	by := map[string][]string{}
+	for slug, codes := range claimed {
+		for _, code := range codes {
+			by[code] = append(by[code], slug)
+		}
+	}
+	for slug, codes := range c.extra {
+		for _, code := range codes {
+			by[code] = append(by[code], slug)
+		}
+	}
+	var out []FormatRow
+	for _, co := range c.spec.Couriers {
+		slugs := by[co.Code]
+		sort.Strings(slugs)
+		for _, f := range co.Formats {
+			row := FormatRow{Courier: co.Code, Format: f.Name, CheckDigit: "-", Source: f.Source, CheckedAs: slugs}
+			if cs := f.Checksum(); cs != nil {
+				row.CheckDigit = cs.Describe()
+			}
+			out = append(out, row)
+		}
+	}
 	return out
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 const numberUsage = `Usage: trackwatch number NUMBER [--carrier SLUG] [--format text|json] [flags]
+       trackwatch number --formats [--format text|json]
 
 Explains what trackwatch concludes from a tracking number's shape: the formats it fits
 (the tracking_number_data specification's and trackwatch's own), each check digit
@@ -16,6 +18,8 @@ computed against the one given, the origin country and service of an S10 number,
 couriers it fits, and the verdict for the declared carrier (valid, invalid,
 other_courier, unchecked) with each format's source. Needs no server; the
 specification comes from numbers.spec_dir or the cache 'make numbers' fills.
+--formats lists every format trackwatch knows, with its check digit, its source and the
+declared carriers judged against it (none: the courier is only detected, never judged).
 `
 
 func numberCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
@@ -26,13 +30,14 @@ func numberCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	fs, cf := newFlags(env, c)
 	carrier := fs.String("carrier", "", "the declared carrier slug (ups, fedex, usps, dhl, japan-post, ...); empty: detect the courier")
 	format := fs.String("format", "text", "text or json")
+	list := fs.Bool("formats", false, "list every format instead of judging a number")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
 	if number == "" && fs.NArg() > 0 {
 		number = fs.Arg(0)
 	}
-	if number == "" {
+	if number == "" && !*list {
 		fmt.Fprint(env.stderr, "trackwatch number: a tracking number is required\n\n"+numberUsage)
 		return exitUsage
 	}
@@ -49,7 +54,11 @@ func numberCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		fmt.Fprintf(env.stderr, "trackwatch number: numbers.spec_dir: %v\n", err)
 		return exitFailure
 	}
-	e := checker.WithPostal(cfg.Detect.PostalCarriers).Explain(number, *carrier)
+	checker = checker.WithPostal(cfg.Detect.PostalCarriers)
+	if *list {
+		return printFormats(env, checker, *format)
+	}
+	e := checker.Explain(number, *carrier)
 	if *format == "json" {
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
@@ -59,5 +68,28 @@ func numberCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return exitOK
 	}
 	e.WriteText(env.stdout)
+	return exitOK
+}
+
+func printFormats(env *cmdEnv, c *trackingnumber.Checker, format string) int {
+	rows := c.Formats()
+	if format == "json" {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return exitFailure
+		}
+		return exitOK
+	}
+	fmt.Fprintf(env.stdout, "specification: %s\n", c.Spec().Version)
+	fmt.Fprintln(env.stdout, "| courier | format | check digit | judged when declared as | source |")
+	fmt.Fprintln(env.stdout, "|---|---|---|---|---|")
+	for _, r := range rows {
+		as := "detected only"
+		if len(r.CheckedAs) > 0 {
+			as = strings.Join(r.CheckedAs, ", ")
+		}
+		fmt.Fprintf(env.stdout, "| %s | %s | %s | %s | %s |\n", r.Courier, r.Format, r.CheckDigit, as, r.Source)
+	}
 	return exitOK
 }
