@@ -58,7 +58,9 @@ type Config struct {
 	SilentDaysExpress int `yaml:"silent_days_express"`
 	// ExpressCarriers are the carrier slugs whose parcels scan every day or two.
 	ExpressCarriers []string `yaml:"express_carriers"`
-	// PostalCarriers are carrier slugs whose numbers must be UPU S10.
+	// PostalCarriers are carrier slugs whose numbers are judged as UPU S10 besides the
+	// posts package trackingnumber knows (which it judges by S10 and their domestic
+	// formats); read where numbers are judged (ingest, trackwatch number).
 	PostalCarriers []string `yaml:"postal_carriers"`
 	// ByCarrier and ByMarketplace override thresholds for one carrier slug or one
 	// marketplace; a carrier's override wins over a marketplace's, which wins over the
@@ -228,7 +230,6 @@ func (c *Config) params() []any {
 		clickhouse.Named("default_protection_days", uint16(c.DefaultProtectionDays)),
 		clickhouse.Named("stalled_days", uint16(c.StalledDays)),
 		clickhouse.Named("never_scanned_working_days", uint16(c.NeverScannedWorkingDays)),
-		clickhouse.Named("postal_carriers", c.PostalCarriers),
 		clickhouse.Named("scan_before_order_slack_days", uint16(c.ScanBeforeOrderSlackDays)),
 		clickhouse.Named("recycle_months", uint16(c.RecycleMonths)),
 		clickhouse.Named("expiry_window_days", uint16(c.ExpiryWindowDays)),

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -23,7 +24,10 @@ func worthStoring(r trackingnumber.Result) bool {
 	case trackingnumber.Invalid, trackingnumber.OtherCourier:
 		return true
 	case trackingnumber.Unchecked:
-		return len(r.Candidates) > 0
+		// the couriers of a number whose carrier is undeclared, or declared as one
+		// whose formats it does not fit (a YunExpress number declared as YunExpress
+		// says nothing new)
+		return len(r.Candidates) > 0 && !slices.Contains(r.Candidates, r.Carrier)
 	}
 	return false
 }

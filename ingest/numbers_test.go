@@ -55,6 +55,8 @@ func TestOnlyFindingsAndDetectionsAreStored(t *testing.T) {
 		{"1Z5R89390357567127", "", true},
 		{"XYZ", "", false},
 		{"XYZ", "yunexpress", false},
+		{"YT1234567890123456", "yunexpress", false},
+		{"YT1234567890123456", "cainiao", true},
 	} {
 		if got := worthStoring(c.Check(tc.number, tc.carrier)); got != tc.want {
 			t.Errorf("%s as %q: stored %v, want %v", tc.number, tc.carrier, got, tc.want)
