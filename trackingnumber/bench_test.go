@@ -1,0 +1,27 @@
+package trackingnumber
+
+import "testing"
+
+// What judging one order's number costs (ingest does it once per shipped order event).
+// Compare with ingest's BenchmarkDecodeOrder, the decoding of the event itself.
+func BenchmarkCheck(b *testing.B) {
+	c, err := Load(Config{})
+	if err != nil {
+		b.Skip(err)
+	}
+	cases := []struct{ number, carrier string }{
+		{"1Z5R89390357567127", "ups"},
+		{"RR123456785CN", "china-post"},
+		{"123456789013", "yamato"},
+		{"YT1234567890123456", "yunexpress"},
+		{"9400111206206406260787", "usps"},
+		{"LP00123456789012", "cainiao"},
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		tc := cases[i%len(cases)]
+		c.Check(tc.number, tc.carrier)
+		i++
+	}
+}
