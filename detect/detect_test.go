@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"os"
 	"reflect"
 	"slices"
@@ -179,7 +180,7 @@ func TestInvalidTrackingNumber(t *testing.T) {
 	w.Shipped("bad-dhl", "1234567894", "dhl", 5)               // 4 where 1
 	w.Shipped("dhl-ecommerce", "GM2951173225174494", "dhl", 5) // another DHL shape: no public check
 	w.Shipped("good-yamato", "123456789013", "yamato", 5)      // 12345678901 mod 7 = 3
-	w.Shipped("bad-yamato", "123456789012", "yamato", 5)
+	w.Shipped("bad-yamato", "123456789010", "yamato", 5)       // 123456789012 would be a valid FedEx number
 	w.Shipped("short-yamato", "12345678", "yamato", 5)
 	w.Shipped("good-fedex", "123456789012", "fedex", 5)
 	w.Shipped("bad-fedex", "12345", "fedex", 5)
@@ -248,4 +249,21 @@ func TestThresholdsOverridePerCarrierThenMarketplace(t *testing.T) {
 	if err := (&detect.Config{ByCarrier: map[string]detect.Thresholds{"ups": {StalledDays: -2}}}).Validate(); err == nil || !strings.Contains(err.Error(), "by_carrier.ups.stalled_days") {
 		t.Fatalf("bad override: %v", err)
 	}
+}
+
+// The detectors read the verdicts of the latest judging run's version: verdicts an
+// instance of an older release writes after a run of the new one are not read.
+func TestOnlyTheLatestJudgingRunsVerdictsCount(t *testing.T) {
+	w := newWorld(t)
+	w.Shipped("bad", "1Z5R89390357567128", "ups", 5)
+	expect(t, "before any run, every verdict", w.flagged("invalid_tracking_number", asOf(6)), "bad")
+	if err := w.Conn.Exec(t.Context(), "INSERT INTO "+db+".number_check_runs (spec, pairs) VALUES ({spec:String}, 1)",
+		clickhouse.Named("spec", detecttest.Numbers(t).Version())); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "a run of the verdict's version", w.flagged("invalid_tracking_number", asOf(6)), "bad")
+	if err := w.Conn.Exec(t.Context(), "INSERT INTO "+db+".number_check_runs (spec, pairs) VALUES ('a later version', 1)"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "after a run of another version", w.flagged("invalid_tracking_number", asOf(6)))
 }

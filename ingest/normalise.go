@@ -1,40 +1,15 @@
 package ingest
 
 import (
+	"github.com/trackwatch/trackwatch/trackingnumber"
 	"strings"
-	"unicode"
 
 	"github.com/trackwatch/trackwatch/carrier"
 )
 
 // NormaliseTrackingNumber returns the form trackwatch compares numbers in: upper case,
 // without spaces, dashes or other separators a person or a label printer adds.
-func NormaliseTrackingNumber(s string) string {
-	if isNormalised(s) {
-		return s // the common case: no allocation
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case r == '-' || r == '_' || r == '.' || unicode.IsSpace(r):
-		default:
-			b.WriteRune(unicode.ToUpper(r))
-		}
-	}
-	return b.String()
-}
-
-// isNormalised reports whether s is already upper-case ASCII letters and digits.
-func isNormalised(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
-			return false
-		}
-	}
-	return true
-}
+func NormaliseTrackingNumber(s string) string { return trackingnumber.Normalise(s) }
 
 // NormalisePostalCode makes "100-0001", "100 0001" and "1000001" compare equal.
 func NormalisePostalCode(s string) string { return NormaliseTrackingNumber(s) }

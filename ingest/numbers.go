@@ -82,16 +82,17 @@ func insertNumberChecks(ctx context.Context, conn Conn, db string, checks []numb
 }
 
 // RecheckNumbers judges every number and carrier pair of the stored order events again
-// when the checker's specification is not the one the stored verdicts come from (a new
-// specification, or the first start after the table was added), replacing the older
-// verdicts. It returns the pairs judged, 0 when the stored verdicts are current.
+// when the checker's version (Checker.Version) is not the latest run's (a new
+// specification or formats, other postal carriers, or the first start after the table
+// was added), replacing the older verdicts. It returns the pairs judged, 0 when the
+// stored verdicts are current.
 func RecheckNumbers(ctx context.Context, conn driver.Conn, db string, c *trackingnumber.Checker) (int, error) {
-	spec := c.Spec().Version
-	var done uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`.number_check_runs WHERE spec = {spec:String}", clickhouse.Named("spec", spec)).Scan(&done); err != nil {
+	spec := c.Version()
+	var latest string
+	if err := conn.QueryRow(ctx, "SELECT argMax(spec, finished_at) FROM `"+db+"`.number_check_runs").Scan(&latest); err != nil {
 		return 0, fmt.Errorf("read number check runs: %w", err)
 	}
-	if done > 0 {
+	if latest == spec { // the latest, not any: a rollback to an earlier version judges again
 		return 0, nil
 	}
 	rows, err := conn.Query(ctx, "SELECT DISTINCT tracking_number, carrier FROM `"+db+"`.order_events WHERE tracking_number != ''")
@@ -123,12 +124,15 @@ func RecheckNumbers(ctx context.Context, conn driver.Conn, db string, c *trackin
 	if err := insertNumberChecks(ctx, conn, db, checks); err != nil {
 		return 0, err
 	}
-	if err := conn.Exec(ctx, "DELETE FROM `"+db+"`.number_checks WHERE spec != {spec:String}", clickhouse.Named("spec", spec)); err != nil {
-		return 0, fmt.Errorf("delete older number checks: %w", err)
-	}
+	// The run is recorded first: the detectors read the verdicts of the latest run's
+	// version (and, before any run, every verdict), so from here on they read these,
+	// and verdicts an older instance still writes are not read. The delete only tidies.
 	if err := conn.Exec(ctx, "INSERT INTO `"+db+"`.number_check_runs (spec, pairs) VALUES ({spec:String}, {pairs:UInt64})",
 		clickhouse.Named("spec", spec), clickhouse.Named("pairs", uint64(pairs))); err != nil {
 		return 0, fmt.Errorf("record number check run: %w", err)
+	}
+	if err := conn.Exec(ctx, "DELETE FROM `"+db+"`.number_checks WHERE spec != {spec:String}", clickhouse.Named("spec", spec)); err != nil {
+		return 0, fmt.Errorf("delete older number checks: %w", err)
 	}
 	return pairs, nil
 }

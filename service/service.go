@@ -200,7 +200,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			return nil // the detectors go on with the verdicts they have
 		}
 		if n > 0 {
-			logger.Info("tracking numbers judged again", "component", "ingest", "pairs", n, "specification", numbers.Spec().Version)
+			logger.Info("tracking numbers judged again", "component", "ingest", "pairs", n, "specification", numbers.Version())
 		}
 		return nil
 	})

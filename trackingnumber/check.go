@@ -3,6 +3,7 @@ package trackingnumber
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -70,11 +71,13 @@ func (f *Format) Judge(number string) Match {
 		if f.prepend != nil {
 			m.Serial = f.prepend.apply(m.Serial)
 		}
-		if exp, ok := f.checksum.Expected(m.Serial); ok {
-			m.Expected = exp
-		} else {
-			m.Expected = "?"
+		exp, ok := f.checksum.Expected(m.Serial)
+		if !ok {
+			// a serial the algorithm cannot weigh (a letter where digits are weighed):
+			// not this format, rather than a wrong check digit
+			return Match{Format: f, number: number}
 		}
+		m.Expected = exp
 	}
 	for _, l := range f.lookups {
 		v := group(l.group)
@@ -167,13 +170,29 @@ type Checker struct {
 // NewChecker returns a checker over spec.
 func NewChecker(spec *Spec) *Checker { return &Checker{spec: spec} }
 
+// Version names everything a verdict depends on besides the number and the declared
+// carrier: the specification's version (with its files' hash), and the carriers judged
+// as posts by configuration (WithPostal). Stored verdicts of another version are
+// judged again.
+func (c *Checker) Version() string {
+	if len(c.extra) == 0 {
+		return c.spec.Version
+	}
+	slugs := make([]string, 0, len(c.extra))
+	for s := range c.extra {
+		slugs = append(slugs, s)
+	}
+	sort.Strings(slugs)
+	return c.spec.Version + "+postal:" + strings.Join(slugs, ",")
+}
+
 // Spec returns the checker's specification.
 func (c *Checker) Spec() *Spec { return c.spec }
 
 // Check judges number (normalised or not) declared as carrier (a trackwatch slug).
 func (c *Checker) Check(number, carrierSlug string) Result {
 	number, carrierSlug = Normalise(number), strings.ToLower(strings.TrimSpace(carrierSlug))
-	r := Result{Number: number, Carrier: carrierSlug, Spec: c.spec.Version}
+	r := Result{Number: number, Carrier: carrierSlug, Spec: c.Version()}
 	declared := CouriersOf(carrierSlug)
 	if declared == nil {
 		declared = c.extra[carrierSlug]
@@ -214,23 +233,45 @@ func (c *Checker) Check(number, carrierSlug string) Result {
 			}
 		}
 	}
+	// What shows the number is another courier's: one of its formats with a check digit
+	// that verifies; where the number fits none of the declared carrier's shapes, also a
+	// format without a check digit if the number has letters (YT..., LP..., TBA...: a
+	// prefix of the courier's own), not a bare run of digits any courier could print.
+	var others []string
+	for _, m := range r.Matches {
+		if m.Valid && !slices.Contains(declared, m.Format.Courier.Code) &&
+			(m.Format.checksum != nil || (closest == nil && hasLetter(number))) {
+			others = appendUnique(others, slugOf(m.Format.Courier.Code, m))
+		}
+	}
 	switch {
 	case number == "":
 		r.Verdict = Unchecked
 	case !r.Checked:
 		r.Verdict = Unchecked
+		r.Candidates = others // the couriers named: on evidence, as above
 	case declaredValid:
 		r.Verdict = Valid
+	case len(others) > 0:
+		// Another courier's number, whether or not it also has the shape of one of
+		// the declared carrier's (12, 15, 20, 22 digits are many couriers' shapes, and
+		// a wrong pick from a list of carriers is the commonest slip). A made-up number
+		// passes another courier's check by chance too (1 time in 7 to 10): the cost of
+		// not calling a real number of the wrong carrier "never issued".
+		r.Verdict = OtherCourier
+		r.Candidates = others
+		if closest != nil {
+			r.Problem = fmt.Sprintf("%s, but it is a valid %s number", closest.Problem(), strings.Join(others, " or "))
+			r.ProblemJA = fmt.Sprintf("%s。ただし%sの番号としては有効です", closest.ProblemJA(), strings.Join(others, "または"))
+		} else {
+			r.Problem = fmt.Sprintf("it does not fit any %s format but fits %s", carrierSlug, strings.Join(others, ", "))
+			r.ProblemJA = fmt.Sprintf("%sのどの形式にも合いませんが、%sの形式に合います", carrierSlug, strings.Join(others, "、"))
+		}
 	case closest != nil:
 		// It has the shape of one of the declared carrier's formats but not its check
-		// digit or a required code: a typed or made-up number, whatever else it fits
-		// by chance (a random number passes another courier's check 1 time in 7 to 10).
+		// digit or a required code, and no other courier's check verifies.
 		r.Verdict = Invalid
 		r.Problem, r.ProblemJA = closest.Problem(), closest.ProblemJA()
-	case len(r.Candidates) > 0:
-		r.Verdict = OtherCourier
-		r.Problem = fmt.Sprintf("it does not fit any %s format but fits %s", carrierSlug, strings.Join(r.Candidates, ", "))
-		r.ProblemJA = fmt.Sprintf("%sのどの形式にも合いませんが、%sの形式に合います", carrierSlug, strings.Join(r.Candidates, "、"))
 	default:
 		r.Verdict = Invalid
 		r.Problem = fmt.Sprintf("it fits none of %s's formats (%s) nor any other courier's", carrierSlug, c.formatNames(declared))
@@ -255,6 +296,15 @@ func (c *Checker) formatNames(codes []string) string {
 		}
 	}
 	return strings.Join(names, ", ")
+}
+
+func hasLetter(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'A' && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 func appendUnique(ss []string, s string) []string {

@@ -1,6 +1,7 @@
 package trackingnumber
 
 import (
+	"crypto/sha256"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // The specification's courier files (tracking_number_data's couriers/*.json) and
@@ -108,8 +110,8 @@ type lookupEntry struct {
 
 // Spec is every format trackwatch knows: the specification's and its own.
 type Spec struct {
-	// Version names the specification's package and version and trackwatch's own
-	// formats' revision; a stored verdict is recomputed when it changes.
+	// Version names the specification's package and version, the revision of
+	// trackwatch's judging code and a hash of every format file read.
 	Version  string
 	Couriers []*Courier
 	byCode   map[string]*Courier
@@ -121,9 +123,10 @@ func (s *Spec) Courier(code string) *Courier { return s.byCode[code] }
 //go:embed formats/*.json
 var ownFiles embed.FS
 
-// ownRevision changes whenever formats/*.json change, so that stored verdicts are
-// recomputed.
-const ownRevision = "trackwatch-2026-12-06"
+// ownRevision names the revision of the judging code (checksums, verdict rules): bump it
+// with any change that can change a verdict, so that stored verdicts are recomputed.
+// Changes of the format files are in Version's hash already.
+const ownRevision = "tw2"
 
 // LoadSpec reads the specification's courier files from dir (the pinned npm package's
 // couriers directory, see Locate) and trackwatch's own formats, and compiles them.
@@ -132,7 +135,8 @@ func LoadSpec(dir, version string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tracking-number specification: %w", err)
 	}
-	s := &Spec{Version: version + "+" + ownRevision, byCode: map[string]*Courier{}}
+	s := &Spec{byCode: map[string]*Courier{}}
+	sum := sha256.New() // of every file read: a verdict changes with any of them
 	n := 0
 	for _, e := range entries {
 		if e.IsDir() || filepath.Ext(e.Name()) != ".json" {
@@ -142,6 +146,8 @@ func LoadSpec(dir, version string) (*Spec, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read tracking-number specification: %w", err)
 		}
+		fmt.Fprintf(sum, "%s\x00%d\x00", e.Name(), len(b))
+		sum.Write(b)
 		if err := s.add(b, "tracking_number_data couriers/"+e.Name()); err != nil {
 			return nil, fmt.Errorf("specification file %s: %w", e.Name(), err)
 		}
@@ -152,13 +158,15 @@ func LoadSpec(dir, version string) (*Spec, error) {
 	}
 	own, err := fs.Glob(ownFiles, "formats/*.json")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("trackwatch's formats: %w", err)
 	}
 	for _, name := range own {
 		b, err := ownFiles.ReadFile(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("trackwatch's formats: %w", err)
 		}
+		fmt.Fprintf(sum, "%s\x00%d\x00", name, len(b))
+		sum.Write(b)
 		if err := s.add(b, "trackwatch "+name); err != nil {
 			return nil, fmt.Errorf("trackwatch's %s: %w", name, err)
 		}
@@ -180,6 +188,7 @@ func LoadSpec(dir, version string) (*Spec, error) {
 		}
 	}
 	sort.Slice(s.Couriers, func(i, j int) bool { return s.Couriers[i].Code < s.Couriers[j].Code })
+	s.Version = fmt.Sprintf("%s+%s+%x", version, ownRevision, sum.Sum(nil)[:6])
 	return s, nil
 }
 
@@ -331,17 +340,34 @@ func (p *prependRule) apply(serial string) string {
 	return p.content + serial
 }
 
-// Normalise is a number as trackwatch stores it: upper case, without spaces or dashes.
+// Normalise is a number as trackwatch stores and compares it: upper case, without
+// spaces, dashes, underscores or dots (the event contract: "compare case-insensitively,
+// ignore spaces and dashes"). Ingest stores numbers so; the checker judges them so.
 func Normalise(s string) string {
+	if isNormalised(s) {
+		return s // the common case: no allocation
+	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, r := range strings.ToUpper(s) {
-		if r == ' ' || r == '-' || r == '\t' || r == '\n' || r == '\r' {
-			continue
+	for _, r := range s {
+		switch {
+		case r == '-' || r == '_' || r == '.' || unicode.IsSpace(r):
+		default:
+			b.WriteRune(unicode.ToUpper(r))
 		}
-		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// isNormalised reports whether s is already upper-case ASCII letters and digits.
+func isNormalised(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func normaliseAll(ss []string) []string {

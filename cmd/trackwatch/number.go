@@ -81,7 +81,7 @@ func printFormats(env *cmdEnv, c *trackingnumber.Checker, format string) int {
 		}
 		return exitOK
 	}
-	fmt.Fprintf(env.stdout, "specification: %s\n", c.Spec().Version)
+	fmt.Fprintf(env.stdout, "specification: %s\n", c.Version())
 	fmt.Fprintln(env.stdout, "| courier | format | check digit | judged when declared as | source |")
 	fmt.Fprintln(env.stdout, "|---|---|---|---|---|")
 	for _, r := range rows {
