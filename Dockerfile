@@ -17,7 +17,7 @@ RUN CGO_ENABLED=0 go build -o /trackwatch ./cmd/trackwatch
 # The tracking-number specification, fetched from npm and checked against its pin.
 FROM node:20 AS numbers
 WORKDIR /src
-COPY scripts/fetch-numbers.sh scripts/
+COPY scripts/fetch-numbers.sh scripts/npm-fetch.sh scripts/
 COPY trackingnumber/spec.pin trackingnumber/
 RUN cp -r "$(scripts/fetch-numbers.sh)" /tracking-number-data
 

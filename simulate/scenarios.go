@@ -55,8 +55,7 @@ var scenarios = []scenario{
 	}},
 	{"invalid_check_digit", func(s *sim, name string) {
 		to, _ := s.dest()
-		tn := s.s10()
-		bad := tn[:10] + string('0'+(tn[10]-'0'+1)%10) + tn[11:]
+		bad := s.badS10()
 		shipped := s.daysAgo(s.between(0.2, 2.5))
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(20)), shipped: shipped, tn: bad, carrier: "china-post", protection: 60, truth: []string{"invalid_tracking_number"}})
 	}},
@@ -80,8 +79,7 @@ var scenarios = []scenario{
 		// the carrier scanned and delivered a number whose check digit does not verify:
 		// it was issued, whatever its shape (real histories hold such numbers)
 		to, seen := s.dest()
-		tn := s.s10()
-		bad := tn[:10] + string('0'+(tn[10]-'0'+1)%10) + tn[11:]
+		bad := s.badS10()
 		shipped := s.daysAgo(s.between(12, 40))
 		s.order(orderSpec{name: name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: bad, carrier: "china-post", protection: 60, later: []string{"delivered"}})
 		s.journey(bad, "china-post", shipped.Add(hours(8)), &seen, 3, &seen)

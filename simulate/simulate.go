@@ -163,6 +163,12 @@ func (s *sim) s10() string {
 }
 
 // number returns a valid number and its carrier, from a carrier mix.
+// badS10 is a China Post S10 number with its check digit one off.
+func (s *sim) badS10() string {
+	tn := s.s10()
+	return tn[:10] + string('0'+(tn[10]-'0'+1)%10) + tn[11:]
+}
+
 func (s *sim) number() (string, string) {
 	s.serial++
 	switch s.rng.IntN(4) {
