@@ -52,9 +52,18 @@ func (m Match) ProblemJA() string {
 	return ""
 }
 
+// mayFit: number's length is one the format's regex can match (not worth running it
+// otherwise; most formats have one or two lengths).
+func (f *Format) mayFit(number string) bool {
+	return len(number) >= f.minLen && (f.maxLen < 0 || len(number) <= f.maxLen)
+}
+
 // Judge matches number (normalised) against f.
 func (f *Format) Judge(number string) Match {
 	m := Match{Format: f, number: number}
+	if !f.mayFit(number) {
+		return m
+	}
 	sub := f.re.FindStringSubmatch(number)
 	if sub == nil {
 		return m
@@ -190,7 +199,13 @@ func (c *Checker) Version() string {
 func (c *Checker) Spec() *Spec { return c.spec }
 
 // Check judges number (normalised or not) declared as carrier (a trackwatch slug).
+// Its Matches hold the formats the number fits; Explain's also the declared carrier's
+// others.
 func (c *Checker) Check(number, carrierSlug string) Result {
+	return c.check(number, carrierSlug, false)
+}
+
+func (c *Checker) check(number, carrierSlug string, all bool) Result {
 	number, carrierSlug = Normalise(number), strings.ToLower(strings.TrimSpace(carrierSlug))
 	r := Result{Number: number, Carrier: carrierSlug, Spec: c.Version()}
 	declared := CouriersOf(carrierSlug)
@@ -203,8 +218,11 @@ func (c *Checker) Check(number, carrierSlug string) Result {
 	for _, co := range c.spec.Couriers {
 		mine := slices.Contains(declared, co.Code)
 		for _, f := range co.Formats {
+			if !(all && mine) && !f.mayFit(number) {
+				continue
+			}
 			m := f.Judge(number)
-			if m.Fits || mine {
+			if m.Fits || (all && mine) {
 				r.Matches = append(r.Matches, m)
 			}
 			if !m.Fits {

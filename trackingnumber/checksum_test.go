@@ -43,3 +43,21 @@ func TestChecksums(t *testing.T) {
 		t.Error("an unknown algorithm validated")
 	}
 }
+
+// The length bounds that let Judge skip a format must never skip a number it matches.
+func TestLengthBoundsNeverSkipAMatch(t *testing.T) {
+	c := checker(t)
+	for _, co := range c.Spec().Couriers {
+		for _, f := range co.Formats {
+			for _, n := range append(append([]string{}, f.Valid...), f.Invalid...) {
+				fits := f.re.MatchString(n)
+				if fits && (len(n) < f.minLen || (f.maxLen >= 0 && len(n) > f.maxLen)) {
+					t.Errorf("%s: %s matches, but its length %d is outside [%d, %d]", f.Name, n, len(n), f.minLen, f.maxLen)
+				}
+			}
+			if f.minLen == 0 && f.maxLen < 0 {
+				t.Errorf("%s: no length bounds (every number runs its regex)", f.Name)
+			}
+		}
+	}
+}

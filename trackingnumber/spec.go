@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"sort"
 	"strings"
@@ -82,6 +83,8 @@ type Format struct {
 	Valid, Invalid []string
 
 	re       *regexp.Regexp
+	minLen   int // the shortest and longest number the regex can match (-1: unbounded)
+	maxLen   int
 	checksum *Checksum
 	prepend  *prependRule
 	lookups  []lookup
@@ -238,6 +241,11 @@ func compile(ff formatFile) (*Format, error) {
 		return nil, fmt.Errorf("regex: %w", err)
 	}
 	f := &Format{Name: ff.Name, re: re, Valid: normaliseAll(ff.TestNumbers.Valid), Invalid: normaliseAll(ff.TestNumbers.Invalid)}
+	if tree, err := syntax.Parse(`^(?:`+expr+`)$`, syntax.Perl); err == nil {
+		f.minLen, f.maxLen = lengths(tree.Simplify())
+	} else {
+		f.minLen, f.maxLen = 0, -1
+	}
 	v := ff.Validation
 	if v.Checksum != nil {
 		if err := v.Checksum.validate(); err != nil {
@@ -288,6 +296,62 @@ func compile(ff formatFile) (*Format, error) {
 		}
 	}
 	return f, nil
+}
+
+// lengths is the shortest and longest run of characters re matches (-1: unbounded);
+// for a pattern it cannot bound, 0 and -1.
+func lengths(re *syntax.Regexp) (lo, hi int) {
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return 0, 0
+	case syntax.OpLiteral:
+		return len(re.Rune), len(re.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1, 1
+	case syntax.OpCapture:
+		return lengths(re.Sub[0])
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			l, h := lengths(sub)
+			lo += l
+			if hi >= 0 {
+				if h < 0 {
+					hi = -1
+				} else {
+					hi += h
+				}
+			}
+		}
+		return lo, hi
+	case syntax.OpAlternate:
+		for i, sub := range re.Sub {
+			l, h := lengths(sub)
+			if i == 0 || l < lo {
+				lo = l
+			}
+			if i == 0 || (hi >= 0 && (h < 0 || h > hi)) {
+				hi = h
+			}
+		}
+		return lo, hi
+	case syntax.OpQuest:
+		_, h := lengths(re.Sub[0])
+		return 0, h
+	case syntax.OpStar:
+		return 0, -1
+	case syntax.OpPlus:
+		l, _ := lengths(re.Sub[0])
+		return l, -1
+	case syntax.OpRepeat:
+		l, h := lengths(re.Sub[0])
+		lo = l * re.Min
+		if re.Max < 0 || h < 0 {
+			return lo, -1
+		}
+		return lo, h * re.Max
+	}
+	return 0, -1
 }
 
 // compilePrepend turns the specification's prepend_if pattern into Go's regexp, which
