@@ -55,7 +55,10 @@ func (m Match) ProblemJA() string {
 // mayFit: number's length is one the format's regex can match (not worth running it
 // otherwise; most formats have one or two lengths).
 func (f *Format) mayFit(number string) bool {
-	return len(number) >= f.minLen && (f.maxLen < 0 || len(number) <= f.maxLen)
+	if len(number) < f.minLen || (f.maxLen >= 0 && len(number) > f.maxLen) {
+		return false
+	}
+	return f.first == nil || number == "" || f.first[number[0]]
 }
 
 // Judge matches number (normalised) against f.

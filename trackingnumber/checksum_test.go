@@ -1,6 +1,9 @@
 package trackingnumber
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
 // Each algorithm against numbers whose check characters are published by the
 // standard or carrier that defines it.
@@ -44,15 +47,31 @@ func TestChecksums(t *testing.T) {
 	}
 }
 
-// The length bounds that let Judge skip a format must never skip a number it matches.
+// The length bounds and first bytes that let Judge skip a format must never skip a
+// number it matches: every test number, and numbers made to fit each format.
 func TestLengthBoundsNeverSkipAMatch(t *testing.T) {
 	c := checker(t)
+	rng := rand.New(rand.NewPCG(1, 2))
 	for _, co := range c.Spec().Couriers {
 		for _, f := range co.Formats {
 			for _, n := range append(append([]string{}, f.Valid...), f.Invalid...) {
-				fits := f.re.MatchString(n)
-				if fits && (len(n) < f.minLen || (f.maxLen >= 0 && len(n) > f.maxLen)) {
-					t.Errorf("%s: %s matches, but its length %d is outside [%d, %d]", f.Name, n, len(n), f.minLen, f.maxLen)
+				if f.re.MatchString(n) && !f.mayFit(n) {
+					t.Errorf("%s: %s matches, but its length %d is outside [%d, %d] or its first byte is not among the format's", f.Name, n, len(n), f.minLen, f.maxLen)
+				}
+			}
+			for i := range 2000 { // numbers made to fit: a test number with its tail redrawn
+				base := append(append([]string{}, f.Valid...), f.Invalid...)
+				if len(base) == 0 {
+					break
+				}
+				n := []byte(base[i%len(base)])
+				for j := len(n) / 2; j < len(n); j++ {
+					if n[j] >= '0' && n[j] <= '9' {
+						n[j] = byte('0' + rng.IntN(10))
+					}
+				}
+				if f.re.Match(n) && !f.mayFit(string(n)) {
+					t.Errorf("%s: %s matches but would be skipped", f.Name, n)
 				}
 			}
 			if f.minLen == 0 && f.maxLen < 0 {

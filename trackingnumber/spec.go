@@ -85,6 +85,7 @@ type Format struct {
 	re       *regexp.Regexp
 	minLen   int // the shortest and longest number the regex can match (-1: unbounded)
 	maxLen   int
+	first    *[256]bool // the bytes a matching number can start with; nil: any
 	checksum *Checksum
 	prepend  *prependRule
 	lookups  []lookup
@@ -242,7 +243,12 @@ func compile(ff formatFile) (*Format, error) {
 	}
 	f := &Format{Name: ff.Name, re: re, Valid: normaliseAll(ff.TestNumbers.Valid), Invalid: normaliseAll(ff.TestNumbers.Invalid)}
 	if tree, err := syntax.Parse(`^(?:`+expr+`)$`, syntax.Perl); err == nil {
-		f.minLen, f.maxLen = lengths(tree.Simplify())
+		simple := tree.Simplify()
+		f.minLen, f.maxLen = lengths(simple)
+		var set [256]bool
+		if firstBytes(simple, &set) {
+			f.first = &set
+		}
 	} else {
 		f.minLen, f.maxLen = 0, -1
 	}
@@ -352,6 +358,87 @@ func lengths(re *syntax.Regexp) (lo, hi int) {
 		return lo, h * re.Max
 	}
 	return 0, -1
+}
+
+// firstBytes adds to set the bytes a match of re can start with and reports whether it
+// could tell (false: re can match the empty string at the start, or a non-ASCII rune,
+// or a construct it does not follow; the caller then tries every number).
+func firstBytes(re *syntax.Regexp, set *[256]bool) bool {
+	switch re.Op {
+	case syntax.OpBeginLine, syntax.OpBeginText:
+		return false // handled by the concatenation that holds it
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 || re.Rune[0] > 127 {
+			return false
+		}
+		r := re.Rune[0]
+		set[r] = true
+		if re.Flags&syntax.FoldCase != 0 {
+			set[unicode.SimpleFold(r)&0x7f] = true
+		}
+		return true
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			lo, hi := re.Rune[i], re.Rune[i+1]
+			if hi > 127 {
+				return false
+			}
+			for r := lo; r <= hi; r++ {
+				set[r] = true
+			}
+		}
+		return true
+	case syntax.OpCapture:
+		return firstBytes(re.Sub[0], set)
+	case syntax.OpPlus:
+		return firstBytes(re.Sub[0], set)
+	case syntax.OpRepeat:
+		if re.Min == 0 {
+			return false
+		}
+		return firstBytes(re.Sub[0], set)
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			if !firstBytes(sub, set) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			switch sub.Op {
+			case syntax.OpBeginLine, syntax.OpBeginText:
+				continue // zero width
+			case syntax.OpQuest, syntax.OpStar:
+				// an optional head: its first bytes, then the rest's
+				if !firstBytes(sub.Sub[0], set) {
+					return false
+				}
+				continue
+			case syntax.OpRepeat:
+				if sub.Min == 0 {
+					if !firstBytes(sub.Sub[0], set) {
+						return false
+					}
+					continue
+				}
+			}
+			if lo, _ := lengths(sub); lo == 0 && sub.Op != syntax.OpCapture {
+				return false
+			}
+			if sub.Op == syntax.OpCapture {
+				if lo, _ := lengths(sub); lo == 0 {
+					if !firstBytes(sub.Sub[0], set) {
+						return false
+					}
+					continue
+				}
+			}
+			return firstBytes(sub, set)
+		}
+		return false
+	}
+	return false
 }
 
 // compilePrepend turns the specification's prepend_if pattern into Go's regexp, which
