@@ -83,6 +83,18 @@ type OrderRow struct {
 	ProtectionDays, ProtectionExtendedDays                   *uint16
 	Amount                                                   *decimal.Decimal
 	Currency                                                 string
+	// Number is the verdict on TrackingNumber for Carrier (JudgeOrders), stored with
+	// the row; zero when there is nothing to say.
+	Number NumberVerdict
+}
+
+// NumberVerdict is what order_events.number_* hold: a finding on the tracking number's
+// shape, or the couriers of a number whose carrier is undeclared (package trackingnumber).
+type NumberVerdict struct {
+	Verdict            string
+	Couriers           []string
+	Problem, ProblemJA string
+	Spec               string
 }
 
 // wire types decode occurred_at as text, so that a bad timestamp is told apart from bad

@@ -32,29 +32,29 @@ func worthStoring(r trackingnumber.Result) bool {
 	return false
 }
 
-// StoreNumberChecks judges the tracking numbers of rows (each with its declared
-// carrier) and stores the verdicts worth storing. It is idempotent (the table keeps one
-// row per number and carrier), so a retried block stores it again harmlessly.
-func StoreNumberChecks(ctx context.Context, conn Conn, db string, c *trackingnumber.Checker, rows []OrderRow) error {
+// JudgeOrders sets the verdict on each row's tracking number for its declared carrier
+// (Number), where there is something to say; the rows then store it with themselves
+// (InsertOrders, a Writer's blocks), and a materialized view copies it to number_checks.
+// Ingest's writer judges the rows it decodes (Writer.CheckNumbers); loads that insert
+// decoded rows themselves call this first.
+func JudgeOrders(c *trackingnumber.Checker, rows []OrderRow) {
 	if c == nil {
-		return nil
+		return
 	}
-	seen := map[[2]string]bool{}
-	var checks []numberCheck
-	for _, r := range rows {
-		if r.TrackingNumber == "" {
-			continue
-		}
-		k := [2]string{r.TrackingNumber, r.Carrier}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		if res := c.Check(r.TrackingNumber, r.Carrier); worthStoring(res) {
-			checks = append(checks, numberCheck{r.TrackingNumber, r.Carrier, res})
-		}
+	for i := range rows {
+		judgeOrder(c, &rows[i])
 	}
-	return insertNumberChecks(ctx, conn, db, checks)
+}
+
+func judgeOrder(c *trackingnumber.Checker, r *OrderRow) {
+	r.Number = NumberVerdict{}
+	if r.TrackingNumber == "" {
+		return
+	}
+	if res := c.Check(r.TrackingNumber, r.Carrier); worthStoring(res) {
+		r.Number = NumberVerdict{Verdict: string(res.Verdict), Couriers: res.Candidates, Problem: res.Problem,
+			ProblemJA: res.ProblemJA, Spec: res.Spec}
+	}
 }
 
 func insertNumberChecks(ctx context.Context, conn Conn, db string, checks []numberCheck) error {

@@ -106,7 +106,8 @@ var orderTable = table[OrderRow]{
 	name: "order_events",
 	columns: "event_id, order_id, marketplace, seller_id, buyer_id, status, occurred_at, tracking_number, tracking_number_raw, carrier, " +
 		"ship_to_country, ship_to_city, ship_to_city_norm, ship_to_postal, ship_to_postal_norm, " +
-		"protection_days, protection_extended_days, amount, currency, source_topic, source_partition, source_offset, source_kind, source_file, source_line",
+		"protection_days, protection_extended_days, amount, currency, source_topic, source_partition, source_offset, source_kind, source_file, source_line, " +
+		"number_verdict, number_couriers, number_problem, number_problem_ja, number_spec",
 	decode:  DecodeOrder,
 	eventID: func(r *OrderRow) string { return r.EventID },
 	appendColumns: func(b driver.Batch, rows []or) error {
@@ -136,6 +137,16 @@ var orderTable = table[OrderRow]{
 			col(rows, func(r *or) string { return r.src.Kind() }),
 			col(rows, func(r *or) string { return r.src.File }),
 			col(rows, func(r *or) int64 { return r.src.Line }),
+			col(rows, func(r *or) string { return r.row.Number.Verdict }),
+			col(rows, func(r *or) []string {
+				if r.row.Number.Couriers == nil {
+					return []string{}
+				}
+				return r.row.Number.Couriers
+			}),
+			col(rows, func(r *or) string { return r.row.Number.Problem }),
+			col(rows, func(r *or) string { return r.row.Number.ProblemJA }),
+			col(rows, func(r *or) string { return r.row.Number.Spec }),
 		)
 	},
 }

@@ -95,8 +95,8 @@ type Writer struct {
 	numbers *trackingnumber.Checker // judges order events' tracking numbers; nil judges none
 }
 
-// CheckNumbers makes w judge the tracking numbers of the order events it stores, with
-// c, into number_checks (see StoreNumberChecks). It returns w.
+// CheckNumbers makes w judge the tracking numbers of the order events it decodes, with
+// c, storing each verdict with its row (see JudgeOrders). It returns w.
 // The tracking events that declare no carrier are then read with the phrase table of
 // the one courier their number fits.
 func (w *Writer) CheckNumbers(c *trackingnumber.Checker) *Writer {
@@ -125,7 +125,13 @@ func NewWriter(conn Conn, db string, cfg Config, phrases *carrier.Table, metrics
 // --unmapped).
 func (w *Writer) NewBlock(kind EventKind) Block {
 	if kind == OrderEvents {
-		return newBlock(&orderTable, w.dec.DecodeOrder, w.cfg.MaxMessageBytes, w.metrics)
+		return newBlock(&orderTable, func(b []byte) (OrderRow, *Rejection) {
+			r, rej := w.dec.DecodeOrder(b)
+			if rej == nil && w.numbers != nil {
+				judgeOrder(w.numbers, &r)
+			}
+			return r, rej
+		}, w.cfg.MaxMessageBytes, w.metrics)
 	}
 	unknown := w.metrics.UnknownPhrases
 	return newBlock(&trackingTable, func(b []byte) (TrackingRow, *Rejection) {
@@ -251,19 +257,6 @@ func (b *block[R]) Reset() {
 }
 
 func (b *block[R]) write(ctx context.Context, w *Writer, token string) error {
-	if orders, ok := any(b.rows).([]staged[OrderRow]); ok && w.numbers != nil && len(orders) > 0 {
-		// before the rows: a verdict stored twice is one row, a row stored without its
-		// verdict would be skipped on a retry
-		rows := make([]OrderRow, len(orders))
-		for i := range orders {
-			rows[i] = orders[i].row
-		}
-		if err := w.retry(ctx, "insert_number_checks", func(ctx context.Context) error {
-			return StoreNumberChecks(ctx, w.conn, w.db, w.numbers, rows)
-		}); err != nil {
-			return err
-		}
-	}
 	if len(b.rows) > 0 {
 		start := time.Now()
 		err := w.retry(ctx, "insert_"+b.t.name, func(ctx context.Context) error {

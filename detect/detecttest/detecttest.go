@@ -121,9 +121,7 @@ func (w *World) Orders(msgs ...string) {
 		rows = append(rows, r)
 	}
 	w.n++
-	if err := ingest.StoreNumberChecks(context.Background(), w.Conn, w.DB, Numbers(w.T), rows); err != nil {
-		w.T.Fatal(err)
-	}
+	ingest.JudgeOrders(Numbers(w.T), rows)
 	if err := ingest.InsertOrders(context.Background(), w.Conn, w.DB, rows, "order-events", 0, int64(w.n*1000), fmt.Sprint("o", w.n)); err != nil {
 		w.T.Fatal(err)
 	}

@@ -527,3 +527,16 @@ CREATE TABLE IF NOT EXISTS `tw`.number_check_runs ON CLUSTER `prod_cluster`
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 ORDER BY finished_at;
 
+ALTER TABLE `tw`.order_events ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS number_verdict LowCardinality(String) DEFAULT '' COMMENT 'invalid, other_courier, unchecked (couriers named), or empty: nothing to say' AFTER source_line,
+    ADD COLUMN IF NOT EXISTS number_couriers Array(LowCardinality(String)) AFTER number_verdict,
+    ADD COLUMN IF NOT EXISTS number_problem String DEFAULT '' CODEC(ZSTD(1)) AFTER number_couriers,
+    ADD COLUMN IF NOT EXISTS number_problem_ja String DEFAULT '' CODEC(ZSTD(1)) AFTER number_problem,
+    ADD COLUMN IF NOT EXISTS number_spec LowCardinality(String) DEFAULT '' AFTER number_problem_ja;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `tw`.number_checks_mv ON CLUSTER `prod_cluster` TO `tw`.number_checks AS
+SELECT tracking_number, carrier, number_verdict AS verdict, number_couriers AS couriers, number_problem AS problem,
+    number_problem_ja AS problem_ja, number_spec AS spec
+FROM `tw`.order_events
+WHERE number_verdict != '';
+

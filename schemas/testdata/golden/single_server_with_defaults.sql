@@ -572,3 +572,16 @@ CREATE TABLE IF NOT EXISTS `trackwatch`.number_check_runs
 ENGINE = MergeTree()
 ORDER BY finished_at;
 
+ALTER TABLE `trackwatch`.order_events
+    ADD COLUMN IF NOT EXISTS number_verdict LowCardinality(String) DEFAULT '' COMMENT 'invalid, other_courier, unchecked (couriers named), or empty: nothing to say' AFTER source_line,
+    ADD COLUMN IF NOT EXISTS number_couriers Array(LowCardinality(String)) AFTER number_verdict,
+    ADD COLUMN IF NOT EXISTS number_problem String DEFAULT '' CODEC(ZSTD(1)) AFTER number_couriers,
+    ADD COLUMN IF NOT EXISTS number_problem_ja String DEFAULT '' CODEC(ZSTD(1)) AFTER number_problem,
+    ADD COLUMN IF NOT EXISTS number_spec LowCardinality(String) DEFAULT '' AFTER number_problem_ja;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `trackwatch`.number_checks_mv TO `trackwatch`.number_checks AS
+SELECT tracking_number, carrier, number_verdict AS verdict, number_couriers AS couriers, number_problem AS problem,
+    number_problem_ja AS problem_ja, number_spec AS spec
+FROM `trackwatch`.order_events
+WHERE number_verdict != '';
+
