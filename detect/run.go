@@ -418,6 +418,14 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		return nil, ErrPooledConn
 	}
 	args := s.args(cfg, asOf)
+	// the version of the tracking-number verdicts to read: the latest judging run's
+	// (ingest.RecheckNumbers), or every verdict before the first run
+	var spec string
+	var runs uint64
+	if err := conn.QueryRow(ctx, "SELECT argMax(spec, finished_at), count() FROM `"+s.db+"`.number_check_runs").Scan(&spec, &runs); err != nil {
+		return nil, fmt.Errorf("number check runs: %w", SessionLost(err))
+	}
+	args = append(args, clickhouse.Named("number_spec", spec), clickhouse.Named("number_spec_any", runs == 0))
 	sq := s.stages[variant{!cfg.FromEvents, mode}]
 	orders, candidates := sq.orders, sq.candidates
 	passes := cfg.Passes

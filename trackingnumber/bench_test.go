@@ -25,3 +25,23 @@ func BenchmarkCheck(b *testing.B) {
 		i++
 	}
 }
+
+// The number mix of `trackwatch bench ingest`'s generated orders (mostly malformed:
+// the worst case, every verdict a finding with its problem written out).
+func BenchmarkCheckIngestBenchMix(b *testing.B) {
+	c, err := Load(Config{})
+	if err != nil {
+		b.Skip(err)
+	}
+	cases := []struct{ number, carrier string }{
+		{"RR000012345CN", "china-post"}, {"LP000012345", "china-post"}, {"LP000012345", "cainiao"},
+		{"YT000012345", "yunexpress"}, {"EJ000012345JP", "japan-post"}, {"1Z000012345", "ups"},
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		tc := cases[i%len(cases)]
+		c.Check(tc.number, tc.carrier)
+		i++
+	}
+}

@@ -52,13 +52,12 @@ FROM
         LEFT JOIN
         (
             -- the verdicts of the latest judging run's version (ingest.RecheckNumbers),
-            -- or every verdict before the first run
+            -- or every verdict before the first run (read once per run: run.go)
             SELECT tracking_number, carrier, verdict, couriers, problem, problem_ja, spec
             FROM {{.DB}}.number_checks FINAL
             WHERE verdict IN ('invalid', 'other_courier') AND {{shard "tracking_number"}}
               {{- if .Scoped}} AND tracking_number IN (SELECT tracking_number FROM {{.ScopeNumbers}}){{end}}
-              AND (spec = (SELECT argMax(spec, finished_at) FROM {{.DB}}.number_check_runs)
-                   OR (SELECT count() FROM {{.DB}}.number_check_runs) = 0)
+              AND (spec = {number_spec:String} OR {number_spec_any:Bool})
         ) AS n ON n.tracking_number = o.tracking_number AND n.carrier = o.carrier
         {{- if .Reuse}}
         LEFT JOIN
