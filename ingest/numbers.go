@@ -51,7 +51,7 @@ func judgeOrder(c *trackingnumber.Checker, r *OrderRow) {
 	if r.TrackingNumber == "" {
 		return
 	}
-	if res := c.Check(r.TrackingNumber, r.Carrier); worthStoring(res) {
+	if res := c.Verdict(r.TrackingNumber, r.Carrier); worthStoring(res) {
 		r.Number = NumberVerdict{Verdict: string(res.Verdict), Couriers: res.Candidates, Problem: res.Problem,
 			ProblemJA: res.ProblemJA, Spec: res.Spec}
 	}

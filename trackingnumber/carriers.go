@@ -3,6 +3,7 @@ package trackingnumber
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // claimed maps each declared carrier slug that trackwatch checks to the couriers whose
@@ -60,14 +61,7 @@ var s10Posts = map[string]string{
 // number, else the courier's code.
 func slugOf(code string, m Match) string {
 	if code == "s10" || code == "ems" {
-		cc := ""
-		if f := m.Format; f != nil {
-			if sub := f.re.FindStringSubmatch(m.number); sub != nil {
-				if i := f.re.SubexpIndex("CountryCode"); i >= 0 {
-					cc = sub[i]
-				}
-			}
-		}
+		cc := m.country
 		if p, ok := s10Posts[cc]; ok {
 			return p
 		}
@@ -84,6 +78,14 @@ func (c *Checker) WithPostal(slugs []string) *Checker {
 		if _, ok := claimed[s]; !ok && !slices.Contains(cc.extra[s], "s10") {
 			cc.extra[s] = append(cc.extra[s], "s10")
 		}
+	}
+	if len(cc.extra) > 0 {
+		extra := make([]string, 0, len(cc.extra))
+		for s := range cc.extra {
+			extra = append(extra, s)
+		}
+		sort.Strings(extra)
+		cc.version = c.spec.Version + "+postal:" + strings.Join(extra, ",")
 	}
 	return cc
 }

@@ -3,16 +3,17 @@ package trackingnumber
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/language"
 )
 
 // Match is how one format judged a number.
 type Match struct {
-	Format *Format
-	number string
+	Format  *Format
+	number  string
+	country string // the CountryCode group (an S10 number's origin), for slugOf
 	// Fits: the number has the format's shape (its regular expression matches).
 	Fits bool
 	// Serial is what the check digit is computed over (after the format's prefix rule);
@@ -62,7 +63,11 @@ func (f *Format) mayFit(number string) bool {
 }
 
 // Judge matches number (normalised) against f.
-func (f *Format) Judge(number string) Match {
+func (f *Format) Judge(number string) Match { return f.judge(number, true) }
+
+// judge is Judge; without explain it leaves out what only an explanation shows (the
+// lookups no rule requires, their labels).
+func (f *Format) judge(number string, explain bool) Match {
 	m := Match{Format: f, number: number}
 	if !f.mayFit(number) {
 		return m
@@ -78,6 +83,7 @@ func (f *Format) Judge(number string) Match {
 		}
 		return ""
 	}
+	m.country = group("CountryCode")
 	if f.checksum != nil {
 		m.Serial, m.Given = group("SerialNumber"), group("CheckDigit")
 		if f.prepend != nil {
@@ -92,6 +98,9 @@ func (f *Format) Judge(number string) Match {
 		m.Expected = exp
 	}
 	for _, l := range f.lookups {
+		if !explain && !f.exists[l.name] {
+			continue
+		}
 		v := group(l.group)
 		label, ok := l.find(v)
 		if !ok && l.group == "CountryCode" {
@@ -102,12 +111,12 @@ func (f *Format) Judge(number string) Match {
 				label, ok = v+" (ISO 3166-1)", true
 			}
 		}
-		if ok {
+		if ok && explain {
 			if m.Lookups == nil {
 				m.Lookups = map[string]string{}
 			}
 			m.Lookups[l.name] = label
-		} else if f.exists[l.name] {
+		} else if !ok && f.exists[l.name] {
 			m.Failed = append(m.Failed, lookupProblem(l, v))
 		}
 	}
@@ -126,8 +135,11 @@ func lookupProblem(l lookup, v string) string {
 }
 
 func (l lookup) find(v string) (string, bool) {
+	if label, ok := l.exact[v]; ok {
+		return label, true
+	}
 	for _, e := range l.entries {
-		if (e.exact != "" && e.exact == v) || (e.re != nil && e.re.MatchString(v)) {
+		if e.re != nil && e.re.MatchString(v) {
 			return e.label, true
 		}
 	}
@@ -175,8 +187,9 @@ type Result struct {
 
 // Checker judges numbers against a Spec.
 type Checker struct {
-	spec  *Spec
-	extra map[string][]string // slugs judged as posts by configuration (WithPostal)
+	spec    *Spec
+	extra   map[string][]string // slugs judged as posts by configuration (WithPostal)
+	version string              // Version, when extra is not empty
 }
 
 // NewChecker returns a checker over spec.
@@ -187,15 +200,10 @@ func NewChecker(spec *Spec) *Checker { return &Checker{spec: spec} }
 // as posts by configuration (WithPostal). Stored verdicts of another version are
 // judged again.
 func (c *Checker) Version() string {
-	if len(c.extra) == 0 {
+	if c.version == "" {
 		return c.spec.Version
 	}
-	slugs := make([]string, 0, len(c.extra))
-	for s := range c.extra {
-		slugs = append(slugs, s)
-	}
-	sort.Strings(slugs)
-	return c.spec.Version + "+postal:" + strings.Join(slugs, ",")
+	return c.version
 }
 
 // Spec returns the checker's specification.
@@ -205,12 +213,28 @@ func (c *Checker) Spec() *Spec { return c.spec }
 // Its Matches hold the formats the number fits; Explain's also the declared carrier's
 // others.
 func (c *Checker) Check(number, carrierSlug string) Result {
-	return c.check(number, carrierSlug, false)
+	return c.check(number, carrierSlug, false, nil)
 }
 
-func (c *Checker) check(number, carrierSlug string, all bool) Result {
+// matchBufs are the scratch slices Verdict collects its matches in.
+var matchBufs = sync.Pool{New: func() any { s := make([]Match, 0, 8); return &s }}
+
+// Verdict is Check without the matches, what ingest stores: it collects them in a
+// scratch slice it reuses (ingest judges every order event, and the matches would be
+// most of what a judgement allocates).
+func (c *Checker) Verdict(number, carrierSlug string) Result {
+	buf := matchBufs.Get().(*[]Match)
+	r := c.check(number, carrierSlug, false, (*buf)[:0])
+	clear(r.Matches) // the pool keeps no formats' strings alive
+	*buf = r.Matches[:0]
+	r.Matches = nil
+	matchBufs.Put(buf)
+	return r
+}
+
+func (c *Checker) check(number, carrierSlug string, all bool, matches []Match) Result {
 	number, carrierSlug = Normalise(number), strings.ToLower(strings.TrimSpace(carrierSlug))
-	r := Result{Number: number, Carrier: carrierSlug, Spec: c.Version()}
+	r := Result{Number: number, Carrier: carrierSlug, Spec: c.Version(), Matches: matches}
 	declared := CouriersOf(carrierSlug)
 	if declared == nil {
 		declared = c.extra[carrierSlug]
@@ -224,7 +248,7 @@ func (c *Checker) check(number, carrierSlug string, all bool) Result {
 			if !(all && mine) && !f.mayFit(number) {
 				continue
 			}
-			m := f.Judge(number)
+			m := f.judge(number, all)
 			if m.Fits || (all && mine) {
 				r.Matches = append(r.Matches, m)
 			}
@@ -304,7 +328,7 @@ func (c *Checker) check(number, carrierSlug string, all bool) Result {
 // Detect names the couriers whose formats number fits, as a tracker's "detect courier"
 // does: carrier slugs where trackwatch has one.
 func (c *Checker) Detect(number string) []string {
-	return c.Check(number, "").Candidates
+	return c.Verdict(number, "").Candidates
 }
 
 func (c *Checker) formatNames(codes []string) string {

@@ -104,6 +104,7 @@ type prependRule struct {
 type lookup struct {
 	name, group string
 	entries     []lookupEntry
+	exact       map[string]string // the entries' exact values, first entry wins
 }
 
 type lookupEntry struct {
@@ -272,7 +273,7 @@ func compile(ff formatFile) (*Format, error) {
 		f.prepend = p
 	}
 	for _, a := range ff.Additional {
-		l := lookup{name: a.Name, group: a.RegexGroupName}
+		l := lookup{name: a.Name, group: a.RegexGroupName, exact: map[string]string{}}
 		if re.SubexpIndex(a.RegexGroupName) < 0 {
 			return nil, fmt.Errorf("lookup %q names group %q, which the regex lacks", a.Name, a.RegexGroupName)
 		}
@@ -287,6 +288,9 @@ func compile(ff formatFile) (*Format, error) {
 					return nil, fmt.Errorf("lookup %q: %w", a.Name, err)
 				}
 				le.re = r
+			}
+			if _, dup := l.exact[le.exact]; le.exact != "" && !dup {
+				l.exact[le.exact] = le.label
 			}
 			l.entries = append(l.entries, le)
 		}

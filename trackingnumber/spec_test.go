@@ -60,6 +60,9 @@ func TestEveryPublishedTestNumber(t *testing.T) {
 				ok := m.Valid
 				if slug != "" {
 					r := c.Check(n, slug)
+					if v := c.Verdict(n, slug); v.Verdict != r.Verdict || v.Problem != r.Problem || !slices.Equal(v.Candidates, r.Candidates) {
+						t.Errorf("%s for %s: Verdict says %s %q %v, Check %s %q %v", n, slug, v.Verdict, v.Problem, v.Candidates, r.Verdict, r.Problem, r.Candidates)
+					}
 					ok = ok && r.Verdict == Valid
 					if !ok {
 						t.Errorf("%s (%s) valid test number %s: format says %+v, verdict for %s %s: %s", co.Code, f.Name, n, m.Problem(), slug, r.Verdict, r.Problem)
@@ -76,6 +79,9 @@ func TestEveryPublishedTestNumber(t *testing.T) {
 				caught := !f.Judge(n).Valid
 				if slug != "" {
 					caught = c.Check(n, slug).Verdict != Valid
+					if c.Verdict(n, slug).Verdict != c.Check(n, slug).Verdict {
+						t.Errorf("%s for %s: Verdict and Check disagree", n, slug)
+					}
 				}
 				if caught {
 					tl.caught++
