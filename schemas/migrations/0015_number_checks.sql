@@ -15,8 +15,8 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.number_checks{{.OnCluster}}
     carrier          LowCardinality(String) COMMENT 'the declared carrier slug, or empty',
     verdict          LowCardinality(String) COMMENT 'invalid, other_courier, or unchecked (courier detection only)',
     couriers         Array(LowCardinality(String)) COMMENT 'the carriers whose formats the number fits',
-    problem          String CODEC(ZSTD(1)),
-    problem_ja       String CODEC(ZSTD(1)),
+    problem          LowCardinality(String) COMMENT 'few distinct texts: a dictionary per part',
+    problem_ja       LowCardinality(String),
     spec             LowCardinality(String),
     checked_at       DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -35,8 +35,8 @@ ORDER BY finished_at;
 ALTER TABLE {{.DB}}.order_events{{.OnCluster}}
     ADD COLUMN IF NOT EXISTS number_verdict LowCardinality(String) DEFAULT '' COMMENT 'invalid, other_courier, unchecked (couriers named), or empty: nothing to say' AFTER source_line,
     ADD COLUMN IF NOT EXISTS number_couriers Array(LowCardinality(String)) AFTER number_verdict,
-    ADD COLUMN IF NOT EXISTS number_problem String DEFAULT '' CODEC(ZSTD(1)) AFTER number_couriers,
-    ADD COLUMN IF NOT EXISTS number_problem_ja String DEFAULT '' CODEC(ZSTD(1)) AFTER number_problem,
+    ADD COLUMN IF NOT EXISTS number_problem LowCardinality(String) DEFAULT '' AFTER number_couriers,
+    ADD COLUMN IF NOT EXISTS number_problem_ja LowCardinality(String) DEFAULT '' AFTER number_problem,
     ADD COLUMN IF NOT EXISTS number_spec LowCardinality(String) DEFAULT '' AFTER number_problem_ja;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{.DB}}.number_checks_mv{{.OnCluster}} TO {{.DB}}.number_checks AS
