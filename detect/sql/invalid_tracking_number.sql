@@ -1,10 +1,10 @@
 -- invalid_tracking_number: the number has none of the shapes the declared carrier issues,
 -- or has one with the wrong check digit or an undefined code (an S10 number from no
--- country, with an undefined service indicator), and fits no other courier's format
--- either; and the carrier has not physically scanned it. Such a number was never
+-- country, with an undefined service indicator), and is no other courier's verified
+-- number (that is carrier_mismatch); and the carrier has not physically scanned it. Such a number was never
 -- issued. The formats and check digits are package trackingnumber's (the tracking_number_data
--- specification and trackwatch's own), judged once per number and carrier at ingest into
--- number_checks; a carrier trackwatch cannot check is never judged. A physical scan
+-- specification and trackwatch's own), judged once per number and carrier at ingest (stored
+-- with the order event, copied to number_checks); a carrier trackwatch cannot check is never judged. A physical scan
 -- outranks any format rule: the carrier knew the number, so it was issued.
 {{define "flag"}}state = 'shipped' AND number_verdict = 'invalid' AND moving_events = 0{{end}}
 {{define "severity"}}'critical'{{end}}
