@@ -81,20 +81,9 @@ func (o *Outcome) Scan(src any) error { return scanString(o, src) }
 // Scan reads a case state from a ClickHouse String column.
 func (c *CaseState) Scan(src any) error { return scanString(c, src) }
 
-// caseSQL derives each alert's case from its actions (alert_id, case_state, assignee,
-// outcome, actions): the latest acknowledge, close or reopen sets the state.
-const caseSQL = `SELECT alert_id,
-    multiIf(argMaxIf(action, at, action IN ('acknowledge', 'close', 'reopen')) = 'acknowledge', 'acknowledged',
-            argMaxIf(action, at, action IN ('acknowledge', 'close', 'reopen')) = 'close', 'closed', 'open') AS case_state,
-    argMaxIf(assignee, at, action = 'assign') AS assignee,
-    if(case_state = 'closed', argMaxIf(outcome, at, action = 'close'), '') AS outcome,
-    count() AS actions
-FROM $db.alert_actions FINAL
-GROUP BY alert_id`
-
 // CaseSQL is the query of every acted-on alert's case in database db: alert_id,
 // case_state, assignee, outcome, actions.
-func CaseSQL(db string) string { return strings.ReplaceAll(caseSQL, "$db", "`"+db+"`") }
+func CaseSQL(db string) string { return statements.In(db, "cases") }
 
 // ErrBadAction is returned for an action that is incomplete or unknown.
 var ErrBadAction = errors.New("bad action")
@@ -143,7 +132,7 @@ func (s *Store) CaseOf(ctx context.Context, alertID string) (Case, []Action, err
 		Case
 		AlertID string `ch:"alert_id"`
 	}
-	if err := s.Conn.Select(ctx, &cs, "SELECT * FROM ("+s.sql(caseSQL, nil)+") WHERE alert_id = {id:String}", clickhouse.Named("id", alertID)); err != nil {
+	if err := s.Conn.Select(ctx, &cs, "SELECT * FROM ("+CaseSQL(s.DB)+") WHERE alert_id = {id:String}", clickhouse.Named("id", alertID)); err != nil {
 		return Case{}, nil, fmt.Errorf("read case: %w", err)
 	}
 	if len(cs) == 0 {

@@ -79,7 +79,7 @@ var recordTables = []string{fullTable, chunkTable, writeTable, changesTable, pri
 
 // falsePositives are the alerts an analyst closed as false positives: they do not fire
 // again for the same order and number.
-const falsePositives = `SELECT alert_id FROM (` + caseSQL + `) WHERE case_state = 'closed' AND outcome = 'false_positive'`
+const falsePositives = `SELECT alert_id FROM ($cases) WHERE case_state = 'closed' AND outcome = 'false_positive'`
 
 // alertColumns are the columns alerts and alert_changes share, in table order.
 const alertColumns = "alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, " +
@@ -220,16 +220,10 @@ func (s *Store) table(name string) string { return "`" + s.DB + "`." + name }
 // CurrentAlertsSQL is a subquery of every alert's latest row (alerts FINAL), for
 // readers: a firing alert was last detected by its detector's latest run, later than the
 // run that last rewrote it when nothing it says has changed since.
-func CurrentAlertsSQL(db string) string {
-	db = "`" + db + "`"
-	return `(SELECT * REPLACE (if(status = 'firing', greatest(last_detected_at, (
-        SELECT CAST((groupArray(detector), groupArray(latest)), 'Map(String, DateTime64(3, \'UTC\'))')
-        FROM (SELECT detector, max(as_of) AS latest FROM ` + db + `.alert_runs GROUP BY detector))[detector]), last_detected_at) AS last_detected_at)
-    FROM ` + db + `.alerts FINAL)`
-}
+func CurrentAlertsSQL(db string) string { return statements.In(db, "current_alerts") }
 
 func (s *Store) sql(q string, run *detect.Run) string {
-	q = strings.ReplaceAll(q, "$db", "`"+s.DB+"`")
+	q = strings.NewReplacer("$cases", CaseSQL(s.DB), "$db", "`"+s.DB+"`").Replace(q)
 	if run != nil {
 		final, scope := "FINAL", ""
 		if c := run.ScopeCondition("order_id"); c != "" {
