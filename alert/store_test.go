@@ -257,8 +257,8 @@ func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
 	// A pooled connection, as trackwatch run gives the store: the world's connection is a
 	// single session, and two schedulers waiting on it could time out acquiring it.
 	s := alert.NewStore(w.Pooled(), db)
-	rec := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
-		res, err := s.Record(ctx, run)
+	rec := func(ctx context.Context, f *detect.Findings) (map[string]int, error) {
+		res, err := s.Record(ctx, f)
 		return res.Firing, err
 	}
 	for range 2 { // two trackwatch instances
@@ -269,7 +269,7 @@ func TestTwoSchedulersOnOneClickHouseWriteEachAlertOnce(t *testing.T) {
 		}
 		// The clock is a month on, so the order has stalled.
 		now := func() time.Time { return time.Now().AddDate(0, 0, 30) }
-		sc, err := detect.NewScheduler(open, db, cfg, rec, devstacktest.Logger(), m, now)
+		sc, err := detect.NewScheduler(detect.SchedulerOptions{Open: open, Database: db, Config: cfg, Record: rec, Logger: devstacktest.Logger(), Metrics: m, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -461,17 +461,16 @@ func TestOrderTrackingAndSellerViews(t *testing.T) {
 
 func TestARunWhoseSessionWasReplacedSaysSoAndTheNextRunRecordsIt(t *testing.T) {
 	w, s, set := stalledWorld(t)
-	run, err := set.Prepare(t.Context(), w.Conn, detect.Config{}, asOf(13))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Any failed statement makes the driver close the session's connection, and the
 	// run's temporary tables go with it.
-	if err := w.Conn.Exec(t.Context(), "SELECT throwIf(1)"); err == nil {
-		t.Fatal("throwIf(1) did not fail")
+	breakSession := func(ctx context.Context, _ *detect.Findings) error {
+		if err := w.Conn.Exec(ctx, "SELECT throwIf(1)"); err == nil {
+			t.Fatal("throwIf(1) did not fail")
+		}
+		return nil
 	}
-	_, err = s.Record(t.Context(), run)
-	run.Close()
+	var res alert.Result
+	_, err := set.Evaluate(t.Context(), w.Conn, detect.Config{}, asOf(13), detect.Plain, breakSession, s.Consumer(&res))
 	if !errors.Is(err, detect.ErrSessionLost) {
 		t.Fatalf("Record after the session was replaced: %v, want ErrSessionLost", err)
 	}

@@ -107,8 +107,6 @@ type Result struct {
 	StepSeconds []float64 `json:"step_seconds"`
 }
 
-const historyColumns = "backtest_id, as_of, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason"
-
 // Run evaluates every step and records the findings, replacing the history of an
 // earlier backtest with the same ID.
 func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
@@ -129,8 +127,7 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 	start := time.Now()
 	steps := o.Steps()
 	res := Result{ID: o.ID(), Steps: len(steps), StepSeconds: make([]float64, len(steps))}
-	db := "`" + r.Database + "`"
-	if err := r.Conn.Exec(ctx, "DELETE FROM "+db+".alert_history WHERE backtest_id = {id:String}", clickhouse.Named("id", res.ID)); err != nil {
+	if err := r.Conn.Exec(ctx, statements.In(r.Database, "clear"), clickhouse.Named("id", res.ID)); err != nil {
 		return res, fmt.Errorf("clear an earlier backtest's history: %w", err)
 	}
 	detectors := set.Names()
@@ -195,43 +192,39 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 
 // step evaluates the set as of asOf on a session of its own and copies the findings
 // into alert_history inside ClickHouse. The findings come without their timelines
-// (run.FindingsDraftSQL): alert_history keeps no evidence, and reading each flagged
-// number's events for them was a quarter of a step's copy (0.8 -> 0.6 s at 10M). The count is the rows the insert
-// wrote, as the server reports them: counting the step's rows afterwards read the whole
-// backtest's history again (as_of is not a prefix of its key).
+// (detect.Findings' Drafts): alert_history keeps no evidence, and reading each flagged
+// number's events for them was a quarter of a step's copy (0.8 -> 0.6 s at 10M). The
+// count is the rows the insert wrote, as the server reports them: counting the step's
+// rows afterwards read the whole backtest's history again (as_of is not a prefix of its
+// key). With notify, the step is also recorded as alerts (alert.Store), after the copy.
 func (r *Runner) step(ctx context.Context, set *detect.Set, id string, asOf time.Time, notify bool) (uint64, error) {
 	session, err := r.Session(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer session.Close()
-	run, err := set.Prepare(ctx, session, r.Config, asOf)
-	if err != nil {
-		return 0, err
-	}
-	defer run.Close()
-	args := append(run.Args(), clickhouse.Named("bt_id", id))
-	q := "INSERT INTO `" + r.Database + "`.alert_history (" + historyColumns + ")\n" +
-		"SELECT {bt_id:String}, {as_of:DateTime64(3, 'UTC')}, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason\n" +
-		"FROM (\n" + run.FindingsDraftSQL() + "\n)"
 	var wrote atomic.Uint64
-	qctx := clickhouse.Context(run.QueryContext(ctx), clickhouse.WithProgress(func(p *clickhouse.Progress) { wrote.Add(p.WroteRows) }))
-	if err := session.Exec(qctx, q, args...); err != nil {
-		return 0, fmt.Errorf("record findings: %w", detect.SessionLost(err))
-	}
-	n := wrote.Load()
-	if notify {
-		if _, err := alert.NewStore(r.Conn, r.Database).Record(ctx, run); err != nil {
-			return n, err
+	consumers := []detect.Consumer{func(ctx context.Context, f *detect.Findings) error {
+		q, err := statements.Render("step", f.Data(r.Database))
+		if err != nil {
+			return err
 		}
+		pctx := clickhouse.Context(ctx, clickhouse.WithProgress(func(p *clickhouse.Progress) { wrote.Add(p.WroteRows) }))
+		if err := f.Exec(pctx, "", q, clickhouse.Named("bt_id", id)); err != nil {
+			return fmt.Errorf("record findings: %w", err)
+		}
+		return nil
+	}}
+	if notify {
+		var res alert.Result
+		consumers = append(consumers, alert.NewStore(r.Conn, r.Database).Consumer(&res))
 	}
-	return n, nil
+	_, err = set.Evaluate(ctx, session, r.Config, asOf, detect.Plain, consumers...)
+	return wrote.Load(), err
 }
 
 func (r *Runner) record(ctx context.Context, id string, o Options, detectors []string, steps, done int, start time.Time) error {
-	err := r.Conn.Exec(ctx, "INSERT INTO `"+r.Database+"`.backtests (backtest_id, from_date, to_date, step_seconds, detectors, steps, steps_done, started_at, updated_at) "+
-		"SELECT {id:String}, {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}, {step:UInt32}, {detectors:Array(String)}, {steps:UInt32}, {done:UInt32}, "+
-		"{started:DateTime64(3, 'UTC')}, now64(3)",
+	err := r.Conn.Exec(ctx, statements.In(r.Database, "record"),
 		clickhouse.Named("id", id), clickhouse.Named("from", o.From.UTC()), clickhouse.Named("to", o.To.UTC()),
 		clickhouse.Named("step", uint32(o.Step/time.Second)), clickhouse.Named("detectors", detectors), clickhouse.Named("steps", uint32(steps)),
 		clickhouse.Named("done", uint32(done)), clickhouse.Named("started", start.UTC()))

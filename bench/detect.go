@@ -318,20 +318,13 @@ func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse
 	}
 	run := func(cfg detect.Config, at time.Time) (float64, int, map[string]int, error) {
 		t := time.Now()
-		r, err := all.PrepareScheduled(ctx, session, cfg, at)
+		var rec alert.Result
+		ev, err := all.Evaluate(ctx, session, cfg, at, detect.Scheduled, alerts.Consumer(&rec))
 		if err != nil {
 			return 0, 0, nil, err
 		}
-		defer r.Close()
-		rec, err := alerts.Record(ctx, r)
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		if err := r.Commit(ctx); err != nil {
-			return 0, 0, nil, err
-		}
-		n, ok := r.Scoped()
-		if !ok {
+		n := ev.Orders
+		if !ev.Scoped {
 			n = -1
 		}
 		return time.Since(t).Seconds(), n, rec.Firing, nil

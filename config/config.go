@@ -121,6 +121,7 @@ func (c RuntimeConfig) Apply(environ []string) {
 
 // Validate fills every section's defaults and checks it; the error names the key.
 func (c *Config) Validate() error {
+	c.Detect = c.Detect.WithDefaults() // the other sections' Validate fill their own
 	sections := []struct {
 		key string
 		v   interface{ Validate() error }

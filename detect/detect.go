@@ -13,11 +13,15 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/robfig/cron/v3"
 	"github.com/shopspring/decimal"
+
+	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/sqlfile"
 )
 
 //go:embed sql/*.sql
@@ -116,56 +120,44 @@ type Thresholds struct {
 	SilentDays               int `yaml:"silent_days"`
 }
 
-func (t Thresholds) values() map[string]int {
-	return map[string]int{"default_protection_days": t.DefaultProtectionDays, "stalled_days": t.StalledDays,
-		"never_scanned_working_days": t.NeverScannedWorkingDays, "scan_before_order_slack_days": t.ScanBeforeOrderSlackDays,
-		"recycle_months": t.RecycleMonths, "expiry_window_days": t.ExpiryWindowDays, "silent_days": t.SilentDays}
+// thresholdDef is one of the thresholds a carrier or a marketplace can override: its key,
+// its default, and its fields in Config and Thresholds. A new threshold is a field in
+// each and a row here.
+type thresholdDef struct {
+	key      string
+	def      int
+	global   func(*Config) *int
+	override func(*Thresholds) *int
 }
 
-// thresholdNames are the thresholds that can be overridden per carrier and marketplace.
-var thresholdNames = []string{"default_protection_days", "stalled_days", "never_scanned_working_days",
-	"scan_before_order_slack_days", "recycle_months", "expiry_window_days", "silent_days"}
+var thresholds = []thresholdDef{
+	{"default_protection_days", 60, func(c *Config) *int { return &c.DefaultProtectionDays }, func(t *Thresholds) *int { return &t.DefaultProtectionDays }},
+	{"stalled_days", 7, func(c *Config) *int { return &c.StalledDays }, func(t *Thresholds) *int { return &t.StalledDays }},
+	{"never_scanned_working_days", 5, func(c *Config) *int { return &c.NeverScannedWorkingDays }, func(t *Thresholds) *int { return &t.NeverScannedWorkingDays }},
+	{"scan_before_order_slack_days", 1, func(c *Config) *int { return &c.ScanBeforeOrderSlackDays }, func(t *Thresholds) *int { return &t.ScanBeforeOrderSlackDays }},
+	{"recycle_months", 12, func(c *Config) *int { return &c.RecycleMonths }, func(t *Thresholds) *int { return &t.RecycleMonths }},
+	{"expiry_window_days", 7, func(c *Config) *int { return &c.ExpiryWindowDays }, func(t *Thresholds) *int { return &t.ExpiryWindowDays }},
+	{"silent_days", 30, func(c *Config) *int { return &c.SilentDays }, func(t *Thresholds) *int { return &t.SilentDays }},
+}
 
-// Validate fills defaults and checks the values, naming the offending key.
-func (c *Config) Validate() error {
-	if c.DefaultProtectionDays == 0 {
-		c.DefaultProtectionDays = 60
-	}
-	if c.StalledDays == 0 {
-		c.StalledDays = 7
-	}
-	if c.NeverScannedWorkingDays == 0 {
-		c.NeverScannedWorkingDays = 5
+// WithDefaults returns c with every unset value set to its default.
+func (c Config) WithDefaults() Config {
+	for _, t := range thresholds {
+		if v := t.global(&c); *v == 0 {
+			*v = t.def
+		}
 	}
 	if c.PostalCarriers == nil {
 		c.PostalCarriers = []string{"china-post", "japan-post", "korea-post", "royal-mail", "la-poste", "deutsche-post", "usps-international"}
 	}
-	if c.ScanBeforeOrderSlackDays == 0 {
-		c.ScanBeforeOrderSlackDays = 1
-	}
-	if c.RecycleMonths == 0 {
-		c.RecycleMonths = 12
-	}
-	if c.ExpiryWindowDays == 0 {
-		c.ExpiryWindowDays = 7
-	}
-	if c.SilentDays == 0 {
-		c.SilentDays = 30
-	}
 	if c.SilentDaysExpress == 0 {
 		c.SilentDaysExpress = 10
-	}
-	if c.Passes < 0 || c.Passes > 1000 {
-		return fmt.Errorf("passes: %d is out of range 0..1000 (0: automatic)", c.Passes)
 	}
 	if c.ExpressCarriers == nil {
 		c.ExpressCarriers = []string{"ups", "fedex", "dhl", "dhl-express", "sf-express", "aramex", "yamato", "sagawa"}
 	}
 	if c.FullRunEvery == 0 {
 		c.FullRunEvery = 24 * time.Hour
-	}
-	if c.FullRunEvery < time.Minute {
-		return fmt.Errorf("full_run_every: %s is shorter than a minute", c.FullRunEvery)
 	}
 	if c.ChangeMargin == 0 {
 		c.ChangeMargin = 30 * time.Second
@@ -176,13 +168,27 @@ func (c *Config) Validate() error {
 	if len(c.ReasonLanguages) == 0 {
 		c.ReasonLanguages = slices.Clone(ReasonLanguages)
 	}
+	return c
+}
+
+// Validate checks the values, naming the offending key; an unset value stands for its
+// default (WithDefaults) and passes.
+func (c *Config) Validate() error {
+	if c.Passes < 0 || c.Passes > 1000 {
+		return fmt.Errorf("passes: %d is out of range 0..1000 (0: automatic)", c.Passes)
+	}
+	if c.FullRunEvery != 0 && c.FullRunEvery < time.Minute {
+		return fmt.Errorf("full_run_every: %s is shorter than a minute", c.FullRunEvery)
+	}
 	for i, l := range c.ReasonLanguages {
 		if !slices.Contains(ReasonLanguages, l) {
 			return fmt.Errorf("reason_languages[%d]: %q is not one of %s", i, l, strings.Join(ReasonLanguages, ", "))
 		}
 	}
-	if _, err := cron.ParseStandard(c.Schedule); err != nil {
-		return fmt.Errorf("schedule: %q: %w", c.Schedule, err)
+	if c.Schedule != "" {
+		if _, err := cron.ParseStandard(c.Schedule); err != nil {
+			return fmt.Errorf("schedule: %q: %w", c.Schedule, err)
+		}
 	}
 	for name, spec := range c.Schedules {
 		if !slices.Contains(Names, name) {
@@ -192,20 +198,22 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("schedules.%s: %q: %w", name, spec, err)
 		}
 	}
-	global := Thresholds{c.DefaultProtectionDays, c.StalledDays, c.NeverScannedWorkingDays, c.ScanBeforeOrderSlackDays, c.RecycleMonths, c.ExpiryWindowDays, c.SilentDays}
-	if c.SilentDaysExpress < 1 || c.SilentDaysExpress > 3650 {
-		return fmt.Errorf("silent_days_express: %d is out of range 1..3650", c.SilentDaysExpress)
+	if v := c.SilentDaysExpress; v != 0 && (v < 1 || v > 3650) {
+		return fmt.Errorf("silent_days_express: %d is out of range 1..3650", v)
 	}
-	for key, v := range global.values() {
-		if v < 1 || v > 3650 {
-			return fmt.Errorf("%s: %d is out of range 1..3650", key, v)
+	for _, t := range thresholds {
+		if v := *t.global(c); v != 0 && (v < 1 || v > 3650) {
+			return fmt.Errorf("%s: %d is out of range 1..3650", t.key, v)
 		}
 	}
-	for section, overrides := range map[string]map[string]Thresholds{"by_carrier": c.ByCarrier, "by_marketplace": c.ByMarketplace} {
-		for name, t := range overrides {
-			for key, v := range t.values() {
-				if v < 0 || v > 3650 {
-					return fmt.Errorf("%s.%s.%s: %d is out of range 1..3650 (0 inherits)", section, name, key, v)
+	for _, section := range []struct {
+		name      string
+		overrides map[string]Thresholds
+	}{{"by_carrier", c.ByCarrier}, {"by_marketplace", c.ByMarketplace}} {
+		for name, o := range section.overrides {
+			for _, t := range thresholds {
+				if v := *t.override(&o); v < 0 || v > 3650 {
+					return fmt.Errorf("%s.%s.%s: %d is out of range 1..3650 (0 inherits)", section.name, name, t.key, v)
 				}
 			}
 		}
@@ -213,28 +221,26 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// params are the query parameters of c (defaults filled): each threshold, its overrides
+// per carrier and per marketplace, and the other settings the SQL reads.
 func (c *Config) params() []any {
 	var out []any
-	for _, name := range thresholdNames {
+	for _, t := range thresholds {
 		for suffix, overrides := range map[string]map[string]Thresholds{"_by_carrier": c.ByCarrier, "_by_marketplace": c.ByMarketplace} {
 			m := map[string]uint16{}
-			for key, t := range overrides {
-				if v := t.values()[name]; v > 0 {
+			for key, o := range overrides {
+				if v := *t.override(&o); v > 0 {
 					m[key] = uint16(v)
 				}
 			}
-			out = append(out, clickhouse.Named(name+suffix, m))
+			out = append(out, clickhouse.Named(t.key+suffix, m))
 		}
 	}
+	for _, t := range thresholds {
+		out = append(out, clickhouse.Named(t.key, uint16(*t.global(c))))
+	}
 	return append(out,
-		clickhouse.Named("default_protection_days", uint16(c.DefaultProtectionDays)),
-		clickhouse.Named("stalled_days", uint16(c.StalledDays)),
-		clickhouse.Named("never_scanned_working_days", uint16(c.NeverScannedWorkingDays)),
-		clickhouse.Named("scan_before_order_slack_days", uint16(c.ScanBeforeOrderSlackDays)),
-		clickhouse.Named("recycle_months", uint16(c.RecycleMonths)),
-		clickhouse.Named("expiry_window_days", uint16(c.ExpiryWindowDays)),
 		clickhouse.Named("reason_languages", c.ReasonLanguages),
-		clickhouse.Named("silent_days", uint16(c.SilentDays)),
 		clickhouse.Named("silent_days_express", uint16(c.SilentDaysExpress)),
 		clickhouse.Named("express_carriers", c.ExpressCarriers),
 	)
@@ -318,3 +324,13 @@ func scanString[T ~string](dst *T, src any) error {
 	}
 	return nil
 }
+
+//go:embed sql/run/*.sql
+var runFiles embed.FS
+
+// statements are a run's own statements and the fragments the detectors' SQL shares
+// (sql/run/*.sql).
+var statements = sqlfile.MustParse(runFiles, "sql/run/*.sql", template.FuncMap{
+	"order_months_merged":   func() string { return schemas.OrderMonthsMerged },
+	"carrier_months_merged": func() string { return schemas.CarrierMonthsMerged },
+})

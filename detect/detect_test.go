@@ -267,3 +267,24 @@ func TestOnlyTheLatestJudgingRunsVerdictsCount(t *testing.T) {
 	}
 	expect(t, "after a run of another version", w.flagged("invalid_tracking_number", asOf(6)))
 }
+
+func TestValidateChecksWithoutFillingAndWithDefaultsFillsOnce(t *testing.T) {
+	var c detect.Config
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the zero config: %v", err)
+	}
+	if !reflect.DeepEqual(c, detect.Config{}) {
+		t.Fatalf("Validate changed the config: %+v", c)
+	}
+	d := c.WithDefaults()
+	if d.StalledDays != 7 || d.RecycleMonths != 12 || d.SilentDays != 30 || d.SilentDaysExpress != 10 || d.Schedule != "*/5 * * * *" ||
+		len(d.ReasonLanguages) != 2 || len(d.PostalCarriers) == 0 || d.FullRunEvery != 24*time.Hour {
+		t.Fatalf("WithDefaults: %+v", d)
+	}
+	if !reflect.DeepEqual(d.WithDefaults(), d) {
+		t.Fatal("WithDefaults of a filled config changed it")
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatalf("the defaults do not validate: %v", err)
+	}
+}

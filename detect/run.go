@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/sqlfile"
 )
 
 // A run evaluates a set of detectors together, in three stages inside ClickHouse:
@@ -89,7 +90,7 @@ func NewSet(db string, names ...string) (*Set, error) {
 		}
 	}
 	// the candidates without the rows that only carry a next check (scheduled runs)
-	flagged := "(SELECT * FROM " + candidatesTable + " WHERE detector != '" + nextCheckRow + "')"
+	flagged := statements.Text("flagged", sqlfile.Data{"Candidates": candidatesTable})
 	data := struct {
 		DB, Orders, Candidates string
 		Detectors              []part
@@ -132,7 +133,7 @@ func NewSet(db string, names ...string) (*Set, error) {
 	}{
 		{"all", flagged, &s.findings},
 		{"draft", flagged, &s.findingsDraft},
-		{"only", "(SELECT * FROM " + candidatesTable + " WHERE (detector, order_id, tracking_number) IN (SELECT detector, order_id, tracking_number FROM $only_table))", &s.findingsOnly},
+		{"only", statements.Text("only_rows", sqlfile.Data{"Candidates": candidatesTable}), &s.findingsOnly},
 	} {
 		data.Mode, data.FlaggedRows = v.mode, v.rows
 		if *v.into, err = renderFile("findings.sql", data); err != nil {
@@ -152,18 +153,17 @@ func loadPart(name string) (part, error) {
 		return part{}, err
 	}
 	block := func(block string, required bool) (string, error) {
-		bt := t.Lookup(block)
-		if bt == nil {
+		if !slices.Contains(t.Names(), block) {
 			if required {
 				return "", fmt.Errorf("detector sql %s: no %q block", name, block)
 			}
 			return "", nil
 		}
-		var sb strings.Builder
-		if err := bt.Execute(&sb, nil); err != nil {
+		sql, err := t.Render(block, nil)
+		if err != nil {
 			return "", fmt.Errorf("detector sql %s, block %s: %w", name, block, err)
 		}
-		return stripComments(sb.String()), nil
+		return stripComments(sql), nil
 	}
 	p := part{Name: name}
 	for _, f := range []struct {
@@ -189,70 +189,55 @@ func loadPart(name string) (part, error) {
 	return p, err
 }
 
-// threshold renders a threshold for a row: the carrier's override, else the
-// marketplace's, else the global value, all passed as query parameters. Without
-// overrides (the usual case) the per-row map lookups are skipped: over millions of
-// events they cost a noticeable part of a run.
+// The fragments the detectors' SQL shares (sql/run/fragments.sql), as template
+// functions of ../*.sql.
+
+// threshold is a threshold for a row: its carrier's value, else its marketplace's,
+// else the global one.
 func threshold(name, carrier, marketplace string) string {
-	c := "{" + name + "_by_carrier:Map(String, UInt16)}"
-	m := "{" + name + "_by_marketplace:Map(String, UInt16)}"
-	return fmt.Sprintf("if(empty(%[1]s) AND empty(%[3]s), {%[5]s:UInt16}, "+
-		"multiIf(mapContains(%[1]s, %[2]s), %[1]s[%[2]s], mapContains(%[3]s, %[4]s), %[3]s[%[4]s], {%[5]s:UInt16}))", c, carrier, m, marketplace, name)
+	return statements.Text("th", thresholdData(name, carrier, marketplace))
 }
 
-// parseSQL parses one of the embedded SQL templates, with th for thresholds.
-func parseSQL(file string) (*template.Template, error) {
-	b, err := sqlFiles.ReadFile("sql/" + file)
-	if err != nil {
-		return nil, err
-	}
-	t, err := template.New(file).Funcs(template.FuncMap{"th": threshold, "carrier_history": carrierHistory,
-		"window_start": windowStart, "window_start_min": windowStartMin, "shard": shard,
+func thresholdData(name, carrier, marketplace string) sqlfile.Data {
+	return sqlfile.Data{"Name": name, "Carrier": carrier, "Marketplace": marketplace}
+}
+
+// fragmentData is what the fragments are rendered with.
+func fragmentData(summaries bool, db string, scoped bool) sqlfile.Data {
+	return sqlfile.Data{"DB": db, "Summaries": summaries, "Scoped": scoped,
+		"RecycleMonths": thresholdData("recycle_months", "carrier", "''"),
+		"OrderID":       sqlfile.Data{"Column": "order_id"}, "Number": sqlfile.Data{"Column": "tracking_number"},
+		"ScopeOrders": scopeOrders, "ScopeOrderMonths": scopeOrderMonths,
+		"ScopeNumbers": scopeNumbers, "ScopeCarrierMonths": scopeCarrierMonths}
+}
+
+func fragment(name string) func() string {
+	return func() string { return statements.Text(name, fragmentData(false, "", false)) }
+}
+
+func shard(column string) string { return statements.Text("shard", sqlfile.Data{"Column": column}) }
+
+func orderEventsWhere(summaries bool, db string, scoped bool) string {
+	return statements.Text("order_events_where", fragmentData(summaries, db, scoped))
+}
+
+func summaryEventsWhere(summaries bool, db string, scoped bool) string {
+	return statements.Text("summary_events_where", fragmentData(summaries, db, scoped))
+}
+
+// parseSQL parses one of the detectors' SQL files (sql/*.sql) with the shared fragments
+// as template functions.
+func parseSQL(file string) (*sqlfile.Set, error) {
+	set, err := sqlfile.Parse(sqlFiles, "sql/"+file, template.FuncMap{"th": threshold,
+		"carrier_history": fragment("carrier_history"), "window_start": fragment("window_start"),
+		"window_start_min": fragment("window_start_min"), "shard": shard,
 		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere,
 		"order_month_states": schemas.OrderMonthStates, "order_events_where": orderEventsWhere,
-		"next_midnight": nextMidnight, "recycle_months_min": recycleMonthsMin}).Parse(string(b))
+		"next_midnight": fragment("next_midnight"), "recycle_months_min": fragment("recycle_months_min")})
 	if err != nil {
 		return nil, fmt.Errorf("detector sql %s: %w", file, err)
 	}
-	return t, nil
-}
-
-// carrierHistory is the condition on tracking_events for the carrier events a run
-// counts: those that occurred at or before the moment, within the recycle window before
-// it (an older event belongs to an earlier parcel with the same number).
-func carrierHistory() string {
-	return "occurred_at <= {as_of:DateTime64(3, 'UTC')} AND occurred_at >= " + windowStart()
-}
-
-// nextMidnight is the first midnight (UTC) after the moment: when counts of days change.
-func nextMidnight() string {
-	return "toDateTime64(toStartOfDay({as_of:DateTime64(3, 'UTC')}) + toIntervalDay(1), 3, 'UTC')"
-}
-
-// recycleMonthsMin is the shortest recycle window any carrier or marketplace has.
-func recycleMonthsMin() string {
-	return "arrayMin(arrayConcat([{recycle_months:UInt16}], mapValues({recycle_months_by_carrier:Map(String, UInt16)}), " +
-		"mapValues({recycle_months_by_marketplace:Map(String, UInt16)})))"
-}
-
-// windowStart is the start of the recycle window of a row's carrier.
-func windowStart() string {
-	return "({as_of:DateTime64(3, 'UTC')} - toIntervalMonth(" + threshold("recycle_months", "carrier", "''") + "))"
-}
-
-// windowStartMin is the earliest start of any carrier's recycle window: no row before
-// its month can count (the summaries' partitions before it are skipped).
-func windowStartMin() string {
-	return "({as_of:DateTime64(3, 'UTC')} - toIntervalMonth(greatest({recycle_months:UInt16}, " +
-		"arrayMax(arrayConcat([toUInt16(0)], mapValues({recycle_months_by_carrier:Map(String, UInt16)}))))))"
-}
-
-// shard is the condition that puts a row in the current pass of a stage: a stage that
-// would hold too much in memory at once runs in passes, each over a range of the orders
-// (order state) or the tracking numbers (candidates), which the summaries' and the
-// events' primary keys start with, so a pass reads only its part of them.
-func shard(column string) string {
-	return "(" + column + " >= {pass_from:String} AND ({pass_last:Bool} OR " + column + " < {pass_to:String}))"
+	return set, nil
 }
 
 // passRanges splits the keys of column in table (its primary key's first column) into
@@ -266,7 +251,7 @@ func passRanges(ctx context.Context, conn driver.Conn, db, table, column string,
 		Key  string `ch:"key"`
 		Rows uint64 `ch:"rows"`
 	}
-	q := "SELECT " + column + " AS key, toUInt64(rows_in_granule) AS rows FROM mergeTreeIndex({db:String}, {table:String}) WHERE rows_in_granule > 0 ORDER BY key"
+	q := statements.Text("pass_ranges", sqlfile.Data{"Column": column})
 	if err := conn.Select(ctx, &marks, q, clickhouse.Named("db", db), clickhouse.Named("table", table)); err != nil {
 		return nil, fmt.Errorf("%s ranges: %w", table, err)
 	}
@@ -284,85 +269,21 @@ func passRanges(ctx context.Context, conn driver.Conn, db, table, column string,
 	return bounds, nil
 }
 
-// orderEventsWhere is the condition on order_events for the events a run summarises
-// itself: with summaries, those of the order_months rows that cross the moment; without,
-// every event up to it. A scoped run reads only the events of the orders of its scope
-// that have a row crossing the moment (from its copy of their rows).
-func orderEventsWhere(summaries bool, db string, scoped bool) string {
-	crossing := ` AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
-          AND first_event_at <= {as_of:DateTime64(3, 'UTC')} AND last_event_at > {as_of:DateTime64(3, 'UTC')}`
-	part, months := shard("order_id"), db+".order_months FINAL"
-	if scoped {
-		if summaries {
-			part += " AND order_id IN (SELECT order_id FROM " + scopeOrderMonths + " WHERE 1" + crossing + ")"
-		} else {
-			part += " AND order_id IN (SELECT order_id FROM " + scopeOrders + ")"
-		}
-		months = scopeOrderMonths
-	}
-	upTo := part + " AND occurred_at <= {as_of:DateTime64(3, 'UTC')}"
-	if !summaries {
-		return upTo
-	}
-	return upTo + ` AND (order_id, toStartOfMonth(occurred_at)) IN (
-        SELECT order_id, month FROM ` + months + `
-        WHERE ` + shard("order_id") + crossing + `)`
-}
-
-// summaryEventsWhere is the condition on tracking_events for the events a run
-// summarises itself: with summaries, those of the carrier_months rows that cross an edge
-// of the window (a row wholly inside is read as stored, one wholly outside not at all);
-// without, every event of the window. A scoped run reads only the events of the numbers
-// of its scope that have a row crossing an edge (from its copy of their rows): the
-// primary key then selects few granules, where naming every number of the scope (a few
-// thousand, spread over the whole table) selected a fifth of the events at 100M.
-func summaryEventsWhere(summaries bool, db string, scoped bool) string {
-	crossing := ` AND month >= toStartOfMonth(` + windowStartMin() + `) AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')})
-          AND NOT (first_event_at >= ` + windowStart() + ` AND last_event_at <= {as_of:DateTime64(3, 'UTC')})
-          AND last_event_at >= ` + windowStart() + ` AND first_event_at <= {as_of:DateTime64(3, 'UTC')}`
-	part, months := shard("tracking_number"), db+".carrier_months FINAL"
-	if scoped {
-		if summaries {
-			part += " AND tracking_number IN (SELECT tracking_number FROM " + scopeCarrierMonths + " WHERE 1" + crossing + ")"
-		} else {
-			part += " AND tracking_number IN (SELECT tracking_number FROM " + scopeNumbers + ")"
-		}
-		months = scopeCarrierMonths
-	}
-	if !summaries {
-		return part + " AND " + carrierHistory()
-	}
-	return part + " AND " + carrierHistory() + ` AND (tracking_number, carrier, toStartOfMonth(occurred_at)) IN (
-        SELECT tracking_number, carrier, month FROM ` + months + `
-        WHERE ` + shard("tracking_number") + crossing + `)`
-}
-
 func renderFile(file string, data any) (string, error) {
 	t, err := parseSQL(file)
 	if err != nil {
 		return "", err
 	}
-	var sb strings.Builder
-	if err := t.Execute(&sb, data); err != nil {
+	sql, err := t.Render(file, data)
+	if err != nil {
 		return "", fmt.Errorf("detector sql %s: %w", file, err)
 	}
-	return stripComments(sb.String()), nil
+	return stripComments(sql), nil
 }
 
 // stripComments drops comment lines and trailing comments: once blocks are joined into
 // one statement, a comment would swallow the rest of its line.
-func stripComments(sql string) string {
-	var lines []string
-	for _, l := range strings.Split(sql, "\n") {
-		if i := strings.Index(l, " -- "); i >= 0 && !strings.Contains(l[:i], "'") {
-			l = l[:i]
-		}
-		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
-			lines = append(lines, l)
-		}
-	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
-}
+func stripComments(sql string) string { return sqlfile.StripComments(sql) }
 
 // queryContext makes column names win over same-named aliases in the detectors' SQL
 // (argMax(seller_id, ...) AS seller_id must not capture seller_id elsewhere).
@@ -411,6 +332,7 @@ var ErrPooledConn = errors.New("a detector run needs a connection of its own (at
 // A scheduled run (mode full or scoped) also writes each evaluated order's next check;
 // a scoped one evaluates the orders of its scope only (findScope's tables), in one pass.
 func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time, mode runMode) ([]any, error) {
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -422,7 +344,7 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 	// (ingest.RecheckNumbers), or every verdict before the first run
 	var spec string
 	var runs uint64
-	if err := conn.QueryRow(ctx, "SELECT argMax(spec, finished_at), count() FROM `"+s.db+"`.number_check_runs").Scan(&spec, &runs); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(s.db, "number_spec")).Scan(&spec, &runs); err != nil {
 		return nil, fmt.Errorf("number check runs: %w", SessionLost(err))
 	}
 	args = append(args, clickhouse.Named("number_spec", spec), clickhouse.Named("number_spec_any", runs == 0))
@@ -434,7 +356,7 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 	}
 	if passes == 0 {
 		var rows uint64 // a table's row count is in its metadata: no reading
-		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+s.db+"`.order_months").Scan(&rows); err != nil {
+		if err := conn.QueryRow(ctx, statements.In(s.db, "count_order_months")).Scan(&rows); err != nil {
 			return nil, fmt.Errorf("order state: %w", SessionLost(err))
 		}
 		passes = 1
@@ -447,28 +369,25 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		{"candidates", candidatesTable, candidates, "carrier_months", "tracking_number"},
 	} {
 		start := time.Now()
-		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+st.table); err != nil {
+		if err := dropTemporary(ctx, conn, st.table); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.what, err)
 		}
 		bounds, err := passRanges(ctx, conn, s.db, st.summaries, st.key, passes)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", st.what, SessionLost(err))
 		}
-		engine := "Memory"
-		if len(bounds) > 0 {
-			// In several passes the run's tables are kept on disk: the order state of
-			// every order sorted by number, so that each candidates pass reads its range
-			// only, and the candidates. In memory they were most of a run's peak (4.4 GiB
-			// at 10M orders; 1.9 GiB on disk, in 10 passes).
-			engine = "MergeTree ORDER BY tuple()"
-			if st.table == ordersTable {
-				engine = "MergeTree ORDER BY tracking_number"
-			}
+		// In several passes the run's tables are kept on disk: the order state of every
+		// order sorted by number, so that each candidates pass reads its range only, and
+		// the candidates. In memory they were most of a run's peak (4.4 GiB at 10M
+		// orders; 1.9 GiB on disk, in 10 passes).
+		table := sqlfile.Data{"Table": st.table, "Query": st.query, "OnDisk": len(bounds) > 0, "SortKey": ""}
+		if st.table == ordersTable {
+			table["SortKey"] = "tracking_number"
 		}
 		for pass := range len(bounds) + 1 {
-			stmt := "CREATE TEMPORARY TABLE " + st.table + " ENGINE = " + engine + " AS\n" + st.query
+			stmt := statements.Text("create_stage", table)
 			if pass > 0 {
-				stmt = "INSERT INTO " + st.table + "\n" + st.query
+				stmt = statements.Text("insert_stage", table)
 			}
 			from, to := "", ""
 			if pass > 0 {
@@ -491,8 +410,7 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 	}
 	if mode != modePlain {
 		start := time.Now()
-		if err := conn.Exec(ctx, "INSERT INTO `"+s.db+"`.detect_next_checks (detectors, check_at, order_id)\n"+
-			"SELECT {set_key:String}, next_check_at, order_id FROM "+candidatesTable+" WHERE detector = '"+nextCheckRow+"'",
+		if err := conn.Exec(ctx, statements.Text("next_checks", sqlfile.DB(s.db).With("Candidates", candidatesTable)),
 			clickhouse.Named("set_key", s.key())); err != nil {
 			return nil, fmt.Errorf("next checks: %w", SessionLost(err))
 		}
@@ -518,16 +436,18 @@ func (s *Set) cleanup(conn driver.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, t := range append([]string{candidatesTable, ordersTable}, scopeTables...) {
-		_ = conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t)
+		_ = dropTemporary(ctx, conn, t)
 	}
 }
 
-// Run is one evaluation of a set as of a moment, prepared on a connection of its own:
-// the order state and the candidates are in the connection's temporary tables, and
-// FindingsSQL reads them. A recorder (alert.Store) embeds FindingsSQL in its own
-// statements on Conn, so findings never leave ClickHouse on their way to the alerts
-// table; Findings brings them to Go. Close the run when done.
-type Run struct {
+func dropTemporary(ctx context.Context, conn driver.Conn, table string) error {
+	return conn.Exec(ctx, statements.Text("drop_temporary", sqlfile.Data{"Table": table}))
+}
+
+// run is one evaluation of a set as of a moment, prepared on a connection of its own:
+// the order state and the candidates are in the connection's temporary tables, and the
+// set's findings SQL reads them (Evaluate hands them to consumers as Findings).
+type run struct {
 	set  *Set
 	conn driver.Conn
 	asOf time.Time
@@ -541,75 +461,13 @@ type Run struct {
 	fullReason string
 }
 
-// Prepare validates cfg and evaluates stages 1 and 2 of the set as of asOf on conn,
-// which must be a connection of its own (store.OpenSession).
-func (s *Set) Prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (*Run, error) {
+// preparePlain validates cfg and evaluates stages 1 and 2 of the set as of asOf on conn.
+func (s *Set) preparePlain(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (*run, error) {
 	args, err := s.prepare(ctx, conn, cfg, asOf, modePlain)
 	if err != nil {
 		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
 	}
-	return &Run{set: s, conn: conn, asOf: asOf, args: args}, nil
-}
-
-// Conn is the run's connection: statements that read FindingsSQL run on it.
-func (r *Run) Conn() driver.Conn { return r.conn }
-
-// AsOf is the moment the run evaluates.
-func (r *Run) AsOf() time.Time { return r.asOf }
-
-// Detectors are the run's detectors, in the order of Names.
-func (r *Run) Detectors() []string { return r.set.Names() }
-
-// Args are the query parameters FindingsSQL needs (as_of, the thresholds, detectors).
-func (r *Run) Args() []any { return slices.Clone(r.args) }
-
-// FindingsSQL is a SELECT of the run's findings, with the columns of Finding. It reads
-// the run's temporary tables, so it runs only on Conn, with Args.
-func (r *Run) FindingsSQL() string { return r.set.findings }
-
-// FindingsDraftSQL is FindingsSQL without timelines (empty, with their counts 0) and with
-// one more column, timeline_key, a hash of what the number's timeline is built from: a
-// recorder hashes a draft to tell which alerts changed, then builds the full findings of
-// those alone (FindingsOfSQL). The timelines are most of a run's findings stage.
-func (r *Run) FindingsDraftSQL() string { return r.set.findingsDraft }
-
-// FindingsOfSQL is FindingsSQL for the findings whose (detector, order_id,
-// tracking_number) are rows of table, a table on Conn.
-func (r *Run) FindingsOfSQL(table string) string {
-	return strings.ReplaceAll(r.set.findingsOnly, "$only_table", table)
-}
-
-// QueryContext prepares ctx for statements that embed FindingsSQL.
-func (r *Run) QueryContext(ctx context.Context) context.Context { return queryContext(ctx) }
-
-// Stage reports a stage's duration to the set's OnStage (for a recorder's stages).
-func (r *Run) Stage(name string, start time.Time) { r.set.stage(name, start) }
-
-// Findings returns the run's findings, ordered by detector (in the order of Names) and
-// order id; the same data and moment always give the same findings.
-func (r *Run) Findings(ctx context.Context) ([]Finding, error) {
-	start := time.Now()
-	var findings []Finding
-	q := "SELECT * FROM (\n" + r.set.findings + "\n) ORDER BY indexOf({detectors:Array(String)}, detector), order_id, tracking_number"
-	if err := r.conn.Select(queryContext(ctx), &findings, q, r.args...); err != nil {
-		return nil, fmt.Errorf("detect %s: findings: %w", strings.Join(r.set.names, ", "), SessionLost(err))
-	}
-	r.set.stage("findings", start)
-	return findings, nil
-}
-
-// Close drops the run's temporary tables; closing the connection would too.
-func (r *Run) Close() { r.set.cleanup(r.conn) }
-
-// Eval returns the findings of the set's detectors as of asOf (Prepare, Findings,
-// Close). conn must be a connection of its own (store.OpenSession).
-func (s *Set) Eval(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) ([]Finding, error) {
-	run, err := s.Prepare(ctx, conn, cfg, asOf)
-	if err != nil {
-		return nil, err
-	}
-	defer run.Close()
-	return run.Findings(ctx)
+	return &run{set: s, conn: conn, asOf: asOf, args: args}, nil
 }
 
 func (s *Set) stage(name string, start time.Time) {

@@ -60,12 +60,34 @@ func (s *Scheduler) ShareTicks(c *TickClaims) { s.claims = c }
 
 // Recorder records a scheduled run's findings and returns how many alerts fire per
 // detector. In trackwatch run it is alert.Store's Record; detect knows nothing of alerts.
-type Recorder func(ctx context.Context, run *Run) (firing map[string]int, err error)
+type Recorder func(ctx context.Context, f *Findings) (firing map[string]int, err error)
 
-// NewScheduler prepares the schedule; Run starts it. now is the clock (time.Now). Each
-// run evaluates as of its tick, truncated to the second: cron fires on whole seconds,
-// so instances on one schedule evaluate the same moment and record the same changes.
-func NewScheduler(open Opener, db string, cfg Config, record Recorder, logger *slog.Logger, m *Metrics, now func() time.Time) (*Scheduler, error) {
+// SchedulerOptions are what a Scheduler needs.
+type SchedulerOptions struct {
+	Open     Opener // a connection of its own for each run
+	Database string
+	Config   Config
+	Record   Recorder
+	Logger   *slog.Logger
+	Metrics  *Metrics         // nil: unregistered metrics
+	Now      func() time.Time // the clock; nil: time.Now
+}
+
+// NewScheduler prepares the schedule; Run starts it. Each run evaluates as of its tick,
+// truncated to the second: cron fires on whole seconds, so instances on one schedule
+// evaluate the same moment and record the same changes.
+func NewScheduler(o SchedulerOptions) (*Scheduler, error) {
+	open, db, cfg, record, logger, m, now := o.Open, o.Database, o.Config, o.Record, o.Logger, o.Metrics, o.Now
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("detect config: %w", err)
 	}
@@ -163,27 +185,19 @@ func (s skipCounter) Error(err error, msg string, kv ...any) {
 }
 
 // runOnce records one scheduled run of set on a connection of its own (scoped to what
-// changed since the previous one when it can be: PrepareScheduled) and commits it.
+// changed since the previous one when it can be) and commits it.
 func runOnce(ctx context.Context, open Opener, set *Set, cfg Config, asOf time.Time, record Recorder) (map[string]int, string, error) {
 	conn, err := open(ctx)
 	if err != nil {
 		return nil, "", err
 	}
 	defer conn.Close()
-	run, err := set.PrepareScheduled(ctx, conn, cfg, asOf)
-	if err != nil {
-		return nil, "", err
-	}
-	defer run.Close()
-	scope := "every order (" + run.FullReason() + ")"
-	if n, ok := run.Scoped(); ok {
-		scope = fmt.Sprintf("%d orders that can have changed", n)
-	}
-	firing, err := record(ctx, run)
-	if err != nil {
-		return nil, scope, err
-	}
-	return firing, scope, run.Commit(ctx)
+	var firing map[string]int
+	ev, err := set.Evaluate(ctx, conn, cfg, asOf, Scheduled, func(ctx context.Context, f *Findings) (err error) {
+		firing, err = record(ctx, f)
+		return err
+	})
+	return firing, ev.String(), err
 }
 
 // Run starts the schedule and stops it when ctx ends: runs in flight are cancelled and

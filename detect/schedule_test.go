@@ -24,7 +24,7 @@ func TestASlowRunMakesLaterTicksSkipAndCountUntilStopCancelsIt(t *testing.T) {
 			return nil, ctx.Err()
 		}
 		m := detect.NewMetrics(nil)
-		s, err := detect.NewScheduler(open, db, detect.Config{Schedule: "@every 1s"}, nil, devstacktest.Logger(), m, time.Now)
+		s, err := detect.NewScheduler(detect.SchedulerOptions{Open: open, Database: db, Config: detect.Config{Schedule: "@every 1s"}, Logger: devstacktest.Logger(), Metrics: m, Now: time.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func TestADetectorWithItsOwnScheduleRunsOnIt(t *testing.T) {
 		open := func(ctx context.Context) (driver.Conn, error) { return nil, errors.New("no server in this test") }
 		m := detect.NewMetrics(nil)
 		cfg := detect.Config{Schedule: "@every 1s", Schedules: map[string]string{"stalled_eir": "@every 3s"}}
-		s, err := detect.NewScheduler(open, db, cfg, nil, devstacktest.Logger(), m, time.Now)
+		s, err := detect.NewScheduler(detect.SchedulerOptions{Open: open, Database: db, Config: cfg, Logger: devstacktest.Logger(), Metrics: m, Now: time.Now})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/sqlfile"
 )
 
 // A scheduled run costs what changed since the previous one. Most orders' findings
@@ -54,10 +54,6 @@ type variant struct {
 
 // stageSQL is the SQL of stages 1 and 2.
 type stageSQL struct{ orders, candidates string }
-
-// nextCheckRow is the detector of a candidates row that only carries an order's next
-// check (next_check_at): the findings leave it out.
-const nextCheckRow = "~next"
 
 const (
 	// maxScopedGap: a previous run older than this (by the server's clock) is not built
@@ -130,68 +126,66 @@ type checkpoint struct {
 	LastFull   time.Time `ch:"last_full"`
 }
 
-// PrepareScheduled prepares a scheduled run as of asOf on conn (a connection of its
+// prepareScheduled prepares a scheduled run as of asOf on conn (a connection of its
 // own): scoped to what can have changed since the set's previous recorded run when
 // that run can be built on, else over every order. Either way it writes the next
 // checks of the orders it evaluates. After the run is recorded, Commit marks it as the
 // one the next run builds on.
-func (s *Set) PrepareScheduled(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (*Run, error) {
+func (s *Set) prepareScheduled(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (*run, error) {
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("detect %s: %w", s.key(), err)
 	}
-	fail := func(what string, err error) (*Run, error) {
+	fail := func(what string, err error) (*run, error) {
 		return nil, fmt.Errorf("detect %s: %s: %w", strings.Join(s.names, ", "), what, SessionLost(err))
 	}
 	start := time.Now()
 	var watermark time.Time // the server's clock, which stamps ingested_at
-	if err := conn.QueryRow(ctx, "SELECT now64(3)").Scan(&watermark); err != nil {
+	if err := conn.QueryRow(ctx, statements.Text("watermark", nil)).Scan(&watermark); err != nil {
 		return fail("scope", err)
 	}
 	hash := s.configHash(cfg)
-	run := &Run{set: s, conn: conn, asOf: asOf, mode: modeFull, watermark: watermark, configHash: hash}
+	r := &run{set: s, conn: conn, asOf: asOf, mode: modeFull, watermark: watermark, configHash: hash}
 	if cfg.AlwaysFull {
-		run.fullReason = "detect.always_full"
+		r.fullReason = "detect.always_full"
 	} else {
 		var cp checkpoint
-		if err := conn.QueryRow(ctx, `SELECT count() AS n, argMax(detectors, written_at) AS d, argMax(config_hash, written_at) AS h,
-    argMax(as_of, written_at) AS a, argMax(watermark, written_at) AS w,
-    maxIf(as_of, full AND detectors = {set_key:String} AND config_hash = {hash:UInt64}) AS last_full
-FROM `+"`"+s.db+"`"+`.detect_checkpoints WHERE detectors IN ({set_key:String}, '')`,
+		if err := conn.QueryRow(ctx, statements.In(s.db, "checkpoint"),
 			clickhouse.Named("set_key", s.key()), clickhouse.Named("hash", hash)).ScanStruct(&cp); err != nil {
 			return fail("previous run", err)
 		}
 		switch {
 		case cp.Rows == 0:
-			run.fullReason = "no previous run"
+			r.fullReason = "no previous run"
 		case cp.Detectors == "":
-			run.fullReason = "stored history was changed in place"
+			r.fullReason = "stored history was changed in place"
 		case cp.ConfigHash != hash:
-			run.fullReason = "the detectors or their thresholds changed"
+			r.fullReason = "the detectors or their thresholds changed"
 		case asOf.Before(cp.AsOf):
-			run.fullReason = "a moment before the previous run's"
+			r.fullReason = "a moment before the previous run's"
 		case watermark.Sub(cp.Watermark) > maxScopedGap:
-			run.fullReason = "the previous run is more than a week old"
+			r.fullReason = "the previous run is more than a week old"
 		case asOf.Sub(cp.LastFull) >= cfg.FullRunEvery:
-			run.fullReason = "detect.full_run_every"
+			r.fullReason = "detect.full_run_every"
 		default:
 			sc, err := s.findScope(ctx, conn, cp, asOf, cfg.ChangeMargin)
 			if err != nil {
 				return fail("scope", err)
 			}
 			if sc == nil {
-				run.fullReason = fmt.Sprintf("more than %d orders changed", maxScopedOrders)
+				r.fullReason = fmt.Sprintf("more than %d orders changed", maxScopedOrders)
 			} else {
-				run.mode, run.scope = modeScoped, sc
+				r.mode, r.scope = modeScoped, sc
 			}
 		}
 	}
 	s.stage("scope", start)
-	args, err := s.prepare(ctx, conn, cfg, asOf, run.mode)
+	args, err := s.prepare(ctx, conn, cfg, asOf, r.mode)
 	if err != nil {
 		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
 	}
-	run.args = args
-	return run, nil
+	r.args = args
+	return r, nil
 }
 
 // findScope builds the scope of a run as of asOf after the run of cp in the
@@ -200,105 +194,65 @@ FROM `+"`"+s.db+"`"+`.detect_checkpoints WHERE detectors IN ({set_key:String}, '
 // table fails in ClickHouse 26.7 at scale). It returns nil, with no table left, when the
 // scope is more than maxScopedOrders orders.
 func (s *Set) findScope(ctx context.Context, conn driver.Conn, cp checkpoint, asOf time.Time, margin time.Duration) (*scope, error) {
-	db := "`" + s.db + "`"
 	args := []any{clickhouse.Named("since_ingested", cp.Watermark.Add(-max(margin, 0))), clickhouse.Named("since", cp.AsOf),
 		clickhouse.Named("as_of", asOf.UTC()), clickhouse.Named("set_key", s.key())}
 	for _, t := range scopeTables {
-		if err := conn.Exec(ctx, "DROP TEMPORARY TABLE IF EXISTS "+t); err != nil {
+		if err := dropTemporary(ctx, conn, t); err != nil {
 			return nil, err
 		}
 	}
-	steps := []struct{ what, sql string }{
-		{"changes", `CREATE TEMPORARY TABLE ` + scopeChanged + ` ENGINE = Memory AS
-SELECT DISTINCT kind, key FROM (
-    SELECT toString(kind) AS kind, key FROM ` + db + `.detect_changes WHERE ingested_at > {since_ingested:DateTime64(3, 'UTC')}
-    UNION ALL
-    SELECT toString(kind) AS kind, key FROM ` + db + `.detect_changes
-    WHERE occurred_at > {since:DateTime64(3, 'UTC')} AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
-    UNION ALL
-    SELECT 'order' AS kind, order_id AS key FROM ` + db + `.detect_next_checks
-    WHERE detectors = {set_key:String} AND check_at > {since:DateTime64(3, 'UTC')} AND check_at <= {as_of:DateTime64(3, 'UTC')}
-)`},
-		{"orders on changed numbers", `CREATE TEMPORARY TABLE ` + scopeBase + ` ENGINE = Memory AS
-SELECT DISTINCT order_id FROM (
-    SELECT key AS order_id FROM ` + scopeChanged + ` WHERE kind = 'order'
-    UNION ALL
-    SELECT order_id FROM ` + db + `.order_numbers WHERE tracking_number IN (SELECT key FROM ` + scopeChanged + ` WHERE kind = 'number')
-)`},
-		{"their numbers", `CREATE TEMPORARY TABLE ` + scopeNumbers + ` ENGINE = Memory AS
-SELECT DISTINCT tracking_number FROM (
-    SELECT tracking_number FROM ` + db + `.order_events WHERE order_id IN (SELECT order_id FROM ` + scopeBase + `)
-    UNION ALL
-    SELECT key AS tracking_number FROM ` + scopeChanged + ` WHERE kind = 'number'
-)`},
-		{"the orders on those", `CREATE TEMPORARY TABLE ` + scopeOrders + ` ENGINE = Memory AS
-SELECT DISTINCT order_id FROM (
-    SELECT order_id FROM ` + db + `.order_numbers WHERE tracking_number IN (SELECT tracking_number FROM ` + scopeNumbers + `)
-    UNION ALL
-    SELECT order_id FROM ` + scopeBase + `
-)`},
-	}
-	for _, st := range steps {
-		if err := conn.Exec(ctx, st.sql, args...); err != nil {
+	data := scopeData(s.db)
+	for _, st := range []struct{ what, name string }{
+		{"changes", "scope_changes"}, {"orders on changed numbers", "scope_base"},
+		{"their numbers", "scope_numbers"}, {"the orders on those", "scope_orders"},
+	} {
+		if err := conn.Exec(ctx, statements.Text(st.name, data), args...); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.what, err)
 		}
 	}
 	var sc scope
-	if err := conn.QueryRow(ctx, "SELECT count() FROM "+scopeOrders).Scan(&sc.orders); err != nil {
+	if err := conn.QueryRow(ctx, statements.Text("scope_size", data)).Scan(&sc.orders); err != nil {
 		return nil, fmt.Errorf("scope size: %w", err)
 	}
 	if sc.orders > maxScopedOrders {
 		s.cleanup(conn)
 		return nil, nil
 	}
-	for _, st := range []struct{ what, sql string }{
-		{"order summaries", `CREATE TEMPORARY TABLE ` + scopeOrderMonths + ` ENGINE = Memory AS
-SELECT ` + schemas.OrderMonthsMerged + ` FROM ` + db + `.order_months
-WHERE order_id IN (SELECT order_id FROM ` + scopeOrders + `) GROUP BY order_id, month`},
-		{"carrier summaries", `CREATE TEMPORARY TABLE ` + scopeCarrierMonths + ` ENGINE = Memory AS
-SELECT ` + schemas.CarrierMonthsMerged + ` FROM ` + db + `.carrier_months
-WHERE tracking_number IN (SELECT tracking_number FROM ` + scopeNumbers + `) GROUP BY tracking_number, carrier, month`},
+	for _, st := range []struct{ what, name string }{
+		{"order summaries", "scope_order_months"}, {"carrier summaries", "scope_carrier_months"},
 	} {
-		if err := conn.Exec(queryContext(ctx), st.sql); err != nil {
+		if err := conn.Exec(queryContext(ctx), statements.Text(st.name, data)); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.what, err)
 		}
 	}
 	return &sc, nil
 }
 
-// Scoped reports whether the run evaluates a scope rather than every order, and how
-// many orders (their state) it reads.
-func (r *Run) Scoped() (orders int, ok bool) {
-	if r.mode != modeScoped {
-		return 0, false
-	}
-	return int(r.scope.orders), true
+// scopeData names a scoped run's tables for its statements.
+func scopeData(db string) sqlfile.Data {
+	return sqlfile.DB(db).With("Changed", scopeChanged).With("Base", scopeBase).With("Numbers", scopeNumbers).
+		With("Orders", scopeOrders).With("OrderMonths", scopeOrderMonths).With("CarrierMonths", scopeCarrierMonths).
+		With("RunOrders", ordersTable)
 }
 
-// FullReason says why a scheduled run evaluates every order ("" for a scoped run or a
-// plain one).
-func (r *Run) FullReason() string { return r.fullReason }
-
-// ScopeCondition is a condition on an order id column for the orders whose findings a
-// scoped run evaluated (a recorder changes the alerts of those only), or "" when the run
-// evaluated every order. It reads the run's temporary tables: only on Conn.
-func (r *Run) ScopeCondition(column string) string {
+// scopeCondition is a condition on an order id column for the orders whose findings a
+// scoped run evaluated (a consumer changes what it keeps of those only), or "" when the
+// run evaluated every order. It reads the run's temporary tables: only on its session.
+func (r *run) scopeCondition(column string) string {
 	if r.mode != modeScoped {
 		return ""
 	}
-	return "(" + column + " IN (SELECT order_id FROM " + scopeBase + ") OR " + column + " IN (SELECT order_id FROM " + ordersTable +
-		" WHERE tracking_number IN (SELECT tracking_number FROM " + scopeNumbers + ")))"
+	return statements.Text("scope_condition", scopeData(r.set.db).With("Column", column))
 }
 
-// Commit records a scheduled run, once its findings are recorded, as the run the next
+// commit records a scheduled run, once its findings are consumed, as the run the next
 // one builds on. A run that failed before it is built on by none: the next run reads
 // the changes since the last committed one.
-func (r *Run) Commit(ctx context.Context) error {
+func (r *run) commit(ctx context.Context) error {
 	if r.mode == modePlain {
 		return nil
 	}
-	if err := r.conn.Exec(ctx, "INSERT INTO `"+r.set.db+"`.detect_checkpoints (detectors, config_hash, as_of, watermark, full)\n"+
-		"SELECT {set_key:String}, {hash:UInt64}, {as_of:DateTime64(3, 'UTC')}, {watermark:DateTime64(3, 'UTC')}, {full:Bool}",
+	if err := r.conn.Exec(ctx, statements.In(r.set.db, "commit"),
 		clickhouse.Named("set_key", r.set.key()), clickhouse.Named("hash", r.configHash), clickhouse.Named("as_of", r.asOf.UTC()),
 		clickhouse.Named("watermark", r.watermark), clickhouse.Named("full", r.mode == modeFull)); err != nil {
 		return fmt.Errorf("detect %s: commit the run: %w", r.set.key(), err)

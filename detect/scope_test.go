@@ -24,21 +24,15 @@ import (
 // evaluated every order.
 func scheduledRun(t *testing.T, conn driver.Conn, set *detect.Set, store *alert.Store, cfg detect.Config, at time.Time) (int, string) {
 	t.Helper()
-	run, err := set.PrepareScheduled(context.Background(), conn, cfg, at)
+	var res alert.Result
+	ev, err := set.Evaluate(context.Background(), conn, cfg, at, detect.Scheduled, store.Consumer(&res))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer run.Close()
-	if _, err := store.Record(context.Background(), run); err != nil {
-		t.Fatal(err)
+	if ev.Scoped {
+		return ev.Orders, ""
 	}
-	if err := run.Commit(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if n, ok := run.Scoped(); ok {
-		return n, ""
-	}
-	return -1, run.FullReason()
+	return -1, ev.FullReason
 }
 
 // Scheduled runs that evaluate only what can have changed since the previous run record

@@ -35,14 +35,12 @@ func (c *TickClaims) Claim(ctx context.Context, schedule string, tick time.Time)
 	args := []any{clickhouse.Named("schedule", schedule), clickhouse.Named("tick", tick.UTC()), clickhouse.Named("instance", c.instance)}
 	token := "tick:" + schedule + ":" + tick.UTC().Format(time.RFC3339Nano)
 	dctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 1, "insert_deduplication_token": token}))
-	if err := c.conn.Exec(dctx, "INSERT INTO `"+c.db+"`.detect_ticks (schedule, tick, instance) "+
-		"SELECT {schedule:String}, {tick:DateTime64(3, 'UTC')}, {instance:String}", args...); err != nil {
+	if err := c.conn.Exec(dctx, statements.In(c.db, "claim_tick"), args...); err != nil {
 		return false, "", fmt.Errorf("claim tick: %w", err)
 	}
 	// One claim is stored; should a claim ever outlive the deduplication window and be
 	// stored twice, the earliest still names one winner for everyone who reads both.
-	if err := c.conn.QueryRow(ctx, "SELECT argMin(instance, (claimed_at, instance)) FROM `"+c.db+"`.detect_ticks "+
-		"WHERE schedule = {schedule:String} AND tick = {tick:DateTime64(3, 'UTC')}", args...).Scan(&winner); err != nil {
+	if err := c.conn.QueryRow(ctx, statements.In(c.db, "tick_winner"), args...).Scan(&winner); err != nil {
 		return false, "", fmt.Errorf("read tick claims: %w", err)
 	}
 	return winner == c.instance, winner, nil

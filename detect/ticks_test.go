@@ -81,11 +81,11 @@ func runSchedulerChild(spec string) int {
 		return store.OpenSession(ctx, detecttest.StoreConfig, s.Addr)
 	}
 	// The recorder logs which instance ran which tick; the alert store is not needed here.
-	record := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
+	record := func(ctx context.Context, f *detect.Findings) (map[string]int, error) {
 		return nil, conn.Exec(ctx, "INSERT INTO "+db+".runs_log (instance, as_of) SELECT {i:String}, {t:DateTime64(3, 'UTC')}",
-			clickhouse.Named("i", s.Instance), clickhouse.Named("t", run.AsOf()))
+			clickhouse.Named("i", s.Instance), clickhouse.Named("t", f.AsOf()))
 	}
-	sched, err := detect.NewScheduler(open, db, detect.Config{Schedule: "@every 1s"}, record, devstacktest.Logger(), detect.NewMetrics(nil), time.Now)
+	sched, err := detect.NewScheduler(detect.SchedulerOptions{Open: open, Database: db, Config: detect.Config{Schedule: "@every 1s"}, Record: record, Logger: devstacktest.Logger(), Metrics: detect.NewMetrics(nil), Now: time.Now})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -132,8 +132,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			dispatcher = notify.NewDispatcher(conn, cfg.ClickHouse.Database, cfg.Notify, receivers, instance,
 				logger.With("component", "notify"), notify.NewMetrics(opts.Registry), opts.Now)
 		}
-		record := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
-			res, err := alerts.Record(ctx, run)
+		record := func(ctx context.Context, f *detect.Findings) (map[string]int, error) {
+			res, err := alerts.Record(ctx, f)
 			if res.Changed() {
 				logger.Info("alert changes", "component", "alert", "as_of", res.AsOf, "fired", res.Count(alert.ChangeFired),
 					"refired", res.Count(alert.ChangeRefired), "resolved", res.Count(alert.ChangeResolved))
@@ -143,7 +143,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			}
 			return res.Firing, err
 		}
-		sched, err = detect.NewScheduler(open, cfg.ClickHouse.Database, cfg.Detect, record, logger.With("component", "detect"), detect.NewMetrics(opts.Registry), opts.Now)
+		sched, err = detect.NewScheduler(detect.SchedulerOptions{Open: open, Database: cfg.ClickHouse.Database, Config: cfg.Detect,
+			Record: record, Logger: logger.With("component", "detect"), Metrics: detect.NewMetrics(opts.Registry), Now: opts.Now})
 		if err != nil {
 			return err
 		}

@@ -65,23 +65,17 @@ func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	}
 	defer session.Close()
 	start := time.Now()
-	run, err := set.Prepare(ctx, session, cfg.Detect, asOf)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
-		return exitFailure
-	}
-	defer run.Close()
-	all, err := run.Findings(ctx)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
-		return exitFailure
-	}
+	var all []detect.Finding
 	var res alert.Result
+	consumers := []detect.Consumer{detect.Collect(&all)}
 	if write {
-		if res, err = alert.NewStore(clients.ClickHouse, cfg.ClickHouse.Database).Record(ctx, run); err != nil {
-			fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
-			return exitFailure
-		}
+		consumers = append(consumers, alert.NewStore(clients.ClickHouse, cfg.ClickHouse.Database).Consumer(&res))
+	}
+	if _, err := set.Evaluate(ctx, session, cfg.Detect, asOf, detect.Plain, consumers...); err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
+		return exitFailure
+	}
+	if write {
 		for d, at := range res.Behind {
 			logger.Warn("alerts of this detector are recorded as of a later moment; this run changed none of them "+
 				"(record a past moment in a database of its own)", "detector", d, "recorded_as_of", at, "as_of", asOf)

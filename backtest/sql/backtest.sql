@@ -1,0 +1,46 @@
+-- A backtest's statements (backtest.go, report.go): its steps' findings into
+-- alert_history, its record in backtests, and its report.
+
+{{define "clear"}}DELETE FROM {{.DB}}.alert_history WHERE backtest_id = {id:String}{{end}}
+
+-- A step's findings, without their timelines ({{.Drafts}}: alert_history keeps no
+-- evidence), copied inside ClickHouse.
+{{define "step"}}INSERT INTO {{.DB}}.alert_history (backtest_id, as_of, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason)
+SELECT {bt_id:String}, {as_of:DateTime64(3, 'UTC')}, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason
+FROM (
+{{.Drafts}}
+){{end}}
+
+{{define "record"}}INSERT INTO {{.DB}}.backtests (backtest_id, from_date, to_date, step_seconds, detectors, steps, steps_done, started_at, updated_at)
+SELECT {id:String}, {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}, {step:UInt32}, {detectors:Array(String)}, {steps:UInt32}, {done:UInt32},
+    {started:DateTime64(3, 'UTC')}, now64(3){{end}}
+
+-- The alerts of each step, per detector.
+{{define "per_step"}}SELECT s.as_of AS as_of, d AS detector, countIf(h.order_id != '') AS alerts FROM (SELECT arrayJoin(range(0, toUInt32(steps))) AS i, from_date + toIntervalSecond(i * step_seconds) AS as_of, detectors  FROM {{.DB}}.backtests FINAL WHERE backtest_id = {id:String}) AS s ARRAY JOIN s.detectors AS d LEFT JOIN (SELECT as_of, detector, order_id FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String}) AS h ON h.as_of = s.as_of AND h.detector = d GROUP BY as_of, detector ORDER BY as_of, detector{{end}}
+
+-- Per detector: alerts per step, the orders flagged, how many ended badly and how long
+-- before their protection ended they were first flagged.
+{{define "report"}}WITH per_step AS ({{template "per_step" .}}),
+first AS (
+    SELECT detector, order_id, min(as_of) AS first_at, argMin(protection_ends_at, as_of) AS ends
+    FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String} GROUP BY detector, order_id
+),
+bad AS (SELECT DISTINCT order_id FROM {{.DB}}.order_events WHERE status IN {bad:Array(String)}),
+lead AS (
+    SELECT f.detector AS detector, count() AS orders,
+        countIf(f.order_id IN (SELECT order_id FROM bad)) AS ended_badly,
+        quantileExactIf(0.5)(dateDiff('second', f.first_at, f.ends) / 86400, f.order_id IN (SELECT order_id FROM bad) AND f.ends IS NOT NULL) AS median_lead,
+        quantileExactIf(0.1)(dateDiff('second', f.first_at, f.ends) / 86400, f.order_id IN (SELECT order_id FROM bad) AND f.ends IS NOT NULL) AS p10_lead,
+        countIf(f.order_id IN (SELECT order_id FROM bad) AND f.ends IS NOT NULL AND f.first_at > f.ends) AS after_protection,
+        countIf(f.order_id IN (SELECT order_id FROM bad) AND f.ends IS NOT NULL) AS with_deadline
+    FROM first AS f GROUP BY f.detector
+)
+SELECT p.detector AS detector, min(p.alerts) AS min_per_step, median(p.alerts) AS median_per_step, max(p.alerts) AS max_per_step,
+    any(l.orders) AS orders, any(l.ended_badly) AS ended_badly,
+    if(any(l.with_deadline) > 0, any(l.median_lead), NULL) AS median_lead_days,
+    if(any(l.with_deadline) > 0, any(l.p10_lead), NULL) AS p10_lead_days,
+    any(l.after_protection) AS after_protection
+FROM per_step AS p LEFT JOIN lead AS l ON l.detector = p.detector
+GROUP BY p.detector ORDER BY p.detector{{end}}
+
+{{define "first_alerts"}}SELECT detector, order_id, min(as_of) AS first_at, argMin(protection_ends_at, as_of) AS protection_ends_at FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String} GROUP BY detector, order_id ORDER BY detector, order_id{{end}}

@@ -1,0 +1,69 @@
+-- A scheduled run's scope (scope.go): what can have changed since the previous run,
+-- into the run's temporary tables, and the checkpoint the next run builds on.
+
+-- The server's clock, which stamps ingested_at: the run's watermark.
+{{define "watermark"}}SELECT now64(3){{end}}
+
+-- The latest recorded scheduled run of the set, or a reset (detectors '').
+{{define "checkpoint"}}SELECT count() AS n, argMax(detectors, written_at) AS d, argMax(config_hash, written_at) AS h,
+    argMax(as_of, written_at) AS a, argMax(watermark, written_at) AS w,
+    maxIf(as_of, full AND detectors = {set_key:String} AND config_hash = {hash:UInt64}) AS last_full
+FROM {{.DB}}.detect_checkpoints WHERE detectors IN ({set_key:String}, ''){{end}}
+
+-- What changed: stored since the previous run's watermark, occurring since its moment,
+-- or an order whose next check has come.
+{{define "scope_changes"}}CREATE TEMPORARY TABLE {{.Changed}} ENGINE = Memory AS
+SELECT DISTINCT kind, key FROM (
+    SELECT toString(kind) AS kind, key FROM {{.DB}}.detect_changes WHERE ingested_at > {since_ingested:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT toString(kind) AS kind, key FROM {{.DB}}.detect_changes
+    WHERE occurred_at > {since:DateTime64(3, 'UTC')} AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT 'order' AS kind, order_id AS key FROM {{.DB}}.detect_next_checks
+    WHERE detectors = {set_key:String} AND check_at > {since:DateTime64(3, 'UTC')} AND check_at <= {as_of:DateTime64(3, 'UTC')}
+){{end}}
+
+{{define "scope_base"}}CREATE TEMPORARY TABLE {{.Base}} ENGINE = Memory AS
+SELECT DISTINCT order_id FROM (
+    SELECT key AS order_id FROM {{.Changed}} WHERE kind = 'order'
+    UNION ALL
+    SELECT order_id FROM {{.DB}}.order_numbers WHERE tracking_number IN (SELECT key FROM {{.Changed}} WHERE kind = 'number')
+){{end}}
+
+{{define "scope_numbers"}}CREATE TEMPORARY TABLE {{.Numbers}} ENGINE = Memory AS
+SELECT DISTINCT tracking_number FROM (
+    SELECT tracking_number FROM {{.DB}}.order_events WHERE order_id IN (SELECT order_id FROM {{.Base}})
+    UNION ALL
+    SELECT key AS tracking_number FROM {{.Changed}} WHERE kind = 'number'
+){{end}}
+
+{{define "scope_orders"}}CREATE TEMPORARY TABLE {{.Orders}} ENGINE = Memory AS
+SELECT DISTINCT order_id FROM (
+    SELECT order_id FROM {{.DB}}.order_numbers WHERE tracking_number IN (SELECT tracking_number FROM {{.Numbers}})
+    UNION ALL
+    SELECT order_id FROM {{.Base}}
+){{end}}
+
+{{define "scope_size"}}SELECT count() FROM {{.Orders}}{{end}}
+
+-- Copies of the scope's summary rows, merged (reading the summaries FINAL and filtered
+-- by a temporary table fails in ClickHouse 26.7 at scale).
+{{define "scope_order_months"}}CREATE TEMPORARY TABLE {{.OrderMonths}} ENGINE = Memory AS
+SELECT {{order_months_merged}} FROM {{.DB}}.order_months
+WHERE order_id IN (SELECT order_id FROM {{.Orders}}) GROUP BY order_id, month{{end}}
+{{define "scope_carrier_months"}}CREATE TEMPORARY TABLE {{.CarrierMonths}} ENGINE = Memory AS
+SELECT {{carrier_months_merged}} FROM {{.DB}}.carrier_months
+WHERE tracking_number IN (SELECT tracking_number FROM {{.Numbers}}) GROUP BY tracking_number, carrier, month{{end}}
+
+-- The orders whose findings a scoped run evaluated: a consumer changes what it keeps
+-- for those alone.
+{{define "scope_condition"}}({{.Column}} IN (SELECT order_id FROM {{.Base}}) OR {{.Column}} IN (SELECT order_id FROM {{.RunOrders}} WHERE tracking_number IN (SELECT tracking_number FROM {{.Numbers}}))){{end}}
+
+-- A recorded scheduled run, the one the next builds on.
+{{define "commit"}}INSERT INTO {{.DB}}.detect_checkpoints (detectors, config_hash, as_of, watermark, full)
+SELECT {set_key:String}, {hash:UInt64}, {as_of:DateTime64(3, 'UTC')}, {watermark:DateTime64(3, 'UTC')}, {full:Bool}{{end}}
+
+-- The candidates without the rows that only carry a next check (the findings read these),
+-- and the candidates of the findings named in a table (FindingsOf).
+{{define "flagged"}}(SELECT * FROM {{.Candidates}} WHERE detector != '~next'){{end}}
+{{define "only_rows"}}(SELECT * FROM {{.Candidates}} WHERE (detector, order_id, tracking_number) IN (SELECT detector, order_id, tracking_number FROM $only_table)){{end}}
