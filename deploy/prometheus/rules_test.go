@@ -6,6 +6,7 @@
 package prometheus_test
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,7 +25,8 @@ const (
 	rulesFile     = "rules.yml"
 	rulesTestFile = "rules_test.yml"
 	moduleRoot    = "../.."
-	runbookBase   = "https://github.com/trackwatch/trackwatch/blob/main/README.md#runbook-"
+	repoBlob      = "https://github.com/trackwatch/trackwatch/blob/main/"
+	runbookBase   = repoBlob + "docs/runbooks.md#runbook-"
 )
 
 func promtool(t *testing.T) string {
@@ -342,20 +345,103 @@ func TestEveryRuleIsTestedFiringAndNotFiring(t *testing.T) {
 	}
 }
 
-// Once README.md has its runbook, every rule's runbook_url must lead to a heading of it:
-// GitHub's anchor of "### Runbook: TrackwatchDown" is #runbook-trackwatchdown.
-func TestTheRunbookHasASectionPerRule(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
-	if !regexp.MustCompile(`(?m)^## Runbook\s*$`).MatchString(readme) {
-		t.Skip("README.md has no ## Runbook section yet")
-	}
+// Every rule's runbook_url must lead to a heading of the file it names in this
+// repository (docs/runbooks.md): its path after the repository's blob URL must be a file
+// of the module, and its fragment the GitHub anchor of one of that file's headings
+// ("## Runbook: TrackwatchDown" is #runbook-trackwatchdown).
+func TestEveryRunbookURLLeadsToAHeading(t *testing.T) {
+	files := map[string]map[string]bool{} // file -> its headings' anchors
 	for _, r := range readRules(t) {
-		if r.Alert != "" && !regexp.MustCompile(`(?m)^### Runbook: `+regexp.QuoteMeta(r.Alert)+`\s*$`).MatchString(readme) {
-			t.Errorf("README.md has no \"### Runbook: %s\" heading, the anchor of its runbook_url", r.Alert)
+		if r.Alert == "" {
+			continue
 		}
+		u := r.Annotations["runbook_url"]
+		rest, ok := strings.CutPrefix(u, repoBlob)
+		if !ok {
+			t.Errorf("%s: runbook_url %q is not a file of this repository (%s...)", r.Alert, u, repoBlob)
+			continue
+		}
+		file, anchor, ok := strings.Cut(rest, "#")
+		if !ok || anchor == "" {
+			t.Errorf("%s: runbook_url %q has no #anchor", r.Alert, u)
+			continue
+		}
+		anchors, seen := files[file]
+		if !seen {
+			b, err := os.ReadFile(filepath.Join(moduleRoot, filepath.FromSlash(file)))
+			if err != nil {
+				t.Errorf("%s: runbook_url %q names a file that does not exist: %v", r.Alert, u, err)
+				continue
+			}
+			anchors = headingAnchors(string(b))
+			files[file] = anchors
+		}
+		if !anchors[anchor] {
+			t.Errorf("%s: %s has no heading whose anchor is #%s (the runbook_url %q); want a heading \"## Runbook: %s\"", r.Alert, file, anchor, u, r.Alert)
+		}
+	}
+}
+
+var (
+	heading    = regexp.MustCompile(`^#{1,6}\s+(.*?)\s*#*\s*$`)
+	fence      = regexp.MustCompile("^\\s*(```|~~~)")
+	inlineLink = regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
+)
+
+// headingAnchors is the set of anchors GitHub gives the headings of a Markdown file:
+// the heading's text lowercased, links reduced to their text, punctuation dropped
+// (letters, digits, spaces, '-' and '_' stay), spaces turned into '-', and "-1", "-2",
+// ... after repeats. Lines in fenced code blocks are no headings.
+func headingAnchors(md string) map[string]bool {
+	anchors, count := map[string]bool{}, map[string]int{}
+	inFence := ""
+	for _, line := range strings.Split(md, "\n") {
+		if m := fence.FindStringSubmatch(line); m != nil {
+			switch {
+			case inFence == "":
+				inFence = m[1]
+			case strings.HasPrefix(strings.TrimSpace(line), inFence):
+				inFence = ""
+			}
+			continue
+		}
+		if inFence != "" {
+			continue
+		}
+		m := heading.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		text := strings.ToLower(inlineLink.ReplaceAllString(m[1], "$1"))
+		var b strings.Builder
+		for _, c := range text {
+			switch {
+			case c == ' ':
+				b.WriteRune('-')
+			case c == '-' || c == '_' || unicode.IsLetter(c) || unicode.IsDigit(c):
+				b.WriteRune(c)
+			}
+		}
+		a := b.String()
+		if n := count[a]; n > 0 {
+			count[a]++
+			a = fmt.Sprintf("%s-%d", a, n)
+		} else {
+			count[a] = 1
+		}
+		anchors[a] = true
+	}
+	return anchors
+}
+
+func TestHeadingAnchorsFollowGitHub(t *testing.T) {
+	got := headingAnchors("# Runbooks\n\n## Runbook: TrackwatchDown\n```\n## Runbook: NotAHeading\n```\n### Working against `trackwatch dev`\n## Real Kafka and ClickHouse, and docker-compose\n## Runbooks\n")
+	for _, want := range []string{"runbooks", "runbook-trackwatchdown", "working-against-trackwatch-dev", "real-kafka-and-clickhouse-and-docker-compose", "runbooks-1"} {
+		if !got[want] {
+			t.Errorf("no anchor %q in %v", want, got)
+		}
+	}
+	if got["runbook-notaheading"] {
+		t.Errorf("a line in a code block was taken for a heading: %v", got)
 	}
 }
