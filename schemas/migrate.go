@@ -1,7 +1,6 @@
 package schemas
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -19,10 +18,18 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/trackwatch/trackwatch/sqlfile"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+// statements are the migrator's reads and writes of schema_migrations (sql/migrate.sql).
+var statements = sqlfile.MustParse(sqlFiles, "sql/migrate.sql", nil)
 
 // DDLOptions select the shape of the generated DDL. The zero value is valid: database
 // "trackwatch" on a single server.
@@ -87,7 +94,7 @@ func Migrations(opts DDLOptions) ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		sql, err := render(name, string(src), opts)
+		sql, err := render(migrationFiles, path, name, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -113,25 +120,16 @@ func Bootstrap(opts DDLOptions) ([]string, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	sql, err := render("bootstrap", bootstrapSQL, opts)
+	sql, err := render(sqlFiles, "sql/bootstrap.sql", "bootstrap", opts)
 	if err != nil {
 		return nil, err
 	}
 	return splitStatements(sql), nil
 }
 
-const bootstrapSQL = `CREATE DATABASE IF NOT EXISTS {{.DB}}{{.OnCluster}};
-CREATE TABLE IF NOT EXISTS {{.DB}}.schema_migrations{{.OnCluster}}
-(
-    version     UInt32,
-    name        String,
-    checksum    String,
-    applied_at  DateTime64(3, 'UTC')
-)
-ENGINE = {{engine "ReplacingMergeTree" "applied_at"}}
-ORDER BY version;`
-
-func render(name, src string, opts DDLOptions) (string, error) {
+// render renders template name of the file at path in files (a migration file is one
+// template named after the file) for opts.
+func render(files fs.FS, path, name string, opts DDLOptions) (string, error) {
 	funcs := template.FuncMap{
 		// engine names a MergeTree-family engine; on a cluster it becomes the replicated
 		// variant with the conventional ZooKeeper path and replica macro.
@@ -159,19 +157,19 @@ func render(name, src string, opts DDLOptions) (string, error) {
 			return "non_replicated_deduplication_window = 10000"
 		},
 	}
-	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(src)
+	set, err := sqlfile.Parse(files, path, funcs)
 	if err != nil {
 		return "", fmt.Errorf("migration %s: %w", name, err)
 	}
-	data := struct{ DB, OnCluster string }{DB: "`" + opts.Database + "`"}
+	data := sqlfile.Data{"DB": sqlfile.Ident(opts.Database), "OnCluster": ""}
 	if opts.Cluster != "" {
-		data.OnCluster = " ON CLUSTER `" + opts.Cluster + "`"
+		data["OnCluster"] = " ON CLUSTER " + sqlfile.Ident(opts.Cluster).String()
 	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
+	sql, err := set.Render(name, data)
+	if err != nil {
 		return "", fmt.Errorf("migration %s: %w", name, err)
 	}
-	return b.String(), nil
+	return sql, nil
 }
 
 // splitStatements splits on semicolons that end a line, dropping comment-only chunks.
@@ -223,7 +221,7 @@ func Migrate(ctx context.Context, conn Conn, opts DDLOptions, now func() time.Ti
 		Version  uint32 `ch:"version"`
 		Checksum string `ch:"checksum"`
 	}
-	q := "SELECT version, argMax(checksum, applied_at) AS checksum FROM " + "`" + opts.Database + "`" + ".schema_migrations GROUP BY version"
+	q := statements.In(opts.Database, "applied")
 	if err := conn.Select(ctx, &applied, q); err != nil {
 		return nil, fmt.Errorf("read applied migrations: %w", err)
 	}
@@ -244,7 +242,7 @@ func Migrate(ctx context.Context, conn Conn, opts DDLOptions, now func() time.Ti
 				return ran, fmt.Errorf("apply %s statement %d: %w", m.Name, i+1, err)
 			}
 		}
-		rec := "INSERT INTO `" + opts.Database + "`.schema_migrations (version, name, checksum, applied_at) VALUES ({version:UInt32}, {name:String}, {checksum:String}, {at:DateTime64(3, 'UTC')})"
+		rec := statements.In(opts.Database, "record")
 		if err := conn.Exec(ctx, rec, namedArgs("version", m.Version, "name", m.Name, "checksum", m.Checksum, "at", now().UTC())...); err != nil {
 			return ran, fmt.Errorf("record %s: %w", m.Name, err)
 		}
