@@ -4,7 +4,7 @@
 // from (package alert/notify), and reads alerts back for the CLI and dashboards.
 //
 // The dependency goes one way: detect evaluates and knows nothing of alerts; alert reads
-// a detect.Run's findings inside ClickHouse.
+// a detector run's findings inside ClickHouse (a detect.Consumer).
 package alert
 
 import (

@@ -93,7 +93,7 @@ type Config struct {
 	Passes int `yaml:"passes"`
 	// AlwaysFull makes every scheduled run evaluate every order. Default false: a
 	// scheduled run evaluates only the orders whose events, numbers or time-based
-	// conditions can have changed since the previous run (see Set.PrepareScheduled),
+	// conditions can have changed since the previous run (see Evaluate, Scheduled),
 	// and every FullRunEvery one evaluates everything.
 	AlwaysFull bool `yaml:"always_full"`
 	// FullRunEvery is how often a scheduled run evaluates every order anyway, measured

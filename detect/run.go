@@ -40,7 +40,7 @@ const (
 // Set is a group of detectors evaluated together in one run.
 type Set struct {
 	// OnStage, when set, is told how long each stage of a run took: "order state" and
-	// "candidates" (Prepare), "findings" (Run.Findings), and a recorder's own stages.
+	// "candidates", "findings" (Collect), and the stages a consumer names (Findings.Exec).
 	OnStage func(stage string, d time.Duration)
 
 	names          []string

@@ -30,12 +30,12 @@ import (
 //     ever named.
 //
 // The alert store records a scoped run's findings for the orders it evaluated only
-// (Run.ScopeCondition); every other alert stays as it is, which is what a run over every
+// (Findings.Data's ScopeOf); every other alert stays as it is, which is what a run over every
 // order would find for it. A run over every order (mode full) starts the chain: the
 // first scheduled run, the first after the detectors' SQL or thresholds change, after
 // stored history was changed in place, after a gap of more than a week, and every
 // detect.full_run_every (default 24h); detect.always_full makes every run one.
-// detect_checkpoints records each recorded run (Run.Commit).
+// detect_checkpoints records each recorded run (run.commit, once its consumers succeeded).
 
 // runMode is what a run evaluates and keeps.
 type runMode int
