@@ -129,8 +129,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			if err != nil {
 				return err
 			}
-			dispatcher = notify.NewDispatcher(conn, cfg.ClickHouse.Database, cfg.Notify, receivers, instance,
-				logger.With("component", "notify"), notify.NewMetrics(opts.Registry), opts.Now)
+			dispatcher = notify.NewDispatcher(notify.DispatcherOptions{Conn: conn, DB: cfg.ClickHouse.Database, Config: cfg.Notify,
+				Receivers: receivers, Instance: instance, Logger: logger.With("component", "notify"),
+				Metrics: notify.NewMetrics(opts.Registry), Now: opts.Now})
 		}
 		record := func(ctx context.Context, run *detect.Run) (map[string]int, error) {
 			res, err := alerts.Record(ctx, run)

@@ -137,14 +137,40 @@ func (d *Dispatcher) Reload(receivers []Receiver) error {
 	return nil
 }
 
-// NewDispatcher returns a dispatcher of receivers over the change log in database db.
-// instance names this process in claims and the delivery log ("" makes one up).
-func NewDispatcher(conn driver.Conn, db string, cfg Config, receivers []Receiver, instance string, logger *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
-	if instance == "" {
-		instance = NewInstanceID()
+// DispatcherOptions are what a Dispatcher is made of.
+type DispatcherOptions struct {
+	// Conn reads the change log in database DB and writes claims and the delivery log.
+	Conn driver.Conn
+	DB   string
+	// Config is the notifications' configuration (poll interval, claim timeout, ...);
+	// Receivers are its receivers with their notifiers.
+	Config    Config
+	Receivers []Receiver
+	// Instance names this process in claims and the delivery log ("" makes one up).
+	Instance string
+	// Logger, Metrics and Now (the clock) default to slog.Default(), unregistered
+	// metrics and time.Now.
+	Logger  *slog.Logger
+	Metrics *Metrics
+	Now     func() time.Time
+}
+
+// NewDispatcher returns a dispatcher of o.Receivers over the change log in database o.DB.
+func NewDispatcher(o DispatcherOptions) *Dispatcher {
+	if o.Instance == "" {
+		o.Instance = NewInstanceID()
 	}
-	d := &Dispatcher{conn: conn, db: db, cfg: cfg, instance: instance, log: logger, m: m, now: now, BatchSize: 500}
-	for _, r := range receivers {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	d := &Dispatcher{conn: o.Conn, db: o.DB, cfg: o.Config, instance: o.Instance, log: o.Logger, m: o.Metrics, now: o.Now, BatchSize: 500}
+	for _, r := range o.Receivers {
 		l := &loop{limiter: newLimiter(r.Config.MaxPerSecond), wake: make(chan struct{}, 1)}
 		l.rcv.Store(&r)
 		d.receivers = append(d.receivers, l)
