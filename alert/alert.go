@@ -1,7 +1,9 @@
 // Package alert owns trackwatch's alerts: the model people and integrations see, and the
 // Store that records a detector run's findings as alerts (firing, resolved, re-fired),
 // writes each change of state to a durable change log that notifications are delivered
-// from (package alert/notify), and reads alerts back for the CLI and dashboards.
+// from (package alert/notify), and reads alerts and their cases back for the CLI and
+// dashboards. The workspace's reads of the event tables (timelines, orders, sellers) are
+// package lookup's, which shows alerts beside them through this package.
 //
 // The dependency goes one way: detect evaluates and knows nothing of alerts; alert reads
 // a detector run's findings inside ClickHouse (a detect.Consumer).

@@ -110,8 +110,7 @@ func (s *Store) Act(ctx context.Context, alertID string, a Action, now time.Time
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	a.ActionID, a.AlertID, a.At = hex.EncodeToString(b), alertID, now.UTC()
-	if err := s.Conn.Exec(ctx, "INSERT INTO "+s.table("alert_actions")+" (action_id, alert_id, action, actor, assignee, outcome, comment, at) "+
-		"VALUES ({id:String}, {alert:String}, {action:String}, {actor:String}, {assignee:String}, {outcome:String}, {comment:String}, {at:DateTime64(3, 'UTC')})",
+	if err := s.Conn.Exec(ctx, statements.In(s.DB, "case_act"),
 		clickhouse.Named("id", a.ActionID), clickhouse.Named("alert", alertID), clickhouse.Named("action", string(a.Action)),
 		clickhouse.Named("actor", a.Actor), clickhouse.Named("assignee", strings.TrimSpace(a.Assignee)), clickhouse.Named("outcome", string(a.Outcome)),
 		clickhouse.Named("comment", a.Comment), clickhouse.Named("at", a.At)); err != nil {
@@ -124,15 +123,14 @@ func (s *Store) Act(ctx context.Context, alertID string, a Action, now time.Time
 // CaseOf returns an alert's case and its actions, oldest first.
 func (s *Store) CaseOf(ctx context.Context, alertID string) (Case, []Action, error) {
 	var acts []Action
-	if err := s.Conn.Select(ctx, &acts, "SELECT * FROM "+s.table("alert_actions")+" FINAL WHERE alert_id = {id:String} ORDER BY at, action_id",
-		clickhouse.Named("id", alertID)); err != nil {
+	if err := s.Conn.Select(ctx, &acts, statements.In(s.DB, "case_actions"), clickhouse.Named("id", alertID)); err != nil {
 		return Case{}, nil, fmt.Errorf("read actions: %w", err)
 	}
 	var cs []struct {
 		Case
 		AlertID string `ch:"alert_id"`
 	}
-	if err := s.Conn.Select(ctx, &cs, "SELECT * FROM ("+CaseSQL(s.DB)+") WHERE alert_id = {id:String}", clickhouse.Named("id", alertID)); err != nil {
+	if err := s.Conn.Select(ctx, &cs, statements.In(s.DB, "case_of"), clickhouse.Named("id", alertID)); err != nil {
 		return Case{}, nil, fmt.Errorf("read case: %w", err)
 	}
 	if len(cs) == 0 {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/trackwatch/trackwatch/sqlfile"
 )
 
 // Query selects a page of alerts for the workspace; zero fields select everything.
@@ -51,25 +53,19 @@ type cursor struct {
 // ErrBadQuery is returned for a query parameter out of its range.
 var ErrBadQuery = fmt.Errorf("bad query")
 
-// listSQL selects the sort keys of the alerts matching $where, with their case; the
-// page's whole rows are read after, by id (reading evidence and reasons of every alert
-// to sort them would cost most of the query).
-const listSQL = `SELECT a.alert_id AS alert_id, ifNull(c.case_state, 'open') AS case_state, ifNull(c.assignee, '') AS assignee,
-    ifNull(c.outcome, '') AS outcome, ifNull(c.actions, 0) AS actions,
-    toInt64(toUnixTimestamp64Milli(ifNull(a.protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
-    toString(ifNull(a.amount, toDecimal64(0, 4))) AS k_amount, toInt64(toUnixTimestamp64Milli(a.last_detected_at)) AS k_recency
-FROM (SELECT alert_id, protection_ends_at, amount, last_detected_at FROM $current WHERE $where) AS a
-LEFT JOIN ($cases) AS c ON c.alert_id = a.alert_id
-SETTINGS join_use_nulls = 1`
-
-// listColumns are an alert's columns in a list: not its evidence nor its reasons in
-// every language (the alert itself has them), which are most of its bytes and of the
-// time it takes to read a page.
-const listColumns = "alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, " +
-	"reason, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of"
+// queryData is what the statement query_keys (sql/query.sql) is rendered with: the
+// database, which filters are set (each a condition on its parameter), and the sort.
+type queryData struct {
+	DB                                                      sqlfile.Ident
+	Status, Detector, Severity, Recommendation, Marketplace bool
+	SellerID, BuyerID, OrderID, TrackingNumber              bool
+	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo  bool
+	NotClosed, Case, Cursor                                 bool
+	Sort                                                    string // urgency or recency
+}
 
 // Query returns a page of alerts matching q, each without its evidence and reasons
-// (Detail has them).
+// (Get, and lookup's Detail, have them).
 func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	if q.Limit == 0 {
 		q.Limit = 50
@@ -83,48 +79,34 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	if q.Sort != "urgency" && q.Sort != "recency" {
 		return Page{}, fmt.Errorf("%w: sort %q is not urgency or recency", ErrBadQuery, q.Sort)
 	}
-	var where []string
+	d := queryData{DB: sqlfile.Ident(s.DB), NotClosed: q.NotClosed, Sort: q.Sort}
 	args := []any{}
-	eq := func(col, v string) {
+	eq := func(set *bool, name, v string) {
 		if v != "" {
-			where = append(where, col+" = {"+col+":String}")
-			args = append(args, clickhouse.Named(col, v))
+			*set = true
+			args = append(args, clickhouse.Named(name, v))
 		}
 	}
-	eq("status", string(q.Status))
-	eq("detector", q.Detector)
-	eq("severity", q.Severity)
-	eq("recommendation", q.Recommendation)
-	eq("marketplace", q.Marketplace)
-	eq("seller_id", q.SellerID)
-	eq("buyer_id", q.BuyerID)
-	eq("order_id", q.OrderID)
-	eq("tracking_number", strings.ToUpper(strings.TrimSpace(q.TrackingNumber)))
-	rng := func(col, name string, t time.Time, op string) {
+	eq(&d.Status, "status", string(q.Status))
+	eq(&d.Detector, "detector", q.Detector)
+	eq(&d.Severity, "severity", q.Severity)
+	eq(&d.Recommendation, "recommendation", q.Recommendation)
+	eq(&d.Marketplace, "marketplace", q.Marketplace)
+	eq(&d.SellerID, "seller_id", q.SellerID)
+	eq(&d.BuyerID, "buyer_id", q.BuyerID)
+	eq(&d.OrderID, "order_id", q.OrderID)
+	eq(&d.TrackingNumber, "tracking_number", strings.ToUpper(strings.TrimSpace(q.TrackingNumber)))
+	rng := func(set *bool, name string, t time.Time) {
 		if !t.IsZero() {
-			where = append(where, col+" "+op+" {"+name+":DateTime64(3, 'UTC')}")
+			*set = true
 			args = append(args, clickhouse.Named(name, t.UTC()))
 		}
 	}
-	rng("first_detected_at", "detected_from", q.DetectedFrom, ">=")
-	rng("first_detected_at", "detected_to", q.DetectedTo, "<")
-	rng("protection_ends_at", "protection_from", q.ProtectionFrom, ">=")
-	rng("protection_ends_at", "protection_to", q.ProtectionTo, "<")
-	if len(where) == 0 {
-		where = append(where, "1")
-	}
-	outer := []string{"1"}
-	if q.NotClosed {
-		outer = append(outer, "case_state != 'closed'")
-	}
-	if q.Case != "" {
-		outer = append(outer, "case_state = {case:String}")
-		args = append(args, clickhouse.Named("case", string(q.Case)))
-	}
-	order := "k_urgency ASC, toDecimal64(k_amount, 4) DESC, alert_id ASC"
-	if q.Sort == "recency" {
-		order = "k_recency DESC, alert_id ASC"
-	}
+	rng(&d.DetectedFrom, "detected_from", q.DetectedFrom)
+	rng(&d.DetectedTo, "detected_to", q.DetectedTo)
+	rng(&d.ProtectionFrom, "protection_from", q.ProtectionFrom)
+	rng(&d.ProtectionTo, "protection_to", q.ProtectionTo)
+	eq(&d.Case, "case", string(q.Case))
 	if q.Cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
 		var c cursor
@@ -134,17 +116,9 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		if err != nil {
 			return Page{}, fmt.Errorf("%w: cursor is not one this API gave", ErrBadQuery)
 		}
-		if q.Sort == "urgency" {
-			outer = append(outer, "(k_urgency > {ck:Int64} OR (k_urgency = {ck:Int64} AND (toDecimal64(k_amount, 4) < toDecimal64({ca:String}, 4) "+
-				"OR (k_amount = {ca:String} AND alert_id > {ci:String}))))")
-		} else {
-			outer = append(outer, "(k_recency < {ck:Int64} OR (k_recency = {ck:Int64} AND alert_id > {ci:String}))")
-		}
+		d.Cursor = true
 		args = append(args, clickhouse.Named("ck", c.Key), clickhouse.Named("ca", c.Amt), clickhouse.Named("ci", c.ID))
 	}
-	inner := strings.NewReplacer("$where", strings.Join(where, " AND "), "$cases", CaseSQL(s.DB), "$current", CurrentAlertsSQL(s.DB),
-		"$db", "`"+s.DB+"`").Replace(listSQL)
-	query := "SELECT * FROM (" + inner + ") WHERE " + strings.Join(outer, " AND ") + " ORDER BY " + order + " LIMIT {limit:UInt32}"
 	args = append(args, clickhouse.Named("limit", uint32(q.Limit+1)))
 	var rows []struct {
 		AlertID  string    `ch:"alert_id"`
@@ -156,7 +130,7 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		KAmount  string    `ch:"k_amount"`
 		KRecency int64     `ch:"k_recency"`
 	}
-	if err := s.Conn.Select(ctx, &rows, query, args...); err != nil {
+	if err := s.Conn.Select(ctx, &rows, statements.Text("query_keys", d), args...); err != nil {
 		return Page{}, fmt.Errorf("list alerts: %w", err)
 	}
 	ids := make([]string, 0, len(rows))
@@ -164,8 +138,7 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		ids = append(ids, r.AlertID)
 	}
 	var full []Alert
-	if err := s.Conn.Select(ctx, &full, "SELECT "+listColumns+" FROM "+CurrentAlertsSQL(s.DB)+" WHERE alert_id IN {ids:Array(String)}",
-		clickhouse.Named("ids", ids)); err != nil {
+	if err := s.Conn.Select(ctx, &full, statements.In(s.DB, "query_rows"), clickhouse.Named("ids", ids)); err != nil {
 		return Page{}, fmt.Errorf("list alerts: %w", err)
 	}
 	byID := make(map[string]Alert, len(full))
@@ -188,79 +161,6 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		p.Alerts = append(p.Alerts, Listed{Alert: byID[r.AlertID], Case: Case{State: r.State, Assignee: r.Assignee, Outcome: r.Outcome, Actions: r.Actions}})
 	}
 	return p, nil
-}
-
-// Event is one carrier event in a timeline.
-type Event struct {
-	At        time.Time `ch:"occurred_at" json:"at"`
-	Status    string    `ch:"status" json:"status"`
-	SubStatus string    `ch:"sub_status" json:"sub_status"`
-	Physical  uint8     `ch:"physical" json:"physical"`
-	RawStatus string    `ch:"raw_status" json:"raw_status"`
-	Carrier   string    `ch:"carrier" json:"carrier"`
-	Country   string    `ch:"location_country" json:"country"`
-	City      string    `ch:"location_city" json:"city"`
-	Dest      string    `ch:"dest_country" json:"destination_country"`
-	DestCity  string    `ch:"dest_city" json:"destination_city"`
-	DestPost  string    `ch:"dest_postal" json:"destination_postal_code"`
-}
-
-// OrderEvent is one event of an order's own history.
-type OrderEvent struct {
-	At             time.Time `ch:"occurred_at" json:"at"`
-	OrderID        string    `ch:"order_id" json:"order_id"`
-	Status         string    `ch:"status" json:"status"`
-	SellerID       string    `ch:"seller_id" json:"seller_id"`
-	BuyerID        string    `ch:"buyer_id" json:"buyer_id"`
-	TrackingNumber string    `ch:"tracking_number" json:"tracking_number"`
-	Carrier        string    `ch:"carrier" json:"carrier"`
-	ShipToCountry  string    `ch:"ship_to_country" json:"ship_to_country"`
-	ShipToCity     string    `ch:"ship_to_city" json:"ship_to_city"`
-	ShipToPostal   string    `ch:"ship_to_postal" json:"ship_to_postal_code"`
-}
-
-// Detail is everything the workspace shows for one alert.
-type Detail struct {
-	Listed
-	Actions []Action     `json:"actions"`
-	Carrier []Event      `json:"carrier_timeline"`
-	Order   []OrderEvent `json:"order_history"`
-	// Sharing are the events of the other orders that carry the same tracking number.
-	Sharing []OrderEvent `json:"orders_sharing_the_number"`
-}
-
-// Detail returns an alert with its case history, its number's carrier timeline, its
-// order's history and the other orders that carry its number.
-func (s *Store) Detail(ctx context.Context, alertID string) (Detail, error) {
-	a, err := s.Get(ctx, alertID)
-	if err != nil {
-		return Detail{}, err
-	}
-	d := Detail{Listed: Listed{Alert: a}, Actions: []Action{}, Carrier: []Event{}, Order: []OrderEvent{}, Sharing: []OrderEvent{}}
-	if d.Case, d.Actions, err = s.CaseOf(ctx, alertID); err != nil {
-		return Detail{}, err
-	}
-	if d.Actions == nil {
-		d.Actions = []Action{}
-	}
-	tn := clickhouse.Named("tn", a.TrackingNumber)
-	if err := s.Conn.Select(ctx, &d.Carrier, "SELECT occurred_at, status, sub_status, physical, raw_status, carrier, location_country, location_city, "+
-		"dest_country, dest_city, dest_postal FROM "+s.table("tracking_events")+" FINAL WHERE tracking_number = {tn:String} ORDER BY occurred_at LIMIT 500", tn); err != nil {
-		return Detail{}, fmt.Errorf("carrier timeline: %w", err)
-	}
-	orderCols := "occurred_at, order_id, status, seller_id, buyer_id, tracking_number, carrier, ship_to_country, ship_to_city, ship_to_postal"
-	if err := s.Conn.Select(ctx, &d.Order, "SELECT "+orderCols+" FROM "+s.table("order_events")+" FINAL WHERE order_id = {o:String} ORDER BY occurred_at LIMIT 500",
-		clickhouse.Named("o", a.OrderID)); err != nil {
-		return Detail{}, fmt.Errorf("order history: %w", err)
-	}
-	if a.TrackingNumber != "" {
-		if err := s.Conn.Select(ctx, &d.Sharing, "SELECT "+orderCols+" FROM "+s.table("order_events")+" FINAL WHERE order_id IN ("+
-			"SELECT DISTINCT order_id FROM "+s.table("order_events")+" WHERE tracking_number = {tn:String} AND order_id != {o:String} LIMIT 100"+
-			") ORDER BY order_id, occurred_at LIMIT 1000", tn, clickhouse.Named("o", a.OrderID)); err != nil {
-			return Detail{}, fmt.Errorf("orders sharing the number: %w", err)
-		}
-	}
-	return d, nil
 }
 
 // Stats is the workspace's overview.
@@ -290,10 +190,7 @@ type Stats struct {
 // Stats computes the overview as of now.
 func (s *Store) Stats(ctx context.Context, now time.Time) (Stats, error) {
 	var st Stats
-	r := strings.NewReplacer("$cases", CaseSQL(s.DB), "$db", "`"+s.DB+"`")
-	if err := s.Conn.Select(ctx, &st.ByDetectorDay, r.Replace(`SELECT toDate(first_detected_at) AS day, detector, count() AS alerts
-FROM $db.alerts FINAL WHERE first_detected_at >= {now:DateTime64(3, 'UTC')} - toIntervalDay(30)
-GROUP BY day, detector ORDER BY day, detector`), clickhouse.Named("now", now.UTC())); err != nil {
+	if err := s.Conn.Select(ctx, &st.ByDetectorDay, statements.In(s.DB, "stats_by_detector_day"), clickhouse.Named("now", now.UTC())); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
 	var q []struct {
@@ -301,11 +198,7 @@ GROUP BY day, detector ORDER BY day, detector`), clickhouse.Named("now", now.UTC
 		Untouched uint64    `ch:"untouched"`
 		Oldest    time.Time `ch:"oldest"`
 	}
-	if err := s.Conn.Select(ctx, &q, r.Replace(`SELECT countIf(ifNull(c.case_state, 'open') != 'closed') AS queue,
-    countIf(c.alert_id IS NULL) AS untouched, minIf(a.first_detected_at, c.alert_id IS NULL) AS oldest
-FROM (SELECT alert_id, first_detected_at FROM $db.alerts FINAL WHERE status = 'firing') AS a
-LEFT JOIN ($cases) AS c ON c.alert_id = a.alert_id
-SETTINGS join_use_nulls = 1`)); err != nil {
+	if err := s.Conn.Select(ctx, &q, statements.In(s.DB, "stats_queue")); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
 	if len(q) == 1 {
@@ -315,11 +208,7 @@ SETTINGS join_use_nulls = 1`)); err != nil {
 			st.OldestUntouched = &o
 		}
 	}
-	if err := s.Conn.Select(ctx, &st.Precision, r.Replace(`SELECT a.detector AS detector, countIf(c.outcome = 'confirmed_fake') AS confirmed_fake,
-    countIf(c.outcome = 'false_positive') AS false_positive, confirmed_fake / greatest(1, confirmed_fake + false_positive) AS precision
-FROM ($cases) AS c INNER JOIN (SELECT alert_id, detector FROM $db.alerts FINAL) AS a ON a.alert_id = c.alert_id
-WHERE c.case_state = 'closed' AND c.outcome IN ('confirmed_fake', 'false_positive')
-GROUP BY detector ORDER BY detector`)); err != nil {
+	if err := s.Conn.Select(ctx, &st.Precision, statements.In(s.DB, "stats_precision")); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
 	return st, nil

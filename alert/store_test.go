@@ -14,7 +14,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/shopspring/decimal"
 
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
@@ -415,47 +414,9 @@ func TestQueryFiltersSortsAndPagesWithCases(t *testing.T) {
 	if _, err := s.Query(t.Context(), alert.Query{Cursor: "garbage"}); !errors.Is(err, alert.ErrBadQuery) {
 		t.Errorf("bad cursor: %v", err)
 	}
-	d, err := s.Detail(t.Context(), ids["stalled-2"].AlertID)
-	if err != nil || len(d.Carrier) != 1 || d.Carrier[0].SubStatus != "info_received/pre_advice" || len(d.Order) != 2 ||
-		len(d.Actions) != 1 || d.Case.State != alert.CaseAcknowledged {
-		t.Fatalf("detail %+v, %v", d, err)
-	}
 	st, err := s.Stats(t.Context(), asOf(15))
 	if err != nil || st.Queue != 3 || st.Untouched != 2 || st.OldestUntouched == nil {
 		t.Fatalf("stats %+v, %v", st, err)
-	}
-}
-
-func TestOrderTrackingAndSellerViews(t *testing.T) {
-	w, s, set := stalledWorld(t) // stalled (never scanned physically), moves-later (scanned on the 14th: 9 days after)
-	w.Shipped("quick", "RR454545455CN", "china-post", 5)
-	w.Scan("RR454545455CN", "Accepted", 6) // a physical scan the day after shipment: valid
-	record(t, s, w.Conn, set, detect.Config{}, asOf(15))
-
-	o, err := s.Order(t.Context(), "moves-later", asOf(13))
-	if err != nil || o.State != "shipped" || len(o.History) != 2 || len(o.Carrier) != 1 {
-		t.Fatalf("order as of the 13th: %+v, %v (the scan of the 14th is not known yet)", o, err)
-	}
-	if _, err := s.Order(t.Context(), "nope", asOf(15)); !errors.Is(err, alert.ErrUnknown) {
-		t.Errorf("unknown order: %v", err)
-	}
-	tv, err := s.Tracking(t.Context(), "rr 1234-5678 5cn", asOf(15))
-	if err != nil || tv.TrackingNumber != "RR123456785CN" || len(tv.Orders) != 2 || len(tv.Alerts) != 1 {
-		t.Fatalf("tracking: %+v, %v", tv, err)
-	}
-	win := alert.SellerWindow{From: asOf(1), To: asOf(20)}
-	ss, err := s.Sellers(t.Context(), "s1", win, "vtr", 10)
-	if err != nil || len(ss) != 1 {
-		t.Fatalf("seller: %+v, %v", ss, err)
-	}
-	sel := ss[0]
-	// Three shipped orders; only "quick" had a physical scan within 5 days of shipment.
-	if sel.Shipped != 3 || sel.Valid != 1 || sel.Firing != 1 || sel.FiringByDetector["stalled_eir"] != 1 || sel.DisputesAdvised != 1 ||
-		!sel.MoneyAtStake.Equal(decimal.RequireFromString("25.5")) || len(sel.Weeks) != 1 {
-		t.Errorf("seller figures %+v", sel)
-	}
-	if _, err := s.Sellers(t.Context(), "", win, "fame", 10); !errors.Is(err, alert.ErrBadQuery) {
-		t.Errorf("bad sort: %v", err)
 	}
 }
 

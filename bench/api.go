@@ -16,6 +16,7 @@ import (
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/httpapi"
+	"github.com/trackwatch/trackwatch/lookup"
 	"github.com/trackwatch/trackwatch/store"
 )
 
@@ -84,6 +85,7 @@ func API(ctx context.Context, o APIOptions) (*APIResult, error) {
 		return nil, err
 	}
 	alerts := alert.NewStore(conn, db)
+	reader := lookup.NewReader(conn, db)
 	rec, err := alerts.RecordAt(ctx, session, set, detect.Config{}, asOfBench)
 	if err != nil {
 		return nil, err
@@ -97,8 +99,8 @@ func API(ctx context.Context, o APIOptions) (*APIResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv.MountAPI(alerts, now)
-	srv.MountUI(alerts, nil, now)
+	srv.MountAPI(alerts, reader, now)
+	srv.MountUI(alerts, reader, nil, now)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -118,7 +120,7 @@ func API(ctx context.Context, o APIOptions) (*APIResult, error) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func() alert.Listed { return page.Alerts[rng.IntN(len(page.Alerts))] }
-	win := alert.SellerWindow{From: asOfBench.AddDate(0, 0, -90), To: asOfBench}
+	win := lookup.SellerWindow{From: asOfBench.AddDate(0, 0, -90), To: asOfBench}
 	cases := []struct {
 		name  string
 		store func() error
@@ -137,11 +139,11 @@ func API(ctx context.Context, o APIOptions) (*APIResult, error) {
 			return err
 		}, func() string { return "/api/v1/alerts?seller_id=" + pick().SellerID }},
 		{"alert page", func() error {
-			_, err := alerts.Detail(ctx, pick().AlertID)
+			_, err := reader.Detail(ctx, pick().AlertID)
 			return err
 		}, func() string { return "/alerts/" + pick().AlertID }},
 		{"seller page", func() error {
-			_, err := alerts.Sellers(ctx, pick().SellerID, win, "vtr", 1)
+			_, err := reader.Sellers(ctx, pick().SellerID, win, "vtr", 1)
 			return err
 		}, func() string { return "/sellers/" + pick().SellerID }},
 	}

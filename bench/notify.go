@@ -151,7 +151,8 @@ func Notify(ctx context.Context, o NotifyOptions) (*NotifyResult, error) {
 	// The dispatcher, from the change log.
 	o.Progress("dispatcher: deliver the change log")
 	m := notify.NewMetrics(nil)
-	d := notify.NewDispatcher(conn, db, ncfg, []notify.Receiver{{Config: rcfg, Notifier: hook}}, "bench", o.Logger, m, time.Now)
+	d := notify.NewDispatcher(notify.DispatcherOptions{Conn: conn, DB: db, Config: ncfg,
+		Receivers: []notify.Receiver{{Config: rcfg, Notifier: hook}}, Instance: "bench", Logger: o.Logger, Metrics: m, Now: time.Now})
 	dctx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan struct{})

@@ -17,17 +17,23 @@ import (
 
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/lookup"
 )
 
-// Alerts is what the API needs of the alert store (alert.Store).
+// Alerts is what the API needs of the alert store (alert.Store): alerts and cases.
 type Alerts interface {
 	Query(ctx context.Context, q alert.Query) (alert.Page, error)
-	Detail(ctx context.Context, alertID string) (alert.Detail, error)
 	Act(ctx context.Context, alertID string, a alert.Action, now time.Time) (alert.Case, error)
 	Stats(ctx context.Context, now time.Time) (alert.Stats, error)
-	Order(ctx context.Context, orderID string, asOf time.Time) (alert.OrderView, error)
-	Tracking(ctx context.Context, number string, asOf time.Time) (alert.TrackingView, error)
-	Sellers(ctx context.Context, sellerID string, w alert.SellerWindow, sort string, limit int) ([]alert.SellerStats, error)
+}
+
+// Lookup is what the API needs of the event tables' reader (lookup.Reader): an alert
+// with its timelines, orders, numbers and sellers.
+type Lookup interface {
+	Detail(ctx context.Context, alertID string) (lookup.Detail, error)
+	Order(ctx context.Context, orderID string, asOf time.Time) (lookup.OrderView, error)
+	Tracking(ctx context.Context, number string, asOf time.Time) (lookup.TrackingView, error)
+	Sellers(ctx context.Context, sellerID string, w lookup.SellerWindow, sort string, limit int) ([]lookup.SellerStats, error)
 }
 
 //go:embed openapi.json
@@ -68,9 +74,10 @@ func (s *Server) MountNumbers(c *trackingnumber.Checker) {
 	})
 }
 
-// MountAPI serves the workspace API (/api/v1) over alerts; now is the clock.
-func (s *Server) MountAPI(alerts Alerts, now func() time.Time) {
-	a := &api{alerts: alerts, now: now, log: s.logger}
+// MountAPI serves the workspace API (/api/v1) over alerts and the event tables' reader;
+// now is the clock.
+func (s *Server) MountAPI(alerts Alerts, reader Lookup, now func() time.Time) {
+	a := &api{alerts: alerts, lookup: reader, now: now, log: s.logger}
 	s.Mux.HandleFunc(Routes[0], a.list)
 	s.Mux.HandleFunc(Routes[1], a.detail)
 	s.Mux.HandleFunc(Routes[2], a.act)
@@ -87,6 +94,7 @@ func (s *Server) MountAPI(alerts Alerts, now func() time.Time) {
 
 type api struct {
 	alerts Alerts
+	lookup Lookup
 	now    func() time.Time
 	log    interface {
 		Error(msg string, args ...any)
@@ -111,7 +119,7 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, alert.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no such alert")
-	case errors.Is(err, alert.ErrUnknown):
+	case errors.Is(err, lookup.ErrUnknown):
 		writeError(w, http.StatusNotFound, "nothing is known of it")
 	case errors.Is(err, alert.ErrBadQuery), errors.Is(err, alert.ErrBadAction):
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -253,7 +261,7 @@ func csvSafe(s string) string {
 }
 
 func (a *api) detail(w http.ResponseWriter, r *http.Request) {
-	d, err := a.alerts.Detail(r.Context(), r.PathValue("alert_id"))
+	d, err := a.lookup.Detail(r.Context(), r.PathValue("alert_id"))
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -321,7 +329,7 @@ func (a *api) order(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v, err := a.alerts.Order(r.Context(), r.PathValue("order_id"), at)
+	v, err := a.lookup.Order(r.Context(), r.PathValue("order_id"), at)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -334,7 +342,7 @@ func (a *api) tracking(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v, err := a.alerts.Tracking(r.Context(), r.PathValue("tracking_number"), at)
+	v, err := a.lookup.Tracking(r.Context(), r.PathValue("tracking_number"), at)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -354,7 +362,7 @@ func (a *api) sellers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := r.URL.Query()
-	win := alert.SellerWindow{To: a.now().UTC()}
+	win := lookup.SellerWindow{To: a.now().UTC()}
 	win.From = win.To.AddDate(0, 0, -90)
 	for _, f := range []struct {
 		name string
@@ -389,7 +397,7 @@ func (a *api) sellers(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	ss, err := a.alerts.Sellers(r.Context(), id, win, sort, limit)
+	ss, err := a.lookup.Sellers(r.Context(), id, win, sort, limit)
 	if err != nil {
 		a.fail(w, err)
 		return

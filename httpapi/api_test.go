@@ -21,9 +21,11 @@ import (
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/httpapi"
+	"github.com/trackwatch/trackwatch/lookup"
 )
 
-// fakeAlerts is an alert store in memory, for the handlers alone.
+// fakeAlerts is an alert store and an event tables' reader in memory, for the handlers
+// alone.
 type fakeAlerts struct {
 	queries []alert.Query
 	acts    []alert.Action
@@ -42,11 +44,11 @@ func (f *fakeAlerts) Query(_ context.Context, q alert.Query) (alert.Page, error)
 	return p, nil
 }
 
-func (f *fakeAlerts) Detail(_ context.Context, id string) (alert.Detail, error) {
+func (f *fakeAlerts) Detail(_ context.Context, id string) (lookup.Detail, error) {
 	if id != "a1" {
-		return alert.Detail{}, alert.ErrNotFound
+		return lookup.Detail{}, alert.ErrNotFound
 	}
-	return alert.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "a1"}}}, nil
+	return lookup.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "a1"}}}, nil
 }
 
 func (f *fakeAlerts) Act(_ context.Context, id string, a alert.Action, _ time.Time) (alert.Case, error) {
@@ -61,22 +63,22 @@ func (f *fakeAlerts) Stats(context.Context, time.Time) (alert.Stats, error) {
 	return alert.Stats{Queue: 3}, nil
 }
 
-func (f *fakeAlerts) Order(_ context.Context, id string, at time.Time) (alert.OrderView, error) {
+func (f *fakeAlerts) Order(_ context.Context, id string, at time.Time) (lookup.OrderView, error) {
 	if id != "a1" {
-		return alert.OrderView{}, alert.ErrUnknown
+		return lookup.OrderView{}, lookup.ErrUnknown
 	}
-	return alert.OrderView{OrderID: id, AsOf: at}, nil
+	return lookup.OrderView{OrderID: id, AsOf: at}, nil
 }
 
-func (f *fakeAlerts) Tracking(_ context.Context, n string, at time.Time) (alert.TrackingView, error) {
-	return alert.TrackingView{TrackingNumber: n, AsOf: at}, nil
+func (f *fakeAlerts) Tracking(_ context.Context, n string, at time.Time) (lookup.TrackingView, error) {
+	return lookup.TrackingView{TrackingNumber: n, AsOf: at}, nil
 }
 
-func (f *fakeAlerts) Sellers(_ context.Context, id string, w alert.SellerWindow, sort string, limit int) ([]alert.SellerStats, error) {
+func (f *fakeAlerts) Sellers(_ context.Context, id string, w lookup.SellerWindow, sort string, limit int) ([]lookup.SellerStats, error) {
 	if sort != "vtr" {
 		return nil, fmt.Errorf("%w: sort", alert.ErrBadQuery)
 	}
-	return []alert.SellerStats{{SellerID: id + "x", Shipped: uint64(w.ScanDays)}}, nil
+	return []lookup.SellerStats{{SellerID: id + "x", Shipped: uint64(w.ScanDays)}}, nil
 }
 
 func apiServer(t *testing.T, cfg httpapi.Config) (*httptest.Server, *fakeAlerts) {
@@ -89,7 +91,7 @@ func apiServer(t *testing.T, cfg httpapi.Config) (*httptest.Server, *fakeAlerts)
 		t.Fatal(err)
 	}
 	f := &fakeAlerts{}
-	s.MountAPI(f, time.Now)
+	s.MountAPI(f, f, time.Now)
 	numbers, err := trackingnumber.Load(trackingnumber.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +301,8 @@ func TestPagesEscapeWhatSellersAndCarriersWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.MountUI(hostile{&fakeAlerts{}}, nil, time.Now)
+	h := hostile{&fakeAlerts{}}
+	s.MountUI(h, h, nil, time.Now)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	for _, path := range []string{"/queue", "/alerts/x"} {
@@ -320,10 +323,10 @@ func (hostile) Query(context.Context, alert.Query) (alert.Page, error) {
 		OrderID: evil, TrackingNumber: evil, SellerID: evil, Reason: evil}}}}}, nil
 }
 
-func (hostile) Detail(context.Context, string) (alert.Detail, error) {
-	return alert.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "x", Finding: detect.Finding{Detector: "stalled_eir", OrderID: evil,
+func (hostile) Detail(context.Context, string) (lookup.Detail, error) {
+	return lookup.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "x", Finding: detect.Finding{Detector: "stalled_eir", OrderID: evil,
 		Reasons: map[string]string{"en": evil}, Evidence: []byte(`{"x":"` + strings.ReplaceAll(evil, "/", `\/`) + `"}`)}}},
-		Carrier: []alert.Event{{RawStatus: evil, City: evil}}, Order: []alert.OrderEvent{{ShipToCity: evil}}}, nil
+		Carrier: []lookup.Event{{RawStatus: evil, City: evil}}, Order: []lookup.OrderEvent{{ShipToCity: evil}}}, nil
 }
 
 func (hostile) Stats(context.Context, time.Time) (alert.Stats, error) { return alert.Stats{}, nil }
@@ -338,7 +341,8 @@ func TestANumbersVerdictIsExplained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.MountUI(numbered{&fakeAlerts{}}, nil, time.Now)
+	n := numbered{&fakeAlerts{}}
+	s.MountUI(n, n, nil, time.Now)
 	s.MountNumbers(numbers)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
@@ -367,8 +371,8 @@ func TestANumbersVerdictIsExplained(t *testing.T) {
 // numbered is a store whose alert carries an invalid UPS number.
 type numbered struct{ *fakeAlerts }
 
-func (numbered) Detail(context.Context, string) (alert.Detail, error) {
-	return alert.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "n1", Finding: detect.Finding{Detector: "invalid_tracking_number",
+func (numbered) Detail(context.Context, string) (lookup.Detail, error) {
+	return lookup.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "n1", Finding: detect.Finding{Detector: "invalid_tracking_number",
 		OrderID: "o1", TrackingNumber: "1Z5R89390357567128", Evidence: []byte(`{}`)}}},
-		Order: []alert.OrderEvent{{Status: "shipped", TrackingNumber: "1Z5R89390357567128", Carrier: "ups"}}}, nil
+		Order: []lookup.OrderEvent{{Status: "shipped", TrackingNumber: "1Z5R89390357567128", Carrier: "ups"}}}, nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/lookup"
 )
 
 //go:embed ui/*.html
@@ -70,10 +71,11 @@ var pages = func() map[string]*template.Template {
 	return out
 }()
 
-// MountUI serves the web dashboard over the same store as the API: the queue, an
-// alert's page, sellers and an overview, server-rendered, usable without JavaScript.
-func (s *Server) MountUI(alerts Alerts, gatherer prometheus.Gatherer, now func() time.Time) {
-	u := &ui{api: &api{alerts: alerts, now: now, log: s.logger}, gatherer: gatherer, tokens: func() []hashedToken { return *s.tokens.Load() },
+// MountUI serves the web dashboard over the same store and reader as the API: the
+// queue, an alert's page, sellers and an overview, server-rendered, usable without
+// JavaScript.
+func (s *Server) MountUI(alerts Alerts, reader Lookup, gatherer prometheus.Gatherer, now func() time.Time) {
+	u := &ui{api: &api{alerts: alerts, lookup: reader, now: now, log: s.logger}, gatherer: gatherer, tokens: func() []hashedToken { return *s.tokens.Load() },
 		numbers: func() *trackingnumber.Checker { return s.numbers.Load() }}
 	static, _ := fs.Sub(staticFiles, "static")
 	s.Mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
@@ -172,7 +174,7 @@ func (u *ui) queue(w http.ResponseWriter, r *http.Request) {
 type place struct{ Country, City, Postal string }
 
 func (u *ui) alert(w http.ResponseWriter, r *http.Request) {
-	d, err := u.api.alerts.Detail(r.Context(), r.PathValue("alert_id"))
+	d, err := u.api.lookup.Detail(r.Context(), r.PathValue("alert_id"))
 	if err != nil {
 		u.failPage(w, r, err)
 		return
@@ -212,7 +214,7 @@ func (u *ui) alert(w http.ResponseWriter, r *http.Request) {
 
 func (u *ui) sellers(w http.ResponseWriter, r *http.Request) {
 	now := u.api.now().UTC()
-	ss, err := u.api.alerts.Sellers(r.Context(), "", alert.SellerWindow{From: now.AddDate(0, 0, -90), To: now}, "vtr", 200)
+	ss, err := u.api.lookup.Sellers(r.Context(), "", lookup.SellerWindow{From: now.AddDate(0, 0, -90), To: now}, "vtr", 200)
 	if err != nil {
 		u.failPage(w, r, err)
 		return
@@ -223,7 +225,7 @@ func (u *ui) sellers(w http.ResponseWriter, r *http.Request) {
 func (u *ui) seller(w http.ResponseWriter, r *http.Request) {
 	now := u.api.now().UTC()
 	id := r.PathValue("seller_id")
-	ss, err := u.api.alerts.Sellers(r.Context(), id, alert.SellerWindow{From: now.AddDate(0, 0, -90), To: now}, "vtr", 1)
+	ss, err := u.api.lookup.Sellers(r.Context(), id, lookup.SellerWindow{From: now.AddDate(0, 0, -90), To: now}, "vtr", 1)
 	if err != nil {
 		u.failPage(w, r, err)
 		return
@@ -397,7 +399,7 @@ func barChart(bars []bar, top, target float64, unit string) template.HTML {
 }
 
 func isNotFound(err error) bool {
-	return errors.Is(err, alert.ErrNotFound) || errors.Is(err, alert.ErrUnknown)
+	return errors.Is(err, alert.ErrNotFound) || errors.Is(err, lookup.ErrUnknown)
 }
 
 func isBad(err error) bool {

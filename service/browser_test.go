@@ -13,6 +13,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
+	"github.com/trackwatch/trackwatch/lookup"
 	"github.com/trackwatch/trackwatch/service"
 )
 
@@ -144,7 +145,7 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	if !strings.Contains(page, "info_received/pre_advice") || !strings.Contains(page, target.TrackingNumber) || !strings.Contains(page, "Dispute text") {
 		t.Errorf("the alert page lacks the timeline or the dispute text:\n%s", page)
 	}
-	var d alert.Detail
+	var d lookup.Detail
 	getJSON(t, base+"/api/v1/alerts/"+target.AlertID, &d)
 	if d.Case.State != alert.CaseAcknowledged || len(d.Actions) != 1 || d.Actions[0].Actor != "local" {
 		t.Errorf("after acknowledging in the page, the API says %+v, %+v", d.Case, d.Actions)

@@ -22,6 +22,7 @@ import (
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/httpapi"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/lookup"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/store"
 )
@@ -118,6 +119,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 
 	alerts := alert.NewStore(conn, cfg.ClickHouse.Database)
+	lookups := lookup.NewReader(conn, cfg.ClickHouse.Database)
 	var sched *detect.Scheduler
 	var dispatcher *notify.Dispatcher
 	if !opts.NoDetect { // before anything starts, so a bad schedule stops nothing half-way
@@ -129,8 +131,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			if err != nil {
 				return err
 			}
-			dispatcher = notify.NewDispatcher(conn, cfg.ClickHouse.Database, cfg.Notify, receivers, instance,
-				logger.With("component", "notify"), notify.NewMetrics(opts.Registry), opts.Now)
+			dispatcher = notify.NewDispatcher(notify.DispatcherOptions{Conn: conn, DB: cfg.ClickHouse.Database, Config: cfg.Notify,
+				Receivers: receivers, Instance: instance, Logger: logger.With("component", "notify"),
+				Metrics: notify.NewMetrics(opts.Registry), Now: opts.Now})
 		}
 		record := func(ctx context.Context, f *detect.Findings) (map[string]int, error) {
 			res, err := alerts.Record(ctx, f)
@@ -170,9 +173,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		if api, err = httpapi.New(cfg.HTTP, checks, opts.Registry, logger); err != nil {
 			return err
 		}
-		api.MountAPI(alerts, opts.Now)
+		api.MountAPI(alerts, lookups, opts.Now)
 		api.MountNumbers(numbers)
-		api.MountUI(alerts, opts.Registry, opts.Now)
+		api.MountUI(alerts, lookups, opts.Registry, opts.Now)
 		if !api.Authenticated() {
 			logger.Warn("no http.tokens configured: the API serves this machine only (loopback), and every local request may act on alerts")
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/httpapi"
+	"github.com/trackwatch/trackwatch/lookup"
 	"github.com/trackwatch/trackwatch/secret"
 	"github.com/trackwatch/trackwatch/service"
 )
@@ -161,7 +162,7 @@ func TestRunDeliversAlertChangesToAWebhookReceiver(t *testing.T) {
 		t.Fatalf("acknowledge: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	var d alert.Detail
+	var d lookup.Detail
 	getJSON(t, base+"/"+first.Data.AlertID, &d)
 	if d.Case.State != alert.CaseAcknowledged || len(d.Actions) != 1 || d.Actions[0].Actor != "local" || len(d.Order) == 0 {
 		t.Errorf("detail after acknowledge: case %+v, actions %+v, %d order events", d.Case, d.Actions, len(d.Order))

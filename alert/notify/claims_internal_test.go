@@ -17,7 +17,8 @@ func TestConcurrentClaimsOnAChangeHaveOneWinner(t *testing.T) {
 	conn := w.Pooled()
 	var ds []*Dispatcher
 	for _, name := range []string{"a", "b", "c"} {
-		ds = append(ds, NewDispatcher(conn, "claims", Config{ClaimTimeout: time.Minute}, nil, name, nil, NewMetrics(nil), time.Now))
+		ds = append(ds, NewDispatcher(DispatcherOptions{Conn: conn, DB: "claims", Config: Config{ClaimTimeout: time.Minute}, Instance: name,
+			Metrics: NewMetrics(nil), Now: time.Now}))
 	}
 	now := time.Now().UTC()
 	for i := range 40 {

@@ -91,8 +91,9 @@ func runChild(spec string) int {
 	if err != nil {
 		return fail(err)
 	}
-	d := notify.NewDispatcher(conn, db, cfg, []notify.Receiver{{Config: cfg.Receivers[0], Notifier: n}}, cs.Instance,
-		devstacktest.Logger(), notify.NewMetrics(nil), time.Now)
+	d := notify.NewDispatcher(notify.DispatcherOptions{Conn: conn, DB: db, Config: cfg,
+		Receivers: []notify.Receiver{{Config: cfg.Receivers[0], Notifier: n}}, Instance: cs.Instance,
+		Logger: devstacktest.Logger(), Metrics: notify.NewMetrics(nil), Now: time.Now})
 	_ = d.Run(ctx)
 	return 0
 }

@@ -10,7 +10,6 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,14 +136,40 @@ func (d *Dispatcher) Reload(receivers []Receiver) error {
 	return nil
 }
 
-// NewDispatcher returns a dispatcher of receivers over the change log in database db.
-// instance names this process in claims and the delivery log ("" makes one up).
-func NewDispatcher(conn driver.Conn, db string, cfg Config, receivers []Receiver, instance string, logger *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
-	if instance == "" {
-		instance = NewInstanceID()
+// DispatcherOptions are what a Dispatcher is made of.
+type DispatcherOptions struct {
+	// Conn reads the change log in database DB and writes claims and the delivery log.
+	Conn driver.Conn
+	DB   string
+	// Config is the notifications' configuration (poll interval, claim timeout, ...);
+	// Receivers are its receivers with their notifiers.
+	Config    Config
+	Receivers []Receiver
+	// Instance names this process in claims and the delivery log ("" makes one up).
+	Instance string
+	// Logger, Metrics and Now (the clock) default to slog.Default(), unregistered
+	// metrics and time.Now.
+	Logger  *slog.Logger
+	Metrics *Metrics
+	Now     func() time.Time
+}
+
+// NewDispatcher returns a dispatcher of o.Receivers over the change log in database o.DB.
+func NewDispatcher(o DispatcherOptions) *Dispatcher {
+	if o.Instance == "" {
+		o.Instance = NewInstanceID()
 	}
-	d := &Dispatcher{conn: conn, db: db, cfg: cfg, instance: instance, log: logger, m: m, now: now, BatchSize: 500}
-	for _, r := range receivers {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	d := &Dispatcher{conn: o.Conn, db: o.DB, cfg: o.Config, instance: o.Instance, log: o.Logger, m: o.Metrics, now: o.Now, BatchSize: 500}
+	for _, r := range o.Receivers {
 		l := &loop{limiter: newLimiter(r.Config.MaxPerSecond), wake: make(chan struct{}, 1)}
 		l.rcv.Store(&r)
 		d.receivers = append(d.receivers, l)
@@ -221,37 +246,8 @@ type due struct {
 	Origin   time.Time `ch:"origin"`   // when the change was logged, or last replayed
 }
 
-// The changes due for a receiver: not delivered or failed for good, due now, matching
-// the receiver's filters, logged within max_age (or replayed), and not claimed by
-// another instance.
-const dueSQL = `
-SELECT c.*, s.attempts AS attempts, s.base AS base, if(s.replayed_at > c.created_at, s.replayed_at, c.created_at) AS origin
-FROM $db.alert_changes AS c FINAL
-LEFT JOIN (
-    SELECT change_id, max(attempt) AS attempts, argMax(outcome, attempt) AS last_outcome, argMax(next_attempt_at, attempt) AS next_at,
-        maxIf(attempt, outcome = 'replay') AS base, maxIf(attempted_at, outcome = 'replay') AS replayed_at
-    FROM $db.notify_attempts WHERE receiver = {receiver:String}
-    GROUP BY change_id
-) AS s ON s.change_id = c.change_id
-WHERE (s.last_outcome = '' AND c.created_at >= {now:DateTime64(3, 'UTC')} - toIntervalSecond({max_age:UInt32})
-       OR s.last_outcome IN ('retry', 'replay', 'gone') AND ifNull(s.next_at, toDateTime64(0, 3, 'UTC')) <= {now:DateTime64(3, 'UTC')})
-  AND (empty({detectors:Array(String)}) OR has({detectors:Array(String)}, c.detector))
-  AND indexOf(['low', 'medium', 'high', 'critical'], c.severity) >= {min_rank:UInt8}
-  AND (empty({marketplaces:Array(String)}) OR has({marketplaces:Array(String)}, c.marketplace))
-  AND (empty({recommendations:Array(String)}) OR has({recommendations:Array(String)}, c.recommendation))
-  AND ({send_resolved:Bool} OR c.kind != 'resolved')
-  -- an alert someone acknowledged or closed is not notified again (its resolution is)
-  AND (c.kind = 'resolved' OR c.alert_id NOT IN (SELECT alert_id FROM ($cases) WHERE case_state IN ('acknowledged', 'closed')))
-  AND c.change_id NOT IN (
-      SELECT change_id FROM $db.notify_claims
-      WHERE receiver = {receiver:String} AND claim_until > {now:DateTime64(3, 'UTC')}
-      GROUP BY change_id HAVING argMin(instance, (_block_number, claimed_at)) != {instance:String})
-ORDER BY c.created_at, c.change_id
-LIMIT {limit:UInt32}`
-
-func (d *Dispatcher) sql(q string) string {
-	return strings.NewReplacer("$cases", alert.CaseSQL(d.db), "$current", alert.CurrentAlertsSQL(d.db), "$db", "`"+d.db+"`").Replace(q)
-}
+// sql is the statement name of sql/dispatch.sql in the dispatcher's database.
+func (d *Dispatcher) sql(name string) string { return statements.In(d.db, name) }
 
 // filterArgs are the query parameters of a receiver's filters.
 func filterArgs(r ReceiverConfig) []any {
@@ -293,7 +289,7 @@ func (d *Dispatcher) Drain(ctx context.Context, name string) error {
 		args := append(filterArgs(l.get().Config), clickhouse.Named("receiver", name), clickhouse.Named("now", now),
 			clickhouse.Named("max_age", uint32(l.get().Config.MaxAge/time.Second)), clickhouse.Named("instance", d.instance),
 			clickhouse.Named("limit", uint32(d.BatchSize)))
-		if err := d.conn.Select(ctx, &batch, d.sql(dueSQL), args...); err != nil {
+		if err := d.conn.Select(ctx, &batch, d.sql("due"), args...); err != nil {
 			return fmt.Errorf("read due changes: %w", err)
 		}
 		if len(batch) == 0 {
@@ -328,8 +324,7 @@ func (d *Dispatcher) claim(ctx context.Context, receiver string, batch []due, no
 		ids[i] = c.ChangeID
 	}
 	until := now.Add(d.cfg.ClaimTimeout)
-	if err := d.conn.Exec(ctx, d.sql(`INSERT INTO $db.notify_claims (receiver, change_id, instance, claim_until)
-SELECT {receiver:String}, arrayJoin({ids:Array(String)}), {instance:String}, {until:DateTime64(3, 'UTC')}`),
+	if err := d.conn.Exec(ctx, d.sql("claim"),
 		clickhouse.Named("receiver", receiver), clickhouse.Named("ids", ids), clickhouse.Named("instance", d.instance),
 		clickhouse.Named("until", until)); err != nil {
 		return nil, fmt.Errorf("claim changes: %w", err)
@@ -337,9 +332,7 @@ SELECT {receiver:String}, arrayJoin({ids:Array(String)}), {instance:String}, {un
 	var won []struct {
 		ID string `ch:"change_id"`
 	}
-	if err := d.conn.Select(ctx, &won, d.sql(`SELECT change_id FROM $db.notify_claims
-WHERE receiver = {receiver:String} AND change_id IN {ids:Array(String)} AND claim_until > {now:DateTime64(3, 'UTC')}
-GROUP BY change_id HAVING argMin(instance, (_block_number, claimed_at)) = {instance:String}`),
+	if err := d.conn.Select(ctx, &won, d.sql("claims_won"),
 		clickhouse.Named("receiver", receiver), clickhouse.Named("ids", ids), clickhouse.Named("instance", d.instance),
 		clickhouse.Named("now", now)); err != nil {
 		return nil, fmt.Errorf("read claims: %w", err)
@@ -434,7 +427,7 @@ func (d *Dispatcher) deliver(ctx context.Context, l *loop, changes []due) (gone 
 }
 
 func (d *Dispatcher) writeLog(ctx context.Context, rows []attempt) error {
-	b, err := d.conn.PrepareBatch(ctx, "INSERT INTO `"+d.db+"`.notify_attempts (receiver, change_id, attempt, outcome, status_code, error, message_id, instance, attempted_at, next_attempt_at, duration_ms)")
+	b, err := d.conn.PrepareBatch(ctx, d.sql("log_attempts"))
 	if err != nil {
 		return fmt.Errorf("log attempts: %w", err)
 	}
@@ -528,7 +521,7 @@ func (d *Dispatcher) disabled(ctx context.Context, name string) (bool, error) {
 	var rows []struct {
 		Disabled uint8 `ch:"disabled"`
 	}
-	if err := d.conn.Select(ctx, &rows, d.sql("SELECT disabled FROM $db.notify_receivers FINAL WHERE receiver = {r:String}"),
+	if err := d.conn.Select(ctx, &rows, d.sql("receiver_disabled"),
 		clickhouse.Named("r", name)); err != nil {
 		return false, fmt.Errorf("receiver state: %w", err)
 	}
@@ -546,7 +539,7 @@ func SetDisabled(ctx context.Context, conn driver.Conn, db, name string, disable
 	if disabled {
 		v = 1
 	}
-	if err := conn.Exec(ctx, "INSERT INTO `"+db+"`.notify_receivers (receiver, disabled, reason) VALUES ({r:String}, {d:UInt8}, {why:String})",
+	if err := conn.Exec(ctx, statements.In(db, "set_disabled"),
 		clickhouse.Named("r", name), clickhouse.Named("d", v), clickhouse.Named("why", reason)); err != nil {
 		return fmt.Errorf("set receiver %s: %w", name, err)
 	}
@@ -573,22 +566,12 @@ func (d *Dispatcher) resendLoop(ctx context.Context, l *loop) {
 	}
 }
 
-const firingSQL = `
-SELECT * EXCEPT (content_hash) FROM $current
-WHERE status = 'firing'
-  AND (empty({detectors:Array(String)}) OR has({detectors:Array(String)}, detector))
-  AND indexOf(['low', 'medium', 'high', 'critical'], severity) >= {min_rank:UInt8}
-  AND (empty({marketplaces:Array(String)}) OR has({marketplaces:Array(String)}, marketplace))
-  AND (empty({recommendations:Array(String)}) OR has({recommendations:Array(String)}, recommendation))
-  AND {send_resolved:Bool} = {send_resolved:Bool}
-ORDER BY alert_id`
-
 func (d *Dispatcher) resend(ctx context.Context, l *loop, rs Resender) error {
 	if off, err := d.disabled(ctx, l.get().Config.Name); err != nil || off {
 		return err
 	}
 	var firing []alert.Alert
-	if err := d.conn.Select(ctx, &firing, d.sql(firingSQL), filterArgs(l.get().Config)...); err != nil {
+	if err := d.conn.Select(ctx, &firing, d.sql("firing"), filterArgs(l.get().Config)...); err != nil {
 		return fmt.Errorf("read firing alerts: %w", err)
 	}
 	if len(firing) == 0 {

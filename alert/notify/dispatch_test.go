@@ -164,7 +164,8 @@ func dispatcher(t *testing.T, w *detecttest.World, o opts, rs ...notify.Receiver
 	}
 	m := notify.NewMetrics(nil)
 	now := func() time.Time { return time.Now().Add(o.skew) }
-	return notify.NewDispatcher(w.Conn, db, cfg, receivers, o.instance, devstacktest.Logger(), m, now), m
+	return notify.NewDispatcher(notify.DispatcherOptions{Conn: w.Conn, DB: db, Config: cfg, Receivers: receivers, Instance: o.instance,
+		Logger: devstacktest.Logger(), Metrics: m, Now: now}), m
 }
 
 // drainUntil drains the receiver until cond holds, for at most a minute.
