@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trackwatch/trackwatch/bench"
 	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/internal/bench"
 )
 
 func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
