@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -26,7 +27,7 @@ type BackfillOptions struct {
 	// BatchRows is trackwatch's records per block. Default 20,000.
 	BatchRows  int
 	ClickHouse devstack.ClickHouseConfig
-	// Trackwatch is the binary run as `trackwatch backfill load`.
+	// Trackwatch is the binary run as `trackwatch backfill load` (required).
 	Trackwatch string
 	Logger     *slog.Logger
 	Progress   func(string)
@@ -56,6 +57,9 @@ FORMAT JSONEachRow`
 // embedded ClickHouse, ClickHouse's own JSONEachRow insert of it (the reference) and
 // trackwatch's backfill load of it.
 func Backfill(ctx context.Context, o BackfillOptions) (*BackfillResult, error) {
+	if o.Trackwatch == "" {
+		return nil, errors.New("no trackwatch binary to run as the backfill load (BackfillOptions.Trackwatch)")
+	}
 	if o.Events <= 0 {
 		o.Events = 1_000_000
 	}

@@ -38,8 +38,7 @@ type IngestOptions struct {
 	Partitions int    // partitions per topic; default 4
 	BlockRows  int    // rows per insert block, for trackwatch and the ceiling; default 10000 (ingest.max_batch_rows)
 	Seed       uint64 // generator seed; default 1
-	// Trackwatch is the trackwatch binary to run as the ingest process; default this
-	// executable.
+	// Trackwatch is the trackwatch binary to run as the ingest process (required).
 	Trackwatch string
 	// SkipKafkaEngine leaves out the ClickHouse Kafka engine reference.
 	SkipKafkaEngine bool
@@ -205,11 +204,7 @@ func (o *IngestOptions) defaults() {
 func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	o.defaults()
 	if o.Trackwatch == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		o.Trackwatch = exe
+		return nil, errors.New("no trackwatch binary to run as the ingest process (IngestOptions.Trackwatch)")
 	}
 	dir, err := os.MkdirTemp("", "trackwatch-bench-")
 	if err != nil {
