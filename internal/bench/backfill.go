@@ -43,16 +43,6 @@ type BackfillResult struct {
 	Reference, Trackwatch Measurement
 }
 
-// referenceInsert maps the contract's JSON to tracking_events as ClickHouse itself can:
-// the same columns, with the raw values where trackwatch normalises.
-const referenceInsert = `INSERT INTO bench_ref.tracking_events (event_id, tracking_number, tracking_number_raw, carrier, status, raw_status, occurred_at,
- location_country, location_city, location_postal, dest_country, dest_city, dest_postal)
-SELECT event_id, upper(replaceRegexpAll(tracking_number, '[ -]', '')), tracking_number, carrier, status, raw_status, parseDateTime64BestEffort(occurred_at, 3, 'UTC'),
- location.country, location.city, location.postal_code, destination.country, destination.city, destination.postal_code
-FROM input('event_id String, tracking_number String, carrier String, status String, raw_status String, occurred_at String,
- location Tuple(country String, city String, postal_code String), destination Tuple(country String, city String, postal_code String)')
-FORMAT JSONEachRow`
-
 // Backfill writes a file of generated tracking events and times, against one fresh
 // embedded ClickHouse, ClickHouse's own JSONEachRow insert of it (the reference) and
 // trackwatch's backfill load of it.
@@ -101,7 +91,7 @@ func Backfill(ctx context.Context, o BackfillOptions) (*BackfillResult, error) {
 		return nil, err
 	}
 	start := time.Now()
-	resp, err := http.Post("http://"+ch.HTTPAddr()+"/?query="+url.QueryEscape(referenceInsert), "application/x-ndjson", bufio.NewReaderSize(f, 1<<20))
+	resp, err := http.Post("http://"+ch.HTTPAddr()+"/?query="+url.QueryEscape(statements.In("bench_ref", "reference_insert")), "application/x-ndjson", bufio.NewReaderSize(f, 1<<20))
 	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("reference insert: %w", err)
@@ -195,7 +185,7 @@ func writeTrackingFile(path string, n int) (int, int64, error) {
 // expectTable checks that db's tracking_events holds n rows.
 func expectTable(ctx context.Context, conn driver.Conn, db string, n int) error {
 	var got uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`.tracking_events").Scan(&got); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(db, "count_tracking_events")).Scan(&got); err != nil {
 		return err
 	}
 	if got != uint64(n) {
