@@ -28,6 +28,12 @@ build:
 vet:
 	$(GO) vet ./...
 
+## bench: run the benchmark harness (cmd/trackwatch-bench, not in the product binary) with
+## ARGS, e.g. make bench ARGS="detect --events 100000 --repeat 2"; without ARGS it prints
+## the benchmarks and their flags. Full-size runs take long on a small machine.
+bench: chdb numbers
+	$(GO) run ./cmd/trackwatch-bench $(or $(ARGS),-h)
+
 clean:
 	rm -rf bin data
 

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/trackwatch/trackwatch/bench"
+	"github.com/trackwatch/trackwatch/internal/bench"
 )
 
 // BenchmarkLoadNDJSON loads a file of 100,000 generated tracking events into a fresh

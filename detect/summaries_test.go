@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trackwatch/trackwatch/bench"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/internal/bench"
 	"github.com/trackwatch/trackwatch/simulate"
 )
 

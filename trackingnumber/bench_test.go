@@ -26,7 +26,7 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
-// The number mix of `trackwatch bench ingest`'s generated orders (mostly malformed:
+// The number mix of `trackwatch-bench ingest`'s generated orders (mostly malformed:
 // the worst case, every verdict a finding with its problem written out).
 func BenchmarkCheckIngestBenchMix(b *testing.B) {
 	c, err := Load(Config{})

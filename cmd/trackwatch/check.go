@@ -80,7 +80,7 @@ func checkDependencies(ctx context.Context, env *cmdEnv, cfg config.Config) bool
 
 func checkClickHouse(ctx context.Context, clients *service.Clients, db string, errp *error) string {
 	var version string
-	if *errp = clients.ClickHouse.QueryRow(ctx, "SELECT version()").Scan(&version); *errp != nil {
+	if *errp = clients.ClickHouse.QueryRow(ctx, statements.In(db, "server_version")).Scan(&version); *errp != nil {
 		return ""
 	}
 	known, err := schemas.Migrations(schemas.DDLOptions{Database: db})
@@ -89,7 +89,7 @@ func checkClickHouse(ctx context.Context, clients *service.Clients, db string, e
 		return ""
 	}
 	var exists uint8
-	if *errp = clients.ClickHouse.QueryRow(ctx, "SELECT count() > 0 FROM system.tables WHERE database = {db:String} AND name = 'schema_migrations'",
+	if *errp = clients.ClickHouse.QueryRow(ctx, statements.In(db, "has_schema"),
 		clickhouse.Named("db", db)).Scan(&exists); *errp != nil {
 		return ""
 	}
@@ -97,7 +97,7 @@ func checkClickHouse(ctx context.Context, clients *service.Clients, db string, e
 		return fmt.Sprintf("ClickHouse %s; database %s has no schema yet (trackwatch migrate, or run, applies it)", version, db)
 	}
 	var applied uint64
-	if *errp = clients.ClickHouse.QueryRow(ctx, "SELECT count() FROM `"+db+"`.schema_migrations FINAL").Scan(&applied); *errp != nil {
+	if *errp = clients.ClickHouse.QueryRow(ctx, statements.In(db, "applied_migrations")).Scan(&applied); *errp != nil {
 		return ""
 	}
 	state := "up to date"

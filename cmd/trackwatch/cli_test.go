@@ -3,9 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,6 +29,7 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{"help lists the commands", []string{"help"}, nil, exitOK, "migrate", ""},
 		{"help for one command", []string{"help", "dev"}, nil, exitOK, "Usage: trackwatch dev", ""},
 		{"unknown command", []string{"frobnicate"}, nil, exitUsage, "", `unknown command "frobnicate"`},
+		{"the benchmarks are not a command (go run ./cmd/trackwatch-bench)", []string{"bench", "ingest"}, nil, exitUsage, "", `unknown command "bench"`},
 		{"unknown flag prints usage", []string{"run", "--nope"}, nil, exitUsage, "", "Usage: trackwatch run"},
 		{"-h prints usage and succeeds", []string{"dev", "-h"}, nil, exitOK, "", "-clickhouse-data-dir"},
 		{"stray argument", []string{"migrate", "now"}, nil, exitUsage, "", `unexpected argument "now"`},
@@ -59,6 +66,50 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 				t.Errorf("a secret was printed")
 			}
 		})
+	}
+}
+
+func TestHelpListsTheCommands(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"help"}, &out, &errb, nil); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var listed []string
+	_, list, _ := strings.Cut(out.String(), "Commands:\n")
+	list, _, _ = strings.Cut(list, "\n\n")
+	for _, line := range strings.Split(list, "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			listed = append(listed, f[0])
+		}
+	}
+	if slices.Contains(listed, "bench") || !slices.Contains(listed, "run") || !slices.Contains(listed, "backfill") {
+		t.Fatalf("help lists %v: want run and backfill, and no bench (the benchmarks are cmd/trackwatch-bench)", listed)
+	}
+}
+
+// The benchmark harness (internal/bench, cmd/trackwatch-bench) is not part of the
+// product binary: nothing trackwatch builds from imports it.
+func TestTheProductBinaryHasNoBenchmarks(t *testing.T) {
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		t.Skipf("no go tool at %s: %v", goTool, err)
+	}
+	out, err := exec.Command(goTool, "list", "-deps", ".").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s", err, ee.Stderr)
+		}
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/trackwatch/trackwatch/config") {
+		t.Fatalf("go list -deps printed no dependency of trackwatch:\n%s", out)
+	}
+	for _, p := range deps {
+		if strings.Contains(p, "bench") {
+			t.Errorf("trackwatch depends on %s", p)
+		}
 	}
 }
 

@@ -46,55 +46,6 @@ order-events.ndjson and truth.json (which detectors should flag each order as of
 Starts an in-process Kafka broker with the tracking and order topics and a real
 ClickHouse server (libchdb) on loopback, applies the schema, prints the addresses and
 runs until interrupted. Data persists in the data directories across restarts.
-`}, {name: "bench", summary: "measure ingest throughput, detector run time at scale, notification delivery", run: benchCmd,
-		usage: `Usage: trackwatch bench ingest [flags]
-       trackwatch bench detect [--events 1000000,10000000] [--repeat 3] [--skip-single]
-       trackwatch bench notify [--changes 10000] [--runs 50] [--per-run 10] [--concurrency 4]
-       trackwatch bench api [--events 10000000] [--requests 200]
-       trackwatch bench backfill [--events 1000000] [--batch-rows 20000]
-       trackwatch bench backtest [--events 10000000] [--steps 60] [--parallel 2]
-
-backfill writes --events generated tracking events to an NDJSON file and, against a
-fresh embedded ClickHouse, times ClickHouse's own INSERT ... FORMAT JSONEachRow of the
-file into the same table (the reference: nested fields mapped, nothing normalised) and
-'trackwatch backfill load' of it as its own process (with its peak RSS).
-
-backtest generates the detector benchmark's data and times a backtest of --steps daily
-steps ending at the data's as-of moment, beside one step alone (the baseline).
-
-api loads the detector benchmark's data, records every detector's alerts, and times the
-workspace: the queue (first page, and filtered), an alert page, a seller page and an
-API query, each as the store's call in process (the baseline) and as an HTTP request.
-
-notify logs --changes alert changes in a fresh embedded ClickHouse and delivers them to
-a local webhook receiver (answering 204): first by a plain loop that signs and posts
-them (the baseline), then by trackwatch's dispatcher from the change log (claims,
-delivery log). Then it measures the latency from a burst of changes being logged (the
-end of a detector run) to each one's first attempt at the receiver.
-
-detect generates each scale's orders and carrier events inside a fresh embedded
-ClickHouse and times each detector in a run of its own (evaluate and record alerts;
---skip-single leaves these out) and all detectors in one run, as the schedule runs
-them: over the summaries kept at insert, and summarising every event instead (the
-baseline, detect.from_events), with the stages of each and the peak memory of
-ClickHouse and of trackwatch. The first run of a measurement records every alert; the
-median of the later ones (nothing changed) is reported, and the first run apart. Then it
-runs the schedule's own runs one after the other: one over every order, three 5
-minutes apart (each evaluating only what can have changed; the generated events dated
-in those minutes are stored before each, as an ingest would have), and one after a
-minute of ingest (60,000 carrier scans and 6,000 order events), failing if that one's counts of
-alerts firing differ from a run over every order as of the same moment.
-
-ingest:
-
-Starts its own embedded Kafka and ClickHouse (in a temp dir), loads --events generated
-v1 events into Kafka, and measures in one run: the ceiling (clickhouse-go inserting the
-already-decoded rows), trackwatch's ingest as its own process (events/s end to end and
-peak RSS), ClickHouse copying the stored rows into the same tables (INSERT ... SELECT:
-what the server accepts), the latency from produce to queryable at half the measured
-rate (--latency-seconds), and ClickHouse's Kafka engine with a materialized view into
-the same tables.
-Prints a Markdown table for BENCHMARKS.md. Needs libchdb (make chdb).
 `}, {name: "backfill", summary: "load history from files (NDJSON, CSV, Parquet) or re-read Kafka from a moment", run: backfillCmd,
 		usage: backfillUsage,
 	}, {name: "backtest", summary: "what the detectors would have said as of every day of a past period, and how early", run: backtestCmd,

@@ -19,6 +19,7 @@ import (
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/sqlfile"
 	"github.com/trackwatch/trackwatch/store"
 )
 
@@ -154,7 +155,7 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	// the machine with them (a running system has merged most of its history).
 	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
 		var merging uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM system.merges WHERE database = {db:String}", clickhouse.Named("db", db)).Scan(&merging); err != nil {
+		if err := conn.QueryRow(ctx, statements.In(db, "merges_running"), clickhouse.Named("db", db)).Scan(&merging); err != nil {
 			return nil, err
 		}
 		if merging == 0 {
@@ -162,7 +163,7 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 		}
 	}
 	var loaded uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".tracking_events").Scan(&loaded); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(db, "count_tracking_events")).Scan(&loaded); err != nil {
 		return nil, err
 	}
 	res.Events = int(loaded)
@@ -220,8 +221,8 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 		return nil, err
 	}
 	// Start from no alerts, so the first run records every alert as new.
-	for _, t := range []string{"alerts", "alert_changes", "alert_runs"} {
-		if err := conn.Exec(ctx, "TRUNCATE TABLE "+db+"."+t); err != nil {
+	for _, t := range []sqlfile.Ident{"alerts", "alert_changes", "alert_runs"} {
+		if err := conn.Exec(ctx, statements.Text("truncate_table", sqlfile.DB(db).With("Table", t))); err != nil {
 			return nil, err
 		}
 	}
@@ -366,17 +367,8 @@ func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse
 	scans, confirms := 60*res.IngestRate, 6*res.IngestRate
 	args := []any{clickhouse.Named("from", at), clickhouse.Named("parcels", uint64(parcels)),
 		clickhouse.Named("scans", uint64(scans)), clickhouse.Named("confirms", uint64(confirms))}
-	for _, q := range []string{`INSERT INTO ` + db + `.tracking_events (event_id, tracking_number, tracking_number_raw, carrier, status, raw_status,
-    occurred_at, location_country, location_city, location_city_norm, location_postal, location_postal_norm, source_topic, source_partition, source_offset)
-SELECT concat('tm-', toString(number)), ` + benchNumber("p") + `, ` + benchNumber("p") + `, if(p % 3 = 0, 'china-post', 'cainiao'), 'in_transit', 'In transit',
-    {from:DateTime64(3, 'UTC')} + toIntervalMillisecond(intDiv((number + 1) * 60000, {scans:UInt64})), 'JP', 'Tokyo', 'tokyo', '1000001', '1000001', 'bench', 2, number
-FROM (SELECT number, (number * 7919 + 13) % {parcels:UInt64} AS p FROM numbers({scans:UInt64}))`,
-		`INSERT INTO ` + db + `.order_events (event_id, order_id, marketplace, seller_id, buyer_id, status, occurred_at, source_topic, source_partition, source_offset)
-SELECT concat('om-', toString(number)), concat('o-', toString(o)), if(o % 4 = 0, 'amazon', 'aliexpress'), concat('s', toString(o % 5000)),
-    concat('b', toString(o % 300007)), 'confirmed', {from:DateTime64(3, 'UTC')} + toIntervalMillisecond(intDiv((number + 1) * 60000, {confirms:UInt64})),
-    'bench', 2, number
-FROM (SELECT number, (number * 104729 + 7) % {parcels:UInt64} AS o FROM numbers({confirms:UInt64}))`} {
-		if err := conn.Exec(ctx, q, args...); err != nil {
+	for _, name := range []string{"ingest_minute_scans", "ingest_minute_confirms"} {
+		if err := conn.Exec(ctx, statements.In(db, name), args...); err != nil {
 			return res, fmt.Errorf("a minute of ingest: %w", err)
 		}
 	}
@@ -412,7 +404,7 @@ FROM (SELECT number, (number * 104729 + 7) % {parcels:UInt64} AS o FROM numbers(
 // allocator kept from earlier work to the system, and both processes' high-water marks
 // are reset, so that readPeak then reads this measurement's.
 func startPeak(ctx context.Context, conn driver.Conn, ch *devstack.ClickHouse, log *slog.Logger) {
-	if err := conn.Exec(ctx, "SYSTEM JEMALLOC PURGE"); err != nil {
+	if err := conn.Exec(ctx, statements.Text("jemalloc_purge", nil)); err != nil {
 		log.Warn("jemalloc purge failed: the peak includes memory kept from earlier runs", "err", err)
 	}
 	resetPeakRSS(ch.Pid())
@@ -430,27 +422,11 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// benchNumber is the tracking number of parcel p (an SQL expression) in the generated
-// data: a China Post S10 number for every third (one in 100 with a wrong check digit),
-// else a Cainiao one.
-func benchNumber(p string) string {
-	d := "leftPad(toString(" + p + " % 100000000), 8, '0')"
-	sum := "arraySum(arrayMap((i, w) -> toUInt32(substring(" + d + ", i, 1)) * w, range(1, 9), [8, 6, 4, 2, 3, 5, 9, 7]))"
-	check := "multiIf(11 - " + sum + " % 11 = 10, 0, 11 - " + sum + " % 11 = 11, 5, 11 - " + sum + " % 11)"
-	check = "if(" + p + " % 100 = 7, (" + check + " + 1) % 10, " + check + ")"
-	return "if(" + p + " % 3 = 0, concat('RR', " + d + ", toString(" + check + "), 'CN'), concat('LP', leftPad(toString(" + p + "), 14, '0')))"
-}
-
-// trackingColumns are the columns the generated carrier events give.
-const trackingColumns = `event_id, tracking_number, tracking_number_raw, carrier, status, raw_status, occurred_at,
-    location_country, location_city, location_city_norm, location_postal, location_postal_norm,
-    dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset`
-
 // heldEvents is the table of the generated carrier events that occur after asOfBench
 // (parcels shipped in the last six days have some), when loadDetectData holds them back:
 // a running system has not stored events of the future. DeliverHeld stores them as
 // their moments come.
-const heldEvents = "bench_held_events"
+const heldEvents = sqlfile.Ident("bench_held_events")
 
 // loadDetectData generates orders and their carrier events inside ClickHouse. Parcel p
 // has about ten events; known fractions carry each detector's condition: every 20th
@@ -459,44 +435,20 @@ const heldEvents = "bench_held_events"
 // check digit, and orders o and o+1 share a number when o % 50 = 1. With hold, the
 // carrier events occurring after asOfBench go to heldEvents instead of tracking_events.
 func loadDetectData(ctx context.Context, conn driver.Conn, db string, parcels int, hold bool) error {
-	tn := benchNumber
-	shipped := func(p string) string {
-		return "({as_of:DateTime64(3, 'UTC')} - toIntervalSecond((" + p + " * 7919) % (80 * 86400) + 3600))"
-	}
-	orders := `INSERT INTO ` + db + `.order_events (event_id, order_id, marketplace, seller_id, buyer_id, status, occurred_at,
-    tracking_number, tracking_number_raw, carrier, ship_to_country, ship_to_city, ship_to_city_norm, ship_to_postal, ship_to_postal_norm,
-    protection_days, amount, currency, source_topic, source_partition, source_offset)
-SELECT concat('oe-', toString(number)), concat('o-', toString(o)), if(o % 4 = 0, 'amazon', 'aliexpress'),
-    concat('s', toString(o % 5000)), concat('b', toString(o % 300007)), if(number % 2 = 0, 'placed', 'shipped'),
-    if(number % 2 = 0, ` + shipped("p") + ` - toIntervalDay(1), ` + shipped("p") + `),
-    if(number % 2 = 1, ` + tn("p") + `, ''), if(number % 2 = 1, ` + tn("p") + `, ''), if(p % 3 = 0, 'china-post', 'cainiao'),
-    'JP', 'Tokyo', 'tokyo', '100-0001', '1000001', 60, toDecimal64(o % 200, 4), 'USD', 'bench', 0, number
-FROM (SELECT number, intDiv(number, 2) AS o, if(o % 50 = 1, o - 1, o) AS p FROM numbers({from:UInt64}, {count:UInt64}))`
-	tracking := `INSERT INTO ` + db + `.$table (` + trackingColumns + `)
-SELECT concat('te-', toString(number)), ` + tn("p") + `, ` + tn("p") + `, if(p % 3 = 0, 'china-post', 'cainiao'),
-    multiIf(k = 0 OR p % 20 = 3, 'info_received', k = 9, 'delivered', 'in_transit'),
-    multiIf(k = 0 OR p % 20 = 3, 'Electronic information received', k = 9, 'Delivered', 'In transit'),
-    ` + shipped("p") + ` + toIntervalHour(2 + k * 16) - if(p % 40 = 5, toIntervalDay(30), toIntervalDay(0)) AS occurred_at,
-    if(k = 9, dc, 'CN'), if(k = 9, dcity, 'Shenzhen'), if(k = 9, lower(dcity), 'shenzhen'), if(k = 9, dpost, '518000'), if(k = 9, dpost, '518000'),
-    dc, dcity, lower(dcity), dpost, dpost, 'bench', 1, number
-FROM (SELECT number, intDiv(number, 10) AS p, number % 10 AS k,
-        if(p % 30 = 6, 'US', 'JP') AS dc, if(p % 30 = 6, 'Austin', 'Tokyo') AS dcity, if(p % 30 = 6, '73301', '1000001') AS dpost
-      FROM numbers({from:UInt64}, {count:UInt64}))
-WHERE p % 25 != 4$when`
 	type load struct {
 		q    string
 		rows uint64 // of numbers()
 	}
-	trackingInto := func(table, when string) string {
-		return strings.NewReplacer("$table", table, "$when", when).Replace(tracking)
+	tracking := func(table sqlfile.Ident, part string) string {
+		return statements.Text("generate_tracking", sqlfile.DB(db).With("Table", table).With("Part", part))
 	}
-	loads := []load{{orders, uint64(2 * parcels)}, {trackingInto("tracking_events", ""), uint64(10 * parcels)}}
+	loads := []load{{statements.In(db, "generate_orders"), uint64(2 * parcels)}, {tracking("tracking_events", ""), uint64(10 * parcels)}}
 	if hold {
-		if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+db+"."+heldEvents+" AS "+db+".tracking_events ENGINE = MergeTree ORDER BY occurred_at"); err != nil {
+		if err := conn.Exec(ctx, statements.Text("create_held_events", sqlfile.DB(db).With("Held", heldEvents))); err != nil {
 			return fmt.Errorf("generate: %w", err)
 		}
-		loads[1].q = trackingInto("tracking_events", " AND occurred_at <= {as_of:DateTime64(3, 'UTC')}")
-		loads = append(loads, load{trackingInto(heldEvents, " AND occurred_at > {as_of:DateTime64(3, 'UTC')}"), uint64(10 * parcels)})
+		loads[1].q = tracking("tracking_events", "stored")
+		loads = append(loads, load{tracking(heldEvents, "held"), uint64(10 * parcels)})
 	}
 	// In statements of at most 10M rows each: one statement of 100M rows (and the
 	// summaries' views) ran past the driver's 5-minute read timeout.
@@ -541,13 +493,13 @@ func GenerateDetectData(ctx context.Context, conn driver.Conn, db string, parcel
 // tracking_events, as the ingest would have when they occurred, and returns how many.
 func DeliverHeld(ctx context.Context, conn driver.Conn, db string, from, to time.Time) (int, error) {
 	args := []any{clickhouse.Named("from", from), clickhouse.Named("to", to)}
-	where := " WHERE occurred_at > {from:DateTime64(3, 'UTC')} AND occurred_at <= {to:DateTime64(3, 'UTC')}"
+	held := sqlfile.DB(db).With("Held", heldEvents)
 	var n uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+"."+heldEvents+where, args...).Scan(&n); err != nil {
+	if err := conn.QueryRow(ctx, statements.Text("count_held", held), args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("held events: %w", err)
 	}
 	if n > 0 {
-		if err := conn.Exec(ctx, "INSERT INTO "+db+".tracking_events ("+trackingColumns+")\nSELECT "+trackingColumns+" FROM "+db+"."+heldEvents+where, args...); err != nil {
+		if err := conn.Exec(ctx, statements.Text("deliver_held", held), args...); err != nil {
 			return 0, fmt.Errorf("deliver held events: %w", err)
 		}
 	}

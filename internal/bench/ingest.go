@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -17,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"text/template"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -26,11 +24,9 @@ import (
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/sqlfile"
 	"github.com/trackwatch/trackwatch/store"
 )
-
-//go:embed kafka_engine.sql
-var kafkaEngineSQL string
 
 // IngestOptions configure the ingest benchmark. The zero value is usable.
 type IngestOptions struct {
@@ -38,8 +34,7 @@ type IngestOptions struct {
 	Partitions int    // partitions per topic; default 4
 	BlockRows  int    // rows per insert block, for trackwatch and the ceiling; default 10000 (ingest.max_batch_rows)
 	Seed       uint64 // generator seed; default 1
-	// Trackwatch is the trackwatch binary to run as the ingest process; default this
-	// executable.
+	// Trackwatch is the trackwatch binary to run as the ingest process (required).
 	Trackwatch string
 	// SkipKafkaEngine leaves out the ClickHouse Kafka engine reference.
 	SkipKafkaEngine bool
@@ -140,7 +135,7 @@ func latency(ctx context.Context, conn driver.Conn, chAddr, broker, dir string, 
 	}
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".tracking_events").Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, statements.In(db, "count_tracking_events")).Scan(&n); err != nil {
 			return nil, err
 		}
 		if int(n) >= total {
@@ -152,7 +147,7 @@ func latency(ctx context.Context, conn driver.Conn, chAddr, broker, dir string, 
 	}
 	var q []float64
 	var mx float64
-	if err := conn.QueryRow(ctx, "SELECT quantilesExact(0.5, 0.99)(ms), max(ms) FROM (SELECT toFloat64(dateDiff('millisecond', occurred_at, ingested_at)) AS ms FROM "+db+".tracking_events)").Scan(&q, &mx); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(db, "latency_quantiles")).Scan(&q, &mx); err != nil {
 		return nil, err
 	}
 	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
@@ -205,11 +200,7 @@ func (o *IngestOptions) defaults() {
 func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	o.defaults()
 	if o.Trackwatch == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		o.Trackwatch = exe
+		return nil, errors.New("no trackwatch binary to run as the ingest process (IngestOptions.Trackwatch)")
 	}
 	dir, err := os.MkdirTemp("", "trackwatch-bench-")
 	if err != nil {
@@ -493,12 +484,13 @@ func serverSide(ctx context.Context, conn driver.Conn, o IngestOptions) (Measure
 	}))
 	start := time.Now()
 	var rows uint64
-	for _, t := range []string{"tracking_events", "order_events"} {
-		if err := conn.Exec(sctx, "INSERT INTO "+db+"."+t+" SELECT * FROM bench_trackwatch."+t); err != nil {
+	for _, t := range []sqlfile.Ident{"tracking_events", "order_events"} {
+		data := sqlfile.DB(db).With("Table", t)
+		if err := conn.Exec(sctx, statements.Text("copy_table", data.With("From", sqlfile.Ident("bench_trackwatch")))); err != nil {
 			return Measurement{}, err
 		}
 		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+"."+t).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, statements.Text("count_rows", data)).Scan(&n); err != nil {
 			return Measurement{}, err
 		}
 		rows += n
@@ -516,25 +508,20 @@ func kafkaEngine(ctx context.Context, conn driver.Conn, load *Load, broker strin
 		return Measurement{}, err
 	}
 	consumers := min(o.Partitions, runtime.NumCPU())
-	t, err := template.New("kafka").Parse(kafkaEngineSQL)
-	if err != nil {
-		return Measurement{}, err
-	}
-	var b strings.Builder
-	err = t.Execute(&b, map[string]any{"DB": "`" + db + "`", "Brokers": sqlString(broker), "TrackingGroup": sqlString("bench-kafka-engine-tracking"), "OrderGroup": sqlString("bench-kafka-engine-orders"),
-		"TrackingTopic": sqlString(schemas.TrackingTopic), "OrderTopic": sqlString(schemas.OrderTopic), "Consumers": consumers})
-	if err != nil {
-		return Measurement{}, err
-	}
+	args := []any{clickhouse.Named("brokers", broker), clickhouse.Named("consumers", uint32(consumers)),
+		clickhouse.Named("tracking_topic", schemas.TrackingTopic), clickhouse.Named("tracking_group", "bench-kafka-engine-tracking"),
+		clickhouse.Named("order_topic", schemas.OrderTopic), clickhouse.Named("order_group", "bench-kafka-engine-orders")}
+	kafkaTables := []string{"kafka_tracking", "kafka_orders", "kafka_tracking_mv", "kafka_orders_mv"}
 	start := time.Now()
-	for _, stmt := range splitSQL(b.String()) {
-		if err := conn.Exec(ctx, stmt); err != nil {
+	for _, name := range kafkaTables {
+		stmt := statements.In(db, name)
+		if err := conn.Exec(ctx, stmt, args...); err != nil {
 			return Measurement{}, fmt.Errorf("%w\n%s", err, stmt)
 		}
 	}
 	for {
 		var rows uint64
-		if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM "+db+".tracking_events) + (SELECT count() FROM "+db+".order_events)").Scan(&rows); err != nil {
+		if err := conn.QueryRow(ctx, statements.In(db, "count_all_events")).Scan(&rows); err != nil {
 			return Measurement{}, err
 		}
 		if rows >= uint64(o.Events) {
@@ -549,43 +536,22 @@ func kafkaEngine(ctx context.Context, conn driver.Conn, load *Load, broker strin
 	if err := expectRows(ctx, conn, db, len(load.Tracking), len(load.Orders)); err != nil {
 		return Measurement{}, err
 	}
-	_ = conn.Exec(ctx, "DROP TABLE "+db+".kafka_tracking_mv")
-	_ = conn.Exec(ctx, "DROP TABLE "+db+".kafka_orders_mv")
-	_ = conn.Exec(ctx, "DROP TABLE "+db+".kafka_tracking")
-	_ = conn.Exec(ctx, "DROP TABLE "+db+".kafka_orders")
+	for _, t := range []sqlfile.Ident{"kafka_tracking_mv", "kafka_orders_mv", "kafka_tracking", "kafka_orders"} {
+		_ = conn.Exec(ctx, statements.Text("drop_table", sqlfile.DB(db).With("Table", t)))
+	}
 	return Measurement{Name: "ClickHouse Kafka engine + MV", Events: o.Events, Seconds: secs, EventsPerSec: float64(o.Events) / secs,
 		Note: fmt.Sprintf("JSONAsString, %d consumers per topic, parsing in SQL, from CREATE", consumers)}, nil
 }
 
 func expectRows(ctx context.Context, conn driver.Conn, db string, tracking, orders int) error {
 	var t, o uint64
-	if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM "+db+".tracking_events), (SELECT count() FROM "+db+".order_events)").Scan(&t, &o); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(db, "count_events")).Scan(&t, &o); err != nil {
 		return err
 	}
 	if int(t) != tracking || int(o) != orders {
 		return fmt.Errorf("%s holds %d tracking and %d order rows, want %d and %d", db, t, o, tracking, orders)
 	}
 	return nil
-}
-
-func sqlString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}
-
-func splitSQL(sql string) []string {
-	var out []string
-	for _, chunk := range strings.Split(sql, ";\n") {
-		var code []string
-		for _, line := range strings.Split(chunk, "\n") {
-			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "--") {
-				code = append(code, line)
-			}
-		}
-		if len(code) > 0 {
-			out = append(out, strings.TrimSuffix(strings.TrimSpace(strings.Join(code, "\n")), ";"))
-		}
-	}
-	return out
 }
 
 // peakRSSMiB reads a process's peak resident set size (VmHWM) from /proc.

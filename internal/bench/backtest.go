@@ -77,7 +77,7 @@ func Backtest(ctx context.Context, o BacktestOptions) (*BacktestResult, error) {
 	}
 	res := &BacktestResult{Orders: parcels, Steps: o.Steps, Parallel: o.Parallel, LoadSeconds: time.Since(start).Seconds()}
 	var loaded uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".tracking_events").Scan(&loaded); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(db, "count_tracking_events")).Scan(&loaded); err != nil {
 		return nil, err
 	}
 	res.Events = int(loaded)
@@ -90,7 +90,7 @@ func Backtest(ctx context.Context, o BacktestOptions) (*BacktestResult, error) {
 		return nil, err
 	}
 	res.OneStepSeconds = one.Took.Seconds()
-	if err := conn.Exec(ctx, "SYSTEM JEMALLOC PURGE"); err != nil {
+	if err := conn.Exec(ctx, statements.Text("jemalloc_purge", nil)); err != nil {
 		o.Logger.Warn("jemalloc purge failed: the peak includes memory kept from earlier work", "err", err)
 	}
 	resetPeakRSS(ch.Pid())

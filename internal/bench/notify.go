@@ -107,7 +107,7 @@ func Notify(ctx context.Context, o NotifyOptions) (*NotifyResult, error) {
 		return nil, err
 	}
 	var evLen float64
-	if err := conn.QueryRow(ctx, "SELECT avg(length(evidence)) FROM bench.alert_changes").Scan(&evLen); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(db, "evidence_length")).Scan(&evLen); err != nil {
 		return nil, err
 	}
 	res.EvidenceBytes = int(evLen)
@@ -130,7 +130,7 @@ func Notify(ctx context.Context, o NotifyOptions) (*NotifyResult, error) {
 	// Baseline: sign and post the same changes, no bookkeeping.
 	o.Progress("baseline: sign and post in a plain loop")
 	var changes []alert.Change
-	if err := conn.Select(ctx, &changes, "SELECT * FROM bench.alert_changes FINAL ORDER BY created_at, change_id"); err != nil {
+	if err := conn.Select(ctx, &changes, statements.In(db, "changes")); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -189,7 +189,7 @@ func Notify(ctx context.Context, o NotifyOptions) (*NotifyResult, error) {
 	res.LatencyP50, res.LatencyP99, res.LatencyMax = percentiles(lat)
 	res.LatencySamples = len(lat)
 	var failed uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM bench.notify_attempts WHERE outcome != 'delivered'").Scan(&failed); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(db, "failed_attempts")).Scan(&failed); err != nil {
 		return nil, err
 	}
 	if failed > 0 {
@@ -201,15 +201,7 @@ func Notify(ctx context.Context, o NotifyOptions) (*NotifyResult, error) {
 // logBenchChanges writes n fired changes with ids <prefix><i>, each with a carrier
 // timeline of 12 events as evidence (about the size real alerts carry).
 func logBenchChanges(ctx context.Context, conn driver.Conn, db, prefix string, n int) error {
-	return conn.Exec(ctx, "INSERT INTO `"+db+"`.alert_changes (change_id, kind, alert_id, detector, order_id, tracking_number, seller_id, "+
-		"buyer_id, marketplace, severity, recommendation, reason, evidence, protection_ends_at, first_detected_at, last_detected_at, status, as_of)\n"+
-		"SELECT concat({p:String}, toString(number)), 'fired', concat('a-', {p:String}, toString(number)), 'stalled_eir', concat('order-', toString(number)), "+
-		"concat('LP', leftPad(toString(number), 12, '0'), 'CN'), 'seller-1', 'buyer-1', 'aliexpress', 'high', 'open_dispute', "+
-		"'The seller provided tracking number LP000000000001CN on 2026-10-05. Since 2026-10-05 the carrier has shown only electronic information (a shipping label, no physical scan) for it; after 9 days the parcel has never moved. I request a full refund.', "+
-		"concat('{\"first_event_at\":\"2026-10-05 08:00:00.000\",\"carrier_events\":12,\"timeline\":[', "+
-		"arrayStringConcat(arrayMap(i -> concat('{\"at\":\"2026-10-0', toString(1 + i % 9), ' 08:00:00.000\",\"status\":\"info_received\",\"raw_status\":\"Electronic information received\",\"country\":\"CN\",\"city\":\"Shenzhen\"}'), range(12)), ','), ']}'), "+
-		"now64(3) + toIntervalDay(30), now64(3), now64(3), 'firing', now64(3)\n"+
-		"FROM numbers({n:UInt32})", clickhouse.Named("p", prefix), clickhouse.Named("n", uint32(n)))
+	return conn.Exec(ctx, statements.In(db, "log_changes"), clickhouse.Named("p", prefix), clickhouse.Named("n", uint32(n)))
 }
 
 // postAll sends each change as its own delivery, concurrency at a time.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"runtime"
 	"slices"
@@ -12,34 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trackwatch/trackwatch/bench"
-	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/internal/bench"
 )
 
-func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
-	if len(args) > 0 && args[0] == "detect" {
-		return benchDetect(ctx, env, c, args[1:])
-	}
-	if len(args) > 0 && args[0] == "notify" {
-		return benchNotify(ctx, env, c, args[1:])
-	}
-	if len(args) > 0 && args[0] == "api" {
-		return benchAPI(ctx, env, c, args[1:])
-	}
-	if len(args) > 0 && args[0] == "backfill" {
-		return benchBackfill(ctx, env, c, args[1:])
-	}
-	if len(args) > 0 && args[0] == "backtest" {
-		return benchBacktest(ctx, env, c, args[1:])
-	}
-	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprint(env.stderr, c.usage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return exitOK
-		}
-		return exitUsage
-	}
-	fs, cf := newFlags(env, c)
+func benchIngest(ctx context.Context, env *cmdEnv, args []string) int {
+	fs, cf := newFlags(env)
 	var o bench.IngestOptions
 	fs.IntVar(&o.Events, "events", 2_000_000, "events to load (about 80% tracking, 20% order)")
 	fs.IntVar(&o.Partitions, "partitions", 4, "partitions per topic")
@@ -47,11 +23,11 @@ func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	seed := fs.Uint64("seed", 1, "generator seed")
 	fs.BoolVar(&o.SkipKafkaEngine, "skip-kafka-engine", false, "leave out the ClickHouse Kafka engine reference")
 	fs.IntVar(&o.LatencySeconds, "latency-seconds", 20, "produce -> queryable under steady load at half the measured rate, for this long (-1: skip)")
-	if ok, code := parse(fs, args[1:]); !ok {
+	if ok, code := parse(fs, args); !ok {
 		return code
 	}
 	if o.Events < 1000 || o.Partitions < 1 || o.BlockRows < 1 {
-		fmt.Fprintln(env.stderr, "trackwatch bench ingest: --events must be at least 1000, --partitions and --block-rows at least 1")
+		fmt.Fprintln(env.stderr, "trackwatch-bench ingest: --events must be at least 1000, --partitions and --block-rows at least 1")
 		fs.Usage()
 		return exitUsage
 	}
@@ -61,7 +37,12 @@ func benchCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return exitUsage
 	}
 	o.ClickHouse, o.Logger, o.Progress = cfg.Embedded.ClickHouse, logger, progress
-	res, err := bench.Ingest(ctx, o)
+	var res *bench.IngestResult
+	err := withTrackwatch(ctx, progress, func(exe string) (err error) {
+		o.Trackwatch = exe
+		res, err = bench.Ingest(ctx, o)
+		return err
+	})
 	if err != nil {
 		logger.Error("bench failed", "err", err)
 		return exitFailure
@@ -99,8 +80,8 @@ func printIngestResult(w io.Writer, r *bench.IngestResult) {
 		r.Trackwatch.EventsPerSec/r.Ceiling.EventsPerSec, r.ProduceSeconds)
 }
 
-func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int {
-	fs, cf := newFlags(env, c)
+func benchDetect(ctx context.Context, env *cmdEnv, args []string) int {
+	fs, cf := newFlags(env)
 	scales := fs.String("events", "1000000,10000000", "comma-separated tracking-event counts, one scale each (orders are a tenth)")
 	var o bench.DetectOptions
 	fs.IntVar(&o.Repeat, "repeat", 3, "runs per measurement: the first records every alert, the median of the others is reported")
@@ -111,7 +92,7 @@ func benchDetect(ctx context.Context, env *cmdEnv, c command, args []string) int
 	for _, s := range strings.Split(*scales, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1000 {
-			fmt.Fprintf(env.stderr, "trackwatch bench detect: --events %q: each scale must be a number of at least 1000\n", *scales)
+			fmt.Fprintf(env.stderr, "trackwatch-bench detect: --events %q: each scale must be a number of at least 1000\n", *scales)
 			return exitUsage
 		}
 		o.Scales = append(o.Scales, n)
@@ -255,8 +236,8 @@ func printDetectPeaks(env *cmdEnv, res []bench.DetectScale) {
 	row("scheduled run after a minute of ingest", func(s bench.DetectScale) bench.PeakRSS { return s.Scheduled.IngestPeak })
 }
 
-func benchNotify(ctx context.Context, env *cmdEnv, c command, args []string) int {
-	fs, cf := newFlags(env, c)
+func benchNotify(ctx context.Context, env *cmdEnv, args []string) int {
+	fs, cf := newFlags(env)
 	var o bench.NotifyOptions
 	fs.IntVar(&o.Changes, "changes", 10_000, "alert changes to deliver for the throughput measurement")
 	fs.IntVar(&o.Runs, "runs", 50, "bursts for the latency measurement")
@@ -266,7 +247,7 @@ func benchNotify(ctx context.Context, env *cmdEnv, c command, args []string) int
 		return code
 	}
 	if o.Changes < 1 || o.Runs < 1 || o.PerRun < 1 || o.Concurrency < 1 {
-		fmt.Fprintln(env.stderr, "trackwatch bench notify: --changes, --runs, --per-run and --concurrency must be at least 1")
+		fmt.Fprintln(env.stderr, "trackwatch-bench notify: --changes, --runs, --per-run and --concurrency must be at least 1")
 		fs.Usage()
 		return exitUsage
 	}
@@ -294,8 +275,8 @@ func benchNotify(ctx context.Context, env *cmdEnv, c command, args []string) int
 	return exitOK
 }
 
-func benchAPI(ctx context.Context, env *cmdEnv, c command, args []string) int {
-	fs, cf := newFlags(env, c)
+func benchAPI(ctx context.Context, env *cmdEnv, args []string) int {
+	fs, cf := newFlags(env)
 	var o bench.APIOptions
 	fs.IntVar(&o.Events, "events", 10_000_000, "tracking events to load (a tenth as many orders)")
 	fs.IntVar(&o.Requests, "requests", 200, "requests per endpoint")
@@ -303,7 +284,7 @@ func benchAPI(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return code
 	}
 	if o.Events < 10_000 || o.Requests < 10 {
-		fmt.Fprintln(env.stderr, "trackwatch bench api: --events must be at least 10000 and --requests at least 10")
+		fmt.Fprintln(env.stderr, "trackwatch-bench api: --events must be at least 10000 and --requests at least 10")
 		fs.Usage()
 		return exitUsage
 	}
@@ -330,19 +311,8 @@ func benchAPI(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	return exitOK
 }
 
-// benchEnv loads the configuration and makes the progress printer a benchmark reports
-// its steps with, on stderr.
-func benchEnv(env *cmdEnv, cf *configFlags) (config.Config, *slog.Logger, func(string), bool) {
-	cfg, logger, ok := cf.loadOrExit(env)
-	if !ok {
-		return cfg, nil, nil, false
-	}
-	started := time.Now()
-	return cfg, logger, func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }, true
-}
-
-func benchBackfill(ctx context.Context, env *cmdEnv, c command, args []string) int {
-	fs, cf := newFlags(env, c)
+func benchBackfill(ctx context.Context, env *cmdEnv, args []string) int {
+	fs, cf := newFlags(env)
 	var o bench.BackfillOptions
 	fs.IntVar(&o.Events, "events", 1_000_000, "tracking events in the file")
 	fs.IntVar(&o.BatchRows, "batch-rows", 20_000, "trackwatch's records per block")
@@ -350,20 +320,20 @@ func benchBackfill(ctx context.Context, env *cmdEnv, c command, args []string) i
 		return code
 	}
 	if o.Events < 1000 {
-		fmt.Fprintln(env.stderr, "trackwatch bench backfill: --events must be at least 1000")
+		fmt.Fprintln(env.stderr, "trackwatch-bench backfill: --events must be at least 1000")
 		return exitUsage
 	}
 	cfg, logger, progress, ok := benchEnv(env, cf)
 	if !ok {
 		return exitUsage
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		logger.Error("bench failed", "err", err)
-		return exitFailure
-	}
-	o.ClickHouse, o.Logger, o.Trackwatch, o.Progress = cfg.Embedded.ClickHouse, logger, exe, progress
-	res, err := bench.Backfill(ctx, o)
+	o.ClickHouse, o.Logger, o.Progress = cfg.Embedded.ClickHouse, logger, progress
+	var res *bench.BackfillResult
+	err := withTrackwatch(ctx, progress, func(exe string) (err error) {
+		o.Trackwatch = exe
+		res, err = bench.Backfill(ctx, o)
+		return err
+	})
 	if err != nil {
 		logger.Error("bench failed", "err", err)
 		return exitFailure
@@ -382,8 +352,8 @@ func benchBackfill(ctx context.Context, env *cmdEnv, c command, args []string) i
 	return exitOK
 }
 
-func benchBacktest(ctx context.Context, env *cmdEnv, c command, args []string) int {
-	fs, cf := newFlags(env, c)
+func benchBacktest(ctx context.Context, env *cmdEnv, args []string) int {
+	fs, cf := newFlags(env)
 	var o bench.BacktestOptions
 	fs.IntVar(&o.Events, "events", 10_000_000, "tracking events generated (orders are a tenth)")
 	fs.IntVar(&o.Steps, "steps", 60, "daily steps")
@@ -392,7 +362,7 @@ func benchBacktest(ctx context.Context, env *cmdEnv, c command, args []string) i
 		return code
 	}
 	if o.Events < 1000 || o.Steps < 1 || o.Parallel < 1 {
-		fmt.Fprintln(env.stderr, "trackwatch bench backtest: --events must be at least 1000, --steps and --parallel at least 1")
+		fmt.Fprintln(env.stderr, "trackwatch-bench backtest: --events must be at least 1000, --steps and --parallel at least 1")
 		return exitUsage
 	}
 	cfg, logger, progress, ok := benchEnv(env, cf)

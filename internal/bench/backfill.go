@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -26,7 +27,7 @@ type BackfillOptions struct {
 	// BatchRows is trackwatch's records per block. Default 20,000.
 	BatchRows  int
 	ClickHouse devstack.ClickHouseConfig
-	// Trackwatch is the binary run as `trackwatch backfill load`.
+	// Trackwatch is the binary run as `trackwatch backfill load` (required).
 	Trackwatch string
 	Logger     *slog.Logger
 	Progress   func(string)
@@ -42,20 +43,13 @@ type BackfillResult struct {
 	Reference, Trackwatch Measurement
 }
 
-// referenceInsert maps the contract's JSON to tracking_events as ClickHouse itself can:
-// the same columns, with the raw values where trackwatch normalises.
-const referenceInsert = `INSERT INTO bench_ref.tracking_events (event_id, tracking_number, tracking_number_raw, carrier, status, raw_status, occurred_at,
- location_country, location_city, location_postal, dest_country, dest_city, dest_postal)
-SELECT event_id, upper(replaceRegexpAll(tracking_number, '[ -]', '')), tracking_number, carrier, status, raw_status, parseDateTime64BestEffort(occurred_at, 3, 'UTC'),
- location.country, location.city, location.postal_code, destination.country, destination.city, destination.postal_code
-FROM input('event_id String, tracking_number String, carrier String, status String, raw_status String, occurred_at String,
- location Tuple(country String, city String, postal_code String), destination Tuple(country String, city String, postal_code String)')
-FORMAT JSONEachRow`
-
 // Backfill writes a file of generated tracking events and times, against one fresh
 // embedded ClickHouse, ClickHouse's own JSONEachRow insert of it (the reference) and
 // trackwatch's backfill load of it.
 func Backfill(ctx context.Context, o BackfillOptions) (*BackfillResult, error) {
+	if o.Trackwatch == "" {
+		return nil, errors.New("no trackwatch binary to run as the backfill load (BackfillOptions.Trackwatch)")
+	}
 	if o.Events <= 0 {
 		o.Events = 1_000_000
 	}
@@ -97,7 +91,7 @@ func Backfill(ctx context.Context, o BackfillOptions) (*BackfillResult, error) {
 		return nil, err
 	}
 	start := time.Now()
-	resp, err := http.Post("http://"+ch.HTTPAddr()+"/?query="+url.QueryEscape(referenceInsert), "application/x-ndjson", bufio.NewReaderSize(f, 1<<20))
+	resp, err := http.Post("http://"+ch.HTTPAddr()+"/?query="+url.QueryEscape(statements.In("bench_ref", "reference_insert")), "application/x-ndjson", bufio.NewReaderSize(f, 1<<20))
 	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("reference insert: %w", err)
@@ -191,7 +185,7 @@ func writeTrackingFile(path string, n int) (int, int64, error) {
 // expectTable checks that db's tracking_events holds n rows.
 func expectTable(ctx context.Context, conn driver.Conn, db string, n int) error {
 	var got uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`.tracking_events").Scan(&got); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(db, "count_tracking_events")).Scan(&got); err != nil {
 		return err
 	}
 	if got != uint64(n) {

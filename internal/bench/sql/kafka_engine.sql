@@ -3,14 +3,21 @@
 -- normalisation that SQL makes easy (numbers, postal codes, case). It does less than
 -- trackwatch: no country-name mapping, a shorter status mapping, no dead-letter table
 -- (a bad message stops or is skipped), and no exactly-once guarantee across restarts.
+-- The statements run in the order of kafka_engine in ingest.go: the tables, then the views.
+
+{{define "kafka_tracking"}}
 CREATE TABLE {{.DB}}.kafka_tracking (raw String) ENGINE = Kafka SETTINGS
-    kafka_broker_list = {{.Brokers}}, kafka_topic_list = {{.TrackingTopic}}, kafka_group_name = {{.TrackingGroup}},
-    kafka_format = 'JSONAsString', kafka_num_consumers = {{.Consumers}}, kafka_thread_per_consumer = 1;
+    kafka_broker_list = {brokers:String}, kafka_topic_list = {tracking_topic:String}, kafka_group_name = {tracking_group:String},
+    kafka_format = 'JSONAsString', kafka_num_consumers = {consumers:UInt32}, kafka_thread_per_consumer = 1
+{{end}}
 
+{{define "kafka_orders"}}
 CREATE TABLE {{.DB}}.kafka_orders (raw String) ENGINE = Kafka SETTINGS
-    kafka_broker_list = {{.Brokers}}, kafka_topic_list = {{.OrderTopic}}, kafka_group_name = {{.OrderGroup}},
-    kafka_format = 'JSONAsString', kafka_num_consumers = {{.Consumers}}, kafka_thread_per_consumer = 1;
+    kafka_broker_list = {brokers:String}, kafka_topic_list = {order_topic:String}, kafka_group_name = {order_group:String},
+    kafka_format = 'JSONAsString', kafka_num_consumers = {consumers:UInt32}, kafka_thread_per_consumer = 1
+{{end}}
 
+{{define "kafka_tracking_mv"}}
 CREATE MATERIALIZED VIEW {{.DB}}.kafka_tracking_mv TO {{.DB}}.tracking_events AS
 SELECT
     JSONExtractString(raw, 'event_id') AS event_id,
@@ -36,8 +43,10 @@ SELECT
     JSONExtractString(raw, 'destination', 'postal_code') AS dest_postal,
     upper(replaceRegexpAll(JSONExtractString(raw, 'destination', 'postal_code'), '[\\s\\-]', '')) AS dest_postal_norm,
     _topic AS source_topic, toInt32(_partition) AS source_partition, toInt64(_offset) AS source_offset
-FROM {{.DB}}.kafka_tracking;
+FROM {{.DB}}.kafka_tracking
+{{end}}
 
+{{define "kafka_orders_mv"}}
 CREATE MATERIALIZED VIEW {{.DB}}.kafka_orders_mv TO {{.DB}}.order_events AS
 SELECT
     JSONExtractString(raw, 'event_id') AS event_id,
@@ -60,4 +69,5 @@ SELECT
     toDecimal64OrNull(JSONExtractRaw(raw, 'amount'), 4) AS amount,
     upper(JSONExtractString(raw, 'currency')) AS currency,
     _topic AS source_topic, toInt32(_partition) AS source_partition, toInt64(_offset) AS source_offset
-FROM {{.DB}}.kafka_orders;
+FROM {{.DB}}.kafka_orders
+{{end}}
