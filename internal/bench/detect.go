@@ -76,7 +76,7 @@ type DetectScale struct {
 	EventsSeconds float64
 	EventsStages  []StageTiming
 	EventsPeak    PeakRSS
-	// Scheduled runs as the schedule makes them (detect.Set.PrepareScheduled): one over
+	// Scheduled runs as the schedule makes them (detect.Set.Evaluate, Scheduled): one over
 	// every order (the first, and one a day), then runs 5 minutes apart with the data's
 	// own traffic stored meanwhile (its held events occurring in those minutes; median),
 	// then one after a minute of ingest at IngestRate events a second on top of it; each
