@@ -16,6 +16,7 @@ import (
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/store"
 )
@@ -149,12 +150,12 @@ func waitCommitted(t *testing.T, brokers []string, group string, within time.Dur
 // waitCommittedOr is waitCommitted with more to say on failure (a child's stderr).
 func waitCommittedOr(t *testing.T, brokers []string, group string, within time.Duration, more func() string, topics ...string) {
 	t.Helper()
-	var kc ingest.KafkaConfig
+	var kc kafkaclient.Config
 	_ = kc.Validate()
 	deadline := time.Now().Add(within)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		lag, err := ingest.GroupLag(ctx, kc, brokers, group, topics...)
+		lag, err := kafkaclient.GroupLag(ctx, kc, brokers, group, topics...)
 		cancel()
 		if err == nil && lag == 0 {
 			return
@@ -213,7 +214,7 @@ func ingestOptions(s *stack, db, group string) ingest.Options {
 
 func ingestOpts(brokers []string, conn ingest.Conn, db, group string) ingest.Options {
 	return ingest.Options{
-		Kafka:   ingest.KafkaConfig{TrackingTopic: schemas.TrackingTopic, OrderTopic: schemas.OrderTopic, GroupID: group},
+		Kafka:   kafkaclient.Config{TrackingTopic: schemas.TrackingTopic, OrderTopic: schemas.OrderTopic, GroupID: group},
 		Brokers: brokers, Conn: conn, Database: db, Logger: devstacktest.Logger(),
 		Config: ingest.Config{FlushInterval: 200 * time.Millisecond, MaxBatchRows: 700, MaxMessageBytes: 1 << 10,
 			SessionTimeout: 6 * time.Second, RetryInitial: 50 * time.Millisecond, RetryMax: time.Second},

@@ -22,6 +22,7 @@ import (
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/httpapi"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/store"
 )
@@ -289,7 +290,7 @@ type reloadable struct {
 	api        *httpapi.Server
 	notify     *notify.Dispatcher
 	clickhouse *store.Pool
-	kafka      *ingest.KafkaConfig // the one the ingest and checks were built from
+	kafka      *kafkaclient.Config // the one the ingest and checks were built from
 	brokers    []string
 }
 
