@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/trackwatch/trackwatch/deadletter"
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/ingest"
@@ -295,7 +296,7 @@ func TestDeadLetterReplayedAfterAFixIsIngested(t *testing.T) {
 	waitCommitted(t, s.brokers, "replay", time.Minute, schemas.TrackingTopic)
 	stop()
 
-	open, err := ingest.ListDeadLetters(ctx, s.conn, "trackwatch", ingest.DeadLetterFilter{Reason: ingest.ReasonTooLarge, Open: true})
+	open, err := deadletter.List(ctx, s.conn, "trackwatch", deadletter.Filter{Reason: ingest.ReasonTooLarge, Open: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +307,7 @@ func TestDeadLetterReplayedAfterAFixIsIngested(t *testing.T) {
 	// The fix: a larger limit. Then replay, and ingest stores the event.
 	w := &kafka.Writer{Addr: kafka.TCP(s.brokers...), Balancer: &kafka.Hash{}}
 	defer w.Close()
-	replayed, err := ingest.ReplayDeadLetters(ctx, s.conn, "trackwatch", w, ingest.DeadLetterFilter{Reason: ingest.ReasonTooLarge, Open: true}, time.Now())
+	replayed, err := deadletter.Replay(ctx, s.conn, "trackwatch", w, deadletter.Filter{Reason: ingest.ReasonTooLarge, Open: true}, time.Now())
 	if err != nil || len(replayed) != 1 {
 		t.Fatalf("replay: %d, %v", len(replayed), err)
 	}
@@ -319,7 +320,7 @@ func TestDeadLetterReplayedAfterAFixIsIngested(t *testing.T) {
 		t.Fatalf("replayed event stored %d times (%v), want 1", n, err)
 	}
 	// Replayed once: it is no longer open, and a second replay does nothing.
-	again, err := ingest.ReplayDeadLetters(ctx, s.conn, "trackwatch", w, ingest.DeadLetterFilter{Reason: ingest.ReasonTooLarge, Open: true}, time.Now())
+	again, err := deadletter.Replay(ctx, s.conn, "trackwatch", w, deadletter.Filter{Reason: ingest.ReasonTooLarge, Open: true}, time.Now())
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second replay replayed %d (%v), want 0", len(again), err)
 	}
