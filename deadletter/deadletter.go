@@ -56,18 +56,8 @@ func List(ctx context.Context, conn driver.Conn, db string, f Filter) ([]Stored,
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	q := "SELECT d.topic AS topic, d.partition AS partition, d.offset AS offset, d.source_file AS source_file, d.source_line AS source_line, d.message_key AS message_key, d.raw AS raw, " +
-		"d.reason AS reason, d.error AS error, d.message_time AS message_time, d.dead_lettered_at AS dead_lettered_at, " +
-		"r.replays AS replays, r.last_replayed_at AS last_replayed_at " +
-		"FROM `" + db + "`.dead_letters AS d FINAL " +
-		"LEFT JOIN (SELECT topic, partition, offset, source_file, source_line, count() AS replays, max(replayed_at) AS last_replayed_at " +
-		"FROM `" + db + "`.dead_letter_replays GROUP BY topic, partition, offset, source_file, source_line) AS r " +
-		"ON d.topic = r.topic AND d.partition = r.partition AND d.offset = r.offset AND d.source_file = r.source_file AND d.source_line = r.source_line " +
-		"WHERE ({topic:String} = '' OR d.topic = {topic:String}) AND ({reason:String} = '' OR d.reason = {reason:String}) " +
-		"AND d.dead_lettered_at >= {since:DateTime64(3, 'UTC')} AND (NOT {open:Bool} OR r.replays = 0) " +
-		"ORDER BY d.dead_lettered_at DESC, d.topic, d.partition, d.offset, d.source_file, d.source_line LIMIT {limit:UInt32}"
 	var out []Stored
-	err := conn.Select(ctx, &out, q, clickhouse.Named("topic", f.Topic), clickhouse.Named("reason", f.Reason),
+	err := conn.Select(ctx, &out, statements.In(db, "list"), clickhouse.Named("topic", f.Topic), clickhouse.Named("reason", f.Reason),
 		clickhouse.Named("since", f.Since.UTC()), clickhouse.Named("open", f.Open), clickhouse.Named("limit", uint32(f.Limit)))
 	if err != nil {
 		return nil, fmt.Errorf("list dead letters: %w", err)
@@ -103,7 +93,7 @@ func Replay(ctx context.Context, conn driver.Conn, db string, w Producer, f Filt
 		}
 		return nil, fmt.Errorf("replay: produce: %w", err)
 	}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO `"+db+"`.dead_letter_replays (topic, partition, offset, source_file, source_line, replayed_at)")
+	b, err := conn.PrepareBatch(ctx, statements.In(db, "insert_replays"))
 	if err != nil {
 		return dls, fmt.Errorf("record replays: %w", err)
 	}
