@@ -21,7 +21,7 @@ func insertNumberChecks(ctx context.Context, conn driver.Conn, db string, checks
 	if len(checks) == 0 {
 		return nil
 	}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO `"+db+"`.number_checks (tracking_number, carrier, verdict, couriers, problem, problem_ja, spec)")
+	b, err := conn.PrepareBatch(ctx, statements.In(db, "insert_number_checks"))
 	if err != nil {
 		return fmt.Errorf("prepare insert into number_checks: %w", err)
 	}
@@ -49,13 +49,13 @@ func insertNumberChecks(ctx context.Context, conn driver.Conn, db string, checks
 func Numbers(ctx context.Context, conn driver.Conn, db string, c *trackingnumber.Checker) (int, error) {
 	spec := c.Version()
 	var latest string
-	if err := conn.QueryRow(ctx, "SELECT argMax(spec, finished_at) FROM `"+db+"`.number_check_runs").Scan(&latest); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(db, "latest_run_spec")).Scan(&latest); err != nil {
 		return 0, fmt.Errorf("read number check runs: %w", err)
 	}
 	if latest == spec { // the latest, not any: a rollback to an earlier version judges again
 		return 0, nil
 	}
-	rows, err := conn.Query(ctx, "SELECT DISTINCT tracking_number, carrier FROM `"+db+"`.order_events WHERE tracking_number != ''")
+	rows, err := conn.Query(ctx, statements.In(db, "stored_numbers"))
 	if err != nil {
 		return 0, fmt.Errorf("read stored numbers: %w", err)
 	}
@@ -87,11 +87,11 @@ func Numbers(ctx context.Context, conn driver.Conn, db string, c *trackingnumber
 	// The run is recorded first: the detectors read the verdicts of the latest run's
 	// version (and, before any run, every verdict), so from here on they read these,
 	// and verdicts an older instance still writes are not read. The delete only tidies.
-	if err := conn.Exec(ctx, "INSERT INTO `"+db+"`.number_check_runs (spec, pairs) VALUES ({spec:String}, {pairs:UInt64})",
+	if err := conn.Exec(ctx, statements.In(db, "record_run"),
 		clickhouse.Named("spec", spec), clickhouse.Named("pairs", uint64(pairs))); err != nil {
 		return 0, fmt.Errorf("record number check run: %w", err)
 	}
-	if err := conn.Exec(ctx, "DELETE FROM `"+db+"`.number_checks WHERE spec != {spec:String}", clickhouse.Named("spec", spec)); err != nil {
+	if err := conn.Exec(ctx, statements.In(db, "delete_older_checks"), clickhouse.Named("spec", spec)); err != nil {
 		return 0, fmt.Errorf("delete older number checks: %w", err)
 	}
 	return pairs, nil

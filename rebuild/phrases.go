@@ -39,12 +39,8 @@ func Phrases(ctx context.Context, conn driver.Conn, db string, t *carrier.Table,
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	q := "SELECT carrier, raw_status, status, sub_status, status_given, count() AS events, max(occurred_at) AS last_seen FROM `" + db + "`.tracking_events\n" +
-		"WHERE raw_status != '' AND occurred_at >= {since:DateTime64(3, 'UTC')} AND ({carrier:String} = '' OR carrier = {carrier:String})\n" +
-		"  AND (NOT {unmapped:Bool} OR sub_status = 'unknown/unknown')\n" +
-		"GROUP BY carrier, raw_status, status, sub_status, status_given ORDER BY events DESC, carrier, raw_status LIMIT {limit:UInt32}"
 	var out []SeenPhrase
-	if err := conn.Select(ctx, &out, q, clickhouse.Named("since", f.Since.UTC()), clickhouse.Named("carrier", f.Carrier),
+	if err := conn.Select(ctx, &out, statements.In(db, "phrases"), clickhouse.Named("since", f.Since.UTC()), clickhouse.Named("carrier", f.Carrier),
 		clickhouse.Named("unmapped", f.Unmapped), clickhouse.Named("limit", uint32(f.Limit))); err != nil {
 		return nil, fmt.Errorf("list phrases: %w", err)
 	}
@@ -76,9 +72,7 @@ type RenormaliseResult struct {
 // only counts.
 func Renormalise(ctx context.Context, conn driver.Conn, db string, t *carrier.Table, dryRun bool) (RenormaliseResult, error) {
 	var groups []SeenPhrase
-	q := "SELECT carrier, raw_status, status, sub_status, status_given, count() AS events, max(occurred_at) AS last_seen FROM `" + db + "`.tracking_events\n" +
-		"WHERE raw_status != '' GROUP BY carrier, raw_status, status, sub_status, status_given"
-	if err := conn.Select(ctx, &groups, q); err != nil {
+	if err := conn.Select(ctx, &groups, statements.In(db, "wordings")); err != nil {
 		return RenormaliseResult{}, fmt.Errorf("renormalise: read wordings: %w", err)
 	}
 	var res RenormaliseResult
@@ -101,17 +95,12 @@ func Renormalise(ctx context.Context, conn driver.Conn, db string, t *carrier.Ta
 	if dryRun || len(keys) == 0 {
 		return res, nil
 	}
-	key := "concat(carrier, '\\0', raw_status, '\\0', status, '\\0', toString(status_given))"
-	months, err := eventMonths(ctx, conn, db, carrierMonths, key+" IN {keys:Array(String)}", clickhouse.Named("keys", keys))
+	months, err := selectMonths(ctx, conn, statements.In(db, "wording_months"), clickhouse.Named("keys", keys))
 	if err != nil {
 		return res, fmt.Errorf("renormalise: months changed: %w", err)
 	}
-	stmt := "ALTER TABLE `" + db + "`.tracking_events UPDATE\n" +
-		"  sub_status = transform(" + key + ", {keys:Array(String)}, {subs:Array(String)}, sub_status),\n" +
-		"  status = transform(" + key + ", {keys:Array(String)}, {statuses:Array(String)}, status)\n" +
-		"WHERE " + key + " IN {keys:Array(String)}"
 	sctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"mutations_sync": 2}))
-	if err := conn.Exec(sctx, stmt, clickhouse.Named("keys", keys), clickhouse.Named("subs", subs), clickhouse.Named("statuses", statuses)); err != nil {
+	if err := conn.Exec(sctx, statements.In(db, "renormalise"), clickhouse.Named("keys", keys), clickhouse.Named("subs", subs), clickhouse.Named("statuses", statuses)); err != nil {
 		return res, fmt.Errorf("renormalise: %w", err)
 	}
 	for _, m := range months {

@@ -3,35 +3,39 @@ package rebuild
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/sqlfile"
 )
 
 // A summary is a table of monthly partial aggregates that a materialized view keeps from
 // an events table at insert (migrations 0011 and 0013).
 type summary struct {
-	table, events, key string                          // the summary, its events table, its sorting key
-	states             func(from, where string) string // the view's SELECT
+	table, events string                          // the summary and its events table
+	states        func(from, where string) string // the view's SELECT (package schemas)
 }
 
 var (
-	carrierMonths = summary{"carrier_months", "tracking_events", "tracking_number, carrier, month", schemas.CarrierMonthStates}
-	orderMonths   = summary{"order_months", "order_events", "order_id, month", schemas.OrderMonthStates}
+	carrierMonths = summary{"carrier_months", "tracking_events", schemas.CarrierMonthStates}
+	orderMonths   = summary{"order_months", "order_events", schemas.OrderMonthStates}
 )
 
-// eventMonths returns the calendar months (UTC) in which s's events table has events
-// where where holds.
-func eventMonths(ctx context.Context, conn driver.Conn, db string, s summary, where string, args ...any) ([]time.Time, error) {
+// data is what the statements of sql/summaries.sql are rendered with for s in db.
+func (s summary) data(db string) sqlfile.Data {
+	return sqlfile.DB(db).With("Summary", s.table).With("Table", sqlfile.Ident(s.table)).
+		With("Staging", sqlfile.Ident(s.table+"_rebuild")).With("Events", sqlfile.Ident(s.events)).With("States", s.states)
+}
+
+// selectMonths returns the calendar months (UTC) query q (a SELECT of month) returns.
+func selectMonths(ctx context.Context, conn driver.Conn, q string, args ...any) ([]time.Time, error) {
 	var rows []struct {
 		Month time.Time `ch:"month"`
 	}
-	if err := conn.Select(ctx, &rows, "SELECT DISTINCT toDateTime(toStartOfMonth(occurred_at), 'UTC') AS month FROM `"+db+"`."+s.events+
-		" WHERE "+where+" ORDER BY month", args...); err != nil {
+	if err := conn.Select(ctx, &rows, q, args...); err != nil {
 		return nil, err
 	}
 	months := make([]time.Time, len(rows))
@@ -48,7 +52,7 @@ func eventMonths(ctx context.Context, conn driver.Conn, db string, s summary, wh
 func Summaries(ctx context.Context, conn driver.Conn, db string, done func(table string, month time.Time)) (int, error) {
 	n := 0
 	for _, s := range []summary{carrierMonths, orderMonths} {
-		months, err := eventMonths(ctx, conn, db, s, "1")
+		months, err := selectMonths(ctx, conn, statements.Text("event_months", s.data(db)))
 		if err != nil {
 			return n, fmt.Errorf("rebuild %s: months: %w", s.table, err)
 		}
@@ -63,7 +67,7 @@ func Summaries(ctx context.Context, conn driver.Conn, db string, done func(table
 		}
 	}
 	// the index of orders by number (on a cluster the migration cannot fill it)
-	if err := conn.Exec(ctx, strings.ReplaceAll(schemas.FillOrderNumbers, "$db", "`"+db+"`")); err != nil {
+	if err := conn.Exec(ctx, schemas.FillOrderNumbers(db)); err != nil {
 		return n, fmt.Errorf("rebuild order_numbers: %w", err)
 	}
 	return n, nil
@@ -76,24 +80,22 @@ func Summaries(ctx context.Context, conn driver.Conn, db string, done func(table
 // inserted in the moment between the swap and that pass counts twice in the month's
 // counts (which the detectors test only against zero).
 func rebuildMonth(ctx context.Context, conn driver.Conn, db string, s summary, m time.Time) error {
-	table, staging := "`"+db+"`."+s.table, "`"+db+"`."+s.table+"_rebuild"
-	from := "`" + db + "`." + s.events
 	partition := m.UTC().Year()*100 + int(m.UTC().Month())
 	var since time.Time
-	if err := conn.QueryRow(ctx, "SELECT now64(3)").Scan(&since); err != nil {
+	if err := conn.QueryRow(ctx, statements.In(db, "now")).Scan(&since); err != nil {
 		return fmt.Errorf("rebuild %s: %w", s.table, err)
 	}
-	inMonth := "toYYYYMM(occurred_at) = {partition:UInt32}"
+	data := s.data(db).With("Partition", partition)
 	for _, q := range []string{
-		"DROP TABLE IF EXISTS " + staging,
-		"CREATE TABLE " + staging + " AS " + table + "\nENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(month) ORDER BY (" + s.key + ")",
-		"INSERT INTO " + staging + "\n" + s.states(from, inMonth+" AND ingested_at < {since:DateTime64(3, 'UTC')}"),
-		"ALTER TABLE " + table + " REPLACE PARTITION ID '" + fmt.Sprint(partition) + "' FROM " + staging, // a number: no parameter here
-		"INSERT INTO " + table + "\n" + s.states(from, inMonth+" AND ingested_at >= {since:DateTime64(3, 'UTC')}"),
-		"DROP TABLE " + staging,
+		statements.Text("drop_staging", data),
+		statements.Text("create_staging", data),
+		statements.Text("fill_staging", data),
+		statements.Text("replace_month", data),
+		statements.Text("fill_since", data),
+		statements.Text("drop_staging_after", data),
 		// scheduled runs build on what changed since the previous one, which a change
 		// made in place does not show: the next run evaluates every order
-		strings.ReplaceAll(schemas.ResetDetectRuns, "$db", "`"+db+"`"),
+		schemas.ResetDetectRuns(db),
 	} {
 		if err := conn.Exec(ctx, q, clickhouse.Named("partition", uint32(partition)), clickhouse.Named("since", since)); err != nil {
 			return fmt.Errorf("rebuild %s of %d: %w", s.table, partition, err)
