@@ -88,6 +88,7 @@ func Renormalise(ctx context.Context, conn driver.Conn, db string, t *carrier.Ta
 		}
 		res.Wordings++
 		res.Events += g.Events
+		// the group's key as sql/phrases.sql's wording_key makes it
 		keys = append(keys, g.Carrier+"\x00"+g.RawStatus+"\x00"+g.Status+"\x00"+fmt.Sprint(g.StatusGiven))
 		subs = append(subs, string(sub))
 		statuses = append(statuses, status)
