@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/sqlfile"
 )
 
 // Replay re-reads the topics from a moment into ClickHouse. Its progress is kept as the
@@ -293,10 +294,7 @@ func (r *Replay) commit(ctx context.Context, client *kafka.Client, topic string,
 // storedOffsets returns the offsets in [first, last] of a partition already stored as
 // rows or dead letters.
 func (r *Replay) storedOffsets(ctx context.Context, table, topic string, pid int, first, last int64) (map[int64]bool, error) {
-	q := "SELECT source_offset FROM `" + r.Database + "`." + table +
-		" WHERE source_kind = 'kafka' AND source_topic = {topic:String} AND source_partition = {p:Int32} AND source_offset BETWEEN {a:Int64} AND {b:Int64}" +
-		" UNION DISTINCT SELECT offset FROM `" + r.Database + "`.dead_letters" +
-		" WHERE topic = {topic:String} AND partition = {p:Int32} AND offset BETWEEN {a:Int64} AND {b:Int64}"
+	q := statements.Text("stored_offsets", sqlfile.DB(r.Database).With("Table", sqlfile.Ident(table)))
 	rows, err := r.Conn.Query(ctx, q, clickhouse.Named("topic", topic), clickhouse.Named("p", int32(pid)),
 		clickhouse.Named("a", first), clickhouse.Named("b", last))
 	if err != nil {

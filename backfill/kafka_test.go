@@ -11,6 +11,7 @@ import (
 	"github.com/trackwatch/trackwatch/backfill"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/schemas"
 )
 
@@ -57,7 +58,7 @@ func TestAKafkaReplayBesideTheLiveGroupFillsAGapExactlyOnce(t *testing.T) {
 	// The live ingest stores everything and keeps running beside the replay.
 	var icfg ingest.Config
 	icfg.FlushInterval, icfg.SessionTimeout = 200*time.Millisecond, 6*time.Second
-	opts := ingest.Options{Kafka: ingest.KafkaConfig{TrackingTopic: schemas.TrackingTopic, OrderTopic: schemas.OrderTopic, GroupID: "live"},
+	opts := ingest.Options{Kafka: kafkaclient.Config{TrackingTopic: schemas.TrackingTopic, OrderTopic: schemas.OrderTopic, GroupID: "live"},
 		Brokers: brokers, Conn: s.conn, Database: "rp", Logger: devstacktest.Logger(), Config: icfg}
 	_ = opts.Kafka.Validate()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -115,8 +115,6 @@ type progressRow struct {
 	UpdatedAt    time.Time `ch:"updated_at"`
 }
 
-const progressColumns = "file_id, path, kind, format, size, batch_rows, position, records, rows_stored, duplicates, dead_lettered, done, started_at, updated_at"
-
 func (l *Loader) now() time.Time {
 	if l.Now != nil {
 		return l.Now().UTC()
@@ -473,8 +471,7 @@ func fileID(path string) (string, error) {
 
 func (l *Loader) readProgress(ctx context.Context, id string, p *progressRow) (bool, error) {
 	var rows []progressRow
-	err := l.Conn.Select(ctx, &rows, "SELECT "+progressColumns+" FROM `"+l.Database+"`.backfill_files FINAL WHERE file_id = {id:String}",
-		clickhouse.Named("id", id))
+	err := l.Conn.Select(ctx, &rows, statements.In(l.Database, "read_progress"), clickhouse.Named("id", id))
 	if err != nil {
 		return false, fmt.Errorf("read backfill progress: %w", err)
 	}
@@ -486,7 +483,7 @@ func (l *Loader) readProgress(ctx context.Context, id string, p *progressRow) (b
 }
 
 func (l *Loader) writeProgress(ctx context.Context, p *progressRow) error {
-	b, err := l.Conn.PrepareBatch(ctx, "INSERT INTO `"+l.Database+"`.backfill_files ("+progressColumns+")")
+	b, err := l.Conn.PrepareBatch(ctx, statements.In(l.Database, "record_progress"))
 	if err != nil {
 		return fmt.Errorf("record backfill progress: %w", err)
 	}
@@ -525,9 +522,7 @@ func Files(ctx context.Context, conn driver.Conn, db string, unfinished bool, li
 		limit = 100
 	}
 	var out []FileProgress
-	q := "SELECT " + progressColumns + " FROM `" + db + "`.backfill_files FINAL WHERE NOT ({unfinished:Bool} AND done) " +
-		"ORDER BY updated_at DESC, path LIMIT {limit:UInt32}"
-	if err := conn.Select(ctx, &out, q, clickhouse.Named("unfinished", unfinished), clickhouse.Named("limit", uint32(limit))); err != nil {
+	if err := conn.Select(ctx, &out, statements.In(db, "files"), clickhouse.Named("unfinished", unfinished), clickhouse.Named("limit", uint32(limit))); err != nil {
 		return nil, fmt.Errorf("list backfill files: %w", err)
 	}
 	return out, nil

@@ -21,6 +21,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/backfill"
 	"github.com/trackwatch/trackwatch/backfill/eventfile"
+	"github.com/trackwatch/trackwatch/deadletter"
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/ingest"
@@ -411,7 +412,7 @@ func TestBadRecordsGoToTheDeadLettersWithTheirFileAndLine(t *testing.T) {
 	if res[0].Rows != 1 || res[0].DeadLettered != 3 || res[1].Rows != 1 || res[1].DeadLettered != 2 {
 		t.Fatalf("results = %+v", res)
 	}
-	dls, err := ingest.ListDeadLetters(context.Background(), s.conn, "bad", ingest.DeadLetterFilter{})
+	dls, err := deadletter.List(context.Background(), s.conn, "bad", deadletter.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +434,7 @@ func TestBadRecordsGoToTheDeadLettersWithTheirFileAndLine(t *testing.T) {
 	// dlq replay sends them to their kind's topic, naming the file and line, and records
 	// each replay separately (file dead letters share topic, partition and offset).
 	p := &producer{}
-	done, err := ingest.ReplayDeadLetters(context.Background(), s.conn, "bad", p, ingest.DeadLetterFilter{Open: true}, time.Now())
+	done, err := deadletter.Replay(context.Background(), s.conn, "bad", p, deadletter.Filter{Open: true}, time.Now())
 	if err != nil || len(done) != 5 || len(p.msgs) != 5 {
 		t.Fatalf("replayed %d, produced %d: %v", len(done), len(p.msgs), err)
 	}
@@ -442,7 +443,7 @@ func TestBadRecordsGoToTheDeadLettersWithTheirFileAndLine(t *testing.T) {
 			t.Errorf("replay header %q does not name the file", m.Headers[0].Value)
 		}
 	}
-	open, err := ingest.ListDeadLetters(context.Background(), s.conn, "bad", ingest.DeadLetterFilter{Open: true})
+	open, err := deadletter.List(context.Background(), s.conn, "bad", deadletter.Filter{Open: true})
 	if err != nil || len(open) != 0 {
 		t.Fatalf("%d still open after the replay: %v", len(open), err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/httpapi"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/store"
 )
 
@@ -37,7 +38,7 @@ type Config struct {
 	Log        LogConfig             `yaml:"log"`
 	Runtime    RuntimeConfig         `yaml:"runtime"`
 	HTTP       httpapi.Config        `yaml:"http"`
-	Kafka      ingest.KafkaConfig    `yaml:"kafka"`
+	Kafka      kafkaclient.Config    `yaml:"kafka"`
 	Ingest     ingest.Config         `yaml:"ingest"`
 	Carriers   carrier.Config        `yaml:"carriers"`
 	Numbers    trackingnumber.Config `yaml:"numbers"`

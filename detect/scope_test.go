@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -174,7 +173,7 @@ func TestScopedRunsRecordWhatRunsOverEveryOrderRecord(t *testing.T) {
 		{func() {}, detect.Config{FullRunEvery: 1000 * time.Hour, ChangeMargin: -1, StalledDays: 9}, "the detectors or their thresholds changed"},
 		{func() {}, scopedCfg, "the detectors or their thresholds changed"}, // and back
 		{func() {
-			if err := w.Conn.Exec(t.Context(), strings.ReplaceAll(schemas.ResetDetectRuns, "$db", "`"+db+"`")); err != nil {
+			if err := w.Conn.Exec(t.Context(), schemas.ResetDetectRuns(db)); err != nil {
 				t.Fatal(err)
 			}
 		}, scopedCfg, "stored history was changed in place"},

@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/trackwatch/trackwatch/carrier"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/trackwatch/trackwatch/carrier"
+	"github.com/trackwatch/trackwatch/kafkaclient"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 // Hooks let tests stop the process at the exact points where a crash matters. Each is
@@ -24,7 +26,7 @@ type Hooks struct {
 
 // Options are what Run needs.
 type Options struct {
-	Kafka    KafkaConfig
+	Kafka    kafkaclient.Config
 	Brokers  []string // bootstrap brokers: Kafka.Brokers, or the embedded broker
 	Config   Config
 	Conn     Conn

@@ -13,9 +13,11 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/trackwatch/trackwatch/deadletter"
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/store"
 )
@@ -149,12 +151,12 @@ func waitCommitted(t *testing.T, brokers []string, group string, within time.Dur
 // waitCommittedOr is waitCommitted with more to say on failure (a child's stderr).
 func waitCommittedOr(t *testing.T, brokers []string, group string, within time.Duration, more func() string, topics ...string) {
 	t.Helper()
-	var kc ingest.KafkaConfig
+	var kc kafkaclient.Config
 	_ = kc.Validate()
 	deadline := time.Now().Add(within)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		lag, err := ingest.GroupLag(ctx, kc, brokers, group, topics...)
+		lag, err := kafkaclient.GroupLag(ctx, kc, brokers, group, topics...)
 		cancel()
 		if err == nil && lag == 0 {
 			return
@@ -213,7 +215,7 @@ func ingestOptions(s *stack, db, group string) ingest.Options {
 
 func ingestOpts(brokers []string, conn ingest.Conn, db, group string) ingest.Options {
 	return ingest.Options{
-		Kafka:   ingest.KafkaConfig{TrackingTopic: schemas.TrackingTopic, OrderTopic: schemas.OrderTopic, GroupID: group},
+		Kafka:   kafkaclient.Config{TrackingTopic: schemas.TrackingTopic, OrderTopic: schemas.OrderTopic, GroupID: group},
 		Brokers: brokers, Conn: conn, Database: db, Logger: devstacktest.Logger(),
 		Config: ingest.Config{FlushInterval: 200 * time.Millisecond, MaxBatchRows: 700, MaxMessageBytes: 1 << 10,
 			SessionTimeout: 6 * time.Second, RetryInitial: 50 * time.Millisecond, RetryMax: time.Second},
@@ -294,7 +296,7 @@ func TestDeadLetterReplayedAfterAFixIsIngested(t *testing.T) {
 	waitCommitted(t, s.brokers, "replay", time.Minute, schemas.TrackingTopic)
 	stop()
 
-	open, err := ingest.ListDeadLetters(ctx, s.conn, "trackwatch", ingest.DeadLetterFilter{Reason: ingest.ReasonTooLarge, Open: true})
+	open, err := deadletter.List(ctx, s.conn, "trackwatch", deadletter.Filter{Reason: ingest.ReasonTooLarge, Open: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +307,7 @@ func TestDeadLetterReplayedAfterAFixIsIngested(t *testing.T) {
 	// The fix: a larger limit. Then replay, and ingest stores the event.
 	w := &kafka.Writer{Addr: kafka.TCP(s.brokers...), Balancer: &kafka.Hash{}}
 	defer w.Close()
-	replayed, err := ingest.ReplayDeadLetters(ctx, s.conn, "trackwatch", w, ingest.DeadLetterFilter{Reason: ingest.ReasonTooLarge, Open: true}, time.Now())
+	replayed, err := deadletter.Replay(ctx, s.conn, "trackwatch", w, deadletter.Filter{Reason: ingest.ReasonTooLarge, Open: true}, time.Now())
 	if err != nil || len(replayed) != 1 {
 		t.Fatalf("replay: %d, %v", len(replayed), err)
 	}
@@ -318,7 +320,7 @@ func TestDeadLetterReplayedAfterAFixIsIngested(t *testing.T) {
 		t.Fatalf("replayed event stored %d times (%v), want 1", n, err)
 	}
 	// Replayed once: it is no longer open, and a second replay does nothing.
-	again, err := ingest.ReplayDeadLetters(ctx, s.conn, "trackwatch", w, ingest.DeadLetterFilter{Reason: ingest.ReasonTooLarge, Open: true}, time.Now())
+	again, err := deadletter.Replay(ctx, s.conn, "trackwatch", w, deadletter.Filter{Reason: ingest.ReasonTooLarge, Open: true}, time.Now())
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second replay replayed %d (%v), want 0", len(again), err)
 	}

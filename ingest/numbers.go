@@ -1,25 +1,16 @@
 package ingest
 
 import (
-	"context"
-	"fmt"
 	"slices"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
-// numberCheck is one stored verdict (table number_checks).
-type numberCheck struct {
-	number, carrier string
-	r               trackingnumber.Result
-}
-
-// worthStoring: a finding, or the couriers an unchecked number fits. A valid number has
-// nothing to say, and most are valid: the table stays small for the detectors' join.
-func worthStoring(r trackingnumber.Result) bool {
+// WorthStoring tells whether a verdict is stored: a finding, or the couriers an
+// unchecked number fits. A valid number has nothing to say, and most are valid: the
+// table stays small for the detectors' join. Ingest's verdicts (JudgeOrders) and those
+// of the recheck over stored orders (package rebuild) both follow it.
+func WorthStoring(r trackingnumber.Result) bool {
 	switch r.Verdict {
 	case trackingnumber.Invalid, trackingnumber.OtherCourier:
 		return true
@@ -51,88 +42,8 @@ func judgeOrder(c *trackingnumber.Checker, r *OrderRow) {
 	if r.TrackingNumber == "" {
 		return
 	}
-	if res := c.Verdict(r.TrackingNumber, r.Carrier); worthStoring(res) {
+	if res := c.Verdict(r.TrackingNumber, r.Carrier); WorthStoring(res) {
 		r.Number = NumberVerdict{Verdict: string(res.Verdict), Couriers: res.Candidates, Problem: res.Problem,
 			ProblemJA: res.ProblemJA, Spec: res.Spec}
 	}
-}
-
-func insertNumberChecks(ctx context.Context, conn Conn, db string, checks []numberCheck) error {
-	if len(checks) == 0 {
-		return nil
-	}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO `"+db+"`.number_checks (tracking_number, carrier, verdict, couriers, problem, problem_ja, spec)")
-	if err != nil {
-		return fmt.Errorf("prepare insert into number_checks: %w", err)
-	}
-	for _, ch := range checks {
-		cand := ch.r.Candidates
-		if cand == nil {
-			cand = []string{}
-		}
-		if err := b.Append(ch.number, ch.carrier, string(ch.r.Verdict), cand, ch.r.Problem, ch.r.ProblemJA, ch.r.Spec); err != nil {
-			_ = b.Abort()
-			return fmt.Errorf("append number check %s: %w", ch.number, err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("insert into number_checks: %w", err)
-	}
-	return nil
-}
-
-// RecheckNumbers judges every number and carrier pair of the stored order events again
-// when the checker's version (Checker.Version) is not the latest run's (a new
-// specification or formats, other postal carriers, or the first start after the table
-// was added), replacing the older verdicts. It returns the pairs judged, 0 when the
-// stored verdicts are current.
-func RecheckNumbers(ctx context.Context, conn driver.Conn, db string, c *trackingnumber.Checker) (int, error) {
-	spec := c.Version()
-	var latest string
-	if err := conn.QueryRow(ctx, "SELECT argMax(spec, finished_at) FROM `"+db+"`.number_check_runs").Scan(&latest); err != nil {
-		return 0, fmt.Errorf("read number check runs: %w", err)
-	}
-	if latest == spec { // the latest, not any: a rollback to an earlier version judges again
-		return 0, nil
-	}
-	rows, err := conn.Query(ctx, "SELECT DISTINCT tracking_number, carrier FROM `"+db+"`.order_events WHERE tracking_number != ''")
-	if err != nil {
-		return 0, fmt.Errorf("read stored numbers: %w", err)
-	}
-	defer rows.Close()
-	var checks []numberCheck
-	pairs := 0
-	for rows.Next() {
-		var n, carrier string
-		if err := rows.Scan(&n, &carrier); err != nil {
-			return 0, fmt.Errorf("read stored numbers: %w", err)
-		}
-		pairs++
-		if r := c.Check(n, carrier); worthStoring(r) {
-			checks = append(checks, numberCheck{n, carrier, r})
-		}
-		if len(checks) >= 10000 {
-			if err := insertNumberChecks(ctx, conn, db, checks); err != nil {
-				return 0, err
-			}
-			checks = checks[:0]
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("read stored numbers: %w", err)
-	}
-	if err := insertNumberChecks(ctx, conn, db, checks); err != nil {
-		return 0, err
-	}
-	// The run is recorded first: the detectors read the verdicts of the latest run's
-	// version (and, before any run, every verdict), so from here on they read these,
-	// and verdicts an older instance still writes are not read. The delete only tidies.
-	if err := conn.Exec(ctx, "INSERT INTO `"+db+"`.number_check_runs (spec, pairs) VALUES ({spec:String}, {pairs:UInt64})",
-		clickhouse.Named("spec", spec), clickhouse.Named("pairs", uint64(pairs))); err != nil {
-		return 0, fmt.Errorf("record number check run: %w", err)
-	}
-	if err := conn.Exec(ctx, "DELETE FROM `"+db+"`.number_checks WHERE spec != {spec:String}", clickhouse.Named("spec", spec)); err != nil {
-		return 0, fmt.Errorf("delete older number checks: %w", err)
-	}
-	return pairs, nil
 }

@@ -58,7 +58,7 @@ func TestOnlyFindingsAndDetectionsAreStored(t *testing.T) {
 		{"YT1234567890123456", "yunexpress", false},
 		{"YT1234567890123456", "cainiao", true},
 	} {
-		if got := worthStoring(c.Check(tc.number, tc.carrier)); got != tc.want {
+		if got := WorthStoring(c.Check(tc.number, tc.carrier)); got != tc.want {
 			t.Errorf("%s as %q: stored %v, want %v", tc.number, tc.carrier, got, tc.want)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
+
+	"github.com/trackwatch/trackwatch/sqlfile"
 )
 
 // Conn is what ingest needs from a ClickHouse connection.
@@ -33,11 +35,11 @@ type DeadLetter struct {
 // table describes how one topic's events are decoded and stored.
 type table[R any] struct {
 	name    string
-	columns string
+	insert  string // the statement (sql/sink.sql) that inserts a block, naming its columns
 	decode  func([]byte) (R, *Rejection)
 	eventID func(*R) string
-	// appendColumns appends a block column by column, in the order of columns: one typed
-	// slice per column instead of a []any per row.
+	// appendColumns appends a block column by column, in the order of insert's columns:
+	// one typed slice per column instead of a []any per row.
 	appendColumns func(b driver.Batch, rows []staged[R]) error
 }
 
@@ -65,10 +67,8 @@ type (
 )
 
 var trackingTable = table[TrackingRow]{
-	name: "tracking_events",
-	columns: "event_id, tracking_number, tracking_number_raw, carrier, status, sub_status, status_given, raw_status, occurred_at, " +
-		"location_country, location_city, location_city_norm, location_postal, location_postal_norm, " +
-		"dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset, source_kind, source_file, source_line",
+	name:    "tracking_events",
+	insert:  "insert_tracking_events",
 	decode:  DecodeTracking,
 	eventID: func(r *TrackingRow) string { return r.EventID },
 	appendColumns: func(b driver.Batch, rows []tr) error {
@@ -103,11 +103,8 @@ var trackingTable = table[TrackingRow]{
 }
 
 var orderTable = table[OrderRow]{
-	name: "order_events",
-	columns: "event_id, order_id, marketplace, seller_id, buyer_id, status, occurred_at, tracking_number, tracking_number_raw, carrier, " +
-		"ship_to_country, ship_to_city, ship_to_city_norm, ship_to_postal, ship_to_postal_norm, " +
-		"protection_days, protection_extended_days, amount, currency, source_topic, source_partition, source_offset, source_kind, source_file, source_line, " +
-		"number_verdict, number_couriers, number_problem, number_problem_ja, number_spec",
+	name:    "order_events",
+	insert:  "insert_order_events",
 	decode:  DecodeOrder,
 	eventID: func(r *OrderRow) string { return r.EventID },
 	appendColumns: func(b driver.Batch, rows []or) error {
@@ -151,8 +148,6 @@ var orderTable = table[OrderRow]{
 	},
 }
 
-const deadLetterColumns = "topic, partition, offset, source_file, source_line, message_key, raw, reason, error, message_time"
-
 // staged is a decoded row waiting in a block, with its source.
 type staged[R any] struct {
 	row R
@@ -169,7 +164,7 @@ func dedupContext(ctx context.Context, token string) context.Context {
 }
 
 func insertRows[R any](ctx context.Context, conn Conn, db string, t *table[R], rows []staged[R], token string) error {
-	b, err := conn.PrepareBatch(dedupContext(ctx, token), "INSERT INTO `"+db+"`."+t.name+" ("+t.columns+")")
+	b, err := conn.PrepareBatch(dedupContext(ctx, token), statements.In(db, t.insert))
 	if err != nil {
 		return fmt.Errorf("prepare insert into %s: %w", t.name, err)
 	}
@@ -185,7 +180,7 @@ func insertRows[R any](ctx context.Context, conn Conn, db string, t *table[R], r
 
 // InsertDeadLetters stores dead letters as one block under token.
 func InsertDeadLetters(ctx context.Context, conn Conn, db string, dls []DeadLetter, token string) error {
-	b, err := conn.PrepareBatch(dedupContext(ctx, token), "INSERT INTO `"+db+"`.dead_letters ("+deadLetterColumns+")")
+	b, err := conn.PrepareBatch(dedupContext(ctx, token), statements.In(db, "insert_dead_letters"))
 	if err != nil {
 		return fmt.Errorf("prepare insert into dead_letters: %w", err)
 	}
@@ -208,11 +203,11 @@ func InsertDeadLetters(ctx context.Context, conn Conn, db string, dls []DeadLett
 // invisible.
 func storedOffsets(ctx context.Context, conn Conn, db, eventTable, topic string, partition int32) (rows, dead int64, err error) {
 	var r, d *int64
-	q := "SELECT maxOrNull(source_offset) FROM `" + db + "`." + eventTable + " WHERE source_topic = {topic:String} AND source_partition = {p:Int32}"
+	q := statements.Text("stored_row_offset", sqlfile.DB(db).With("Table", sqlfile.Ident(eventTable)))
 	if err := conn.QueryRow(ctx, q, clickhouse.Named("topic", topic), clickhouse.Named("p", partition)).Scan(&r); err != nil {
 		return 0, 0, fmt.Errorf("read stored offset of %s/%d: %w", topic, partition, err)
 	}
-	q = "SELECT maxOrNull(offset) FROM `" + db + "`.dead_letters WHERE topic = {topic:String} AND partition = {p:Int32}"
+	q = statements.In(db, "stored_dead_letter_offset")
 	if err := conn.QueryRow(ctx, q, clickhouse.Named("topic", topic), clickhouse.Named("p", partition)).Scan(&d); err != nil {
 		return 0, 0, fmt.Errorf("read dead-letter offset of %s/%d: %w", topic, partition, err)
 	}

@@ -25,11 +25,11 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-//go:embed sql/*.sql
-var sqlFiles embed.FS
-
-// statements are the migrator's reads and writes of schema_migrations (sql/migrate.sql).
-var statements = sqlfile.MustParse(sqlFiles, "sql/migrate.sql", nil)
+// bootstrapFile is the database and the table that records applied migrations, rendered
+// like a migration before any runs.
+//
+//go:embed bootstrap.sql
+var bootstrapFile embed.FS
 
 // DDLOptions select the shape of the generated DDL. The zero value is valid: database
 // "trackwatch" on a single server.
@@ -120,7 +120,7 @@ func Bootstrap(opts DDLOptions) ([]string, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	sql, err := render(sqlFiles, "sql/bootstrap.sql", "bootstrap", opts)
+	sql, err := render(bootstrapFile, "bootstrap.sql", "bootstrap", opts)
 	if err != nil {
 		return nil, err
 	}

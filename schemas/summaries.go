@@ -76,16 +76,6 @@ func CarrierMonthStates(from, where string) string {
 	return strings.NewReplacer("$from", from, "$where", where).Replace(carrierMonthStates)
 }
 
-// ResetDetectRuns is a statement (database $db) that makes the next scheduled run of
-// every detector set evaluate every order: written after stored history is changed in
-// place, which no materialized view sees (migration 0014).
-const ResetDetectRuns = "INSERT INTO $db.detect_checkpoints (detectors, config_hash, as_of, watermark, full) " +
-	"SELECT '', 0, toDateTime64(0, 3, 'UTC'), toDateTime64(0, 3, 'UTC'), false"
-
-// FillOrderNumbers is a statement (database $db) that indexes every stored order event's
-// number (order_numbers, migration 0014); repeating it adds nothing (the table replaces).
-const FillOrderNumbers = "INSERT INTO $db.order_numbers SELECT DISTINCT tracking_number, order_id FROM $db.order_events WHERE tracking_number != ''"
-
 // CarrierMonthsMerged and OrderMonthsMerged are the SELECT lists that merge the rows of
 // carrier_months and order_months with the same key, as FINAL does (GROUP BY the key):
 // a scoped detector run copies its numbers' and orders' rows with them. The aggregates

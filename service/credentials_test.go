@@ -24,7 +24,7 @@ import (
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/httpapi"
-	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/secret"
 	"github.com/trackwatch/trackwatch/service"
@@ -213,7 +213,7 @@ kafka:
 // scramTransport is a transport to brokers authenticated as user with SCRAM-SHA-256.
 func scramTransport(t *testing.T, brokers []string, user, password string) *kafka.Transport {
 	t.Helper()
-	kc := ingest.KafkaConfig{Brokers: brokers, SASL: ingest.SASLConfig{Mechanism: "scram-sha-256", Username: user, Password: secret.String(password)}}
+	kc := kafkaclient.Config{Brokers: brokers, SASL: kafkaclient.SASLConfig{Mechanism: "scram-sha-256", Username: user, Password: secret.String(password)}}
 	if err := kc.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,9 @@ import (
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/httpapi"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/lookup"
+	"github.com/trackwatch/trackwatch/rebuild"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/store"
 )
@@ -198,7 +200,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	})
 	g.Go(func() error {
 		// verdicts of numbers stored before this specification (or before number_checks)
-		n, err := ingest.RecheckNumbers(gctx, conn, cfg.ClickHouse.Database, numbers)
+		n, err := rebuild.Numbers(gctx, conn, cfg.ClickHouse.Database, numbers)
 		if err != nil {
 			logger.Error("recheck tracking numbers", "component", "ingest", "err", err)
 			return nil // the detectors go on with the verdicts they have
@@ -293,7 +295,7 @@ type reloadable struct {
 	api        *httpapi.Server
 	notify     *notify.Dispatcher
 	clickhouse *store.Pool
-	kafka      *ingest.KafkaConfig // the one the ingest and checks were built from
+	kafka      *kafkaclient.Config // the one the ingest and checks were built from
 	brokers    []string
 }
 

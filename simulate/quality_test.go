@@ -19,6 +19,7 @@ import (
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/simulate"
 	"github.com/trackwatch/trackwatch/store"
@@ -141,7 +142,7 @@ func measure(t *testing.T, o simulate.Options) []measurement {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc := ingest.KafkaConfig{GroupID: "sim"}
+	kc := kafkaclient.Config{GroupID: "sim"}
 	_ = kc.Validate()
 	ictx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -150,7 +151,7 @@ func measure(t *testing.T, o simulate.Options) []measurement {
 			Config: ingest.Config{FlushInterval: 200 * time.Millisecond, SessionTimeout: 6 * time.Second}, Numbers: numbers})
 	}()
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		lag, err := ingest.GroupLag(ctx, kc, []string{k.Addr()}, "sim", schemas.TrackingTopic, schemas.OrderTopic)
+		lag, err := kafkaclient.GroupLag(ctx, kc, []string{k.Addr()}, "sim", schemas.TrackingTopic, schemas.OrderTopic)
 		if err == nil && lag == 0 {
 			break
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/devstack"
-	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/rebuild"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/service"
 )
@@ -210,7 +210,7 @@ func devCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	fs, cf := newFlags(env, c)
 	printOnly := fs.Bool("print", false, "print the DDL for this configuration instead of applying it")
-	rebuild := fs.Bool("rebuild-summaries", false, "then summarise every month of events again into carrier_months and order_months")
+	rebuildSummaries := fs.Bool("rebuild-summaries", false, "then summarise every month of events again into carrier_months and order_months")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
@@ -237,7 +237,7 @@ func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 		logger.Error("migrate failed", "err", err)
 		return exitFailure
 	}
-	if *rebuild {
+	if *rebuildSummaries {
 		conn, err := stack.OpenClickHouse(ctx, cfg.ClickHouse)
 		if err != nil {
 			logger.Error("rebuild summaries failed", "err", err)
@@ -245,7 +245,7 @@ func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 		}
 		defer conn.Close()
 		start := time.Now()
-		months, err := ingest.RebuildSummaries(ctx, conn, cfg.ClickHouse.Database, func(table string, m time.Time) {
+		months, err := rebuild.Summaries(ctx, conn, cfg.ClickHouse.Database, func(table string, m time.Time) {
 			logger.Info("summaries rebuilt", "table", table, "month", m.Format("2006-01"))
 		})
 		if err != nil {

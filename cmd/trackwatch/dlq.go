@@ -9,6 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/trackwatch/trackwatch/deadletter"
 	"github.com/trackwatch/trackwatch/ingest"
 )
 
@@ -18,7 +19,7 @@ func dlqCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return code
 	}
 	fs, cf := newFlags(env, c)
-	var f ingest.DeadLetterFilter
+	var f deadletter.Filter
 	fs.StringVar(&f.Topic, "topic", "", "only this topic")
 	fs.StringVar(&f.Reason, "reason", "", "only this reason: "+strings.Join(reasons, ", "))
 	since := fs.String("since", "", "only dead letters from this RFC 3339 time on")
@@ -64,7 +65,7 @@ func dlqCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 
 	if sub == "list" || *dryRun {
 		f.Open = *open || (sub == "replay" && !*again)
-		dls, err := ingest.ListDeadLetters(ctx, clients.ClickHouse, db, f)
+		dls, err := deadletter.List(ctx, clients.ClickHouse, db, f)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "trackwatch dlq: %v\n", err)
 			return exitFailure
@@ -83,7 +84,7 @@ func dlqCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	}
 	w := &kafka.Writer{Addr: kafka.TCP(clients.Brokers...), Transport: tr, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
-	done, err := ingest.ReplayDeadLetters(ctx, clients.ClickHouse, db, w, f, time.Now())
+	done, err := deadletter.Replay(ctx, clients.ClickHouse, db, w, f, time.Now())
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch dlq replay: %v\n", err)
 		return exitFailure
@@ -104,7 +105,7 @@ func validReason(r string) bool {
 	return false
 }
 
-func printDeadLetters(env *cmdEnv, dls []ingest.StoredDeadLetter, format string) {
+func printDeadLetters(env *cmdEnv, dls []deadletter.Stored, format string) {
 	if printStructured(env, format, dls) {
 		return
 	}

@@ -6,7 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/rebuild"
 )
 
 const phrasesUsage = `Usage: trackwatch phrases [list] [--unmapped] [--since TIME] [--carrier SLUG] [--limit N] [--format table|json]
@@ -27,7 +27,7 @@ func phrasesCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 		sub, args = args[0], args[1:]
 	}
 	fs, cf := newFlags(env, c)
-	var f ingest.PhraseFilter
+	var f rebuild.PhraseFilter
 	fs.BoolVar(&f.Unmapped, "unmapped", false, "list: only wordings stored as unknown")
 	since := fs.String("since", "", "list: only events from this RFC 3339 time on")
 	fs.StringVar(&f.Carrier, "carrier", "", "list: only this carrier slug")
@@ -66,7 +66,7 @@ func phrasesCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 	db := cfg.ClickHouse.Database
 	if sub == "renormalise" {
 		start := time.Now()
-		res, err := ingest.Renormalise(ctx, clients.ClickHouse, db, table, *dryRun)
+		res, err := rebuild.Renormalise(ctx, clients.ClickHouse, db, table, *dryRun)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "trackwatch phrases: %v\n", err)
 			return exitFailure
@@ -79,7 +79,7 @@ func phrasesCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 		logger.Info("phrases renormalised", "events", res.Events, "wordings", res.Wordings, "dry_run", *dryRun, "seconds", time.Since(start).Seconds())
 		return exitOK
 	}
-	ps, err := ingest.Phrases(ctx, clients.ClickHouse, db, table, f)
+	ps, err := rebuild.Phrases(ctx, clients.ClickHouse, db, table, f)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch phrases: %v\n", err)
 		return exitFailure

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/trackingnumber"
 	"log/slog"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/rebuild"
 	"github.com/trackwatch/trackwatch/sqlfile"
 	"github.com/trackwatch/trackwatch/store"
 )
@@ -472,7 +472,7 @@ func judgeNumbers(ctx context.Context, conn driver.Conn, db string) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	return ingest.RecheckNumbers(ctx, conn, db, c)
+	return rebuild.Numbers(ctx, conn, db, c)
 }
 
 // GenerateDetectData loads the detector benchmark's data (parcels orders, about ten

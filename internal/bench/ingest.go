@@ -23,6 +23,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/sqlfile"
 	"github.com/trackwatch/trackwatch/store"
@@ -439,14 +440,14 @@ func trackwatchRun(ctx context.Context, conn driver.Conn, load *Load, chAddr, br
 		return Measurement{}, err
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	var kc ingest.KafkaConfig
+	var kc kafkaclient.Config
 	_ = kc.Validate()
 	var peak float64
 	for {
 		if rss := peakRSSMiB(cmd.Process.Pid); rss > peak {
 			peak = rss
 		}
-		lag, err := ingest.GroupLag(ctx, kc, []string{broker}, group, schemas.TrackingTopic, schemas.OrderTopic)
+		lag, err := kafkaclient.GroupLag(ctx, kc, []string{broker}, group, schemas.TrackingTopic, schemas.OrderTopic)
 		if err == nil && lag == 0 {
 			break
 		}

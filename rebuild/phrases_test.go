@@ -1,4 +1,4 @@
-package ingest_test
+package rebuild_test
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/carrier"
 	"github.com/trackwatch/trackwatch/detect/detecttest"
-	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/rebuild"
 	"github.com/trackwatch/trackwatch/schemas"
 )
 
@@ -20,7 +20,7 @@ func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
 	w.ScanJSON(`{"event_id":"e4","tracking_number":"LP3","carrier":"acme","raw_status":"Accepted","occurred_at":"2026-10-06T08:00:00Z"}`)
 
 	def, _ := carrier.Default()
-	unmapped, err := ingest.Phrases(t.Context(), w.Conn, "ph", def, ingest.PhraseFilter{Unmapped: true})
+	unmapped, err := rebuild.Phrases(t.Context(), w.Conn, "ph", def, rebuild.PhraseFilter{Unmapped: true})
 	if err != nil || len(unmapped) != 1 || unmapped[0].Events != 2 || unmapped[0].RawStatus != "Parcel is being prepared" {
 		t.Fatalf("unmapped: %+v, %v", unmapped, err)
 	}
@@ -28,11 +28,11 @@ func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dry, err := ingest.Renormalise(t.Context(), w.Conn, "ph", table, true)
+	dry, err := rebuild.Renormalise(t.Context(), w.Conn, "ph", table, true)
 	if err != nil || dry.Events != 2 || dry.Wordings != 1 {
 		t.Fatalf("dry run: %+v, %v (want the 2 derived events; the producer's in_transit stays)", dry, err)
 	}
-	if _, err := ingest.Renormalise(t.Context(), w.Conn, "ph", table, false); err != nil {
+	if _, err := rebuild.Renormalise(t.Context(), w.Conn, "ph", table, false); err != nil {
 		t.Fatal(err)
 	}
 	// History changed in place reaches no view: the next scheduled run of every detector
@@ -104,7 +104,7 @@ func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := ingest.RebuildSummaries(t.Context(), w.Conn, "ph", nil); err != nil || n != 2 {
+	if n, err := rebuild.Summaries(t.Context(), w.Conn, "ph", nil); err != nil || n != 2 {
 		t.Fatalf("rebuilt %d months, %v (want October of each summary)", n, err)
 	}
 	if rebuilt := summaries("SELECT * FROM ph.carrier_months FINAL"); !slices.Equal(rebuilt, fresh) {
@@ -117,7 +117,7 @@ func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
 	if err := w.Conn.QueryRow(t.Context(), "SELECT count() FROM ph.order_numbers FINAL").Scan(&rebuiltNumbers); err != nil || numbers == 0 || rebuiltNumbers != numbers {
 		t.Errorf("order_numbers: %d rows from the view, %d rebuilt (%v)", numbers, rebuiltNumbers, err)
 	}
-	if again, _ := ingest.Renormalise(t.Context(), w.Conn, "ph", table, true); again.Events != 0 {
+	if again, _ := rebuild.Renormalise(t.Context(), w.Conn, "ph", table, true); again.Events != 0 {
 		t.Errorf("a second renormalise would change %d events", again.Events)
 	}
 }

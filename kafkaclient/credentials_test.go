@@ -1,25 +1,25 @@
-package ingest_test
+package kafkaclient_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/secret"
 )
 
 // What a reload cannot change in a running process is refused, naming the key; the same
 // credentials again change nothing. (Rotation itself is tested end to end in service.)
 func TestKafkaCredentialsAReloadCannotChange(t *testing.T) {
-	scram := ingest.KafkaConfig{SASL: ingest.SASLConfig{Mechanism: "scram-sha-256", Username: "tw", Password: secret.String("pass-0123")}}
+	scram := kafkaclient.Config{SASL: kafkaclient.SASLConfig{Mechanism: "scram-sha-256", Username: "tw", Password: secret.String("pass-0123")}}
 	if err := scram.EnableCredentialReload(); err != nil {
 		t.Fatal(err)
 	}
 	plain := scram
 	plain.SASL.Mechanism = "plain"
-	none := ingest.KafkaConfig{}
+	none := kafkaclient.Config{}
 	for name, tc := range map[string]struct {
-		running, next ingest.KafkaConfig
+		running, next kafkaclient.Config
 		want          string
 	}{
 		"another mechanism": {scram, plain, `kafka.sasl.mechanism changed from "scram-sha-256" to "plain": that takes a restart`},
@@ -34,7 +34,7 @@ func TestKafkaCredentialsAReloadCannotChange(t *testing.T) {
 			t.Errorf("%s: the error shows the password", name)
 		}
 	}
-	for name, tc := range map[string]struct{ running, next ingest.KafkaConfig }{
+	for name, tc := range map[string]struct{ running, next kafkaclient.Config }{
 		"the same credentials": {scram, scram},
 		"no SASL, as before":   {none, none},
 	} {

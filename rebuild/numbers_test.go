@@ -1,4 +1,4 @@
-package ingest_test
+package rebuild_test
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/detect/detecttest"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/rebuild"
 	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
@@ -55,7 +56,7 @@ func TestNumbersAreJudgedAgainWhenTheirVersionChanges(t *testing.T) {
 		{"a rollback to the earlier version judges again", c, 3},
 	} {
 		ch := step.c
-		n, err := ingest.RecheckNumbers(ctx, w.Conn, w.DB, ch)
+		n, err := rebuild.Numbers(ctx, w.Conn, w.DB, ch)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package ingest
+package kafkaclient
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 // GroupLag returns how many messages of topics the consumer group has not committed:
 // the sum over partitions of end offset minus committed offset. Ingest commits only after
 // inserting, so a lag of 0 means everything produced so far is stored.
-func GroupLag(ctx context.Context, kc KafkaConfig, brokers []string, group string, topics ...string) (int64, error) {
+func GroupLag(ctx context.Context, kc Config, brokers []string, group string, topics ...string) (int64, error) {
 	tr, err := kc.Transport()
 	if err != nil {
 		return 0, err

@@ -1,4 +1,4 @@
-package ingest
+package kafkaclient
 
 import (
 	"context"
@@ -35,7 +35,7 @@ func (r *rotatingSASL) Start(ctx context.Context) (sasl.StateMachine, []byte, er
 // EnableCredentialReload makes the dialers and transports built from c (and from its
 // copies made after this call) take their SASL credentials from one place that
 // PrepareCredentials's commit changes. Without SASL configured it does nothing.
-func (c *KafkaConfig) EnableCredentialReload() error {
+func (c *Config) EnableCredentialReload() error {
 	if c.SASL.Mechanism == "" || c.rotating != nil {
 		return nil
 	}
@@ -54,7 +54,7 @@ func (c *KafkaConfig) EnableCredentialReload() error {
 // connection of c's readers and writers use them (nil when they are those in use).
 // Turning SASL on or off, or changing the mechanism, needs a restart and is refused;
 // errors never carry the password.
-func (c *KafkaConfig) PrepareCredentials(ctx context.Context, next KafkaConfig, brokers []string) (func(), error) {
+func (c *Config) PrepareCredentials(ctx context.Context, next Config, brokers []string) (func(), error) {
 	if next.SASL.Mechanism != c.SASL.Mechanism {
 		return nil, fmt.Errorf("kafka.sasl.mechanism changed from %q to %q: that takes a restart", c.SASL.Mechanism, next.SASL.Mechanism)
 	}

@@ -1,4 +1,4 @@
-package ingest
+package kafkaclient
 
 import (
 	"context"
@@ -19,9 +19,9 @@ import (
 	"github.com/trackwatch/trackwatch/secret"
 )
 
-// KafkaConfig names the Kafka cluster and topics. The zero value means "start the
+// Config names the Kafka cluster and topics. The zero value means "start the
 // embedded broker and use it" with the contract's topic names.
-type KafkaConfig struct {
+type Config struct {
 	// Brokers is the bootstrap list of host:port. Empty: the embedded broker.
 	Brokers []string `yaml:"brokers"`
 	// TrackingTopic carries carrier scans. Default tracking-events.
@@ -65,7 +65,7 @@ type SASLConfig struct {
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
-func (c *KafkaConfig) Validate() error {
+func (c *Config) Validate() error {
 	if c.TrackingTopic == "" {
 		c.TrackingTopic = schemas.TrackingTopic
 	}
@@ -118,13 +118,13 @@ func (c *KafkaConfig) Validate() error {
 }
 
 // Embedded reports whether no brokers are configured, so the embedded broker must start.
-func (c *KafkaConfig) Embedded() bool { return len(c.Brokers) == 0 }
+func (c *Config) Embedded() bool { return len(c.Brokers) == 0 }
 
 // Topics returns the topics trackwatch consumes.
-func (c *KafkaConfig) Topics() []string { return []string{c.TrackingTopic, c.OrderTopic} }
+func (c *Config) Topics() []string { return []string{c.TrackingTopic, c.OrderTopic} }
 
 // Dialer builds a kafka-go dialer with the configured TLS and SASL.
-func (c *KafkaConfig) Dialer() (*kafka.Dialer, error) {
+func (c *Config) Dialer() (*kafka.Dialer, error) {
 	d := &kafka.Dialer{ClientID: c.ClientID, Timeout: c.DialTimeout, DualStack: true}
 	var err error
 	if d.TLS, err = c.tlsConfig(); err != nil {
@@ -137,7 +137,7 @@ func (c *KafkaConfig) Dialer() (*kafka.Dialer, error) {
 }
 
 // Transport builds a kafka-go transport (for writers) with the configured TLS and SASL.
-func (c *KafkaConfig) Transport() (*kafka.Transport, error) {
+func (c *Config) Transport() (*kafka.Transport, error) {
 	t := &kafka.Transport{ClientID: c.ClientID, DialTimeout: c.DialTimeout}
 	var err error
 	if t.TLS, err = c.tlsConfig(); err != nil {
@@ -149,7 +149,7 @@ func (c *KafkaConfig) Transport() (*kafka.Transport, error) {
 	return t, nil
 }
 
-func (c *KafkaConfig) tlsConfig() (*tls.Config, error) {
+func (c *Config) tlsConfig() (*tls.Config, error) {
 	if !c.TLS.Enabled {
 		return nil, nil
 	}
@@ -171,7 +171,7 @@ func (c *KafkaConfig) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
-func (c *KafkaConfig) saslMechanism() (sasl.Mechanism, error) {
+func (c *Config) saslMechanism() (sasl.Mechanism, error) {
 	if c.rotating != nil {
 		return c.rotating, nil
 	}
@@ -179,7 +179,7 @@ func (c *KafkaConfig) saslMechanism() (sasl.Mechanism, error) {
 }
 
 // staticMechanism builds the configured mechanism with the configured credentials.
-func (c *KafkaConfig) staticMechanism() (sasl.Mechanism, error) {
+func (c *Config) staticMechanism() (sasl.Mechanism, error) {
 	switch c.SASL.Mechanism {
 	case "":
 		return nil, nil
@@ -200,7 +200,7 @@ func (c *KafkaConfig) staticMechanism() (sasl.Mechanism, error) {
 }
 
 // Ping connects to a broker and reads the cluster's brokers (for /healthz: cheap).
-func (c *KafkaConfig) Ping(ctx context.Context, brokers []string) error {
+func (c *Config) Ping(ctx context.Context, brokers []string) error {
 	return c.withBroker(ctx, brokers, func(conn *kafka.Conn) error {
 		_, err := conn.Brokers()
 		return err
@@ -210,7 +210,7 @@ func (c *KafkaConfig) Ping(ctx context.Context, brokers []string) error {
 // Metadata returns how many brokers the cluster has and the partitions of each topic.
 // It asks for every topic's metadata: asking for one by name may create it where
 // brokers create topics on first use.
-func (c *KafkaConfig) Metadata(ctx context.Context, brokers []string) (nBrokers int, partitions map[string]int, err error) {
+func (c *Config) Metadata(ctx context.Context, brokers []string) (nBrokers int, partitions map[string]int, err error) {
 	err = c.withBroker(ctx, brokers, func(conn *kafka.Conn) error {
 		bs, err := conn.Brokers()
 		if err != nil {
@@ -230,7 +230,7 @@ func (c *KafkaConfig) Metadata(ctx context.Context, brokers []string) (nBrokers 
 }
 
 // withBroker runs fn on a connection to the first of brokers that answers.
-func (c *KafkaConfig) withBroker(ctx context.Context, brokers []string, fn func(*kafka.Conn) error) error {
+func (c *Config) withBroker(ctx context.Context, brokers []string, fn func(*kafka.Conn) error) error {
 	d, err := c.Dialer()
 	if err != nil {
 		return err

@@ -1,4 +1,8 @@
-package ingest
+// Package deadletter lists the dead letters ingest and backfills stored (messages that
+// could not be accepted, kept whole with their origin) and replays them: their raw bytes
+// and keys produced to their original topics again, each replay recorded. Storing dead
+// letters is package ingest's.
+package deadletter
 
 import (
 	"context"
@@ -12,8 +16,8 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// DeadLetterFilter selects dead letters. Zero fields select everything.
-type DeadLetterFilter struct {
+// Filter selects dead letters. Zero fields select everything.
+type Filter struct {
 	Topic  string
 	Reason string
 	Since  time.Time // dead-lettered at or after
@@ -22,8 +26,8 @@ type DeadLetterFilter struct {
 	Limit int // default 100
 }
 
-// StoredDeadLetter is a dead letter as stored, with its replay state.
-type StoredDeadLetter struct {
+// Stored is a dead letter as stored, with its replay state.
+type Stored struct {
 	Topic          string    `ch:"topic" json:"topic"`
 	Partition      int32     `ch:"partition" json:"partition"`
 	Offset         int64     `ch:"offset" json:"offset"`
@@ -40,30 +44,20 @@ type StoredDeadLetter struct {
 }
 
 // Origin names where the dead letter came from: topic/partition/offset, or file:line.
-func (d StoredDeadLetter) Origin() string {
+func (d Stored) Origin() string {
 	if d.File != "" {
 		return d.File + ":" + strconv.FormatInt(d.Line, 10)
 	}
 	return d.Topic + "/" + strconv.Itoa(int(d.Partition)) + "/" + strconv.FormatInt(d.Offset, 10)
 }
 
-// ListDeadLetters returns the newest dead letters matching f.
-func ListDeadLetters(ctx context.Context, conn driver.Conn, db string, f DeadLetterFilter) ([]StoredDeadLetter, error) {
+// List returns the newest dead letters matching f.
+func List(ctx context.Context, conn driver.Conn, db string, f Filter) ([]Stored, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	q := "SELECT d.topic AS topic, d.partition AS partition, d.offset AS offset, d.source_file AS source_file, d.source_line AS source_line, d.message_key AS message_key, d.raw AS raw, " +
-		"d.reason AS reason, d.error AS error, d.message_time AS message_time, d.dead_lettered_at AS dead_lettered_at, " +
-		"r.replays AS replays, r.last_replayed_at AS last_replayed_at " +
-		"FROM `" + db + "`.dead_letters AS d FINAL " +
-		"LEFT JOIN (SELECT topic, partition, offset, source_file, source_line, count() AS replays, max(replayed_at) AS last_replayed_at " +
-		"FROM `" + db + "`.dead_letter_replays GROUP BY topic, partition, offset, source_file, source_line) AS r " +
-		"ON d.topic = r.topic AND d.partition = r.partition AND d.offset = r.offset AND d.source_file = r.source_file AND d.source_line = r.source_line " +
-		"WHERE ({topic:String} = '' OR d.topic = {topic:String}) AND ({reason:String} = '' OR d.reason = {reason:String}) " +
-		"AND d.dead_lettered_at >= {since:DateTime64(3, 'UTC')} AND (NOT {open:Bool} OR r.replays = 0) " +
-		"ORDER BY d.dead_lettered_at DESC, d.topic, d.partition, d.offset, d.source_file, d.source_line LIMIT {limit:UInt32}"
-	var out []StoredDeadLetter
-	err := conn.Select(ctx, &out, q, clickhouse.Named("topic", f.Topic), clickhouse.Named("reason", f.Reason),
+	var out []Stored
+	err := conn.Select(ctx, &out, statements.In(db, "list"), clickhouse.Named("topic", f.Topic), clickhouse.Named("reason", f.Reason),
 		clickhouse.Named("since", f.Since.UTC()), clickhouse.Named("open", f.Open), clickhouse.Named("limit", uint32(f.Limit)))
 	if err != nil {
 		return nil, fmt.Errorf("list dead letters: %w", err)
@@ -76,11 +70,11 @@ type Producer interface {
 	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
-// ReplayDeadLetters re-submits the selected dead letters, raw bytes and key unchanged,
+// Replay re-submits the selected dead letters, raw bytes and key unchanged,
 // to their original topics, and records each replay. Already replayed ones are left out
 // unless f.Open is false. It returns what it replayed.
-func ReplayDeadLetters(ctx context.Context, conn driver.Conn, db string, w Producer, f DeadLetterFilter, now time.Time) ([]StoredDeadLetter, error) {
-	dls, err := ListDeadLetters(ctx, conn, db, f)
+func Replay(ctx context.Context, conn driver.Conn, db string, w Producer, f Filter, now time.Time) ([]Stored, error) {
+	dls, err := List(ctx, conn, db, f)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +93,7 @@ func ReplayDeadLetters(ctx context.Context, conn driver.Conn, db string, w Produ
 		}
 		return nil, fmt.Errorf("replay: produce: %w", err)
 	}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO `"+db+"`.dead_letter_replays (topic, partition, offset, source_file, source_line, replayed_at)")
+	b, err := conn.PrepareBatch(ctx, statements.In(db, "insert_replays"))
 	if err != nil {
 		return dls, fmt.Errorf("record replays: %w", err)
 	}
