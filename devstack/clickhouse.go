@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	_ "embed"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +18,15 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/trackwatch/trackwatch/sqlfile"
 )
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+// statements are the embedded server's own SQL (sql/serve.sql).
+var statements = sqlfile.MustParse(sqlFiles, "sql/*.sql", nil)
 
 //go:embed chdb.pin
 var chdbPin string
@@ -257,7 +265,7 @@ func (c *ClickHouse) spawn(ctx context.Context) (*chdbChild, error) {
 		"--listen_host="+c.cfg.ListenHost,
 		"--logger.log="+filepath.Join(c.dataDir, "clickhouse-server.log"),
 		"--logger.level=warning",
-		"--query=SYSTEM START LISTEN TCP; SYSTEM START LISTEN HTTP; SELECT count() FROM file('/dev/stdin','LineAsString') FORMAT Null",
+		"--query="+statements.Text("serve", nil),
 	)...)
 	cmd.Env = append(os.Environ(), childEnv+"="+c.cfg.LibPath)
 	cmd.Dir = c.dataDir

@@ -110,10 +110,10 @@ func Migrations(opts DDLOptions) ([]Migration, error) {
 	return out, nil
 }
 
-// renderedSelects are the template functions that render a SELECT kept in Go
-// (summaries.go), by name, with that SELECT: a migration that calls one has it in its
-// checksum.
-var renderedSelects = map[string]string{"carrierMonthStates": carrierMonthStates, "orderMonthStates": orderMonthStates}
+// renderedSelects are the template functions that render a SELECT kept in
+// sql/summaries.sql, by name, with that SELECT (its From and Where as $from and $where):
+// a migration that calls one has it in its checksum.
+var renderedSelects = map[string]string{"carrierMonthStates": CarrierMonthStates("$from", "$where"), "orderMonthStates": OrderMonthStates("$from", "$where")}
 
 // Bootstrap returns the statements that create the database and the migrations table.
 func Bootstrap(opts DDLOptions) ([]string, error) {

@@ -12,3 +12,56 @@ INSERT INTO {{.DB}}.detect_checkpoints (detectors, config_hash, as_of, watermark
 {{define "fill_order_numbers"}}
 INSERT INTO {{.DB}}.order_numbers SELECT DISTINCT tracking_number, order_id FROM {{.DB}}.order_events WHERE tracking_number != ''
 {{end}}
+
+-- The SELECTs that summarise events into the monthly summaries, per number, carrier and
+-- calendar month (carrier_months) and per order and month (order_months), as partial
+-- aggregates that merge by sum, min and max: the materialized views' queries, the
+-- migrations' fill of older history, and in every detector run the summary of the events
+-- stored rows cannot stand for. .From is the events table, .Where a condition on its
+-- rows. Their text is part of the checksum of the migrations that use them
+-- (summaries.go): a change here needs a migration that alters the views' queries.
+--
+-- The latest (or earliest) event of a kind is kept as a packed string: the event's time
+-- in milliseconds, zero-padded to 15 digits (packed_time), then the values, separated by
+-- \x1f. The greatest string is the latest event; see summaries.go.
+{{define "packed_time"}}leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'){{end}}
+
+{{define "carrier_month_states"}}SELECT
+    tracking_number,
+    carrier,
+    toStartOfMonth(occurred_at) AS month,
+    count() AS events,
+    countIf(physical) AS moving_events,
+    countIf(sub_status = 'info_received/pre_advice') AS preadvice_events,
+    countIf(sub_status = 'cancelled/label_voided') AS voided_events,
+    countIf(status = 'delivered') AS delivered_events,
+    min(occurred_at) AS first_event_at,
+    max(occurred_at) AS last_event_at,
+    minIfOrNull(occurred_at, physical) AS first_scan_at,
+    min(if(sub_status = 'cancelled/label_voided', concat({{template "packed_time"}}, '\x1f', raw_status), '~')) AS first_voided,
+    max(if(physical, concat({{template "packed_time"}}, '\x1f', sub_status, '\x1f', raw_status), '')) AS last_scan,
+    max(if(dest_country != '' OR dest_postal_norm != '' OR dest_city_norm != '',
+        concat({{template "packed_time"}}, '\x1f', dest_country, '\x1f', dest_postal_norm, '\x1f', dest_city_norm), '')) AS dest,
+    max(if(status = 'delivered',
+        concat({{template "packed_time"}}, '\x1f', location_country, '\x1f', location_postal_norm, '\x1f', location_city_norm), '')) AS delivered_place
+FROM {{.From}}
+WHERE {{.Where}}
+GROUP BY tracking_number, carrier, month{{end}}
+
+{{define "order_month_states"}}SELECT
+    order_id,
+    toStartOfMonth(occurred_at) AS month,
+    min(occurred_at) AS first_event_at,
+    max(occurred_at) AS last_event_at,
+    max(concat({{template "packed_time"}}, '\x1f', status, '\x1f', marketplace, '\x1f', seller_id, '\x1f', buyer_id)) AS latest,
+    max(if(status = 'shipped', concat({{template "packed_time"}}, '\x1f', tracking_number, '\x1f', carrier), '')) AS shipped,
+    minIfOrNull(occurred_at, status = 'placed') AS placed_at,
+    max(if(ship_to_country != '' OR ship_to_postal_norm != '' OR ship_to_city_norm != '',
+        concat({{template "packed_time"}}, '\x1f', ship_to_country, '\x1f', ship_to_postal_norm, '\x1f', ship_to_city_norm), '')) AS ship_to,
+    max(if(protection_days IS NOT NULL, concat({{template "packed_time"}}, '\x1f', toString(assumeNotNull(protection_days))), '')) AS protection,
+    max(if(protection_extended_days IS NOT NULL,
+        concat({{template "packed_time"}}, '\x1f', toString(assumeNotNull(protection_extended_days))), '')) AS extension,
+    max(if(amount IS NOT NULL, concat({{template "packed_time"}}, '\x1f', toString(assumeNotNull(amount))), '')) AS amount_at
+FROM {{.From}}
+WHERE {{.Where}}
+GROUP BY order_id, month{{end}}
