@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -160,11 +159,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	numbers, err := trackingnumber.Load(cfg.Numbers)
+	numbers, err := NumberChecker(cfg)
 	if err != nil {
-		return &config.Error{Key: "numbers.spec_dir", Err: err}
+		return err
 	}
-	numbers = numbers.WithPostal(cfg.Detect.PostalCarriers)
 	kafkaCfg := cfg.Kafka
 	checks := map[string]httpapi.Check{
 		"clickhouse": func(ctx context.Context) error { return conn.Ping(ctx) },

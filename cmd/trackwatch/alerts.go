@@ -42,7 +42,7 @@ func alertsCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return exitFailure
 	}
 	defer clients.Close()
-	as, err := alert.NewStore(clients.ClickHouse, cfg.ClickHouse.Database).List(ctx, f)
+	as, err := clients.Alerts().List(ctx, f)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch alerts: %v\n", err)
 		return exitFailure

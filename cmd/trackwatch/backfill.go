@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"io"
 	"log/slog"
 	"os"
@@ -17,7 +16,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/backfill"
 	"github.com/trackwatch/trackwatch/backfill/eventfile"
-	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/service"
 )
 
 const backfillUsage = `Usage: trackwatch backfill load [flags] FILE|DIR|GLOB|- ...
@@ -128,24 +127,18 @@ func backfillCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 		return exitUsage
 	}
 	cfg.Runtime.Apply(env.environ) // files of any size: bound the heap as the ingest does
-	phrases, err := cfg.Carriers.Table()
+	writer, err := service.IngestWriter(cfg, logger)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch backfill load: %v\n", err)
-		return exitUsage
+		return configExit(err)
 	}
-	numbers, err := trackingnumber.Load(cfg.Numbers)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "trackwatch backfill load: numbers.spec_dir: %v\n", err)
-		return exitFailure
-	}
-	numbers = numbers.WithPostal(cfg.Detect.PostalCarriers)
 	clients, ok := connect(ctx, env, "backfill load", cfg)
 	if !ok {
 		return exitFailure
 	}
 	defer clients.Close()
 	l.Conn, l.Database, l.Logger = clients.ClickHouse, cfg.ClickHouse.Database, logger
-	l.Writer = ingest.NewWriter(clients.ClickHouse, cfg.ClickHouse.Database, cfg.Ingest, phrases, nil, logger).CheckNumbers(numbers)
+	l.Writer = writer(clients.ClickHouse)
 	l.TrackingTopic, l.OrderTopic = cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic
 	mode := *progress
 	if mode == "auto" {
@@ -341,17 +334,11 @@ func backfillKafkaCmd(ctx context.Context, env *cmdEnv, c command, args []string
 		fmt.Fprintf(env.stderr, "trackwatch backfill kafka: --group %q is the live ingest's group; a replay needs a group of its own\n", r.Group)
 		return exitUsage
 	}
-	phrases, err := cfg.Carriers.Table()
+	writer, err := service.IngestWriter(cfg, logger)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch backfill kafka: %v\n", err)
-		return exitUsage
+		return configExit(err)
 	}
-	numbers, err := trackingnumber.Load(cfg.Numbers)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "trackwatch backfill kafka: numbers.spec_dir: %v\n", err)
-		return exitFailure
-	}
-	numbers = numbers.WithPostal(cfg.Detect.PostalCarriers)
 	if r.Dialer, err = cfg.Kafka.Dialer(); err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch backfill kafka: %v\n", err)
 		return exitUsage
@@ -367,7 +354,7 @@ func backfillKafkaCmd(ctx context.Context, env *cmdEnv, c command, args []string
 	defer clients.Close()
 	r.Brokers, r.Conn, r.Database, r.Logger = clients.Brokers, clients.ClickHouse, cfg.ClickHouse.Database, logger
 	r.TrackingTopic, r.OrderTopic = cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic
-	r.Writer = ingest.NewWriter(clients.ClickHouse, cfg.ClickHouse.Database, cfg.Ingest, phrases, nil, logger).CheckNumbers(numbers)
+	r.Writer = writer(clients.ClickHouse)
 	last := time.Now()
 	r.Progress = func(topic string, partition int, offset, end int64) {
 		if time.Since(last) >= 5*time.Second || offset >= end {

@@ -9,8 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
 	"github.com/trackwatch/trackwatch/backtest"
 	"github.com/trackwatch/trackwatch/detect"
 )
@@ -72,8 +70,7 @@ func backtestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 		return exitFailure
 	}
 	defer clients.Close()
-	r := &backtest.Runner{Conn: clients.ClickHouse, Database: cfg.ClickHouse.Database, Config: cfg.Detect, Logger: logger,
-		Session: func(ctx context.Context) (driver.Conn, error) { return clients.Session(ctx) }}
+	r := clients.Backtests(cfg.Detect, logger)
 	last := time.Now()
 	r.Progress = func(done, total int, asOf time.Time, findings uint64) {
 		if done == total || time.Since(last) >= 5*time.Second {

@@ -58,20 +58,9 @@ func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		return exitFailure
 	}
 	defer clients.Close()
-	session, err := clients.Session(ctx)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
-		return exitFailure
-	}
-	defer session.Close()
 	start := time.Now()
-	var all []detect.Finding
-	var res alert.Result
-	consumers := []detect.Consumer{detect.Collect(&all)}
-	if write {
-		consumers = append(consumers, alert.NewStore(clients.ClickHouse, cfg.ClickHouse.Database).Consumer(&res))
-	}
-	if _, err := set.Evaluate(ctx, session, cfg.Detect, asOf, detect.Plain, consumers...); err != nil {
+	all, res, err := clients.Detect(ctx, set, cfg.Detect, asOf, write)
+	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch detect: %v\n", err)
 		return exitFailure
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/trackwatch/trackwatch/service"
 	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
@@ -49,12 +50,11 @@ func numberCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	checker, err := trackingnumber.Load(cfg.Numbers)
+	checker, err := service.NumberChecker(cfg)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "trackwatch number: numbers.spec_dir: %v\n", err)
+		fmt.Fprintf(env.stderr, "trackwatch number: %v\n", err)
 		return exitFailure
 	}
-	checker = checker.WithPostal(cfg.Detect.PostalCarriers)
 	if *list {
 		return printFormats(env, checker, *format)
 	}

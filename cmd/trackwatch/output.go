@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/trackwatch/trackwatch/config"
@@ -40,4 +41,14 @@ func printStructured[T any](env *cmdEnv, format string, items []T) bool {
 		return false
 	}
 	return true
+}
+
+// configExit is the exit code for an error loading what a config names: the tracking-number
+// specification's files missing is a failure (make numbers fetches them), any other a
+// usage error.
+func configExit(err error) int {
+	if errors.Is(err, service.ErrNumberSpec) {
+		return exitFailure
+	}
+	return exitUsage
 }

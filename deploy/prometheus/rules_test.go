@@ -6,7 +6,6 @@
 package prometheus_test
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -16,9 +15,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/trackwatch/trackwatch/internal/markdown"
 )
 
 const (
@@ -373,75 +373,11 @@ func TestEveryRunbookURLLeadsToAHeading(t *testing.T) {
 				t.Errorf("%s: runbook_url %q names a file that does not exist: %v", r.Alert, u, err)
 				continue
 			}
-			anchors = headingAnchors(string(b))
+			anchors = markdown.HeadingAnchors(string(b))
 			files[file] = anchors
 		}
 		if !anchors[anchor] {
 			t.Errorf("%s: %s has no heading whose anchor is #%s (the runbook_url %q); want a heading \"## Runbook: %s\"", r.Alert, file, anchor, u, r.Alert)
 		}
-	}
-}
-
-var (
-	heading    = regexp.MustCompile(`^#{1,6}\s+(.*?)\s*#*\s*$`)
-	fence      = regexp.MustCompile("^\\s*(```|~~~)")
-	inlineLink = regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
-)
-
-// headingAnchors is the set of anchors GitHub gives the headings of a Markdown file:
-// the heading's text lowercased, links reduced to their text, punctuation dropped
-// (letters, digits, spaces, '-' and '_' stay), spaces turned into '-', and "-1", "-2",
-// ... after repeats. Lines in fenced code blocks are no headings.
-func headingAnchors(md string) map[string]bool {
-	anchors, count := map[string]bool{}, map[string]int{}
-	inFence := ""
-	for _, line := range strings.Split(md, "\n") {
-		if m := fence.FindStringSubmatch(line); m != nil {
-			switch {
-			case inFence == "":
-				inFence = m[1]
-			case strings.HasPrefix(strings.TrimSpace(line), inFence):
-				inFence = ""
-			}
-			continue
-		}
-		if inFence != "" {
-			continue
-		}
-		m := heading.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		text := strings.ToLower(inlineLink.ReplaceAllString(m[1], "$1"))
-		var b strings.Builder
-		for _, c := range text {
-			switch {
-			case c == ' ':
-				b.WriteRune('-')
-			case c == '-' || c == '_' || unicode.IsLetter(c) || unicode.IsDigit(c):
-				b.WriteRune(c)
-			}
-		}
-		a := b.String()
-		if n := count[a]; n > 0 {
-			count[a]++
-			a = fmt.Sprintf("%s-%d", a, n)
-		} else {
-			count[a] = 1
-		}
-		anchors[a] = true
-	}
-	return anchors
-}
-
-func TestHeadingAnchorsFollowGitHub(t *testing.T) {
-	got := headingAnchors("# Runbooks\n\n## Runbook: TrackwatchDown\n```\n## Runbook: NotAHeading\n```\n### Working against `trackwatch dev`\n## Real Kafka and ClickHouse, and docker-compose\n## Runbooks\n")
-	for _, want := range []string{"runbooks", "runbook-trackwatchdown", "working-against-trackwatch-dev", "real-kafka-and-clickhouse-and-docker-compose", "runbooks-1"} {
-		if !got[want] {
-			t.Errorf("no anchor %q in %v", want, got)
-		}
-	}
-	if got["runbook-notaheading"] {
-		t.Errorf("a line in a code block was taken for a heading: %v", got)
 	}
 }

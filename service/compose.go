@@ -1,0 +1,83 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/backtest"
+	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/trackingnumber"
+)
+
+// The parts trackwatch's commands share, composed here once: a command parses its flags,
+// asks for what it needs and prints.
+
+// ErrNumberSpec is wrapped around an error loading the tracking-number specification's
+// files (numbers.spec_dir; `make numbers` fetches them).
+var ErrNumberSpec = errors.New("numbers.spec_dir")
+
+// NumberChecker loads the tracking-number specification cfg names (numbers.spec_dir),
+// judging the detectors' postal carriers (detect.postal_carriers) as posts. Its error
+// wraps ErrNumberSpec.
+func NumberChecker(cfg config.Config) (*trackingnumber.Checker, error) {
+	numbers, err := trackingnumber.Load(cfg.Numbers)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNumberSpec, err)
+	}
+	return numbers.WithPostal(cfg.Detect.PostalCarriers), nil
+}
+
+// IngestWriter returns a maker of the writer ingest stores events with, as `trackwatch
+// run` makes it: cfg's phrase tables, and tracking numbers judged by NumberChecker. Both
+// are loaded now, so that a command fails on them before it connects; the error is the
+// phrase tables' or NumberChecker's.
+func IngestWriter(cfg config.Config, logger *slog.Logger) (func(ingest.Conn) *ingest.Writer, error) {
+	phrases, err := cfg.Carriers.Table()
+	if err != nil {
+		return nil, err
+	}
+	numbers, err := NumberChecker(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(conn ingest.Conn) *ingest.Writer {
+		return ingest.NewWriter(conn, cfg.ClickHouse.Database, cfg.Ingest, phrases, nil, logger).CheckNumbers(numbers)
+	}, nil
+}
+
+// Alerts is the alert store of the clients' database.
+func (c *Clients) Alerts() *alert.Store { return alert.NewStore(c.ClickHouse, c.store.Database) }
+
+// Detect evaluates set as of asOf with cfg, on a session of its own, and returns the
+// findings; with record, it also records them as alerts (alert.Store) and returns what
+// that changed.
+func (c *Clients) Detect(ctx context.Context, set *detect.Set, cfg detect.Config, asOf time.Time, record bool) ([]detect.Finding, alert.Result, error) {
+	var res alert.Result
+	session, err := c.Session(ctx)
+	if err != nil {
+		return nil, res, err
+	}
+	defer session.Close()
+	var all []detect.Finding
+	consumers := []detect.Consumer{detect.Collect(&all)}
+	if record {
+		consumers = append(consumers, c.Alerts().Consumer(&res))
+	}
+	_, err = set.Evaluate(ctx, session, cfg, asOf, detect.Plain, consumers...)
+	return all, res, err
+}
+
+// Backtests is a backtest runner over the clients' database, each step on a session of
+// its own.
+func (c *Clients) Backtests(cfg detect.Config, logger *slog.Logger) *backtest.Runner {
+	return &backtest.Runner{Conn: c.ClickHouse, Database: c.store.Database, Config: cfg, Logger: logger,
+		Session: func(ctx context.Context) (driver.Conn, error) { return c.Session(ctx) }}
+}
