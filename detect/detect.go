@@ -1,10 +1,13 @@
 // Package detect provides trackwatch's detectors: SQL evaluated in ClickHouse as of a
 // given moment, each flagging orders whose tracking number is fake or misused, with a
-// recommended action and evidence; and the recording of their findings as alerts.
+// recommended action and evidence; the schedule that runs them; and the one seam a run's
+// findings leave by, Set.Evaluate, which hands them to consumers (alert.Store records
+// them as alerts, a backtest copies them, Collect brings them to Go).
 //
-// Time is an argument: Eval(ctx, conn, asOf) sees only events that occurred at or before
-// asOf, so the same code serves the schedule (asOf = now), re-runs of the past, and tests
-// with fixed times. The work happens in ClickHouse; Go only receives the findings.
+// Time is an argument: a run sees only events that occurred at or before its moment, so
+// the same code serves the schedule (the moment is now), re-runs of the past, and tests
+// with fixed times. The work happens in ClickHouse; findings stay there unless a consumer
+// asks for them.
 package detect
 
 import (

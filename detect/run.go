@@ -341,7 +341,7 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 	}
 	args := s.args(cfg, asOf)
 	// the version of the tracking-number verdicts to read: the latest judging run's
-	// (ingest.RecheckNumbers), or every verdict before the first run
+	// (rebuild.Numbers), or every verdict before the first run
 	var spec string
 	var runs uint64
 	if err := conn.QueryRow(ctx, statements.In(s.db, "number_spec")).Scan(&spec, &runs); err != nil {

@@ -18,8 +18,8 @@ import (
 	"github.com/trackwatch/trackwatch/simulate"
 )
 
-// scheduledRun records one scheduled run as the scheduler does (PrepareScheduled,
-// Record, Commit) and returns how many orders it evaluated (-1: every order), or why it
+// scheduledRun records one scheduled run as the scheduler does (Evaluate, Scheduled,
+// with the alert store as its consumer) and returns how many orders it evaluated (-1: every order), or why it
 // evaluated every order.
 func scheduledRun(t *testing.T, conn driver.Conn, set *detect.Set, store *alert.Store, cfg detect.Config, at time.Time) (int, string) {
 	t.Helper()

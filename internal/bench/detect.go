@@ -60,7 +60,7 @@ type DetectScale struct {
 	Events, Orders int
 	LoadSeconds    float64
 	// NumberCheckSeconds is judging every stored number and carrier pair once
-	// (ingest.RecheckNumbers, what a service does at its first start over existing data;
+	// (rebuild.Numbers, what a service does at its first start over existing data;
 	// ingest judges each order event's number as it stores it): NumberPairs of them.
 	NumberCheckSeconds float64
 	NumberPairs        int
