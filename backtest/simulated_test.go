@@ -68,8 +68,7 @@ func TestABacktestOfTheSimulatorsHistoryFlagsEachOrderOnItsRulesDay(t *testing.T
 	}
 	orders := map[string]*orderFacts{}
 	first, moved := map[string]time.Time{}, map[string]bool{}
-	var cfg detect.Config
-	_ = cfg.Validate()
+	cfg := detect.Config{}.WithDefaults()
 	for _, m := range res.Messages {
 		var e struct {
 			OrderID, Status, TrackingNumber, RawStatus string
