@@ -42,7 +42,7 @@ func judgeOrder(c *trackingnumber.Checker, r *OrderRow) {
 	if r.TrackingNumber == "" {
 		return
 	}
-	if res := c.Verdict(r.TrackingNumber, r.Carrier); WorthStoring(res) {
+	if res := c.Screen(r.TrackingNumber, r.Carrier); WorthStoring(res) {
 		r.Number = NumberVerdict{Verdict: string(res.Verdict), Couriers: res.Candidates, Problem: res.Problem,
 			ProblemJA: res.ProblemJA, Spec: res.Spec}
 	}

@@ -213,7 +213,7 @@ func (c *Checker) Spec() *Spec { return c.spec }
 // Its Matches hold the formats the number fits; Explain's also the declared carrier's
 // others.
 func (c *Checker) Check(number, carrierSlug string) Result {
-	return c.check(number, carrierSlug, false, nil)
+	return c.check(number, carrierSlug, false, false, nil)
 }
 
 // matchBufs are the scratch slices Verdict collects its matches in.
@@ -223,8 +223,22 @@ var matchBufs = sync.Pool{New: func() any { s := make([]Match, 0, 8); return &s 
 // scratch slice it reuses (ingest judges every order event, and the matches would be
 // most of what a judgement allocates).
 func (c *Checker) Verdict(number, carrierSlug string) Result {
+	return c.verdict(number, carrierSlug, false)
+}
+
+// Screen is Verdict for ingest, which stores a verdict only when it says something
+// (ingest.WorthStoring): the declared carrier's formats are judged first, and a number
+// valid for one of them is Valid without the other couriers' formats judged, so its
+// Candidates are the declared carrier's alone (Verdict also names the other couriers
+// whose formats it fits). Any other verdict is Verdict's. Most numbers are valid, and
+// the other couriers' formats were most of their judging.
+func (c *Checker) Screen(number, carrierSlug string) Result {
+	return c.verdict(number, carrierSlug, true)
+}
+
+func (c *Checker) verdict(number, carrierSlug string, declaredFirst bool) Result {
 	buf := matchBufs.Get().(*[]Match)
-	r := c.check(number, carrierSlug, false, (*buf)[:0])
+	r := c.check(number, carrierSlug, false, declaredFirst, (*buf)[:0])
 	clear(r.Matches) // the pool keeps no formats' strings alive
 	*buf = r.Matches[:0]
 	r.Matches = nil
@@ -232,7 +246,10 @@ func (c *Checker) Verdict(number, carrierSlug string) Result {
 	return r
 }
 
-func (c *Checker) check(number, carrierSlug string, all bool, matches []Match) Result {
+// check judges number declared as carrierSlug: with all, against every format of the
+// declared carrier whether it fits or not (Explain); with declaredFirst (Screen), the
+// declared carrier's formats first, returning at once when one is valid.
+func (c *Checker) check(number, carrierSlug string, all, declaredFirst bool, matches []Match) Result {
 	number, carrierSlug = Normalise(number), strings.ToLower(strings.TrimSpace(carrierSlug))
 	r := Result{Number: number, Carrier: carrierSlug, Spec: c.Version(), Matches: matches}
 	declared := CouriersOf(carrierSlug)
@@ -242,24 +259,20 @@ func (c *Checker) check(number, carrierSlug string, all bool, matches []Match) R
 	r.Checked, r.Couriers = len(declared) > 0, declared
 	var declaredValid bool
 	var closest *Match
-	for _, co := range c.spec.Couriers {
-		mine := slices.Contains(declared, co.Code)
-		for _, f := range co.Formats {
-			if !(all && mine) && !f.mayFit(number) {
-				continue
+	declaredFirst = declaredFirst && !all && number != "" && len(declared) > 0
+	for pass := range 2 {
+		if pass == 0 && !declaredFirst {
+			continue
+		}
+		for _, co := range c.spec.Couriers {
+			mine := slices.Contains(declared, co.Code)
+			if declaredFirst && mine != (pass == 0) {
+				continue // the declared carrier's formats in the first pass, the others' in the second
 			}
-			m := f.judge(number, all)
-			if m.Fits || (all && mine) {
-				r.Matches = append(r.Matches, m)
-			}
-			if !m.Fits {
-				continue
-			}
-			if mine {
-				declaredValid = declaredValid || m.Valid
-			} else if m.Valid {
-				r.Candidates = appendUnique(r.Candidates, slugOf(co.Code, m))
-			}
+			c.judgeCourier(co, number, mine, all, &r, &declaredValid)
+		}
+		if pass == 0 && declaredValid {
+			break // Valid: the other couriers' formats cannot change it
 		}
 	}
 	// the problem to report: the first declared courier's (in the order declared: a
@@ -357,4 +370,27 @@ func appendUnique(ss []string, s string) []string {
 		return ss
 	}
 	return append(ss, s)
+}
+
+// judgeCourier judges number against courier co's formats (those whose length and first
+// byte allow a fit, or every one of a declared courier's with all), adding what fits to
+// r.Matches and, for another courier's valid format, its slug to r.Candidates.
+func (c *Checker) judgeCourier(co *Courier, number string, mine, all bool, r *Result, declaredValid *bool) {
+	for _, f := range co.Formats {
+		if !(all && mine) && !f.mayFit(number) {
+			continue
+		}
+		m := f.judge(number, all)
+		if m.Fits || (all && mine) {
+			r.Matches = append(r.Matches, m)
+		}
+		if !m.Fits {
+			continue
+		}
+		if mine {
+			*declaredValid = *declaredValid || m.Valid
+		} else if m.Valid {
+			r.Candidates = appendUnique(r.Candidates, slugOf(co.Code, m))
+		}
+	}
 }

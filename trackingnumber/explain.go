@@ -47,7 +47,7 @@ const rule = "A number the carrier has physically scanned was issued, whatever i
 
 // Explain judges number declared as carrier and says why.
 func (c *Checker) Explain(number, carrier string) Explanation {
-	r := c.check(number, carrier, true, nil)
+	r := c.check(number, carrier, true, false, nil)
 	e := Explanation{Number: r.Number, Carrier: r.Carrier, Verdict: string(r.Verdict), Checked: r.Checked,
 		Couriers: nonNil(r.Couriers), Candidates: nonNil(r.Candidates), Problem: r.Problem, Specification: r.Spec, Rule: rule}
 	if !r.Checked && r.Carrier != "" {

@@ -63,6 +63,7 @@ func TestEveryPublishedTestNumber(t *testing.T) {
 					if v := c.Verdict(n, slug); v.Verdict != r.Verdict || v.Problem != r.Problem || !slices.Equal(v.Candidates, r.Candidates) {
 						t.Errorf("%s for %s: Verdict says %s %q %v, Check %s %q %v", n, slug, v.Verdict, v.Problem, v.Candidates, r.Verdict, r.Problem, r.Candidates)
 					}
+					screenAgrees(t, c, n, slug, r)
 					ok = ok && r.Verdict == Valid
 					if !ok {
 						t.Errorf("%s (%s) valid test number %s: format says %+v, verdict for %s %s: %s", co.Code, f.Name, n, m.Problem(), slug, r.Verdict, r.Problem)
@@ -82,6 +83,7 @@ func TestEveryPublishedTestNumber(t *testing.T) {
 					if c.Verdict(n, slug).Verdict != c.Check(n, slug).Verdict {
 						t.Errorf("%s for %s: Verdict and Check disagree", n, slug)
 					}
+					screenAgrees(t, c, n, slug, c.Check(n, slug))
 				}
 				if caught {
 					tl.caught++
@@ -130,6 +132,7 @@ func TestAnotherLibrarysTestNumbers(t *testing.T) {
 		number, courier := Normalise(m[1]+m[2]), m[3]
 		n++
 		r := c.Check(number, "")
+		screenAgrees(t, c, number, courier, c.Check(number, courier))
 		found := slices.ContainsFunc(r.Matches, func(m Match) bool { return m.Fits && slices.Contains(couriers[courier], m.Format.Courier.Code) })
 		if found {
 			fits++
@@ -201,5 +204,31 @@ func TestABadSpecificationNamesItsFile(t *testing.T) {
 	}
 	if err := (Config{SpecDir: dir + "/missing"}).Validate(); err == nil || !strings.Contains(err.Error(), "spec_dir") {
 		t.Fatalf("missing directory: %v", err)
+	}
+}
+
+// screenAgrees checks Screen against Check: the same verdict; for any verdict but Valid
+// the same problem and candidates; for Valid, only the declared carrier's candidates,
+// each of them among Check's.
+func screenAgrees(t *testing.T, c *Checker, n, slug string, r Result) {
+	t.Helper()
+	s := c.Screen(n, slug)
+	if s.Verdict != r.Verdict {
+		t.Errorf("%s for %s: Screen says %s, Check %s", n, slug, s.Verdict, r.Verdict)
+		return
+	}
+	if r.Verdict != Valid {
+		if s.Problem != r.Problem || s.ProblemJA != r.ProblemJA || !slices.Equal(s.Candidates, r.Candidates) {
+			t.Errorf("%s for %s: Screen says %q %v, Check %q %v", n, slug, s.Problem, s.Candidates, r.Problem, r.Candidates)
+		}
+		return
+	}
+	for _, cand := range s.Candidates {
+		if !slices.Contains(r.Candidates, cand) {
+			t.Errorf("%s for %s: Screen names %s, which Check does not (%v)", n, slug, cand, r.Candidates)
+		}
+	}
+	if len(s.Candidates) == 0 {
+		t.Errorf("%s for %s: Screen says Valid and names no candidate", n, slug)
 	}
 }
