@@ -2,23 +2,22 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/internal/cli"
 )
 
-// Exit codes, as trackwatch's commands use them.
+// Exit codes (cli's).
 const (
-	exitOK      = 0
-	exitFailure = 1 // the benchmark ran and failed
-	exitUsage   = 2 // bad flags or bad configuration: nothing ran
+	exitOK      = cli.ExitOK
+	exitFailure = cli.ExitFailure // the benchmark ran and failed
+	exitUsage   = cli.ExitUsage
 )
 
 // cmdEnv is what every benchmark gets from the process.
@@ -135,35 +134,13 @@ func newFlags(env *cmdEnv) (*flag.FlagSet, *configFlags) {
 
 // parse parses flags; on failure the flag package has printed the error and usage. -h
 // is exit 0, a bad flag or a stray argument exit 2.
-func parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return false, exitOK
-		}
-		return false, exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return false, exitUsage
-	}
-	return true, exitOK
-}
+var parse = cli.Parse
 
 // loadOrExit reads the configuration from --config (else TRACKWATCH_CONFIG, else
 // ./trackwatch.yaml if present), the TRACKWATCH_* environment and --set, as trackwatch
 // does, and builds the logger; or reports the problem.
 func (cf *configFlags) loadOrExit(env *cmdEnv) (config.Config, *slog.Logger, bool) {
-	file := cf.file
-	if file == "" {
-		for _, kv := range env.environ {
-			if v, ok := strings.CutPrefix(kv, "TRACKWATCH_CONFIG="); ok {
-				file = v
-				break
-			}
-		}
-	}
-	cfg, err := config.Load(config.Sources{File: file, Env: env.environ, Sets: cf.sets})
+	cfg, err := cli.LoadConfig(cf.file, env.environ, cf.sets)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch-bench: %v\n", err)
 		return cfg, nil, false

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,13 +12,14 @@ import (
 	"strings"
 
 	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/internal/cli"
 )
 
-// Exit codes.
+// Exit codes (cli's).
 const (
-	exitOK      = 0
-	exitFailure = 1 // the command ran and failed
-	exitUsage   = 2 // bad flags or bad configuration: nothing ran
+	exitOK      = cli.ExitOK
+	exitFailure = cli.ExitFailure
+	exitUsage   = cli.ExitUsage
 )
 
 // command is one subcommand.
@@ -128,20 +128,7 @@ func (cf *configFlags) alias(fs *flag.FlagSet, name, key, usage string) {
 }
 
 // parse parses flags; on failure the flag package has printed the error and usage.
-func parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return false, exitOK
-		}
-		return false, exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return false, exitUsage
-	}
-	return true, exitOK
-}
+var parse = cli.Parse
 
 // load reads the configuration from file, environment and flags.
 func (cf *configFlags) load(env *cmdEnv) (config.Config, error) {
@@ -152,20 +139,7 @@ func (cf *configFlags) load(env *cmdEnv) (config.Config, error) {
 		}
 	}
 	sets = append(sets, cf.sets...) // explicit --set wins over shorthand flags
-	file := cf.file
-	if file == "" {
-		file = lookupEnv(env.environ, "TRACKWATCH_CONFIG")
-	}
-	return config.Load(config.Sources{File: file, Env: env.environ, Sets: sets})
-}
-
-func lookupEnv(environ []string, name string) string {
-	for _, kv := range environ {
-		if v, ok := strings.CutPrefix(kv, name+"="); ok {
-			return v
-		}
-	}
-	return ""
+	return cli.LoadConfig(cf.file, env.environ, sets)
 }
 
 // loadOrExit loads config and builds the logger, or reports the problem.
