@@ -23,8 +23,21 @@ func benchIngest(ctx context.Context, env *cmdEnv, args []string) int {
 	seed := fs.Uint64("seed", 1, "generator seed")
 	fs.BoolVar(&o.SkipKafkaEngine, "skip-kafka-engine", false, "leave out the ClickHouse Kafka engine reference")
 	fs.IntVar(&o.LatencySeconds, "latency-seconds", 20, "produce -> queryable under steady load at half the measured rate, for this long (-1: skip)")
+	fs.StringVar(&o.Numbers, "numbers", bench.SyntheticNumbers, "the orders' tracking numbers: synthetic (two thirds malformed for their carrier, the worst case for judging them) or realistic (valid for their carrier but 1.4%, wrong check digits)")
+	exe := fs.String("trackwatch", "", "run this trackwatch `binary` as the ingest process (a previous release, for a baseline on the same load) instead of building ./cmd/trackwatch")
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if o.Numbers != bench.SyntheticNumbers && o.Numbers != bench.RealisticNumbers {
+		fmt.Fprintf(env.stderr, "trackwatch-bench ingest: --numbers %q is not synthetic or realistic\n", o.Numbers)
+		fs.Usage()
+		return exitUsage
+	}
+	if *exe != "" {
+		if _, err := os.Stat(*exe); err != nil {
+			fmt.Fprintf(env.stderr, "trackwatch-bench ingest: --trackwatch: %v\n", err)
+			return exitUsage
+		}
 	}
 	if o.Events < 1000 || o.Partitions < 1 || o.BlockRows < 1 {
 		fmt.Fprintln(env.stderr, "trackwatch-bench ingest: --events must be at least 1000, --partitions and --block-rows at least 1")
@@ -38,7 +51,7 @@ func benchIngest(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	o.ClickHouse, o.Logger, o.Progress = cfg.Embedded.ClickHouse, logger, progress
 	var res *bench.IngestResult
-	err := withTrackwatch(ctx, progress, func(exe string) (err error) {
+	err := withTrackwatch(ctx, progress, *exe, func(exe string) (err error) {
 		o.Trackwatch = exe
 		res, err = bench.Ingest(ctx, o)
 		return err
@@ -329,7 +342,7 @@ func benchBackfill(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	o.ClickHouse, o.Logger, o.Progress = cfg.Embedded.ClickHouse, logger, progress
 	var res *bench.BackfillResult
-	err := withTrackwatch(ctx, progress, func(exe string) (err error) {
+	err := withTrackwatch(ctx, progress, "", func(exe string) (err error) {
 		o.Trackwatch = exe
 		res, err = bench.Backfill(ctx, o)
 		return err

@@ -26,6 +26,8 @@ func TestUsageAndFlagErrors(t *testing.T) {
 		{"an unknown flag prints the usage", []string{"ingest", "--nope"}, nil, exitUsage, []string{"flag provided but not defined: -nope", "Usage: trackwatch-bench", "Flags:"}},
 		{"a bad flag value", []string{"notify", "--runs", "many"}, nil, exitUsage, []string{`invalid value "many" for flag -runs`, "Usage: trackwatch-bench"}},
 		{"a stray argument", []string{"api", "now"}, nil, exitUsage, []string{`unexpected argument "now"`, "Usage: trackwatch-bench"}},
+		{"ingest: numbers that are neither synthetic nor realistic", []string{"ingest", "--numbers", "made-up"}, nil, exitUsage, []string{`ingest: --numbers "made-up" is not synthetic or realistic`, "Flags:"}},
+		{"ingest: a --trackwatch binary that is not there", []string{"ingest", "--events", "1000", "--trackwatch", "/nonexistent/trackwatch"}, nil, exitUsage, []string{"ingest: --trackwatch: stat /nonexistent/trackwatch"}},
 		{"ingest: too few events", []string{"ingest", "--events", "10"}, nil, exitUsage, []string{"ingest: --events must be at least 1000", "Flags:"}},
 		{"detect: a scale that is no number", []string{"detect", "--events", "1000,lots"}, nil, exitUsage, []string{`detect: --events "1000,lots": each scale must be a number of at least 1000`}},
 		{"notify: no changes", []string{"notify", "--changes", "0"}, nil, exitUsage, []string{"notify: --changes, --runs, --per-run and --concurrency must be at least 1"}},

@@ -48,16 +48,25 @@ func findGo() (string, error) {
 	return "", fmt.Errorf("the go tool, to build %s: %w", productPackage, err)
 }
 
-// withTrackwatch builds the product binary into a temp dir, reporting the step, and
-// runs f with its path; the dir is removed afterwards.
-func withTrackwatch(ctx context.Context, progress func(string), f func(exe string) error) error {
+// withTrackwatch runs f with the product binary's path: exe when given (--trackwatch:
+// another build, such as a previous release's, measured by this harness on the same
+// load), else one built from this source tree into a temp dir, reporting the step, and
+// removed afterwards.
+func withTrackwatch(ctx context.Context, progress func(string), exe string, f func(exe string) error) error {
+	if exe != "" {
+		if _, err := os.Stat(exe); err != nil {
+			return fmt.Errorf("--trackwatch: %w", err)
+		}
+		progress("running " + exe + " as the product binary")
+		return f(exe)
+	}
 	dir, err := os.MkdirTemp("", "trackwatch-bench-bin-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	progress("building the product binary (go build ./cmd/trackwatch)")
-	exe, err := buildTrackwatch(ctx, dir)
+	exe, err = buildTrackwatch(ctx, dir)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,9 @@ type IngestOptions struct {
 	Seed       uint64 // generator seed; default 1
 	// Trackwatch is the trackwatch binary to run as the ingest process (required).
 	Trackwatch string
+	// Numbers is the orders' tracking numbers: SyntheticNumbers (default) or
+	// RealisticNumbers (see Generate).
+	Numbers string
 	// SkipKafkaEngine leaves out the ClickHouse Kafka engine reference.
 	SkipKafkaEngine bool
 	// LatencySeconds is how long the latency phase produces at half of the measured
@@ -210,7 +213,10 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	defer os.RemoveAll(dir)
 
 	o.Progress(fmt.Sprintf("generating %d events", o.Events))
-	load := Generate(o.Seed, o.Events)
+	load, err := generateFor(o)
+	if err != nil {
+		return nil, err
+	}
 	res := &IngestResult{Events: o.Events, Partitions: o.Partitions, AvgEventBytes: float64(load.Bytes) / float64(o.Events)}
 
 	ch, err := startClickHouse(ctx, o.ClickHouse, dir, o.Logger)
