@@ -3,7 +3,6 @@ package backtest_test
 import (
 	"context"
 	"fmt"
-	"github.com/trackwatch/trackwatch/detect"
 	"math"
 	"os"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/trackwatch/trackwatch/backtest"
+	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/detect/detecttest"
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/store"

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"io"
 	"log/slog"
 	"os"
@@ -29,6 +28,7 @@ import (
 	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/kafkaclient"
 	"github.com/trackwatch/trackwatch/store"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 // Config is the whole of trackwatch's configuration. Every key can be set in the file,

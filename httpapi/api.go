@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"io"
 	"net/http"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/lookup"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 // Alerts is what the API needs of the alert store (alert.Store): alerts and cases.

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/httpapi"
 	"github.com/trackwatch/trackwatch/lookup"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 // fakeAlerts is an alert store and an event tables' reader in memory, for the handlers

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/trackwatch/trackwatch/internal/pemfile"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 // Config configures the listener. The zero value is usable.

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"html"
 	"html/template"
 	"io/fs"
@@ -24,6 +23,7 @@ import (
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/lookup"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 //go:embed ui/*.html

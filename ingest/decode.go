@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 // Dead-letter reasons, stored in dead_letters.reason and counted in metrics.

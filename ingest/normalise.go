@@ -1,10 +1,10 @@
 package ingest
 
 import (
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"strings"
 
 	"github.com/trackwatch/trackwatch/carrier"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 // NormaliseTrackingNumber returns the form trackwatch compares numbers in: upper case,

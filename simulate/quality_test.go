@@ -3,7 +3,6 @@ package simulate_test
 import (
 	"context"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/simulate"
 	"github.com/trackwatch/trackwatch/store"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 func TestMain(m *testing.M) {

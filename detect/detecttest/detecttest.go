@@ -6,7 +6,6 @@ package detecttest
 import (
 	"context"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/store"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 var numbers struct {

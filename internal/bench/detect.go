@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"github.com/trackwatch/trackwatch/trackingnumber"
 	"log/slog"
 	"os"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/trackwatch/trackwatch/rebuild"
 	"github.com/trackwatch/trackwatch/sqlfile"
 	"github.com/trackwatch/trackwatch/store"
+	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
 // DetectOptions configure the detector benchmark. The zero value is usable.
