@@ -334,6 +334,6 @@ var runFiles embed.FS
 // statements are a run's own statements and the fragments the detectors' SQL shares
 // (sql/run/*.sql).
 var statements = sqlfile.MustParse(runFiles, "sql/run/*.sql", template.FuncMap{
-	"order_months_merged":   func() string { return schemas.OrderMonthsMerged },
-	"carrier_months_merged": func() string { return schemas.CarrierMonthsMerged },
+	"order_months_merged":   schemas.OrderMonthsMerged,
+	"carrier_months_merged": schemas.CarrierMonthsMerged,
 })

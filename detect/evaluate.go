@@ -141,14 +141,12 @@ func (f *Findings) Scoped() bool { return f.run.mode == modeScoped }
 func (f *Findings) Data(db string) sqlfile.Data {
 	r := f.run
 	return sqlfile.Data{
-		"DB":       sqlfile.Ident(db),
-		"Findings": r.set.findings,
-		"Drafts":   r.set.findingsDraft,
-		"FindingsOf": func(table string) string {
-			return strings.ReplaceAll(r.set.findingsOnly, "$only_table", table)
-		},
-		"ScopeOf": r.scopeCondition,
-		"Scoped":  f.Scoped(),
+		"DB":         sqlfile.Ident(db),
+		"Findings":   r.set.findings,
+		"Drafts":     r.set.findingsDraft,
+		"FindingsOf": r.set.findingsOf,
+		"ScopeOf":    r.scopeCondition,
+		"Scoped":     f.Scoped(),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -48,7 +49,9 @@ type Set struct {
 	stages         map[variant]stageSQL // stages 1 and 2
 	findings       string               // stage 3, SELECT
 	findingsDraft  string               // stage 3 without timelines, with timeline_key
-	findingsOnly   string               // stage 3 for the rows of $only_table
+	findingsOnly   string               // stage 3 for the rows of a table, the name a placeholder (config hash)
+	data           setData              // what the SQL files were rendered with
+	only           sync.Map             // table -> stage 3 for its rows (findingsOf)
 	eventDetectors []string
 }
 
@@ -60,6 +63,21 @@ type part struct {
 	Reasons                                    map[string]string // the reason per language: "reason" is en, "reason_<lang>" the others
 	NeedsEvents                                bool              // stage 3 builds the number's timeline
 	NextCheck                                  string            // stage 2, scheduled runs: the moments the flag or the text can change by time alone
+}
+
+// setData is what a set's SQL files are rendered with.
+type setData struct {
+	DB, Orders, Candidates string
+	Detectors              []part
+	Reuse                  bool
+	Langs                  []string
+	Summaries              bool
+	Tracked, Scoped        bool
+	CarrierSummary         string
+	OrderSummary           string
+	Mode, FlaggedRows      string // findings.sql
+	// a scoped run's tables (findScope)
+	ScopeNumbers, ScopeOrderMonths, ScopeCarrierMonths string
 }
 
 // NewSet returns the detectors called names (all of them when names is empty) for
@@ -91,19 +109,7 @@ func NewSet(db string, names ...string) (*Set, error) {
 	}
 	// the candidates without the rows that only carry a next check (scheduled runs)
 	flagged := statements.Text("flagged", sqlfile.Data{"Candidates": candidatesTable})
-	data := struct {
-		DB, Orders, Candidates string
-		Detectors              []part
-		Reuse                  bool
-		Langs                  []string
-		Summaries              bool
-		Tracked, Scoped        bool
-		CarrierSummary         string
-		OrderSummary           string
-		Mode, FlaggedRows      string // findings.sql
-		// a scoped run's tables (findScope)
-		ScopeNumbers, ScopeOrderMonths, ScopeCarrierMonths string
-	}{DB: "`" + db + "`", Orders: ordersTable, Candidates: flagged, Detectors: parts,
+	data := setData{DB: "`" + db + "`", Orders: ordersTable, Candidates: flagged, Detectors: parts,
 		ScopeNumbers: scopeNumbers, ScopeOrderMonths: scopeOrderMonths, ScopeCarrierMonths: scopeCarrierMonths,
 		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
 	var err error
@@ -133,14 +139,40 @@ func NewSet(db string, names ...string) (*Set, error) {
 	}{
 		{"all", flagged, &s.findings},
 		{"draft", flagged, &s.findingsDraft},
-		{"only", statements.Text("only_rows", sqlfile.Data{"Candidates": candidatesTable}), &s.findingsOnly},
+		// for the config hash: the rows of a table named by FindingsOf, with a
+		// placeholder for its name
+		{"only", onlyRows("$only_table"), &s.findingsOnly},
 	} {
 		data.Mode, data.FlaggedRows = v.mode, v.rows
 		if *v.into, err = renderFile("findings.sql", data); err != nil {
 			return nil, err
 		}
 	}
+	s.data = data
 	return s, nil
+}
+
+// onlyRows are the candidates whose (detector, order_id, tracking_number) are rows of
+// table.
+func onlyRows(table string) string {
+	return statements.Text("only_rows", sqlfile.Data{"Candidates": candidatesTable, "Table": table})
+}
+
+// findingsOf is the findings SQL for the findings whose (detector, order_id,
+// tracking_number) are rows of table, a temporary table of the run's session; rendered
+// once per table.
+func (s *Set) findingsOf(table string) (string, error) {
+	if q, ok := s.only.Load(table); ok {
+		return q.(string), nil
+	}
+	d := s.data
+	d.Mode, d.FlaggedRows = "only", onlyRows(table)
+	q, err := renderFile("findings.sql", d)
+	if err != nil {
+		return "", err
+	}
+	s.only.Store(table, q)
+	return q, nil
 }
 
 // Names returns the detectors in the set.

@@ -4,7 +4,7 @@
 -- "draft", every finding without timelines (empty, their counts 0) but with a key that
 -- changes whenever the number's events in the window change (timeline_key), for a
 -- recorder to tell which alerts changed at a fraction of the cost; "only", the findings
--- whose (detector, order, number) are in the table $only_table, with timelines.
+-- whose (detector, order, number) are rows of a table (Findings.Data's FindingsOf), with timelines.
 SELECT
     detector, order_id, tracking_number, seller_id, buyer_id, marketplace,
     multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Severity}}, {{end}}'') AS severity,

@@ -65,3 +65,14 @@ GROUP BY tracking_number, carrier, month{{end}}
 FROM {{.From}}
 WHERE {{.Where}}
 GROUP BY order_id, month{{end}}
+
+-- The SELECT lists that merge the rows of carrier_months and order_months with the same
+-- key, as FINAL does (GROUP BY the key): a scoped detector run copies its numbers' and
+-- orders' rows with them. The aggregates must be those of the tables' columns.
+{{define "carrier_months_merged"}}tracking_number, carrier, month, sum(events) AS events, sum(moving_events) AS moving_events,
+    sum(preadvice_events) AS preadvice_events, sum(voided_events) AS voided_events, sum(delivered_events) AS delivered_events,
+    min(first_event_at) AS first_event_at, max(last_event_at) AS last_event_at, min(first_scan_at) AS first_scan_at,
+    min(first_voided) AS first_voided, max(last_scan) AS last_scan, max(dest) AS dest, max(delivered_place) AS delivered_place{{end}}
+{{define "order_months_merged"}}order_id, month, min(first_event_at) AS first_event_at, max(last_event_at) AS last_event_at,
+    max(latest) AS latest, max(shipped) AS shipped, min(placed_at) AS placed_at, max(ship_to) AS ship_to,
+    max(protection) AS protection, max(extension) AS extension, max(amount_at) AS amount_at{{end}}

@@ -66,4 +66,4 @@ SELECT {set_key:String}, {hash:UInt64}, {as_of:DateTime64(3, 'UTC')}, {watermark
 -- The candidates without the rows that only carry a next check (the findings read these),
 -- and the candidates of the findings named in a table (FindingsOf).
 {{define "flagged"}}(SELECT * FROM {{.Candidates}} WHERE detector != '~next'){{end}}
-{{define "only_rows"}}(SELECT * FROM {{.Candidates}} WHERE (detector, order_id, tracking_number) IN (SELECT detector, order_id, tracking_number FROM $only_table)){{end}}
+{{define "only_rows"}}(SELECT * FROM {{.Candidates}} WHERE (detector, order_id, tracking_number) IN (SELECT detector, order_id, tracking_number FROM {{.Table}})){{end}}
