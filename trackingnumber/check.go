@@ -260,19 +260,22 @@ func (c *Checker) check(number, carrierSlug string, all, declaredFirst bool, mat
 	var declaredValid bool
 	var closest *Match
 	declaredFirst = declaredFirst && !all && number != "" && len(declared) > 0
-	for pass := range 2 {
-		if pass == 0 && !declaredFirst {
-			continue
+	if declaredFirst {
+		// the declared carrier's formats first: a number valid for one is Valid, and the
+		// other couriers' formats cannot change that
+		for _, code := range declared {
+			if co := c.spec.Courier(code); co != nil {
+				c.judgeCourier(co, number, true, all, &r, &declaredValid)
+			}
 		}
+	}
+	if !declaredValid {
 		for _, co := range c.spec.Couriers {
 			mine := slices.Contains(declared, co.Code)
-			if declaredFirst && mine != (pass == 0) {
-				continue // the declared carrier's formats in the first pass, the others' in the second
+			if declaredFirst && mine {
+				continue // judged above
 			}
 			c.judgeCourier(co, number, mine, all, &r, &declaredValid)
-		}
-		if pass == 0 && declaredValid {
-			break // Valid: the other couriers' formats cannot change it
 		}
 	}
 	// the problem to report: the first declared courier's (in the order declared: a
