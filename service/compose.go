@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/trackwatch/trackwatch/alert"
@@ -14,6 +15,7 @@ import (
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/ingest"
+	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/trackingnumber"
 )
 
@@ -80,4 +82,38 @@ func (c *Clients) Detect(ctx context.Context, set *detect.Set, cfg detect.Config
 func (c *Clients) Backtests(cfg detect.Config, logger *slog.Logger) *backtest.Runner {
 	return &backtest.Runner{Conn: c.ClickHouse, Database: c.store.Database, Config: cfg, Logger: logger,
 		Session: func(ctx context.Context) (driver.Conn, error) { return c.Session(ctx) }}
+}
+
+// SchemaState is what the configured ClickHouse says of trackwatch's schema.
+type SchemaState struct {
+	Version   string // the server's
+	HasSchema bool   // the database records migrations
+	// Applied migrations of Known (the ones this build has).
+	Applied, Known int
+}
+
+// SchemaState asks ClickHouse its version and how far database db's schema is migrated.
+func (c *Clients) SchemaState(ctx context.Context, db string) (SchemaState, error) {
+	var st SchemaState
+	if err := c.ClickHouse.QueryRow(ctx, statements.In(db, "server_version")).Scan(&st.Version); err != nil {
+		return st, err
+	}
+	known, err := schemas.Migrations(schemas.DDLOptions{Database: db})
+	if err != nil {
+		return st, err
+	}
+	st.Known = len(known)
+	var exists uint8
+	if err := c.ClickHouse.QueryRow(ctx, statements.In(db, "has_schema"), clickhouse.Named("db", db)).Scan(&exists); err != nil {
+		return st, err
+	}
+	if st.HasSchema = exists > 0; !st.HasSchema {
+		return st, nil
+	}
+	var applied uint64
+	if err := c.ClickHouse.QueryRow(ctx, statements.In(db, "applied_migrations")).Scan(&applied); err != nil {
+		return st, err
+	}
+	st.Applied = int(applied)
+	return st, nil
 }

@@ -9,10 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/trackwatch/trackwatch/config"
-	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/service"
 )
 
@@ -79,32 +76,18 @@ func checkDependencies(ctx context.Context, env *cmdEnv, cfg config.Config) bool
 }
 
 func checkClickHouse(ctx context.Context, clients *service.Clients, db string, errp *error) string {
-	var version string
-	if *errp = clients.ClickHouse.QueryRow(ctx, statements.In(db, "server_version")).Scan(&version); *errp != nil {
+	st, err := clients.SchemaState(ctx, db)
+	if *errp = err; err != nil {
 		return ""
 	}
-	known, err := schemas.Migrations(schemas.DDLOptions{Database: db})
-	if err != nil {
-		*errp = err
-		return ""
-	}
-	var exists uint8
-	if *errp = clients.ClickHouse.QueryRow(ctx, statements.In(db, "has_schema"),
-		clickhouse.Named("db", db)).Scan(&exists); *errp != nil {
-		return ""
-	}
-	if exists == 0 {
-		return fmt.Sprintf("ClickHouse %s; database %s has no schema yet (trackwatch migrate, or run, applies it)", version, db)
-	}
-	var applied uint64
-	if *errp = clients.ClickHouse.QueryRow(ctx, statements.In(db, "applied_migrations")).Scan(&applied); *errp != nil {
-		return ""
+	if !st.HasSchema {
+		return fmt.Sprintf("ClickHouse %s; database %s has no schema yet (trackwatch migrate, or run, applies it)", st.Version, db)
 	}
 	state := "up to date"
-	if int(applied) < len(known) {
-		state = fmt.Sprintf("%d pending (trackwatch migrate applies them)", len(known)-int(applied))
+	if st.Applied < st.Known {
+		state = fmt.Sprintf("%d pending (trackwatch migrate applies them)", st.Known-st.Applied)
 	}
-	return fmt.Sprintf("ClickHouse %s; database %s: %d of %d migrations applied, %s", version, db, applied, len(known), state)
+	return fmt.Sprintf("ClickHouse %s; database %s: %d of %d migrations applied, %s", st.Version, db, st.Applied, st.Known, state)
 }
 
 func checkKafka(ctx context.Context, cfg config.Config, brokers []string) (string, error) {

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"embed"
@@ -9,6 +9,5 @@ import (
 //go:embed sql/*.sql
 var sqlFiles embed.FS
 
-// statements are the command's own SQL (sql/*.sql): the questions `config --check`
-// asks the configured ClickHouse.
+// statements are the package's SQL (sql/*.sql): what `config --check` asks ClickHouse.
 var statements = sqlfile.MustParse(sqlFiles, "sql/*.sql", nil)

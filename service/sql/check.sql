@@ -1,6 +1,6 @@
--- What `trackwatch config --check` asks the configured ClickHouse (check.go): its
--- version, whether the database has trackwatch's schema, and how many migrations it has
--- recorded.
+-- What `trackwatch config --check` asks the configured ClickHouse (Clients.SchemaState):
+-- its version, whether the database has trackwatch's schema, and how many migrations it
+-- has recorded.
 
 {{define "server_version"}}SELECT version(){{end}}
 
