@@ -1,0 +1,136 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Cluster is several embedded ClickHouse servers that know each other as one cluster
+// (remote_servers): Distributed tables, GLOBAL joins and cluster() work across them.
+// libchdb runs no interserver listener and no Keeper, so a replica is a plain node that a
+// shard's Distributed insert writes to (internal_replication false), not a
+// ReplicatedMergeTree; ON CLUSTER DDL is refused, so DDL goes to every node in turn.
+type Cluster struct {
+	// Name is the cluster's name in remote_servers (clickhouse.cluster).
+	Name string
+	// Nodes are the servers by shard, then replica.
+	Nodes [][]*ClickHouse
+}
+
+// ClusterNodeConfig is the configuration of the node of shard s (from 0) and replica r
+// (from 0): its own data directory and ports.
+type ClusterNodeConfig func(shard, replica int) ClickHouseConfig
+
+// StartCluster starts shards x replicas embedded servers configured by node, each with
+// a configuration file naming all of them as cluster name (written beside its data
+// directory, as cluster.xml) and the macros shard and replica. On an error the servers
+// started are stopped.
+func StartCluster(ctx context.Context, name string, shards, replicas int, node ClusterNodeConfig, logger *slog.Logger) (*Cluster, error) {
+	if err := validClusterName(name); err != nil {
+		return nil, fmt.Errorf("embedded cluster: name %w", err)
+	}
+	if shards < 1 || replicas < 1 {
+		return nil, fmt.Errorf("embedded cluster: %d shards x %d replicas: each must be at least 1", shards, replicas)
+	}
+	cfgs := make([][]ClickHouseConfig, shards)
+	for s := range shards {
+		for r := range replicas {
+			c := node(s, r)
+			if c.ConfigFile != "" {
+				return nil, fmt.Errorf("embedded cluster: node %d.%d: a configuration file of its own (%s) is not supported in a cluster", s+1, r+1, c.ConfigFile)
+			}
+			if err := c.Validate(); err != nil {
+				return nil, fmt.Errorf("embedded cluster: node %d.%d: %w", s+1, r+1, err)
+			}
+			cfgs[s] = append(cfgs[s], c)
+		}
+	}
+	cl := &Cluster{Name: name, Nodes: make([][]*ClickHouse, shards)}
+	for s := range shards {
+		for r := range replicas {
+			c := cfgs[s][r]
+			file := filepath.Join(filepath.Dir(filepath.Clean(c.DataDir)), filepath.Base(c.DataDir)+"-cluster.xml")
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				cl.Close()
+				return nil, err
+			}
+			if err := os.WriteFile(file, []byte(ClusterXML(name, cfgs, s, r)), 0o644); err != nil {
+				cl.Close()
+				return nil, fmt.Errorf("embedded cluster: %w", err)
+			}
+			c.ConfigFile = file
+			ch, err := StartClickHouse(ctx, c, logger.With("shard", s+1, "replica", r+1))
+			if err != nil {
+				cl.Close()
+				return nil, fmt.Errorf("embedded cluster: node %d.%d: %w", s+1, r+1, err)
+			}
+			cl.Nodes[s] = append(cl.Nodes[s], ch)
+		}
+	}
+	return cl, nil
+}
+
+// ClusterXML is the server configuration of node (shard, replica) of the cluster of
+// nodes (by shard, then replica): remote_servers naming every node by its native port
+// (a shard's replicas all written by its Distributed inserts), the macros, and a
+// background pool for Distributed sends (libchdb's default size is 0, which leaves
+// background inserts queued until flushed).
+func ClusterXML(name string, nodes [][]ClickHouseConfig, shard, replica int) string {
+	var b strings.Builder
+	b.WriteString("<clickhouse>\n  <remote_servers>\n    <" + name + ">\n")
+	for _, replicas := range nodes {
+		b.WriteString("      <shard>\n        <internal_replication>false</internal_replication>\n")
+		for _, c := range replicas {
+			fmt.Fprintf(&b, "        <replica><host>%s</host><port>%d</port></replica>\n", html.EscapeString(c.ListenHost), c.TCPPort)
+		}
+		b.WriteString("      </shard>\n")
+	}
+	b.WriteString("    </" + name + ">\n  </remote_servers>\n")
+	fmt.Fprintf(&b, "  <macros><cluster>%s</cluster><shard>%d</shard><replica>%d</replica></macros>\n", html.EscapeString(name), shard+1, replica+1)
+	b.WriteString("  <background_distributed_schedule_pool_size>4</background_distributed_schedule_pool_size>\n</clickhouse>\n")
+	return b.String()
+}
+
+// Addrs are the nodes' native-protocol addresses, by shard, then replica.
+func (c *Cluster) Addrs() []string {
+	var out []string
+	for _, shard := range c.Nodes {
+		for _, n := range shard {
+			out = append(out, n.Addr())
+		}
+	}
+	return out
+}
+
+// Close stops every node.
+func (c *Cluster) Close() error {
+	var errs []error
+	for _, shard := range c.Nodes {
+		for _, n := range shard {
+			if n != nil {
+				errs = append(errs, n.Close())
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validClusterName is what a cluster may be called: a remote_servers element's name.
+func validClusterName(name string) error {
+	if name == "" {
+		return errors.New("empty")
+	}
+	for i, r := range name {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '.')) {
+			return fmt.Errorf("%q: letters, digits, '_', '-' and '.', not starting with a digit", name)
+		}
+	}
+	return nil
+}
+
