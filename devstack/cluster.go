@@ -133,4 +133,3 @@ func validClusterName(name string) error {
 	}
 	return nil
 }
-
