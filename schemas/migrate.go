@@ -204,37 +204,16 @@ var ErrChecksumMismatch = errors.New("applied migration was changed")
 // order. Every statement is idempotent, so a crash mid-way or two instances migrating at
 // once end in the same schema. It returns the migrations it applied.
 func Migrate(ctx context.Context, conn Conn, opts DDLOptions, now func() time.Time) ([]Migration, error) {
-	boot, err := Bootstrap(opts)
+	all, done, err := appliedOn(ctx, conn, opts)
 	if err != nil {
 		return nil, err
 	}
-	for _, stmt := range boot {
-		if err := conn.Exec(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("bootstrap migrations table: %w", err)
-		}
-	}
-	all, err := Migrations(opts)
-	if err != nil {
+	if err := verify(all, done); err != nil {
 		return nil, err
-	}
-	var applied []struct {
-		Version  uint32 `ch:"version"`
-		Checksum string `ch:"checksum"`
-	}
-	q := statements.In(opts.Database, "applied")
-	if err := conn.Select(ctx, &applied, q); err != nil {
-		return nil, fmt.Errorf("read applied migrations: %w", err)
-	}
-	done := map[int]string{}
-	for _, a := range applied {
-		done[int(a.Version)] = a.Checksum
 	}
 	var ran []Migration
 	for _, m := range all {
-		if sum, ok := done[m.Version]; ok {
-			if sum != m.Checksum {
-				return ran, fmt.Errorf("%w: %s (recorded checksum %.12s, file %.12s)", ErrChecksumMismatch, m.Name, sum, m.Checksum)
-			}
+		if _, ok := done[m.Version]; ok {
 			continue
 		}
 		for i, stmt := range m.Statements {
@@ -247,6 +226,79 @@ func Migrate(ctx context.Context, conn Conn, opts DDLOptions, now func() time.Ti
 			return ran, fmt.Errorf("record %s: %w", m.Name, err)
 		}
 		ran = append(ran, m)
+	}
+	return ran, nil
+}
+
+// appliedOn bootstraps the migrations table on conn and returns every migration and the
+// checksums conn has recorded, by version.
+func appliedOn(ctx context.Context, conn Conn, opts DDLOptions) ([]Migration, map[int]string, error) {
+	boot, err := Bootstrap(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, stmt := range boot {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return nil, nil, fmt.Errorf("bootstrap migrations table: %w", err)
+		}
+	}
+	all, err := Migrations(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	var applied []struct {
+		Version  uint32 `ch:"version"`
+		Checksum string `ch:"checksum"`
+	}
+	if err := conn.Select(ctx, &applied, statements.In(opts.Database, "applied")); err != nil {
+		return nil, nil, fmt.Errorf("read applied migrations: %w", err)
+	}
+	done := map[int]string{}
+	for _, a := range applied {
+		done[int(a.Version)] = a.Checksum
+	}
+	return all, done, nil
+}
+
+// verify refuses recorded checksums that differ from their files'.
+func verify(all []Migration, done map[int]string) error {
+	for _, m := range all {
+		if sum, ok := done[m.Version]; ok && sum != m.Checksum {
+			return fmt.Errorf("%w: %s (recorded checksum %.12s, file %.12s)", ErrChecksumMismatch, m.Name, sum, m.Checksum)
+		}
+	}
+	return nil
+}
+
+// Node is one server of a cluster, for MigrateNodes.
+type Node struct {
+	Name string // how errors name it, e.g. its host:port
+	Conn Conn
+}
+
+// MigrateNodes migrates each node of a cluster whose servers cannot take ON CLUSTER DDL
+// (embedded ClickHouse): every statement is applied on every node in turn, and each node
+// records the migrations it applied. Before anything is applied anywhere, every node's
+// recorded checksums are checked against the files: a node that recorded another
+// checksum stops the whole migration, named in the error, so that no node runs ahead
+// of one it disagrees with. It returns the migrations applied, per node name.
+func MigrateNodes(ctx context.Context, nodes []Node, opts DDLOptions, now func() time.Time) (map[string][]Migration, error) {
+	for _, n := range nodes {
+		all, done, err := appliedOn(ctx, n.Conn, opts)
+		if err == nil {
+			err = verify(all, done)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", n.Name, err)
+		}
+	}
+	ran := map[string][]Migration{}
+	for _, n := range nodes {
+		ms, err := Migrate(ctx, n.Conn, opts, now)
+		ran[n.Name] = ms
+		if err != nil {
+			return ran, fmt.Errorf("node %s: %w", n.Name, err)
+		}
 	}
 	return ran, nil
 }
