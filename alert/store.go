@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -331,10 +330,4 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Alert, error) {
 		return nil, fmt.Errorf("list alerts: %w", err)
 	}
 	return out, nil
-}
-
-func (s *Store) table(name string) string { return "`" + s.DB + "`." + name }
-
-func (s *Store) sql(q string, _ *detect.Findings) string {
-	return strings.NewReplacer("$cases", CaseSQL(s.DB), "$db", "`"+s.DB+"`").Replace(q)
 }
