@@ -107,6 +107,7 @@ func CurrentAlertsSQL(db string) string { return statements.In(db, "current_aler
 // Record is a detect.Consumer's work: Consumer makes one that keeps the result.
 func (s *Store) Record(ctx context.Context, f *detect.Findings) (Result, error) {
 	asOf := f.AsOf().UTC()
+	db := f.Database() // on a cluster, the node's local database: each node records its own
 	res := Result{AsOf: asOf, Firing: map[string]int{}, Behind: map[string]time.Time{}, Counts: map[ChangeKind]int{}}
 	detectors := f.Detectors()
 	for _, d := range detectors {
@@ -117,7 +118,7 @@ func (s *Store) Record(ctx context.Context, f *detect.Findings) (Result, error) 
 		AsOf     time.Time `ch:"as_of"`
 		Firing   uint64    `ch:"firing"`
 	}
-	if err := s.Conn.Select(ctx, &latest, statements.In(s.DB, "latest_runs"), clickhouse.Named("detectors", detectors)); err != nil {
+	if err := f.Select(ctx, "", &latest, statements.In(db, "latest_runs"), clickhouse.Named("detectors", detectors)); err != nil {
 		return res, fmt.Errorf("record alerts: latest runs: %w", err)
 	}
 	since := map[string]int64{} // Unix milliseconds
@@ -136,7 +137,7 @@ func (s *Store) Record(ctx context.Context, f *detect.Findings) (Result, error) 
 		}
 	}
 	args := []any{clickhouse.Named("record", record), clickhouse.Named("since", since)}
-	data := f.Data(s.DB)
+	data := f.Data(db)
 	defer s.cleanup(f)
 	for _, t := range recordTables {
 		if err := f.Exec(ctx, "", statements.Text("drop_temporary", sqlfile.Data{"Table": t})); err != nil {
@@ -202,7 +203,7 @@ func (s *Store) Record(ctx context.Context, f *detect.Findings) (Result, error) 
 	for _, k := range kinds {
 		res.Counts[k.Kind] = int(k.N)
 	}
-	if err := f.Select(ctx, "", &res.Changes, statements.In(s.DB, "read_changes"), clickhouse.Named("max", uint32(MaxChangesRead))); err != nil {
+	if err := f.Select(ctx, "", &res.Changes, statements.In(db, "read_changes"), clickhouse.Named("max", uint32(MaxChangesRead))); err != nil {
 		return res, fmt.Errorf("record alerts: read changes: %w", err)
 	}
 	return res, nil
@@ -228,9 +229,9 @@ func (s *Store) countFiring(ctx context.Context, f *detect.Findings, firing map[
 		Up       uint64 `ch:"up"`
 		Down     uint64 `ch:"down"`
 	}
-	q := statements.In(s.DB, "count_firing")
+	q := statements.In(f.Database(), "count_firing")
 	if f.Scoped() {
-		q = statements.In(s.DB, "count_firing_scoped")
+		q = statements.In(f.Database(), "count_firing_scoped")
 	}
 	if err := f.Select(ctx, "", &counts, q, args...); err != nil {
 		return fmt.Errorf("record alerts: count the alerts firing: %w", err)

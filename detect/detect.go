@@ -107,6 +107,9 @@ type Config struct {
 	// shows them when it ends). Not in YAML: tests whose inserts are done before the next
 	// statement starts set it to a negative value, for none. Default 30s.
 	ChangeMargin time.Duration `yaml:"-"`
+	// Shard is the part of the orders a run evaluates on a sharded cluster. Not in YAML:
+	// the service sets it per node. The zero value evaluates every order.
+	Shard Shard `yaml:"-"`
 	// Schedules overrides Schedule per detector, e.g. {stalled_eir: "0 * * * *"}.
 	// Detectors on the same spec run together, in one run (Set).
 	Schedules map[string]string `yaml:"schedules"`
@@ -177,6 +180,9 @@ func (c Config) WithDefaults() Config {
 // Validate checks the values, naming the offending key; an unset value stands for its
 // default (WithDefaults) and passes.
 func (c *Config) Validate() error {
+	if c.Shard.Count < 0 || c.Shard.Index < 0 || c.Shard.Index >= max(c.Shard.Count, 1) {
+		return fmt.Errorf("shard: %d of %d: the index must be below the count", c.Shard.Index, c.Shard.Count)
+	}
 	if c.Passes < 0 || c.Passes > 1000 {
 		return fmt.Errorf("passes: %d is out of range 0..1000 (0: automatic)", c.Passes)
 	}
@@ -243,11 +249,19 @@ func (c *Config) params() []any {
 		out = append(out, clickhouse.Named(t.key, uint16(*t.global(c))))
 	}
 	return append(out,
+		clickhouse.Named("shard_index", uint32(c.Shard.Index)), clickhouse.Named("shard_count", uint32(max(c.Shard.Count, 1))),
 		clickhouse.Named("reason_languages", c.ReasonLanguages),
 		clickhouse.Named("silent_days_express", uint16(c.SilentDaysExpress)),
 		clickhouse.Named("express_carriers", c.ExpressCarriers),
 	)
 }
+
+// Shard is shard Index (from 0) of Count. On a sharded cluster a number's carrier events
+// live on the shard that schemas.ShardingKey picks and every order's events on every
+// node, so a run on a shard evaluates the orders whose latest tracking number has
+// cityHash64(number) % Count = Index: each order on exactly one shard, with its number's
+// events, summaries and other orders at hand. Count 0 or 1: every order.
+type Shard struct{ Index, Count int }
 
 // Severity ranks how sure and how urgent a finding is.
 type Severity string

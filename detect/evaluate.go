@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -107,6 +108,16 @@ func Collect(dst *[]Finding) Consumer {
 	}
 }
 
+// SortFindings orders findings as Collect does: by detector (in the order of Names),
+// order id and number; findings gathered from several runs (a cluster's shards) then
+// read as one run's.
+func SortFindings(fs []Finding) {
+	slices.SortFunc(fs, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(slices.Index(Names, a.Detector), slices.Index(Names, b.Detector)),
+			strings.Compare(a.OrderID, b.OrderID), strings.Compare(a.TrackingNumber, b.TrackingNumber))
+	})
+}
+
 // Findings are a run's findings in the temporary tables of its session, for a consumer:
 // it renders its statements with Data, which embeds the findings, and runs them with
 // Exec and Select, on the run's session and with the run's parameters.
@@ -118,6 +129,10 @@ type Findings struct {
 
 // AsOf is the moment the run evaluated.
 func (f *Findings) AsOf() time.Time { return f.run.asOf }
+
+// Database is the database the run evaluated: on a cluster, the node's local one,
+// where the node's alerts are recorded too.
+func (f *Findings) Database() string { return f.run.set.db }
 
 // Detectors are the run's detectors, in the order of Names.
 func (f *Findings) Detectors() []string { return f.run.set.Names() }

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -50,6 +51,8 @@ type Scheduler struct {
 	log    *slog.Logger
 	cancel context.CancelFunc // cancels the runs in flight when Run stops
 	claims *TickClaims
+	// runs are each schedule's run of its set, as a tick makes it (without the claim)
+	runs []func(ctx context.Context, asOf time.Time) error
 }
 
 // ShareTicks makes the scheduler claim each tick before running it, so that of several
@@ -62,9 +65,20 @@ func (s *Scheduler) ShareTicks(c *TickClaims) { s.claims = c }
 // detector. In trackwatch run it is alert.Store's Record; detect knows nothing of alerts.
 type Recorder func(ctx context.Context, f *Findings) (firing map[string]int, err error)
 
+// Node is a ClickHouse server of a cluster that each scheduled run evaluates on: in its
+// local database (SchedulerOptions.Database), the orders of its shard (Config.Shard),
+// recording its own alerts. Every replica of a shard evaluates its own copy.
+type Node struct {
+	Name    string // for logs and errors: its address
+	Open    Opener
+	Shard   Shard
+	Replica int // from 0: the firing counts reported are replica 0's of each shard
+}
+
 // SchedulerOptions are what a Scheduler needs.
 type SchedulerOptions struct {
 	Open     Opener // a connection of its own for each run
+	Nodes    []Node // instead of Open: a cluster's nodes, each evaluated in turn
 	Database string
 	Config   Config
 	Record   Recorder
@@ -77,7 +91,11 @@ type SchedulerOptions struct {
 // truncated to the second: cron fires on whole seconds, so instances on one schedule
 // evaluate the same moment and record the same changes.
 func NewScheduler(o SchedulerOptions) (*Scheduler, error) {
-	open, db, cfg, record, logger, m, now := o.Open, o.Database, o.Config, o.Record, o.Logger, o.Metrics, o.Now
+	db, cfg, record, logger, m, now := o.Database, o.Config, o.Record, o.Logger, o.Metrics, o.Now
+	nodes := o.Nodes
+	if len(nodes) == 0 {
+		nodes = []Node{{Open: o.Open}}
+	}
 	if m == nil {
 		m = NewMetrics(nil)
 	}
@@ -115,6 +133,10 @@ func NewScheduler(o SchedulerOptions) (*Scheduler, error) {
 			return nil, err
 		}
 		log := logger.With("detectors", strings.Join(set.Names(), ","))
+		s.runs = append(s.runs, func(ctx context.Context, asOf time.Time) error {
+			_, _, err := runNodes(ctx, nodes, set, cfg, asOf, record)
+			return err
+		})
 		job := cron.FuncJob(func() {
 			start := now()
 			asOf := start.UTC().Truncate(time.Second)
@@ -133,7 +155,7 @@ func NewScheduler(o SchedulerOptions) (*Scheduler, error) {
 					return
 				}
 			}
-			firing, scope, err := runOnce(ctx, open, set, cfg, asOf, record)
+			firing, scope, err := runNodes(ctx, nodes, set, cfg, asOf, record)
 			for _, n := range set.Names() {
 				m.Seconds.WithLabelValues(n).Observe(now().Sub(start).Seconds())
 				if err != nil {
@@ -184,6 +206,34 @@ func (s skipCounter) Error(err error, msg string, kv ...any) {
 	s.log.Error("cron: "+msg, append(kv, "err", err)...)
 }
 
+// runNodes makes the scheduled run of set on each node in turn. A node whose run fails
+// does not stop the others' (its own checkpoint is not moved, so its next run catches
+// up); the errors are returned together, each naming its node.
+func runNodes(ctx context.Context, nodes []Node, set *Set, cfg Config, asOf time.Time, record Recorder) (map[string]int, string, error) {
+	if len(nodes) == 1 && nodes[0].Name == "" {
+		return runOnce(ctx, nodes[0].Open, set, cfg, asOf, record)
+	}
+	firing := map[string]int{}
+	var scopes []string
+	var errs []error
+	for _, n := range nodes {
+		c := cfg
+		c.Shard = n.Shard
+		f, scope, err := runOnce(ctx, n.Open, set, c, asOf, record)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("node %s: %w", n.Name, err))
+			continue
+		}
+		scopes = append(scopes, n.Name+": "+scope)
+		if n.Replica == 0 {
+			for d, k := range f {
+				firing[d] += k
+			}
+		}
+	}
+	return firing, strings.Join(scopes, "; "), errors.Join(errs...)
+}
+
 // runOnce records one scheduled run of set on a connection of its own (scoped to what
 // changed since the previous one when it can be) and commits it.
 func runOnce(ctx context.Context, open Opener, set *Set, cfg Config, asOf time.Time, record Recorder) (map[string]int, string, error) {
@@ -198,6 +248,18 @@ func runOnce(ctx context.Context, open Opener, set *Set, cfg Config, asOf time.T
 		return err
 	})
 	return firing, ev.String(), err
+}
+
+// RunAt makes every schedule's scheduled run as of asOf now, one after the other, as
+// their ticks would (without claiming the tick): for tests and tools that step through
+// time.
+func (s *Scheduler) RunAt(ctx context.Context, asOf time.Time) error {
+	for _, run := range s.runs {
+		if err := run(ctx, asOf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Run starts the schedule and stops it when ctx ends: runs in flight are cancelled and

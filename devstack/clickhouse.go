@@ -80,7 +80,17 @@ type ClickHouseConfig struct {
 	// system.query_log. The flags above win over it. The user "default" must stay,
 	// without a password, on loopback: trackwatch checks the server's readiness as it.
 	ConfigFile string `yaml:"config_file"`
+	// Shards and Replicas start Shards x Replicas servers forming one cluster (named by
+	// clickhouse.cluster, default trackwatch): the first on the ports above, the others
+	// on free ports, each in its own directory under DataDir-cluster. Default 1 and 1:
+	// one server in DataDir.
+	Shards   int `yaml:"shards"`
+	Replicas int `yaml:"replicas"`
 }
+
+// MaxClusterNodes bounds Shards x Replicas: each embedded node is a process of a few
+// hundred MB.
+const MaxClusterNodes = 16
 
 // Validate fills defaults and checks the values, naming the offending key.
 func (c *ClickHouseConfig) Validate() error {
@@ -123,11 +133,26 @@ func (c *ClickHouseConfig) Validate() error {
 	if c.TCPPort != 0 && c.TCPPort == c.HTTPPort {
 		return fmt.Errorf("http_port: %d is the same as tcp_port", c.HTTPPort)
 	}
+	if c.Shards == 0 {
+		c.Shards = 1
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.Shards < 1 || c.Replicas < 1 || c.Shards*c.Replicas > MaxClusterNodes {
+		return fmt.Errorf("shards/replicas: %d x %d: each at least 1, at most %d nodes in all", c.Shards, c.Replicas, MaxClusterNodes)
+	}
+	if c.ConfigFile != "" && c.Clustered() {
+		return fmt.Errorf("config_file: a configuration file of its own is not supported with %d shards x %d replicas (each node gets the cluster's)", c.Shards, c.Replicas)
+	}
 	if c.StartTimeout < 0 || c.StopTimeout < 0 {
 		return errors.New("start_timeout/stop_timeout: must not be negative")
 	}
 	return nil
 }
+
+// Clustered reports whether the configuration starts a cluster of several nodes.
+func (c *ClickHouseConfig) Clustered() bool { return c.Shards*c.Replicas > 1 }
 
 // ClickHouse is a running embedded ClickHouse server in a child process, supervised:
 // if the child dies while it should be serving, it is started again on the same data

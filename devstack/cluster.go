@@ -17,8 +17,12 @@ import (
 // shard's Distributed insert writes to (internal_replication false), not a
 // ReplicatedMergeTree; ON CLUSTER DDL is refused, so DDL goes to every node in turn.
 type Cluster struct {
-	// Name is the cluster's name in remote_servers (clickhouse.cluster).
+	// Name is the cluster's name in remote_servers (clickhouse.cluster): its shards.
 	Name string
+	// Everywhere names a second cluster in remote_servers of one shard whose replicas
+	// are all the nodes: a Distributed table over it writes each row to every node and
+	// reads it from one (tables every node needs whole).
+	Everywhere string
 	// Nodes are the servers by shard, then replica.
 	Nodes [][]*ClickHouse
 }
@@ -51,7 +55,7 @@ func StartCluster(ctx context.Context, name string, shards, replicas int, node C
 			cfgs[s] = append(cfgs[s], c)
 		}
 	}
-	cl := &Cluster{Name: name, Nodes: make([][]*ClickHouse, shards)}
+	cl := &Cluster{Name: name, Everywhere: everywhere(name), Nodes: make([][]*ClickHouse, shards)}
 	for s := range shards {
 		for r := range replicas {
 			c := cfgs[s][r]
@@ -76,11 +80,15 @@ func StartCluster(ctx context.Context, name string, shards, replicas int, node C
 	return cl, nil
 }
 
+// everywhere is the name of the cluster of one shard over every node of cluster name.
+func everywhere(name string) string { return name + "_everywhere" }
+
 // ClusterXML is the server configuration of node (shard, replica) of the cluster of
 // nodes (by shard, then replica): remote_servers naming every node by its native port
-// (a shard's replicas all written by its Distributed inserts), the macros, and a
-// background pool for Distributed sends (libchdb's default size is 0, which leaves
-// background inserts queued until flushed).
+// (a shard's replicas all written by its Distributed inserts), and the cluster
+// Everywhere of one shard over all of them; the macros, and a background pool for
+// Distributed sends (libchdb's default size is 0, which leaves background inserts queued
+// until flushed).
 func ClusterXML(name string, nodes [][]ClickHouseConfig, shard, replica int) string {
 	var b strings.Builder
 	b.WriteString("<clickhouse>\n  <remote_servers>\n    <" + name + ">\n")
@@ -91,10 +99,59 @@ func ClusterXML(name string, nodes [][]ClickHouseConfig, shard, replica int) str
 		}
 		b.WriteString("      </shard>\n")
 	}
-	b.WriteString("    </" + name + ">\n  </remote_servers>\n")
+	b.WriteString("    </" + name + ">\n    <" + everywhere(name) + ">\n      <shard>\n        <internal_replication>false</internal_replication>\n")
+	for _, replicas := range nodes {
+		for _, c := range replicas {
+			fmt.Fprintf(&b, "        <replica><host>%s</host><port>%d</port></replica>\n", html.EscapeString(c.ListenHost), c.TCPPort)
+		}
+	}
+	b.WriteString("      </shard>\n    </" + everywhere(name) + ">\n  </remote_servers>\n")
 	fmt.Fprintf(&b, "  <macros><cluster>%s</cluster><shard>%d</shard><replica>%d</replica></macros>\n", html.EscapeString(name), shard+1, replica+1)
 	b.WriteString("  <background_distributed_schedule_pool_size>4</background_distributed_schedule_pool_size>\n</clickhouse>\n")
 	return b.String()
+}
+
+// StartEmbeddedCluster starts the cluster name that c configures (c.Shards x
+// c.Replicas nodes): the first node on c's ports, the others on free ports, node
+// (s, r) in DataDir-cluster/shard<s>-replica<r> (from 1).
+func StartEmbeddedCluster(ctx context.Context, name string, c ClickHouseConfig, logger *slog.Logger) (*Cluster, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("embedded cluster: %w", err)
+	}
+	dir := filepath.Clean(c.DataDir) + "-cluster"
+	used := map[int]bool{c.TCPPort: true, c.HTTPPort: true}
+	free := func() (int, error) {
+		for {
+			p, err := FreePort(c.ListenHost)
+			if err != nil || !used[p] {
+				used[p] = true
+				return p, err
+			}
+		}
+	}
+	cfgs := map[[2]int]ClickHouseConfig{}
+	for s := range c.Shards {
+		for r := range c.Replicas {
+			n := c
+			n.Shards, n.Replicas = 1, 1
+			n.DataDir = filepath.Join(dir, fmt.Sprintf("shard%d-replica%d", s+1, r+1))
+			if s > 0 || r > 0 {
+				n.TCPPort, n.HTTPPort = 0, 0
+			}
+			var err error // every node's native port is in the others' configuration
+			if n.TCPPort == 0 {
+				n.TCPPort, err = free()
+			}
+			if err == nil && n.HTTPPort == 0 {
+				n.HTTPPort, err = free()
+			}
+			if err != nil {
+				return nil, fmt.Errorf("embedded cluster: node %d.%d: a free port: %w", s+1, r+1, err)
+			}
+			cfgs[[2]int{s, r}] = n
+		}
+	}
+	return StartCluster(ctx, name, c.Shards, c.Replicas, func(s, r int) ClickHouseConfig { return cfgs[[2]int{s, r}] }, logger)
 }
 
 // Addrs are the nodes' native-protocol addresses, by shard, then replica.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -62,6 +63,9 @@ func (c *Clients) Alerts() *alert.Store { return alert.NewStore(c.ClickHouse, c.
 // findings; with record, it also records them as alerts (alert.Store) and returns what
 // that changed.
 func (c *Clients) Detect(ctx context.Context, set *detect.Set, cfg detect.Config, asOf time.Time, record bool) ([]detect.Finding, alert.Result, error) {
+	if c.cluster != "" {
+		return c.detectNodes(ctx, set, cfg, asOf, record)
+	}
 	var res alert.Result
 	session, err := c.Session(ctx)
 	if err != nil {
@@ -75,6 +79,55 @@ func (c *Clients) Detect(ctx context.Context, set *detect.Set, cfg detect.Config
 	}
 	_, err = set.Evaluate(ctx, session, cfg, asOf, detect.Plain, consumers...)
 	return all, res, err
+}
+
+// detectNodes is Detect on an embedded cluster: every node evaluates its shard's orders
+// in its local database (and records them there); the findings are replica 1's of each
+// shard, together, ordered as one server orders them.
+func (c *Clients) detectNodes(ctx context.Context, set *detect.Set, cfg detect.Config, asOf time.Time, record bool) ([]detect.Finding, alert.Result, error) {
+	res := alert.Result{AsOf: asOf.UTC(), Firing: map[string]int{}, Counts: map[alert.ChangeKind]int{}, Behind: map[string]time.Time{}}
+	nodes, shards, err := clusterNodes(ctx, c.ClickHouse, c.cluster)
+	if err != nil {
+		return nil, res, err
+	}
+	local, err := detect.NewSet(schemas.LocalDatabase(c.store.Database), set.Names()...)
+	if err != nil {
+		return nil, res, err
+	}
+	var all []detect.Finding
+	for _, n := range detectNodes(nodes, shards, c.store) {
+		session, err := n.Open(ctx)
+		if err != nil {
+			return nil, res, fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		var found []detect.Finding
+		var r alert.Result
+		consumers := []detect.Consumer{detect.Collect(&found)}
+		if record {
+			consumers = append(consumers, alert.NewStore(session, schemas.LocalDatabase(c.store.Database)).Consumer(&r))
+		}
+		nc := cfg
+		nc.Shard = n.Shard
+		_, err = local.Evaluate(ctx, session, nc, asOf, detect.Plain, consumers...)
+		session.Close()
+		if err != nil {
+			return nil, res, fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		if n.Replica > 0 {
+			continue
+		}
+		all = append(all, found...)
+		for d, k := range r.Firing {
+			res.Firing[d] += k
+		}
+		for k, v := range r.Counts {
+			res.Counts[k] += v
+		}
+		res.Changes = append(res.Changes, r.Changes...)
+		maps.Copy(res.Behind, r.Behind)
+	}
+	detect.SortFindings(all)
+	return all, res, nil
 }
 
 // Backtests is a backtest runner over the clients' database, each step on a session of

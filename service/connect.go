@@ -20,6 +20,8 @@ type Clients struct {
 
 	store store.Config
 	addrs []string
+	// cluster names an embedded cluster's shards ("" for one server)
+	cluster string
 }
 
 // Connect reaches the configured servers or, when none are configured, the embedded
@@ -36,11 +38,15 @@ func Connect(ctx context.Context, cfg config.Config) (*Clients, error) {
 	if cfg.Kafka.Embedded() {
 		brokers = []string{cfg.Embedded.Kafka.Listen}
 	}
+	cluster := ""
+	if Clustered(cfg) { // the first node answers for the cluster
+		cfg.ClickHouse.Distributed, cluster = true, ClusterName(cfg)
+	}
 	conn, err := store.Open(ctx, cfg.ClickHouse, addrs...)
 	if err != nil {
 		return nil, fmt.Errorf("%w%s", err, hint)
 	}
-	return &Clients{ClickHouse: conn, Brokers: brokers, store: cfg.ClickHouse, addrs: addrs}, nil
+	return &Clients{ClickHouse: conn, Brokers: brokers, store: cfg.ClickHouse, addrs: addrs, cluster: cluster}, nil
 }
 
 // Session opens a connection of its own to the same ClickHouse, for statements that

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -59,6 +60,8 @@ type Endpoints struct {
 	Brokers        []string
 	ClickHouseAddr []string
 	ClickHouseHTTP string
+	// Nodes are an embedded cluster's servers; nil for one server.
+	Nodes []Node
 }
 
 func (o *Options) defaults() {
@@ -76,6 +79,20 @@ func (o *Options) defaults() {
 
 // Migrate connects to the configured (or embedded) ClickHouse and applies the schema.
 func Migrate(ctx context.Context, cfg config.Config, stack *Stack, logger *slog.Logger, now func() time.Time) error {
+	if stack.cluster != nil {
+		ran, err := migrateCluster(ctx, cfg, stack, now)
+		for _, n := range stack.Nodes {
+			for _, m := range ran[n.Addr] {
+				logger.Info("migration applied", "node", n.Addr, "shard", n.Shard, "replica", n.Replica, "version", m.Version, "name", m.Name)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		logger.Info("schema up to date", "database", cfg.ClickHouse.Database, "local_database", schemas.LocalDatabase(cfg.ClickHouse.Database),
+			"cluster", stack.cluster.Name, "nodes", len(stack.Nodes))
+		return nil
+	}
 	conn, err := stack.OpenClickHouse(ctx, cfg.ClickHouse)
 	if err != nil {
 		return err
@@ -108,6 +125,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err := Migrate(ctx, cfg, stack, logger, opts.Now); err != nil {
 		return err
 	}
+	cfg.ClickHouse.Distributed = stack.cluster != nil
 	// One pool for every component, whose credentials a SIGHUP can replace; Kafka's SASL
 	// credentials likewise, in every dialer and transport built from cfg.Kafka from now on.
 	conn, err := store.OpenPool(ctx, cfg.ClickHouse, stack.ClickHouseAddr...)
@@ -147,8 +165,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			}
 			return res.Firing, err
 		}
-		sched, err = detect.NewScheduler(detect.SchedulerOptions{Open: open, Database: cfg.ClickHouse.Database, Config: cfg.Detect,
-			Record: record, Logger: logger.With("component", "detect"), Metrics: detect.NewMetrics(opts.Registry), Now: opts.Now})
+		so := detect.SchedulerOptions{Open: open, Database: cfg.ClickHouse.Database, Config: cfg.Detect,
+			Record: record, Logger: logger.With("component", "detect"), Metrics: detect.NewMetrics(opts.Registry), Now: opts.Now}
+		if err := stack.onNodes(ctx, conn, cfg.ClickHouse, &so); err != nil {
+			return err
+		}
+		sched, err = detect.NewScheduler(so)
 		if err != nil {
 			return err
 		}
@@ -197,8 +219,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		})
 	})
 	g.Go(func() error {
-		// verdicts of numbers stored before this specification (or before number_checks)
-		n, err := rebuild.Numbers(gctx, conn, cfg.ClickHouse.Database, numbers)
+		// verdicts of numbers stored before this specification (or before number_checks);
+		// on a cluster, every node judges the orders it holds (all) in its local tables
+		n, err := onEveryNode(gctx, cfg, stack, conn, func(c driver.Conn, db string) (int, error) { return rebuild.Numbers(gctx, c, db, numbers) })
 		if err != nil {
 			logger.Error("recheck tracking numbers", "component", "ingest", "err", err)
 			return nil // the detectors go on with the verdicts they have
@@ -247,7 +270,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			return errors.New("embedded clickhouse kept crashing and was given up; see clickhouse-server.log in its data directory")
 		}
 	})
-	ep := Endpoints{Brokers: stack.Brokers, ClickHouseAddr: stack.ClickHouseAddr, ClickHouseHTTP: stack.ClickHouseHTTP}
+	ep := Endpoints{Brokers: stack.Brokers, ClickHouseAddr: stack.ClickHouseAddr, ClickHouseHTTP: stack.ClickHouseHTTP, Nodes: stack.Nodes}
 	if api != nil {
 		ep.HTTP = api.Addr()
 	}
@@ -278,7 +301,7 @@ func Dev(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	if opts.Ready != nil {
-		opts.Ready(Endpoints{Brokers: stack.Brokers, ClickHouseAddr: stack.ClickHouseAddr, ClickHouseHTTP: stack.ClickHouseHTTP})
+		opts.Ready(Endpoints{Brokers: stack.Brokers, ClickHouseAddr: stack.ClickHouseAddr, ClickHouseHTTP: stack.ClickHouseHTTP, Nodes: stack.Nodes})
 	}
 	select {
 	case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -23,9 +24,14 @@ type Stack struct {
 	ClickHouseAddr []string
 	// ClickHouseHTTP is the embedded server's HTTP address, empty for a configured one.
 	ClickHouseHTTP string
+	// Nodes are an embedded cluster's servers (ClickHouseAddr holds their addresses,
+	// the first node's first); nil for one server.
+	Nodes []Node
 
 	kafka      *devstack.Kafka
 	clickhouse *devstack.ClickHouse
+	cluster    *devstack.Cluster
+	died       chan struct{}
 }
 
 // StartStack starts the embedded parts that the config leaves unset. With force, it
@@ -39,7 +45,25 @@ func StartStack(ctx context.Context, cfg config.Config, force bool, logger *slog
 		}
 		s.kafka, s.Brokers = k, []string{k.Addr()}
 	}
-	if force || cfg.ClickHouse.Embedded() {
+	if (force || cfg.ClickHouse.Embedded()) && cfg.Embedded.ClickHouse.Clustered() {
+		cl, err := devstack.StartEmbeddedCluster(ctx, ClusterName(cfg), cfg.Embedded.ClickHouse, logger.With("component", "embedded-clickhouse"))
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.cluster, s.ClickHouseAddr, s.ClickHouseHTTP = cl, cl.Addrs(), cl.Nodes[0][0].HTTPAddr()
+		s.died = make(chan struct{})
+		var once sync.Once
+		for si, shard := range cl.Nodes {
+			for ri, n := range shard {
+				s.Nodes = append(s.Nodes, Node{Shard: si + 1, Replica: ri + 1, Addr: n.Addr()})
+				go func() {
+					<-n.Exited()
+					once.Do(func() { close(s.died) })
+				}()
+			}
+		}
+	} else if force || cfg.ClickHouse.Embedded() {
 		ch, err := devstack.StartClickHouse(ctx, cfg.Embedded.ClickHouse, logger.With("component", "embedded-clickhouse"))
 		if err != nil {
 			s.Close()
@@ -50,12 +74,12 @@ func StartStack(ctx context.Context, cfg config.Config, force bool, logger *slog
 	return s, nil
 }
 
-// Embedded reports which parts were started here.
-func (s *Stack) Embedded() (kafka, clickhouse bool) { return s.kafka != nil, s.clickhouse != nil }
-
 // Died is closed if the embedded ClickHouse could not be kept running (it is restarted
 // after a crash, and given up only in a crash loop); nil when ClickHouse is not embedded.
 func (s *Stack) Died() <-chan struct{} {
+	if s.cluster != nil {
+		return s.died
+	}
 	if s.clickhouse == nil {
 		return nil
 	}
@@ -68,6 +92,9 @@ func (s *Stack) Close() error {
 	var errs []error
 	if s.clickhouse != nil {
 		errs = append(errs, s.clickhouse.Close())
+	}
+	if s.cluster != nil {
+		errs = append(errs, s.cluster.Close())
 	}
 	s.kafka.Close()
 	return errors.Join(errs...)

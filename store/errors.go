@@ -26,6 +26,7 @@ var retryableCodes = map[int32]string{
 	241: "MEMORY_LIMIT_EXCEEDED",
 	242: "TABLE_IS_READ_ONLY",
 	252: "TOO_MANY_PARTS",
+	279: "ALL_CONNECTION_TRIES_FAILED", // a shard of a cluster is unreachable
 	285: "TOO_FEW_LIVE_REPLICAS",
 	319: "UNKNOWN_STATUS_OF_INSERT",
 	425: "SYSTEM_ERROR",

@@ -47,6 +47,22 @@ type Config struct {
 	// MaxOpenConns caps the connection pool; ingest uses one per assigned partition
 	// while inserting. Default 16.
 	MaxOpenConns int `yaml:"max_open_conns"`
+	// Distributed says the database's tables are Distributed tables over a cluster (an
+	// embedded cluster: schemas.MigrateCluster). Not in YAML: the service sets it. Each
+	// connection then sends the settings those tables need (DistributedSettings).
+	Distributed bool `yaml:"-"`
+}
+
+// DistributedSettings are the settings of a connection to a cluster's Distributed
+// tables: an insert returns once every shard (and each of its replicas) has its rows,
+// so that an acknowledged Kafka offset is stored data and a retried insert block is
+// deduplicated by each shard as on one server; a subquery over a Distributed table runs
+// once, GLOBAL, and its result is sent to the shards; reads prefer the first replica
+// that answers, so that one instance's reads follow its writes.
+var DistributedSettings = clickhouse.Settings{
+	"distributed_foreground_insert": 1,
+	"distributed_product_mode":      "global",
+	"load_balancing":                "in_order",
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
@@ -127,6 +143,9 @@ func Open(ctx context.Context, c Config, addrs ...string) (driver.Conn, error) {
 		MaxIdleConns: c.MaxOpenConns,
 		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
 		ClientInfo:   clickhouse.ClientInfo{Products: []struct{ Name, Version string }{{Name: "trackwatch", Version: "1"}}},
+	}
+	if c.Distributed {
+		opts.Settings = DistributedSettings
 	}
 	var err error
 	if opts.TLS, err = c.tlsConfig(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/internal/bench"
 )
 
@@ -99,8 +100,13 @@ func benchDetect(ctx context.Context, env *cmdEnv, args []string) int {
 	var o bench.DetectOptions
 	fs.IntVar(&o.Repeat, "repeat", 3, "runs per measurement: the first records every alert, the median of the others is reported")
 	fs.BoolVar(&o.SkipSingle, "skip-single", false, "leave out the runs of one detector each")
+	shards := fs.Int("shards", 1, "with 2 or more: the schedule's runs on one server and on each shard of a cluster of that many embedded servers, the rows each read")
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if *shards < 1 || *shards > devstack.MaxClusterNodes {
+		fmt.Fprintf(env.stderr, "trackwatch-bench detect: --shards %d: from 1 to %d\n", *shards, devstack.MaxClusterNodes)
+		return exitUsage
 	}
 	for _, s := range strings.Split(*scales, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -117,6 +123,15 @@ func benchDetect(ctx context.Context, env *cmdEnv, args []string) int {
 	o.ClickHouse, o.Logger = cfg.Embedded.ClickHouse, logger
 	started := time.Now()
 	o.Progress = func(step string) { fmt.Fprintf(env.stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), step) }
+	if *shards > 1 {
+		res, err := bench.DetectShards(ctx, bench.ShardsOptions{DetectOptions: o, Shards: *shards})
+		printShards(env.stdout, res)
+		if err != nil {
+			logger.Error("bench failed", "err", err)
+			return exitFailure
+		}
+		return exitOK
+	}
 	res, err := bench.Detect(ctx, o)
 	if err != nil {
 		logger.Error("bench failed", "err", err)
@@ -401,4 +416,29 @@ func benchBacktest(ctx context.Context, env *cmdEnv, args []string) int {
 	fmt.Fprintf(env.stdout, "| a step's evaluation: fastest / median / slowest | %.2f / %.2f / %.2f |\n", steps[0], steps[len(steps)/2], steps[len(steps)-1])
 	fmt.Fprintf(env.stdout, "\n%d findings recorded; ClickHouse peak RSS during the backtest %.0f MiB\n", res.Findings, res.PeakClickHouseMiB)
 	return exitOK
+}
+
+// printShards prints bench detect --shards: each run on one server and on each shard.
+func printShards(w io.Writer, res []bench.ShardsScale) {
+	if len(res) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "trackwatch bench detect --shards %d: %d CPUs, %s; each server's part of a scheduled run (evaluate + record alerts), one after the other\n",
+		res[0].Shards, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintln(w, "\n| events | run | server | rows read | of one server's | seconds | orders evaluated | alerts firing |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|")
+	for _, s := range res {
+		for _, r := range []struct {
+			name string
+			runs []bench.NodeRun
+		}{{"first (every order)", s.Full}, {fmt.Sprintf("5 min later (%d new events)", s.ScopedEvents), s.Scoped}} {
+			for _, n := range r.runs {
+				orders := "every"
+				if n.Orders >= 0 {
+					orders = strconv.Itoa(n.Orders)
+				}
+				fmt.Fprintf(w, "| %d | %s | %s | %d | %.2f | %.2f | %s | %d |\n", s.Events, r.name, n.Node, n.Rows, n.Fraction, n.Seconds, orders, n.Firing)
+			}
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"time"
@@ -140,6 +141,7 @@ func runCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	opts := service.Options{Logger: logger, Ready: func(ep service.Endpoints) {
 		fmt.Fprintf(env.stdout, "trackwatch is running\n  health:     http://%s/healthz\n  metrics:    http://%s/metrics\n  kafka:      %s\n  clickhouse: %s\n",
 			ep.HTTP, ep.HTTP, strings.Join(ep.Brokers, ","), strings.Join(ep.ClickHouseAddr, ","))
+		printNodes(env.stdout, ep.Nodes)
 		if *demoOn {
 			fmt.Fprintf(env.stdout, "demo: simulated orders every %s, detectors every minute; watch them with\n  ./bin/trackwatch alerts --status firing\n", *demoEvery)
 		}
@@ -175,6 +177,7 @@ func ingestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	err := service.Run(ctx, cfg, service.Options{Logger: logger, NoHTTP: *noHTTP, NoDetect: true, Ready: func(ep service.Endpoints) {
 		fmt.Fprintf(env.stdout, "trackwatch ingest is running (group %s)\n  kafka:      %s\n  clickhouse: %s\n",
 			cfg.Kafka.GroupID, strings.Join(ep.Brokers, ","), strings.Join(ep.ClickHouseAddr, ","))
+		printNodes(env.stdout, ep.Nodes)
 	}, Reload: func() (config.Config, error) { return cf.load(env) }}) // SIGHUP: rotated database credentials
 	if err != nil {
 		logger.Error("ingest failed", "err", err)
@@ -195,6 +198,13 @@ func devCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 	}
 	cfg.Runtime.Apply(env.environ) // a long-running process: bound its heap
 	err := service.Dev(ctx, cfg, service.Options{Logger: logger, Ready: func(ep service.Endpoints) {
+		if len(ep.Nodes) > 0 {
+			fmt.Fprintf(env.stdout, "embedded stack is up (Ctrl-C stops it)\n  kafka:            %s  topics %s, %s\n  clickhouse http:  http://%s (node 1)\n  database:         %s (Distributed tables over %s on every node)\n",
+				strings.Join(ep.Brokers, ","), cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic, ep.ClickHouseHTTP, cfg.ClickHouse.Database, schemas.LocalDatabase(cfg.ClickHouse.Database))
+			printNodes(env.stdout, ep.Nodes)
+			fmt.Fprintf(env.stdout, "Commands given the same --set embedded.clickhouse.* reach it (alerts, detect, config --check).\n")
+			return
+		}
 		fmt.Fprintf(env.stdout, "embedded stack is up (Ctrl-C stops it)\n  kafka:            %s  topics %s, %s\n  clickhouse:       %s (native)\n  clickhouse http:  http://%s\n  database:         %s\nPoint another trackwatch at it with:\n  --set kafka.brokers=%s --set clickhouse.addr=%s\n",
 			strings.Join(ep.Brokers, ","), cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic,
 			strings.Join(ep.ClickHouseAddr, ","), ep.ClickHouseHTTP, cfg.ClickHouse.Database,
@@ -301,4 +311,14 @@ func versionCmd(_ context.Context, env *cmdEnv, c command, args []string) int {
 	fmt.Fprintf(env.stdout, "trackwatch %s (%s, embedded clickhouse: libchdb %s, event contract v%d)\n",
 		buildVersion(), runtime.Version(), devstack.ChdbVersion, schemas.ContractVersion)
 	return exitOK
+}
+
+// printNodes lists an embedded cluster's ClickHouse servers, one per line.
+func printNodes(w io.Writer, nodes []service.Node) {
+	if len(nodes) > 0 {
+		fmt.Fprintf(w, "  clickhouse cluster: %d nodes\n", len(nodes))
+	}
+	for _, n := range nodes {
+		fmt.Fprintf(w, "    shard %d replica %d  %s\n", n.Shard, n.Replica, n.Addr)
+	}
 }

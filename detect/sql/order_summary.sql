@@ -32,4 +32,5 @@ FROM
     {{order_month_states (printf "%s.order_events" .DB) (order_events_where .Summaries .DB .Scoped)}}
 )
 GROUP BY order_id
-HAVING s != ''
+-- a shipped order, of this run's shard (detect.Shard: its latest number's)
+HAVING s != '' AND cityHash64(tracking_number) % {shard_count:UInt32} = {shard_index:UInt32}

@@ -151,16 +151,8 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 		return nil, err
 	}
 	res.NumberCheckSeconds = time.Since(start).Seconds()
-	// Let the server finish merging what the load wrote, so that no measurement shares
-	// the machine with them (a running system has merged most of its history).
-	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
-		var merging uint64
-		if err := conn.QueryRow(ctx, statements.In(db, "merges_running"), clickhouse.Named("db", db)).Scan(&merging); err != nil {
-			return nil, err
-		}
-		if merging == 0 {
-			break
-		}
+	if err := waitMerges(ctx, conn, db); err != nil {
+		return nil, err
 	}
 	var loaded uint64
 	if err := conn.QueryRow(ctx, statements.In(db, "count_tracking_events")).Scan(&loaded); err != nil {
@@ -398,6 +390,22 @@ func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse
 		}
 	}
 	return res, nil
+}
+
+// waitMerges lets the server finish merging what a load wrote to db, so that no
+// measurement shares the machine with them (a running system has merged most of its
+// history); it gives up waiting after 10 minutes.
+func waitMerges(ctx context.Context, conn driver.Conn, db string) error {
+	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		var merging uint64
+		if err := conn.QueryRow(ctx, statements.In(db, "merges_running"), clickhouse.Named("db", db)).Scan(&merging); err != nil {
+			return err
+		}
+		if merging == 0 {
+			break
+		}
+	}
+	return nil
 }
 
 // startPeak starts a measurement of peak memory: ClickHouse returns the memory its
