@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
@@ -65,9 +66,9 @@ func (s *Scheduler) ShareTicks(c *TickClaims) { s.claims = c }
 // detector. In trackwatch run it is alert.Store's Record; detect knows nothing of alerts.
 type Recorder func(ctx context.Context, f *Findings) (firing map[string]int, err error)
 
-// Node is a ClickHouse server of a cluster that each scheduled run evaluates on: in its
-// local database (SchedulerOptions.Database), the orders of its shard (Config.Shard),
-// recording its own alerts. Every replica of a shard evaluates its own copy.
+// Node is a ClickHouse server of a cluster that scheduled runs evaluate on: in its local
+// database (SchedulerOptions.Database), the orders of its shard (Config.Shard),
+// recording the alerts there (see SchedulerOptions.Sync for a shard's replicas).
 type Node struct {
 	Name    string // for logs and errors: its address
 	Open    Opener
@@ -75,10 +76,19 @@ type Node struct {
 	Replica int // from 0: the firing counts reported are replica 0's of each shard
 }
 
+// SyncFunc copies to node to what the scheduled runs recorded on node from, a replica
+// of the same shard (alerts, their changes, the runs' bookkeeping), so that the shard has
+// one history whichever replica evaluates.
+type SyncFunc func(ctx context.Context, from, to Node) error
+
 // SchedulerOptions are what a Scheduler needs.
 type SchedulerOptions struct {
-	Open     Opener // a connection of its own for each run
-	Nodes    []Node // instead of Open: a cluster's nodes, each evaluated in turn
+	Open  Opener // a connection of its own for each run
+	Nodes []Node // instead of Open: a cluster's nodes, each shard evaluated in turn
+	// Sync, with Nodes, makes one replica of each shard evaluate (the one whose latest
+	// run is the latest, the first of them on a tie) and copies its records to the
+	// other replicas it reaches; without it every node evaluates its own copy.
+	Sync     SyncFunc
 	Database string
 	Config   Config
 	Record   Recorder
@@ -134,7 +144,7 @@ func NewScheduler(o SchedulerOptions) (*Scheduler, error) {
 		}
 		log := logger.With("detectors", strings.Join(set.Names(), ","))
 		s.runs = append(s.runs, func(ctx context.Context, asOf time.Time) error {
-			_, _, err := runNodes(ctx, nodes, set, cfg, asOf, record)
+			_, _, err := runNodes(ctx, nodes, o.Sync, set, cfg, asOf, record)
 			return err
 		})
 		job := cron.FuncJob(func() {
@@ -155,7 +165,7 @@ func NewScheduler(o SchedulerOptions) (*Scheduler, error) {
 					return
 				}
 			}
-			firing, scope, err := runNodes(ctx, nodes, set, cfg, asOf, record)
+			firing, scope, err := runNodes(ctx, nodes, o.Sync, set, cfg, asOf, record)
 			for _, n := range set.Names() {
 				m.Seconds.WithLabelValues(n).Observe(now().Sub(start).Seconds())
 				if err != nil {
@@ -206,32 +216,95 @@ func (s skipCounter) Error(err error, msg string, kv ...any) {
 	s.log.Error("cron: "+msg, append(kv, "err", err)...)
 }
 
-// runNodes makes the scheduled run of set on each node in turn. A node whose run fails
-// does not stop the others' (its own checkpoint is not moved, so its next run catches
-// up); the errors are returned together, each naming its node.
-func runNodes(ctx context.Context, nodes []Node, set *Set, cfg Config, asOf time.Time, record Recorder) (map[string]int, string, error) {
+// runNodes makes the scheduled run of set on each shard of nodes in turn: on each node,
+// or, with sync, on one replica of each shard, copied to the others. A node whose run
+// fails does not stop the others' (its own checkpoint is not moved, so a later run
+// catches up); the errors are returned together, each naming its node.
+func runNodes(ctx context.Context, nodes []Node, sync SyncFunc, set *Set, cfg Config, asOf time.Time, record Recorder) (map[string]int, string, error) {
 	if len(nodes) == 1 && nodes[0].Name == "" {
 		return runOnce(ctx, nodes[0].Open, set, cfg, asOf, record)
 	}
 	firing := map[string]int{}
 	var scopes []string
 	var errs []error
-	for _, n := range nodes {
+	run := func(n Node, count bool) bool {
 		c := cfg
 		c.Shard = n.Shard
 		f, scope, err := runOnce(ctx, n.Open, set, c, asOf, record)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("node %s: %w", n.Name, err))
-			continue
+			return false
 		}
 		scopes = append(scopes, n.Name+": "+scope)
-		if n.Replica == 0 {
+		if count {
 			for d, k := range f {
 				firing[d] += k
 			}
 		}
+		return true
+	}
+	for _, shard := range byShard(nodes) {
+		if sync == nil || len(shard) == 1 {
+			for _, n := range shard {
+				run(n, n.Replica == 0)
+			}
+			continue
+		}
+		// the replica with the latest run evaluates: after one was down, the one that
+		// went on; then its records are copied to the others
+		best, reachable := -1, []int{}
+		var latest time.Time
+		for i, n := range shard {
+			at, err := latestScheduled(ctx, n, set)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("node %s: %w", n.Name, err))
+				continue
+			}
+			reachable = append(reachable, i)
+			if best < 0 || at.After(latest) {
+				best, latest = i, at
+			}
+		}
+		if best < 0 || !run(shard[best], true) {
+			continue
+		}
+		for _, i := range reachable {
+			if i != best {
+				if err := sync(ctx, shard[best], shard[i]); err != nil {
+					errs = append(errs, fmt.Errorf("copy the run from %s to %s: %w", shard[best].Name, shard[i].Name, err))
+				}
+			}
+		}
 	}
 	return firing, strings.Join(scopes, "; "), errors.Join(errs...)
+}
+
+// byShard groups nodes by shard, in the order of the shards' first nodes.
+func byShard(nodes []Node) [][]Node {
+	var out [][]Node
+	at := map[int]int{}
+	for _, n := range nodes {
+		i, ok := at[n.Shard.Index]
+		if !ok {
+			i = len(out)
+			at[n.Shard.Index] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], n)
+	}
+	return out
+}
+
+// latestScheduled is the moment of the latest scheduled run of set recorded on node.
+func latestScheduled(ctx context.Context, n Node, set *Set) (time.Time, error) {
+	conn, err := n.Open(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer conn.Close()
+	var at time.Time
+	err = conn.QueryRow(ctx, statements.In(set.db, "latest_scheduled"), clickhouse.Named("set_key", set.key())).Scan(&at)
+	return at, err
 }
 
 // runOnce records one scheduled run of set on a connection of its own (scoped to what

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"html"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -25,6 +27,9 @@ type Cluster struct {
 	Everywhere string
 	// Nodes are the servers by shard, then replica.
 	Nodes [][]*ClickHouse
+
+	cfgs   [][]ClickHouseConfig // each node's, with its configuration file
+	logger *slog.Logger
 }
 
 // ClusterNodeConfig is the configuration of the node of shard s (from 0) and replica r
@@ -55,7 +60,7 @@ func StartCluster(ctx context.Context, name string, shards, replicas int, node C
 			cfgs[s] = append(cfgs[s], c)
 		}
 	}
-	cl := &Cluster{Name: name, Everywhere: everywhere(name), Nodes: make([][]*ClickHouse, shards)}
+	cl := &Cluster{Name: name, Everywhere: Everywhere(name), Nodes: make([][]*ClickHouse, shards), cfgs: make([][]ClickHouseConfig, shards), logger: logger}
 	for s := range shards {
 		for r := range replicas {
 			c := cfgs[s][r]
@@ -69,6 +74,7 @@ func StartCluster(ctx context.Context, name string, shards, replicas int, node C
 				return nil, fmt.Errorf("embedded cluster: %w", err)
 			}
 			c.ConfigFile = file
+			cl.cfgs[s] = append(cl.cfgs[s], c)
 			ch, err := StartClickHouse(ctx, c, logger.With("shard", s+1, "replica", r+1))
 			if err != nil {
 				cl.Close()
@@ -80,8 +86,8 @@ func StartCluster(ctx context.Context, name string, shards, replicas int, node C
 	return cl, nil
 }
 
-// everywhere is the name of the cluster of one shard over every node of cluster name.
-func everywhere(name string) string { return name + "_everywhere" }
+// Everywhere is the name of the cluster of one shard over every node of cluster name.
+func Everywhere(name string) string { return name + "_everywhere" }
 
 // ClusterXML is the server configuration of node (shard, replica) of the cluster of
 // nodes (by shard, then replica): remote_servers naming every node by its native port
@@ -99,13 +105,13 @@ func ClusterXML(name string, nodes [][]ClickHouseConfig, shard, replica int) str
 		}
 		b.WriteString("      </shard>\n")
 	}
-	b.WriteString("    </" + name + ">\n    <" + everywhere(name) + ">\n      <shard>\n        <internal_replication>false</internal_replication>\n")
+	b.WriteString("    </" + name + ">\n    <" + Everywhere(name) + ">\n      <shard>\n        <internal_replication>false</internal_replication>\n")
 	for _, replicas := range nodes {
 		for _, c := range replicas {
 			fmt.Fprintf(&b, "        <replica><host>%s</host><port>%d</port></replica>\n", html.EscapeString(c.ListenHost), c.TCPPort)
 		}
 	}
-	b.WriteString("      </shard>\n    </" + everywhere(name) + ">\n  </remote_servers>\n")
+	b.WriteString("      </shard>\n    </" + Everywhere(name) + ">\n  </remote_servers>\n")
 	fmt.Fprintf(&b, "  <macros><cluster>%s</cluster><shard>%d</shard><replica>%d</replica></macros>\n", html.EscapeString(name), shard+1, replica+1)
 	b.WriteString("  <background_distributed_schedule_pool_size>4</background_distributed_schedule_pool_size>\n</clickhouse>\n")
 	return b.String()
@@ -154,12 +160,36 @@ func StartEmbeddedCluster(ctx context.Context, name string, c ClickHouseConfig, 
 	return StartCluster(ctx, name, c.Shards, c.Replicas, func(s, r int) ClickHouseConfig { return cfgs[[2]int{s, r}] }, logger)
 }
 
+// Stop stops the node of shard s and replica r (from 0), as a server going down for
+// maintenance: its data stays, and Start starts it again.
+func (c *Cluster) Stop(s, r int) error {
+	n := c.Nodes[s][r]
+	if n == nil {
+		return fmt.Errorf("node %d.%d is not running", s+1, r+1)
+	}
+	c.Nodes[s][r] = nil
+	return n.Close()
+}
+
+// Start starts the stopped node of shard s and replica r again, on its data and ports.
+func (c *Cluster) Start(ctx context.Context, s, r int) error {
+	if c.Nodes[s][r] != nil {
+		return fmt.Errorf("node %d.%d is running", s+1, r+1)
+	}
+	n, err := StartClickHouse(ctx, c.cfgs[s][r], c.logger.With("shard", s+1, "replica", r+1))
+	if err != nil {
+		return err
+	}
+	c.Nodes[s][r] = n
+	return nil
+}
+
 // Addrs are the nodes' native-protocol addresses, by shard, then replica.
 func (c *Cluster) Addrs() []string {
 	var out []string
-	for _, shard := range c.Nodes {
+	for _, shard := range c.cfgs {
 		for _, n := range shard {
-			out = append(out, n.Addr())
+			out = append(out, net.JoinHostPort(n.ListenHost, strconv.Itoa(n.TCPPort)))
 		}
 	}
 	return out

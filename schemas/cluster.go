@@ -22,7 +22,7 @@ import (
 // a tracking number's carrier events and summaries live on the shard its hash picks,
 // every order's events on every node (a detector run on a shard evaluates the orders
 // whose latest number the shard holds, with the whole order at hand), and what a run
-// writes (alerts, their changes, its bookkeeping) on the node that ran it.
+// writes (alerts, their changes, its bookkeeping) on the shard that ran it.
 
 // Placement is where a table's rows live on a cluster.
 type Placement int
@@ -35,9 +35,10 @@ const (
 	// one. Orders (each shard evaluates orders against its own numbers), and what
 	// instances coordinate through (claims, delivery log, actions, jobs).
 	Everywhere
-	// PerNode tables are written by each node's own detector runs (every node of a shard
-	// evaluates its copy of the shard's data and records the same alerts, with the same
-	// ids) and read from one replica per shard. Nothing inserts through the cluster.
+	// PerNode tables are written by the detector runs on a node, into its local
+	// database (with replicas, the replica that evaluates a shard's run, whose records
+	// are then copied to the others), and read from one replica per shard. Nothing
+	// inserts through the cluster.
 	PerNode
 )
 

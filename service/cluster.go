@@ -13,22 +13,25 @@ import (
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/schemas"
+	"github.com/trackwatch/trackwatch/sqlfile"
 	"github.com/trackwatch/trackwatch/store"
 )
 
 // An embedded cluster (embedded.clickhouse.shards and replicas) keeps its rows in each
 // node's local database and answers for the whole cluster through Distributed tables
 // in the configured database (schemas.MigrateCluster): ingest, the API and the
-// notifications use those, on any node; the detectors run on every node, each over its
-// shard's orders in its local database, recording its own alerts there.
+// notifications use those, on any node; the detectors run shard by shard, on a node of
+// the shard over the shard's orders in its local database, recording the alerts there
+// and copying them to the shard's other replicas.
 
-// Clustered reports whether cfg starts (or, for a command, reaches) an embedded cluster.
+// Clustered reports whether cfg starts (or, for a command, reaches) an embedded cluster,
+// or names configured servers that form a write_all cluster.
 func Clustered(cfg config.Config) bool {
-	return cfg.ClickHouse.Embedded() && cfg.Embedded.ClickHouse.Clustered()
+	return cfg.ClickHouse.Embedded() && cfg.Embedded.ClickHouse.Clustered() || cfg.ClickHouse.WriteAll()
 }
 
-// ClusterName is the name of the embedded cluster's shards: clickhouse.cluster, default
-// trackwatch.
+// ClusterName is the name of the cluster's shards: clickhouse.cluster, default
+// trackwatch (an embedded cluster's).
 func ClusterName(cfg config.Config) string {
 	if cfg.ClickHouse.Cluster != "" {
 		return cfg.ClickHouse.Cluster
@@ -68,7 +71,7 @@ func clusterNodes(ctx context.Context, conn driver.Conn, cluster string) ([]Node
 // detectNodes are the cluster's nodes as the detectors run on them: each on a session
 // of its own to that node.
 func detectNodes(nodes []Node, shards int, cfg store.Config) []detect.Node {
-	cfg.Distributed = false // a run reads and writes its node's local tables
+	cfg = nodeConfig(cfg) // a run reads and writes its node's local tables
 	var out []detect.Node
 	for _, n := range nodes {
 		addr := n.Addr
@@ -78,12 +81,31 @@ func detectNodes(nodes []Node, shards int, cfg store.Config) []detect.Node {
 	return out
 }
 
-// migrateCluster applies the schema on every node of the stack's cluster.
+// nodeConfig is cfg for a connection to one node's local tables: no Distributed
+// settings, and the node's address in place of the configured ones.
+func nodeConfig(cfg store.Config) store.Config {
+	cfg.Addr, cfg.Distributed = nil, false
+	return cfg
+}
+
+// migrateCluster applies the schema on every node of the stack's cluster, whose nodes it
+// reads from the first server when the configuration named servers.
 func migrateCluster(ctx context.Context, cfg config.Config, stack *Stack, now func() time.Time) (map[string][]schemas.Migration, error) {
-	c := cfg.ClickHouse
-	c.Distributed = false
+	if len(stack.Nodes) == 0 {
+		conn, err := store.Open(ctx, cfg.ClickHouse)
+		if err != nil {
+			return nil, fmt.Errorf("clickhouse: %w", err)
+		}
+		stack.Nodes, _, err = clusterNodes(ctx, conn, stack.clusterName)
+		conn.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	c := nodeConfig(cfg.ClickHouse)
 	var nodes []schemas.Node
-	for _, addr := range stack.ClickHouseAddr {
+	for _, n := range stack.Nodes {
+		addr := n.Addr
 		conn, err := store.Open(ctx, c, addr)
 		if err != nil {
 			return nil, fmt.Errorf("clickhouse node %s: %w", addr, err)
@@ -91,18 +113,17 @@ func migrateCluster(ctx context.Context, cfg config.Config, stack *Stack, now fu
 		defer conn.Close()
 		nodes = append(nodes, schemas.Node{Name: addr, Conn: conn})
 	}
-	return schemas.MigrateCluster(ctx, nodes, schemas.Layout{Database: c.Database, Shards: stack.cluster.Name, Everywhere: stack.cluster.Everywhere}, now)
+	return schemas.MigrateCluster(ctx, nodes, schemas.Layout{Database: c.Database, Shards: stack.clusterName, Everywhere: stack.everywhere}, now)
 }
 
 // onEveryNode runs do on conn and the configured database, or, on an embedded cluster,
 // on each node and its local database in turn, and returns what the first node's do
 // returned.
 func onEveryNode(ctx context.Context, cfg config.Config, stack *Stack, conn driver.Conn, do func(driver.Conn, string) (int, error)) (int, error) {
-	if stack.cluster == nil {
+	if !stack.Clustered() {
 		return do(conn, cfg.ClickHouse.Database)
 	}
-	c := cfg.ClickHouse
-	c.Distributed = false
+	c := nodeConfig(cfg.ClickHouse)
 	first := -1
 	for _, n := range stack.Nodes {
 		nc, err := store.Open(ctx, c, n.Addr)
@@ -124,13 +145,77 @@ func onEveryNode(ctx context.Context, cfg config.Config, stack *Stack, conn driv
 // onNodes makes the scheduler's runs evaluate on every node of the stack's cluster, each
 // its shard in its local database; nothing on one server.
 func (s *Stack) onNodes(ctx context.Context, conn driver.Conn, cfg store.Config, so *detect.SchedulerOptions) error {
-	if s.cluster == nil {
+	if !s.Clustered() {
 		return nil
 	}
-	nodes, shards, err := clusterNodes(ctx, conn, s.cluster.Name)
+	nodes, shards, err := clusterNodes(ctx, conn, s.clusterName)
 	if err != nil {
 		return err
 	}
 	so.Nodes, so.Database = detectNodes(nodes, shards, cfg), schemas.LocalDatabase(cfg.Database)
+	for _, n := range nodes {
+		if n.Replica > 1 { // one replica of a shard evaluates, the others get its records
+			so.Sync = syncReplica(cfg)
+		}
+	}
 	return nil
+}
+
+// syncTables are what a shard's scheduled run records (schemas.PerNode), in the order a
+// run writes them (its checkpoint last), each with the column its rows are versioned by.
+var syncTables = []struct{ table, column string }{
+	{"alert_changes", "as_of"}, {"alerts", "as_of"}, {"alert_runs", "as_of"},
+	{"detect_next_checks", "written_at"}, {"detect_checkpoints", "written_at"},
+}
+
+// syncReplica copies what the scheduled runs recorded on one replica of a shard to
+// another, through remote() on the receiving node: the rows from its own latest on.
+func syncReplica(cfg store.Config) detect.SyncFunc {
+	local := schemas.LocalDatabase(cfg.Database)
+	return func(ctx context.Context, from, to detect.Node) error {
+		conn, err := store.Open(ctx, nodeConfig(cfg), to.Name)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		for _, t := range syncTables {
+			q := statements.Text("sync_table", sqlfile.DB(local).With("Table", sqlfile.Ident(t.table)).With("Column", t.column))
+			if err := conn.Exec(ctx, q, clickhouse.Named("from", from.Name), clickhouse.Named("db", local), clickhouse.Named("table", t.table)); err != nil {
+				return fmt.Errorf("%s: %w", t.table, err)
+			}
+		}
+		return nil
+	}
+}
+
+// NodeState is what a node of a cluster says of its local database's schema (Err when
+// it cannot be reached).
+type NodeState struct {
+	Node
+	SchemaState
+	Err error
+}
+
+// Nodes reports each node of the cluster the clients reach, with its local database's
+// schema; nil on one server.
+func (c *Clients) Nodes(ctx context.Context) ([]NodeState, error) {
+	if c.cluster == "" {
+		return nil, nil
+	}
+	nodes, _, err := clusterNodes(ctx, c.ClickHouse, c.cluster)
+	if err != nil {
+		return nil, err
+	}
+	var out []NodeState
+	for _, n := range nodes {
+		st := NodeState{Node: n}
+		conn, err := store.Open(ctx, nodeConfig(c.store), n.Addr)
+		if err == nil {
+			st.SchemaState, err = (&Clients{ClickHouse: conn}).SchemaState(ctx, schemas.LocalDatabase(c.store.Database))
+			conn.Close()
+		}
+		st.Err = err
+		out = append(out, st)
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,11 +33,11 @@ type clusterWorld struct {
 	group int
 }
 
-func startWorld(t *testing.T, shards int) *clusterWorld {
+func startWorld(t *testing.T, shards int, sets ...string) *clusterWorld {
 	t.Helper()
 	dir := t.TempDir()
 	ch := devstacktest.ClickHouseConfig(t, filepath.Join(dir, "clickhouse"))
-	cfg, err := config.Load(config.Sources{File: filepath.Join("..", "trackwatch.yaml"), Sets: []string{
+	cfg, err := config.Load(config.Sources{File: filepath.Join("..", "trackwatch.yaml"), Sets: append([]string{
 		"embedded.kafka.listen=127.0.0.1:0",
 		"embedded.kafka.data_dir=" + filepath.Join(dir, "kafka"),
 		"embedded.clickhouse.data_dir=" + ch.DataDir,
@@ -44,7 +45,7 @@ func startWorld(t *testing.T, shards int) *clusterWorld {
 		"embedded.clickhouse.tcp_port=" + strconv.Itoa(ch.TCPPort),
 		"embedded.clickhouse.http_port=" + strconv.Itoa(ch.HTTPPort),
 		"embedded.clickhouse.shards=" + strconv.Itoa(shards),
-	}})
+	}, sets...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func startWorld(t *testing.T, shards int) *clusterWorld {
 	if err := Migrate(ctx, cfg, stack, devstacktest.Logger(), time.Now); err != nil {
 		t.Fatal(err)
 	}
-	cfg.ClickHouse.Distributed = stack.cluster != nil
+	cfg.ClickHouse.Distributed = stack.Clustered()
 	pool, err := store.OpenPool(ctx, cfg.ClickHouse, stack.ClickHouseAddr...)
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +112,13 @@ func (w *clusterWorld) ingest(msgs []simulate.Message) {
 // scheduled makes the schedule's run as of asOf, as trackwatch run's ticks make it.
 func (w *clusterWorld) scheduled(asOf time.Time) {
 	w.t.Helper()
+	if err := w.scheduledRun(asOf); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *clusterWorld) scheduledRun(asOf time.Time) error {
+	w.t.Helper()
 	ctx := context.Background()
 	alerts := alert.NewStore(w.pool, w.cfg.ClickHouse.Database)
 	so := detect.SchedulerOptions{Open: w.pool.OpenSession, Database: w.cfg.ClickHouse.Database, Config: w.cfg.Detect,
@@ -125,9 +133,7 @@ func (w *clusterWorld) scheduled(asOf time.Time) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if err := sched.RunAt(ctx, asOf); err != nil {
-		w.t.Fatal(err)
-	}
+	return sched.RunAt(ctx, asOf)
 }
 
 // once is trackwatch detect --once --as-of: the findings, recorded.
@@ -169,16 +175,23 @@ type alertRow struct {
 // alerts reads every alert and every change id through the configured database.
 func (w *clusterWorld) alerts() ([]alertRow, []string) {
 	w.t.Helper()
+	return w.alertsOn(w.pool)
+}
+
+func (w *clusterWorld) alertsOn(conn interface {
+	Select(ctx context.Context, dest any, query string, args ...any) error
+}) ([]alertRow, []string) {
+	w.t.Helper()
 	ctx := context.Background()
 	db := "`" + w.cfg.ClickHouse.Database + "`"
 	var rows []alertRow
-	if err := w.pool.Select(ctx, &rows, "SELECT alert_id, detector, order_id, tracking_number, severity, recommendation, reason, evidence, first_detected_at, last_detected_at, status, resolved_at FROM "+db+".alerts FINAL ORDER BY alert_id"); err != nil {
+	if err := conn.Select(ctx, &rows, "SELECT alert_id, detector, order_id, tracking_number, severity, recommendation, reason, evidence, first_detected_at, last_detected_at, status, resolved_at FROM "+db+".alerts FINAL ORDER BY alert_id"); err != nil {
 		w.t.Fatal(err)
 	}
 	var ids []struct {
 		ID string `ch:"change_id"`
 	}
-	if err := w.pool.Select(ctx, &ids, "SELECT DISTINCT change_id FROM "+db+".alert_changes ORDER BY change_id"); err != nil {
+	if err := conn.Select(ctx, &ids, "SELECT DISTINCT change_id FROM "+db+".alert_changes ORDER BY change_id"); err != nil {
 		w.t.Fatal(err)
 	}
 	var changes []string
@@ -277,4 +290,63 @@ func firstDiff(a, b []alertRow) string {
 		}
 	}
 	return "one is a prefix of the other"
+}
+
+// nodeAlerts reads every alert and change id of one node's local database.
+func (w *clusterWorld) nodeAlerts(addr string) ([]alertRow, []string) {
+	w.t.Helper()
+	conn, err := store.Open(context.Background(), store.Config{Username: "default", DialTimeout: 5 * time.Second, MaxOpenConns: 1}, addr)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer conn.Close()
+	one := &clusterWorld{t: w.t, cfg: w.cfg, pool: nil}
+	one.cfg.ClickHouse.Database = schemas.LocalDatabase(w.cfg.ClickHouse.Database)
+	return one.alertsOn(conn)
+}
+
+// The replicas of a shard keep one history: a replica that was down while the schedule
+// ran catches up from the one that went on, with the same alerts and the same change ids
+// as one server has after the same runs.
+func TestReplicasOfAShardKeepOneHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three embedded ClickHouse servers")
+	}
+	traffic := simulate.Run(simulate.Options{Seed: 5, Orders: 300})
+	steps := []time.Time{traffic.AsOf.Add(-48 * time.Hour), traffic.AsOf.Add(-24 * time.Hour), traffic.AsOf}
+	one := startWorld(t, 1)
+	one.ingest(traffic.Messages)
+	for _, at := range steps {
+		one.scheduled(at)
+	}
+	want, wantChanges := one.alerts()
+	if len(want) < 50 {
+		t.Fatalf("one server: %d alerts: too few to compare", len(want))
+	}
+
+	w := startWorld(t, 1, "embedded.clickhouse.replicas=2")
+	w.ingest(traffic.Messages)
+	w.scheduled(steps[0])
+	// replica 1 is down for the next run: replica 2 evaluates alone
+	down := w.stack.Nodes[0].Addr
+	if err := w.stack.cluster.Stop(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.scheduledRun(steps[1]); err == nil || !strings.Contains(err.Error(), "node "+down+":") || strings.Count(err.Error(), "node ") != 1 {
+		t.Fatalf("the run with replica 1 down: %v; want an error naming that node alone", err)
+	}
+	if err := w.stack.cluster.Start(context.Background(), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	// replica 2 has the latest run: it evaluates, and replica 1 gets its records
+	w.scheduled(steps[2])
+	for _, n := range w.stack.Nodes {
+		got, changes := w.nodeAlerts(n.Addr)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("replica %d: %d alerts, one server %d; first difference: %s", n.Replica, len(got), len(want), firstDiff(got, want))
+		}
+		if !reflect.DeepEqual(changes, wantChanges) {
+			t.Errorf("replica %d: %d alert changes, one server %d", n.Replica, len(changes), len(wantChanges))
+		}
+	}
 }

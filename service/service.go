@@ -79,7 +79,7 @@ func (o *Options) defaults() {
 
 // Migrate connects to the configured (or embedded) ClickHouse and applies the schema.
 func Migrate(ctx context.Context, cfg config.Config, stack *Stack, logger *slog.Logger, now func() time.Time) error {
-	if stack.cluster != nil {
+	if stack.Clustered() {
 		ran, err := migrateCluster(ctx, cfg, stack, now)
 		for _, n := range stack.Nodes {
 			for _, m := range ran[n.Addr] {
@@ -90,8 +90,11 @@ func Migrate(ctx context.Context, cfg config.Config, stack *Stack, logger *slog.
 			return fmt.Errorf("migrate: %w", err)
 		}
 		logger.Info("schema up to date", "database", cfg.ClickHouse.Database, "local_database", schemas.LocalDatabase(cfg.ClickHouse.Database),
-			"cluster", stack.cluster.Name, "nodes", len(stack.Nodes))
-		return nil
+			"cluster", stack.clusterName, "nodes", len(stack.Nodes))
+		_, err = onEveryNode(ctx, cfg, stack, nil, func(c driver.Conn, db string) (int, error) {
+			return 0, retain(ctx, c, schemas.DDLOptions{Database: db}, cfg.ClickHouse.Retention, logger)
+		})
+		return err
 	}
 	conn, err := stack.OpenClickHouse(ctx, cfg.ClickHouse)
 	if err != nil {
@@ -106,6 +109,19 @@ func Migrate(ctx context.Context, cfg config.Config, stack *Stack, logger *slog.
 		return fmt.Errorf("migrate: %w", err)
 	}
 	logger.Info("schema up to date", "database", cfg.ClickHouse.Database, "applied_now", len(applied))
+	return retain(ctx, conn, cfg.ClickHouse.DDL(), cfg.ClickHouse.Retention, logger)
+}
+
+// retain sets the retention window of the database's history (a TTL; only a changed
+// window is written).
+func retain(ctx context.Context, conn driver.Conn, opts schemas.DDLOptions, r schemas.Retention, logger *slog.Logger) error {
+	changed, err := schemas.ApplyRetention(ctx, conn, opts, r)
+	if err != nil {
+		return fmt.Errorf("clickhouse.retention: %w", err)
+	}
+	if len(changed) > 0 {
+		logger.Info("retention set", "database", opts.Database, "tables", changed, "events_months", r.EventsMonths, "summaries_months", r.SummariesMonths)
+	}
 	return nil
 }
 
@@ -125,7 +141,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err := Migrate(ctx, cfg, stack, logger, opts.Now); err != nil {
 		return err
 	}
-	cfg.ClickHouse.Distributed = stack.cluster != nil
+	cfg.ClickHouse.Distributed = stack.Clustered()
 	// One pool for every component, whose credentials a SIGHUP can replace; Kafka's SASL
 	// credentials likewise, in every dialer and transport built from cfg.Kafka from now on.
 	conn, err := store.OpenPool(ctx, cfg.ClickHouse, stack.ClickHouseAddr...)

@@ -30,14 +30,24 @@ type Stack struct {
 
 	kafka      *devstack.Kafka
 	clickhouse *devstack.ClickHouse
-	cluster    *devstack.Cluster
+	cluster    *devstack.Cluster // an embedded cluster
 	died       chan struct{}
+	// a cluster's names (remote_servers) of its shards and of its one shard of every
+	// node; empty for one server
+	clusterName, everywhere string
 }
+
+// Clustered reports whether the stack is a write_all cluster (an embedded one, or
+// configured servers with clickhouse.replication write_all).
+func (s *Stack) Clustered() bool { return s.clusterName != "" }
 
 // StartStack starts the embedded parts that the config leaves unset. With force, it
 // starts both regardless (trackwatch dev).
 func StartStack(ctx context.Context, cfg config.Config, force bool, logger *slog.Logger) (*Stack, error) {
 	s := &Stack{Brokers: cfg.Kafka.Brokers, ClickHouseAddr: cfg.ClickHouse.Addr}
+	if cfg.ClickHouse.WriteAll() && !force { // its nodes are read from the servers (Migrate)
+		s.clusterName, s.everywhere = cfg.ClickHouse.Cluster, devstack.Everywhere(cfg.ClickHouse.Cluster)
+	}
 	if force || cfg.Kafka.Embedded() {
 		k, err := devstack.StartKafka(cfg.Embedded.Kafka, cfg.Kafka.Topics(), logger.With("component", "embedded-kafka"))
 		if err != nil {
@@ -52,6 +62,7 @@ func StartStack(ctx context.Context, cfg config.Config, force bool, logger *slog
 			return nil, err
 		}
 		s.cluster, s.ClickHouseAddr, s.ClickHouseHTTP = cl, cl.Addrs(), cl.Nodes[0][0].HTTPAddr()
+		s.clusterName, s.everywhere = cl.Name, cl.Everywhere
 		s.died = make(chan struct{})
 		var once sync.Once
 		for si, shard := range cl.Nodes {

@@ -25,8 +25,16 @@ type Config struct {
 	Addr []string `yaml:"addr"`
 	// Database holds trackwatch's tables. Default trackwatch.
 	Database string `yaml:"database"`
-	// Cluster, when set, makes migrations emit ON CLUSTER DDL with Replicated* engines.
+	// Cluster names the ClickHouse cluster (remote_servers) trackwatch's tables span.
+	// With Replication keeper (the default), migrations emit ON CLUSTER DDL with
+	// Replicated* engines; with write_all, trackwatch keeps its rows in <database>_local on
+	// every node and Distributed tables in <database> (as on an embedded cluster).
 	Cluster string `yaml:"cluster"`
+	// Replication is how a cluster's replicas get their rows: keeper (ReplicatedMergeTree,
+	// which needs ClickHouse Keeper) or write_all (plain MergeTree on every node, each
+	// replica written by trackwatch's Distributed inserts; the cluster must also define
+	// <cluster>_everywhere, one shard of every node). Default keeper.
+	Replication string `yaml:"replication"`
 	// Username to authenticate as. Default "default".
 	Username string `yaml:"username"`
 	// Password; never logged. PasswordFile reads it from a file instead.
@@ -47,6 +55,8 @@ type Config struct {
 	// MaxOpenConns caps the connection pool; ingest uses one per assigned partition
 	// while inserting. Default 16.
 	MaxOpenConns int `yaml:"max_open_conns"`
+	// Retention is how long events and summaries are kept (a TTL set at start).
+	Retention schemas.Retention `yaml:"retention"`
 	// Distributed says the database's tables are Distributed tables over a cluster (an
 	// embedded cluster: schemas.MigrateCluster). Not in YAML: the service sets it. Each
 	// connection then sends the settings those tables need (DistributedSettings).
@@ -79,6 +89,18 @@ func (c *Config) Validate() error {
 	if c.MaxOpenConns == 0 {
 		c.MaxOpenConns = 16
 	}
+	if c.Replication == "" {
+		c.Replication = ReplicationKeeper
+	}
+	if err := c.Retention.Validate(); err != nil {
+		return fmt.Errorf("retention.%w", err)
+	}
+	if c.Replication != ReplicationKeeper && c.Replication != ReplicationWriteAll {
+		return fmt.Errorf("replication: %q must be %s or %s", c.Replication, ReplicationKeeper, ReplicationWriteAll)
+	}
+	if c.Replication == ReplicationWriteAll && c.Cluster == "" && len(c.Addr) > 0 {
+		return errors.New("replication: write_all needs cluster (the remote_servers cluster of the servers in addr)")
+	}
 	if err := secret.ReadFile("password", c.PasswordFile, &c.Password, &c.passwordRead); err != nil {
 		return err
 	}
@@ -110,11 +132,25 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// The values of Replication.
+const (
+	ReplicationKeeper   = "keeper"
+	ReplicationWriteAll = "write_all"
+)
+
+// WriteAll reports whether the configured servers form a write_all cluster.
+func (c *Config) WriteAll() bool {
+	return len(c.Addr) > 0 && c.Cluster != "" && c.Replication == ReplicationWriteAll
+}
+
 // Embedded reports whether no server is configured, so the embedded one must start.
 func (c *Config) Embedded() bool { return len(c.Addr) == 0 }
 
 // DDL returns the options that shape trackwatch's DDL for this server.
 func (c *Config) DDL() schemas.DDLOptions {
+	if c.Replication == ReplicationWriteAll {
+		return schemas.DDLOptions{Database: c.Database}
+	}
 	return schemas.DDLOptions{Database: c.Database, Cluster: c.Cluster}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/internal/bench"
+	"github.com/trackwatch/trackwatch/schemas"
 )
 
 func benchIngest(ctx context.Context, env *cmdEnv, args []string) int {
@@ -441,4 +442,81 @@ func printShards(w io.Writer, res []bench.ShardsScale) {
 			}
 		}
 	}
+	fmt.Fprintln(w, "\nstorage on one server, loaded and merged (compressed bytes on disk):")
+	fmt.Fprintln(w, "\n| events | table | rows | compressed MiB | bytes per row | MiB per million events | compression |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|")
+	for _, s := range res {
+		var total uint64
+		for _, t := range s.Storage {
+			total += t.Compressed
+			fmt.Fprintf(w, "| %d | %s | %d | %.1f | %.1f | %.2f | %.1fx |\n", s.Events, t.Table, t.Rows, float64(t.Compressed)/(1<<20),
+				float64(t.Compressed)/float64(max(t.Rows, 1)), float64(t.Compressed)/(1<<20)/(float64(s.Events)/1e6), float64(t.Uncompressed)/float64(max(t.Compressed, 1)))
+		}
+		fmt.Fprintf(w, "| %d | **all tables** | | %.1f | | **%.2f** | |\n", s.Events, float64(total)/(1<<20), float64(total)/(1<<20)/(float64(s.Events)/1e6))
+	}
+}
+
+func benchSoak(ctx context.Context, env *cmdEnv, args []string) int {
+	fs, cf := newFlags(env)
+	var o bench.SoakOptions
+	fs.DurationVar(&o.Load, "load", 5*time.Minute, "how long the load is produced (the faults are spread over it)")
+	fs.IntVar(&o.Orders, "orders", 10, "simulated orders a second (about 7 messages each)")
+	fs.IntVar(&o.Instances, "instances", 3, "trackwatch run processes")
+	fs.IntVar(&o.Shards, "shards", 2, "shards of the embedded cluster")
+	fs.IntVar(&o.Replicas, "replicas", 2, "replicas of each shard")
+	fs.IntVar(&o.StopReplica, "stop-replica", 0, "the replica (from 1) of the last shard stopped for a minute; default the last (1 is the one reads prefer)")
+	exe := fs.String("trackwatch", "", "the product `binary` to run (default: built from this source tree)")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	if o.Load < 100*time.Second || o.Orders < 1 || o.Instances < 2 || o.Shards < 1 || o.Replicas < 2 || o.Shards*o.Replicas > devstack.MaxClusterNodes ||
+		o.StopReplica < 0 || o.StopReplica > o.Replicas {
+		fmt.Fprintf(env.stderr, "trackwatch-bench soak: --load at least 100s, --orders at least 1, --instances at least 2, --replicas at least 2 (a replica is stopped), at most %d nodes, --stop-replica one of the replicas\n", devstack.MaxClusterNodes)
+		return exitUsage
+	}
+	cfg, logger, progress, ok := benchEnv(env, cf)
+	if !ok {
+		return exitUsage
+	}
+	o.ClickHouse, o.Logger, o.Progress = cfg.Embedded.ClickHouse, logger, progress
+	var res *bench.SoakResult
+	err := withTrackwatch(ctx, progress, *exe, func(exe string) (err error) {
+		o.Trackwatch = exe
+		res, err = bench.Soak(ctx, o)
+		return err
+	})
+	if err != nil {
+		logger.Error("soak failed", "err", err)
+		return exitFailure
+	}
+	printSoak(env.stdout, o, res)
+	if !res.OK() {
+		return exitFailure
+	}
+	return exitOK
+}
+
+// printSoak prints the soak's faults and counts.
+func printSoak(w io.Writer, o bench.SoakOptions, r *bench.SoakResult) {
+	fmt.Fprintf(w, "trackwatch bench soak: %d CPUs, %s; %d x %d embedded ClickHouse servers, %d trackwatch run instances, %s of load\n\nfaults:\n",
+		runtime.NumCPU(), runtime.Version(), o.Shards, o.Replicas, o.Instances, o.Load)
+	for _, f := range r.Faults {
+		fmt.Fprintf(w, "  %6s  %s\n", f.At, f.What)
+	}
+	fmt.Fprintln(w, "\n| events | produced (distinct ids) | stored (distinct ids) | missing |")
+	fmt.Fprintln(w, "|---|---:|---:|---|")
+	for _, t := range []string{schemas.TrackingTopic, schemas.OrderTopic} {
+		fmt.Fprintf(w, "| %s | %d | %d | %v |\n", t, r.Produced[t], r.Stored[t], r.Missing[t])
+	}
+	fmt.Fprintln(w, "\n| node | tracking rows: raw | after FINAL | distinct ids | order rows: raw | after FINAL | distinct ids |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, n := range r.Nodes {
+		fmt.Fprintf(w, "| shard %d replica %d | %d | %d | %d | %d | %d | %d |\n", n.Shard, n.Replica, n.TrackingRaw, n.TrackingRows, n.TrackingDistinct,
+			n.OrderRaw, n.OrderRows, n.OrderDistinct)
+	}
+	fmt.Fprintf(w, "\nreplicas of each shard identical: %v\n", r.ReplicasIdentical)
+	fmt.Fprintf(w, "alert changes logged: %d; delivered: %d (requests %d; re-deliveries %d, with the first's webhook-id %d); undelivered: %v\n",
+		r.Changes, r.Delivered, r.Requests, r.Redelivered, r.SameID, r.Undelivered)
+	fmt.Fprintf(w, "alert transitions delivered: %d, of which under more than one change id: %d\n", r.Transitions, r.TransitionIDs)
+	fmt.Fprintf(w, "result: %s\n", map[bool]string{true: "every promise kept", false: "FAILED"}[r.OK()])
 }

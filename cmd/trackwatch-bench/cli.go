@@ -34,6 +34,7 @@ var benchmarks = map[string]func(ctx context.Context, env *cmdEnv, args []string
 	"api":      benchAPI,
 	"backfill": benchBackfill,
 	"backtest": benchBacktest,
+	"soak":     benchSoak,
 }
 
 // Main runs the benchmark named by args[0] and returns the process exit code. Without
@@ -58,6 +59,8 @@ const usage = `Usage: trackwatch-bench ingest [flags]
        trackwatch-bench api [--events 10000000] [--requests 200]
        trackwatch-bench backfill [--events 1000000] [--batch-rows 20000]
        trackwatch-bench backtest [--events 10000000] [--steps 60] [--parallel 2]
+       trackwatch-bench detect --shards 2 [--events 1000000,10000000]
+       trackwatch-bench soak [--load 5m] [--orders 10] [--instances 3] [--shards 2] [--replicas 2] [--stop-replica N]
 
 Run it from the repository: go run ./cmd/trackwatch-bench <benchmark> [flags]. It reads
 trackwatch's configuration as trackwatch does (--config, else ./trackwatch.yaml if
@@ -93,6 +96,19 @@ minutes apart (each evaluating only what can have changed; the generated events 
 in those minutes are stored before each, as an ingest would have), and one after a
 minute of ingest (60,000 carrier scans and 6,000 order events), failing if that one's counts of
 alerts firing differ from a run over every order as of the same moment.
+
+detect --shards N loads each scale on one embedded server and copies it into a cluster
+of N (through its Distributed tables, sharded as ingest shards), then runs the schedule's
+first run (every order) and one 5 minutes later (what changed) on the one server and on
+each shard in turn, printing the rows each server read (its SelectedRows counter) and
+its time; it fails when the shards' alerts together are not the one server's.
+
+soak starts a cluster of --shards x --replicas embedded servers and a Kafka broker, three
+'trackwatch run' processes pointed at them and a webhook receiver, and produces simulated
+traffic for --load. Meanwhile it SIGKILLs an instance (started again 15 s later), stops a
+replica for a minute and restarts the broker. Then it checks that every produced event is
+stored once, that the replicas of each shard hold the same rows, and that every alert
+change reached the receiver (any duplicate with the same webhook-id); exit 1 otherwise.
 
 ingest:
 

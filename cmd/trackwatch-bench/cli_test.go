@@ -29,6 +29,8 @@ func TestUsageAndFlagErrors(t *testing.T) {
 		{"ingest: numbers that are neither synthetic nor realistic", []string{"ingest", "--numbers", "made-up"}, nil, exitUsage, []string{`ingest: --numbers "made-up" is not synthetic or realistic`, "Flags:"}},
 		{"ingest: a --trackwatch binary that is not there", []string{"ingest", "--events", "1000", "--trackwatch", "/nonexistent/trackwatch"}, nil, exitUsage, []string{"ingest: --trackwatch: stat /nonexistent/trackwatch"}},
 		{"ingest: too few events", []string{"ingest", "--events", "10"}, nil, exitUsage, []string{"ingest: --events must be at least 1000", "Flags:"}},
+		{"soak: a single replica cannot be stopped", []string{"soak", "--replicas", "1"}, nil, exitUsage, []string{"--replicas at least 2"}},
+		{"detect: --shards out of range", []string{"detect", "--shards", "0"}, nil, exitUsage, []string{"--shards 0: from 1 to 16"}},
 		{"detect: a scale that is no number", []string{"detect", "--events", "1000,lots"}, nil, exitUsage, []string{`detect: --events "1000,lots": each scale must be a number of at least 1000`}},
 		{"notify: no changes", []string{"notify", "--changes", "0"}, nil, exitUsage, []string{"notify: --changes, --runs, --per-run and --concurrency must be at least 1"}},
 		{"api: too few requests", []string{"api", "--requests", "1"}, nil, exitUsage, []string{"api: --events must be at least 10000 and --requests at least 10"}},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trackwatch/trackwatch/config"
+	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/service"
 )
 
@@ -45,6 +46,18 @@ func checkDependencies(ctx context.Context, env *cmdEnv, cfg config.Config) bool
 		defer clients.Close()
 		msg := checkClickHouse(ctx, clients, cfg.ClickHouse.Database, &err)
 		add("clickhouse", chTarget, err, msg)
+		nodes, err := clients.Nodes(ctx) // a cluster's: each node's local database
+		if err != nil {
+			add("clickhouse cluster", chTarget, err, "")
+		}
+		for _, n := range nodes {
+			err := n.Err
+			msg := ""
+			if err == nil {
+				msg = schemaMessage(n.SchemaState, schemas.LocalDatabase(cfg.ClickHouse.Database))
+			}
+			add(fmt.Sprintf("  shard %d replica %d", n.Shard, n.Replica), n.Addr, err, msg)
+		}
 	}
 	brokers, kTarget := cfg.Kafka.Brokers, strings.Join(cfg.Kafka.Brokers, ",")
 	if cfg.Kafka.Embedded() {
@@ -80,6 +93,11 @@ func checkClickHouse(ctx context.Context, clients *service.Clients, db string, e
 	if *errp = err; err != nil {
 		return ""
 	}
+	return schemaMessage(st, db)
+}
+
+// schemaMessage says how far database db's schema is migrated.
+func schemaMessage(st service.SchemaState, db string) string {
 	if !st.HasSchema {
 		return fmt.Sprintf("ClickHouse %s; database %s has no schema yet (trackwatch migrate, or run, applies it)", st.Version, db)
 	}

@@ -202,7 +202,8 @@ func devCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 			fmt.Fprintf(env.stdout, "embedded stack is up (Ctrl-C stops it)\n  kafka:            %s  topics %s, %s\n  clickhouse http:  http://%s (node 1)\n  database:         %s (Distributed tables over %s on every node)\n",
 				strings.Join(ep.Brokers, ","), cfg.Kafka.TrackingTopic, cfg.Kafka.OrderTopic, ep.ClickHouseHTTP, cfg.ClickHouse.Database, schemas.LocalDatabase(cfg.ClickHouse.Database))
 			printNodes(env.stdout, ep.Nodes)
-			fmt.Fprintf(env.stdout, "Commands given the same --set embedded.clickhouse.* reach it (alerts, detect, config --check).\n")
+			fmt.Fprintf(env.stdout, "Commands given the same --set embedded.clickhouse.* reach it (alerts, detect, config --check); point\nanother trackwatch (run, ingest) at it with:\n  --set kafka.brokers=%s --set clickhouse.addr=%s --set clickhouse.cluster=%s --set clickhouse.replication=write_all\n",
+				strings.Join(ep.Brokers, ","), ep.ClickHouseAddr[0], service.ClusterName(cfg))
 			return
 		}
 		fmt.Fprintf(env.stdout, "embedded stack is up (Ctrl-C stops it)\n  kafka:            %s  topics %s, %s\n  clickhouse:       %s (native)\n  clickhouse http:  http://%s\n  database:         %s\nPoint another trackwatch at it with:\n  --set kafka.brokers=%s --set clickhouse.addr=%s\n",

@@ -45,6 +45,16 @@ type ShardsScale struct {
 	// later, with the data's own carrier events of those minutes stored meanwhile.
 	Full, Scoped []NodeRun
 	ScopedEvents int
+	// Storage is each table's size on the one server once loaded and merged.
+	Storage []TableBytes
+}
+
+// TableBytes is a table's size on disk: its rows, compressed and uncompressed bytes.
+type TableBytes struct {
+	Table        string `ch:"table"`
+	Rows         uint64 `ch:"rows"`
+	Compressed   uint64 `ch:"compressed"`
+	Uncompressed uint64 `ch:"uncompressed"`
 }
 
 // DetectShards measures what each shard of a cluster reads and takes for the schedule's
@@ -165,6 +175,9 @@ func shardsScale(ctx context.Context, o ShardsOptions, events int) (*ShardsScale
 		return nil, err
 	}
 	res.Events = int(loaded)
+	if err := conn.Select(ctx, &res.Storage, statements.Text("table_bytes", nil), clickhouse.Named("db", db)); err != nil {
+		return nil, err
+	}
 
 	cfg := detect.Config{ChangeMargin: -1} // the inserts end before each run starts
 	run := func(at time.Time) ([]NodeRun, error) {

@@ -67,3 +67,7 @@ SELECT {set_key:String}, {hash:UInt64}, {as_of:DateTime64(3, 'UTC')}, {watermark
 -- and the candidates of the findings named in a table (FindingsOf).
 {{define "flagged"}}(SELECT * FROM {{.Candidates}} WHERE detector != '~next'){{end}}
 {{define "only_rows"}}(SELECT * FROM {{.Candidates}} WHERE (detector, order_id, tracking_number) IN (SELECT detector, order_id, tracking_number FROM {{.Table}})){{end}}
+
+-- The moment of the latest scheduled run of the set recorded in this database (0 when
+-- none): on a cluster, the replica of a shard with the latest evaluates the next.
+{{define "latest_scheduled"}}SELECT max(as_of) FROM {{.DB}}.detect_checkpoints WHERE detectors = {set_key:String}{{end}}

@@ -14,3 +14,22 @@
 {{define "copy_new_events"}}INSERT INTO {{.DB}}.tracking_events SELECT * FROM remote({from:String}, {db:String}, 'tracking_events') WHERE ingested_at >= {since:DateTime64(3, 'UTC')}{{end}}
 
 {{define "server_now"}}SELECT now64(3, 'UTC'){{end}}
+
+-- The soak (soak.go): every alert change logged, through the cluster.
+{{define "soak_changes"}}SELECT DISTINCT change_id FROM {{.DB}}.alert_changes{{end}}
+
+-- The soak: the event ids stored in Table, through the cluster.
+{{define "soak_event_ids"}}SELECT DISTINCT event_id FROM {{.DB}}.{{.Table}}{{end}}
+
+-- The soak: a node's event rows: raw (a block re-read after a crash may be stored again
+-- under another deduplication token, until a merge collapses it), after FINAL, distinct
+-- ids, and a hash of the ids after FINAL that the replicas of a shard share when they
+-- hold the same events.
+{{define "soak_node_rows"}}SELECT t.raw, t.rows, t.ids, t.hash, o.raw, o.rows, o.ids, o.hash FROM
+    (SELECT (SELECT count() FROM {{.DB}}.tracking_events) AS raw, count() AS rows, uniqExact(event_id) AS ids, groupBitXor(cityHash64(event_id)) AS hash FROM {{.DB}}.tracking_events FINAL) AS t,
+    (SELECT (SELECT count() FROM {{.DB}}.order_events) AS raw, count() AS rows, uniqExact(event_id) AS ids, groupBitXor(cityHash64(event_id)) AS hash FROM {{.DB}}.order_events FINAL) AS o{{end}}
+
+-- Each table's size on disk in database {db}: rows, compressed and uncompressed bytes of
+-- its active parts.
+{{define "table_bytes"}}SELECT table, sum(rows) AS rows, sum(data_compressed_bytes) AS compressed, sum(data_uncompressed_bytes) AS uncompressed
+FROM system.parts WHERE database = {db:String} AND active AND table != 'bench_held_events' GROUP BY table ORDER BY compressed DESC{{end}}
