@@ -3,6 +3,8 @@ package ingest
 import (
 	"fmt"
 	"time"
+
+	"github.com/trackwatch/trackwatch/feeds"
 )
 
 // Config tunes batching and retries. The zero value is usable; defaults follow
@@ -31,6 +33,11 @@ type Config struct {
 	// Limits bound every string field of a message; longer ones, or ones with control
 	// characters, are dead-lettered (invalid_value).
 	Limits Limits `yaml:"limits"`
+	// Webhooks are the tracking aggregators and shop platforms whose signed webhooks
+	// trackwatch accepts at POST /ingest/v1/{provider} and produces to the topics
+	// (package feeds; YAML only), e.g.
+	//   webhooks: [{provider: aftership, secret_file: /run/secrets/aftership}]
+	Webhooks feeds.Config `yaml:"webhooks"`
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
@@ -68,6 +75,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("session_timeout: %s is below 1s", c.SessionTimeout)
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("shutdown_timeout: %s must not be negative", c.ShutdownTimeout)
+	}
+	if err := c.Webhooks.Validate(); err != nil {
+		return err
 	}
 	return c.Limits.Validate()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/trackwatch/trackwatch/alert/notify/integrations"
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/feeds"
 	"github.com/trackwatch/trackwatch/httpapi"
 	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/kafkaclient"
@@ -169,6 +170,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		"kafka":      func(ctx context.Context) error { return kafkaCfg.Ping(ctx, stack.Brokers) },
 	}
 	var api *httpapi.Server
+	var webhooks *feeds.Handler
 	if !opts.NoHTTP {
 		if api, err = httpapi.New(cfg.HTTP, checks, opts.Registry, logger); err != nil {
 			return err
@@ -176,6 +178,16 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		api.MountAPI(alerts, lookups, opts.Now)
 		api.MountNumbers(numbers)
 		api.MountUI(alerts, lookups, opts.Registry, opts.Now)
+		if len(cfg.Ingest.Webhooks) > 0 {
+			h, closeProducer, err := Webhooks(cfg, stack.Brokers, conn, opts.Registry, logger.With("component", "webhooks"))
+			if err != nil {
+				return err
+			}
+			defer closeProducer()
+			api.MountWebhooks(h)
+			webhooks = h
+			logger.Info("accepting provider webhooks", "component", "webhooks", "path", httpapi.WebhookPrefix+"{provider}", "providers", h.Providers())
+		}
 		if !api.Authenticated() {
 			logger.Warn("no http.tokens configured: the API serves this machine only (loopback), and every local request may act on alerts")
 		}
@@ -234,7 +246,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 				case <-gctx.Done():
 					return nil
 				case <-hup:
-					reload(gctx, opts.Reload, reloadable{api: api, notify: dispatcher, clickhouse: conn, kafka: &cfg.Kafka, brokers: stack.Brokers}, logger)
+					reload(gctx, opts.Reload, reloadable{api: api, webhooks: webhooks, notify: dispatcher, clickhouse: conn, kafka: &cfg.Kafka, brokers: stack.Brokers}, logger)
 				}
 			}
 		})
@@ -291,6 +303,7 @@ func Dev(ctx context.Context, cfg config.Config, opts Options) error {
 // reloadable is what a SIGHUP can change in a running process.
 type reloadable struct {
 	api        *httpapi.Server
+	webhooks   *feeds.Handler
 	notify     *notify.Dispatcher
 	clickhouse *store.Pool
 	kafka      *kafkaclient.Config // the one the ingest and checks were built from
@@ -353,6 +366,12 @@ func reload(ctx context.Context, read func() (config.Config, error), r reloadabl
 			return
 		}
 	}
+	if r.webhooks != nil {
+		if err := r.webhooks.Reload(cfg.Ingest.Webhooks); err != nil {
+			fail("the webhooks' secrets and the database credentials stay as they were", err)
+			return
+		}
+	}
 	if kafkaCommit != nil {
 		kafkaCommit()
 	}
@@ -360,7 +379,7 @@ func reload(ctx context.Context, read func() (config.Config, error), r reloadabl
 		pending.Commit()
 		committed = true
 	}
-	logger.Info("configuration reloaded on SIGHUP: API tokens, the listener's certificate, notification receivers and database credentials replaced (other settings need a restart)",
+	logger.Info("configuration reloaded on SIGHUP: API tokens, the listener's certificate, notification receivers, webhook secrets and database credentials replaced (other settings need a restart)",
 		"tokens", len(cfg.HTTP.Tokens), "receivers", len(receivers),
 		"clickhouse_credentials_changed", pending != nil, "clickhouse_user", r.clickhouse.Username(),
 		"kafka_credentials_changed", kafkaCommit != nil)
