@@ -286,3 +286,15 @@ func Messages(e Events, trackingTopic, orderTopic string) ([]kafka.Message, erro
 	}
 	return out, nil
 }
+
+// NewProducer is the Handler's producer to brokers over tr (nil: kafka-go's default): it waits for every in-sync
+// replica's acknowledgement, and requests batch with each other for 2ms at most, so one
+// acknowledgement answers many of them.
+func NewProducer(brokers []string, tr *kafka.Transport) *kafka.Writer {
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll,
+		BatchTimeout: 2 * time.Millisecond, BatchSize: 1000, MaxAttempts: 3}
+	if tr != nil { // a nil *Transport in the interface would not be kafka-go's default
+		w.Transport = tr
+	}
+	return w
+}

@@ -6,10 +6,8 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/feeds"
@@ -25,9 +23,7 @@ func Webhooks(cfg config.Config, brokers []string, conn ingest.Conn, reg prometh
 	if err != nil {
 		return nil, nil, err
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Transport: tr, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll,
-		// requests batch with each other for 2ms at most: one acknowledgement answers many
-		BatchTimeout: 2 * time.Millisecond, BatchSize: 1000, MaxAttempts: 3}
+	w := feeds.NewProducer(brokers, tr)
 	db := cfg.ClickHouse.Database
 	h, err := feeds.NewHandler(feeds.HandlerOptions{
 		Config: cfg.Ingest.Webhooks, Producer: w, TrackingTopic: cfg.Kafka.TrackingTopic, OrderTopic: cfg.Kafka.OrderTopic,
