@@ -410,6 +410,7 @@ func benchWebhooks(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.IntVar(&o.Concurrency, "concurrency", 64, "requests in flight in the throughput phase")
 	fs.IntVar(&o.Partitions, "partitions", 4, "partitions per topic")
 	fs.IntVar(&o.LatencySeconds, "latency-seconds", 20, "send at half the end-to-end rate for this long and report the requests' latency (-1: skip)")
+	fs.IntVar(&o.LatencyRate, "latency-rate", 0, "the latency phase's requests/s (default: half the measured end-to-end rate)")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}

@@ -38,9 +38,12 @@ type WebhooksOptions struct {
 	// LatencySeconds is how long the latency phase sends at half the measured rate;
 	// default 20, negative skips it.
 	LatencySeconds int
-	ClickHouse     devstack.ClickHouseConfig
-	Logger         *slog.Logger
-	Progress       func(string)
+	// LatencyRate is the requests/s of the latency phase; default half the measured
+	// end-to-end rate.
+	LatencyRate int
+	ClickHouse  devstack.ClickHouseConfig
+	Logger      *slog.Logger
+	Progress    func(string)
 }
 
 // RequestLatency is the distribution of webhook requests' answer times under a steady
@@ -198,7 +201,10 @@ func Webhooks(ctx context.Context, o WebhooksOptions) (*WebhooksResult, error) {
 
 	if o.LatencySeconds >= 0 {
 		rate := max(1, int(res.Webhooks.EventsPerSec/2))
-		o.Progress(fmt.Sprintf("latency: %d requests/s for %ds (half the end-to-end rate)", rate, o.LatencySeconds))
+		if o.LatencyRate > 0 {
+			rate = o.LatencyRate
+		}
+		o.Progress(fmt.Sprintf("latency: %d requests/s for %ds", rate, o.LatencySeconds))
 		if res.Latency, err = requestLatency(ctx, client, url, rate, o); err != nil {
 			return nil, err
 		}
@@ -311,7 +317,8 @@ func runIngest(ctx context.Context, conn driver.Conn, broker, db, prefix string,
 	go func() {
 		done <- ingest.Run(ictx, ingest.Options{Kafka: kc, Brokers: []string{broker}, Config: cfg, Conn: conn, Database: db, Logger: o.Logger})
 	}()
-	return func() { cancel(); <-done }, nil
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); <-done }) }, nil
 }
 
 func produceTo(ctx context.Context, broker string, msgs []kafka.Message) error {
