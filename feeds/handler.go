@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	fastjson "github.com/segmentio/encoding/json"
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/time/rate"
 
@@ -205,13 +206,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// verified: from here on the body is the provider's
-	if err := json.Unmarshal(body, new(json.RawMessage)); err != nil {
-		outcome("bad_json")
-		reply(w, http.StatusBadRequest, answer{Error: "malformed JSON: " + err.Error()})
-		return
-	}
 	events, err := Map(name, body, Source{Header: r.Header, Marketplace: entry.Marketplace})
 	var um *Unmappable
+	if errors.As(err, &um) && um.Reason == ReasonNotJSON {
+		outcome("bad_json")
+		reply(w, http.StatusBadRequest, answer{Error: "malformed JSON: " + um.Detail})
+		return
+	}
 	if errors.As(err, &um) {
 		topic := h.opts.TrackingTopic
 		if name == Shopify {
@@ -271,14 +272,14 @@ func (h *Handler) messages(e Events) ([]kafka.Message, error) {
 func Messages(e Events, trackingTopic, orderTopic string) ([]kafka.Message, error) {
 	out := make([]kafka.Message, 0, e.Len())
 	for _, t := range e.Tracking {
-		b, err := json.Marshal(t)
+		b, err := fastjson.Marshal(t)
 		if err != nil {
 			return nil, fmt.Errorf("encode tracking event: %w", err)
 		}
 		out = append(out, kafka.Message{Topic: trackingTopic, Key: []byte(strings.ToUpper(t.TrackingNumber)), Value: b})
 	}
 	for _, o := range e.Orders {
-		b, err := json.Marshal(o)
+		b, err := fastjson.Marshal(o)
 		if err != nil {
 			return nil, fmt.Errorf("encode order event: %w", err)
 		}

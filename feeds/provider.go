@@ -3,10 +3,13 @@ package feeds
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	fastjson "github.com/segmentio/encoding/json"
 
 	"github.com/trackwatch/trackwatch/schemas"
 )
@@ -87,15 +90,18 @@ func Map(providerName string, body []byte, src Source) (Events, error) {
 	if !ok {
 		return Events{}, fmt.Errorf("feeds: unknown provider %q", providerName)
 	}
-	if !json.Valid(body) {
-		return Events{}, unmappable(ReasonNotJSON, "the body is not one JSON value")
-	}
 	return p.parse(body, src)
 }
 
-// decode unmarshals a verified body into a provider's shape.
+// decode unmarshals a verified body into a provider's shape: JSON that is not JSON is
+// not_json, JSON of another shape unknown_shape. It uses segmentio/encoding/json, a
+// drop-in for encoding/json several times faster (as the ingest's decoder does).
 func decode(body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := fastjson.Unmarshal(body, v); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || !fastjson.Valid(body) {
+			return unmappable(ReasonNotJSON, "%v", err)
+		}
 		return unmappable(ReasonUnknownShape, "%v", err)
 	}
 	return nil
@@ -167,4 +173,4 @@ func parseTime(s, offset string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+func jsonUnmarshal(b []byte, v any) error { return fastjson.Unmarshal(b, v) }

@@ -3,6 +3,7 @@ package feeds
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/trackwatch/trackwatch/schemas"
@@ -22,7 +23,7 @@ type shopifyOrder struct {
 	ProcessedAt     string      `json:"processed_at"`
 	CancelledAt     *string     `json:"cancelled_at"`
 	FinancialStatus string      `json:"financial_status"`
-	TotalPrice      json.Number `json:"total_price"`
+	TotalPrice      string      `json:"total_price"` // a decimal, in a string
 	Currency        string      `json:"currency"`
 	Customer        *struct {
 		ID json.Number `json:"id"`
@@ -119,8 +120,8 @@ func parseShopify(body []byte, src Source) (Events, error) {
 		return Events{}, unmappable(ReasonMissingField, "order %s has no shipping or billing address with a country", orderID)
 	}
 	placed.ShipTo = place(first(addr.CountryCode, addr.Country), addr.City, addr.Zip)
-	if o.TotalPrice != "" {
-		amount := o.TotalPrice
+	if _, err := strconv.ParseFloat(o.TotalPrice, 64); err == nil {
+		amount := json.Number(o.TotalPrice)
 		placed.Amount, placed.Currency = &amount, o.Currency
 	}
 	out.Orders = append(out.Orders, placed)
