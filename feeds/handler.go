@@ -250,6 +250,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	noStatus := 0
+	for _, e := range events.Tracking {
+		if e.ProviderStatus == "" {
+			noStatus++ // the provider's status says nothing trackwatch's model can hold
+		}
+	}
+	if noStatus > 0 {
+		m.Unmapped.WithLabelValues(name, "status").Add(float64(noStatus))
+	}
 	m.Events.WithLabelValues(name, "tracking").Add(float64(len(events.Tracking)))
 	m.Events.WithLabelValues(name, "order").Add(float64(len(events.Orders)))
 	outcome("accepted")

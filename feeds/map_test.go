@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"os"
@@ -135,5 +136,18 @@ func TestProvidersCarrierNamesBecomeTrackwatchSlugs(t *testing.T) {
 		if got := carrierSlug(in); got != want {
 			t.Errorf("carrierSlug(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestACancelledShopifyOrderAddsItsCancellation(t *testing.T) {
+	body := bytes.Replace(readPayload(t, "shopify_order.json"), []byte(`"cancelled_at": null`), []byte(`"cancelled_at": "2026-10-02T08:00:00-05:00"`), 1)
+	h := http.Header{"X-Shopify-Topic": {"orders/cancelled"}}
+	ev, err := Map(Shopify, body, Source{Header: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ev.Orders[len(ev.Orders)-1]
+	if last.Status != "cancelled" || !last.OccurredAt.Equal(time.Date(2026, 10, 2, 13, 0, 0, 0, time.UTC)) {
+		t.Fatalf("orders/cancelled gave %+v", ev.Orders)
 	}
 }

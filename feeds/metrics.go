@@ -11,7 +11,9 @@ type Metrics struct {
 	Requests *prometheus.CounterVec
 	// Events produced to Kafka, by provider and kind (tracking, order).
 	Events *prometheus.CounterVec
-	// Unmapped checkpoints or bodies: verified but not mappable, by provider and reason.
+	// Unmapped bodies (verified, not mappable: dead-lettered), by provider and reason;
+	// reason "status" counts the checkpoints produced whose provider status maps to no
+	// trackwatch status (a Pending, an Expired).
 	Unmapped *prometheus.CounterVec
 	// Seconds from the request to the broker's acknowledgement, by provider.
 	Seconds *prometheus.HistogramVec
@@ -25,7 +27,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackwatch_webhook_events_produced_total",
 			Help: "Contract events produced to Kafka from provider webhooks, by provider and kind (tracking, order)."}, []string{"provider", "kind"}),
 		Unmapped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackwatch_webhook_unmapped_total",
-			Help: "Verified webhook bodies that could not be mapped to contract events (dead-lettered), by provider and reason."}, []string{"provider", "reason"}),
+			Help: "Verified webhook bodies that could not be mapped to contract events (dead-lettered), by provider and reason; reason status: checkpoints produced whose provider status maps to no trackwatch status."}, []string{"provider", "reason"}),
 		Seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "trackwatch_webhook_request_seconds",
 			Help: "Time from a webhook request to its answer, including the broker's acknowledgement.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10)}, []string{"provider"}),
 	}
