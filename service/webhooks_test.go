@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -284,4 +285,46 @@ func TestAProviderPreAdviceOnWordsNoTableKnowsGivesAStalledEIRAlert(t *testing.T
 		}
 	}
 	t.Fatalf("no stalled_eir finding with open_dispute; findings: %v", got)
+}
+
+func TestSIGHUPRotatesAWebhookSecretFromItsFile(t *testing.T) {
+	devstacktest.RequireLib(t)
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "ship24")
+	if err := os.WriteFile(secretFile, []byte("first-ship24-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(dir, "trackwatch.yaml")
+	if err := os.WriteFile(cfgFile, []byte("ingest:\n  webhooks:\n    - {provider: ship24, secret_file: "+secretFile+"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := embeddedConfig(t, dir)
+	sets := []string{"http.listen=127.0.0.1:0", "embedded.kafka.listen=127.0.0.1:0", "embedded.kafka.data_dir=" + base.Embedded.Kafka.DataDir,
+		"embedded.clickhouse.data_dir=" + base.Embedded.ClickHouse.DataDir, "embedded.clickhouse.lib_path=" + base.Embedded.ClickHouse.LibPath,
+		"embedded.clickhouse.tcp_port=" + strconv.Itoa(base.Embedded.ClickHouse.TCPPort), "embedded.clickhouse.http_port=" + strconv.Itoa(base.Embedded.ClickHouse.HTTPPort)}
+	load := func() (config.Config, error) { return config.Load(config.Sources{File: cfgFile, Sets: sets}) }
+	cfg, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := startRun(t, cfg, service.Options{Logger: devstacktest.Logger(), NoDetect: true, Reload: load}, nil)
+	body := payload(t, "ship24.json")
+	status := func(secret string) int {
+		return postHook(t, "http://"+ep.HTTP, feeds.Ship24, body, http.Header{"Authorization": {"Bearer " + secret}})
+	}
+	if got := status("first-ship24-secret"); got != http.StatusOK {
+		t.Fatalf("the first secret: %d", got)
+	}
+	if err := os.WriteFile(secretFile, []byte("second-ship24-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	for deadline := time.Now().Add(30 * time.Second); status("second-ship24-secret") != http.StatusOK; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the rotated secret not accepted within 30 s")
+		}
+	}
+	if got := status("first-ship24-secret"); got != http.StatusUnauthorized {
+		t.Fatalf("the rotated-out secret: %d, want 401", got)
+	}
 }
