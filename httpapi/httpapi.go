@@ -273,3 +273,22 @@ func (s *Server) MountWebhooks(h http.Handler) {
 func (s *Server) webhookPath(p string) bool {
 	return s.webhooks.Load() && strings.HasPrefix(p, WebhookPrefix)
 }
+
+// NewWebhooks builds a listener of its own for the provider webhooks alone (the
+// ingest.webhooks_listen address), serving h as MountWebhooks does, with TLS as t: the
+// webhooks exposed while the API stays on a private listener. Any other path is 404.
+func NewWebhooks(listen string, t TLSConfig, h http.Handler, logger *slog.Logger) (*Server, error) {
+	cfg := Config{Listen: listen, TLS: t, OpenPaths: []string{}, CheckTimeout: time.Second}
+	if _, _, err := net.SplitHostPort(listen); err != nil {
+		return nil, fmt.Errorf("ingest.webhooks_listen: %q is not host:port", listen)
+	}
+	if t.Enabled() || t.ClientCAFile != "" {
+		if _, err := t.serverConfig(); err != nil {
+			return nil, fmt.Errorf("http.%w", err)
+		}
+	}
+	s := &Server{Mux: http.NewServeMux(), cfg: cfg, logger: logger}
+	s.tokens.Store(hashTokens(nil))
+	s.MountWebhooks(h)
+	return s, nil
+}

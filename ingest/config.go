@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/trackwatch/trackwatch/feeds"
@@ -38,6 +39,9 @@ type Config struct {
 	// (package feeds; YAML only), e.g.
 	//   webhooks: [{provider: aftership, secret_file: /run/secrets/aftership}]
 	Webhooks feeds.Config `yaml:"webhooks"`
+	// WebhooksListen, when set (host:port), serves the webhooks on a listener of their
+	// own, with http.tls, and not on http.listen: the webhooks public, the API private.
+	WebhooksListen string `yaml:"webhooks_listen"`
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
@@ -78,6 +82,14 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Webhooks.Validate(); err != nil {
 		return err
+	}
+	if c.WebhooksListen != "" {
+		if _, _, err := net.SplitHostPort(c.WebhooksListen); err != nil {
+			return fmt.Errorf("webhooks_listen: %q is not host:port", c.WebhooksListen)
+		}
+		if len(c.Webhooks) == 0 {
+			return fmt.Errorf("webhooks_listen: %s is set but no webhooks are configured", c.WebhooksListen)
+		}
 	}
 	return c.Limits.Validate()
 }

@@ -56,7 +56,10 @@ type Options struct {
 
 // Endpoints are the addresses a running trackwatch serves and uses.
 type Endpoints struct {
-	HTTP           string
+	HTTP string
+	// Webhooks is where the provider webhooks are served: HTTP, or
+	// ingest.webhooks_listen's address.
+	Webhooks       string
 	Brokers        []string
 	ClickHouseAddr []string
 	ClickHouseHTTP string
@@ -169,7 +172,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		"clickhouse": func(ctx context.Context) error { return conn.Ping(ctx) },
 		"kafka":      func(ctx context.Context) error { return kafkaCfg.Ping(ctx, stack.Brokers) },
 	}
-	var api *httpapi.Server
+	var api, hooksAPI *httpapi.Server
 	var webhooks *feeds.Handler
 	if !opts.NoHTTP {
 		if api, err = httpapi.New(cfg.HTTP, checks, opts.Registry, logger); err != nil {
@@ -184,9 +187,18 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 				return err
 			}
 			defer closeProducer()
-			api.MountWebhooks(h)
 			webhooks = h
-			logger.Info("accepting provider webhooks", "component", "webhooks", "path", httpapi.WebhookPrefix+"{provider}", "providers", h.Providers())
+			if cfg.Ingest.WebhooksListen == "" {
+				api.MountWebhooks(h)
+				logger.Info("accepting provider webhooks", "component", "webhooks", "path", httpapi.WebhookPrefix+"{provider}", "providers", h.Providers())
+			} else if hooksAPI, err = httpapi.NewWebhooks(cfg.Ingest.WebhooksListen, cfg.HTTP.TLS, h, logger); err != nil {
+				return err
+			} else if err := hooksAPI.Listen(); err != nil {
+				return fmt.Errorf("ingest.webhooks_listen: %w", err)
+			} else {
+				logger.Info("accepting provider webhooks on a listener of their own", "component", "webhooks", "addr", hooksAPI.Addr(),
+					"path", httpapi.WebhookPrefix+"{provider}", "providers", h.Providers())
+			}
 		}
 		if !api.Authenticated() {
 			logger.Warn("no http.tokens configured: the API serves this machine only (loopback), and every local request may act on alerts")
@@ -199,6 +211,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if api != nil {
 		g.Go(func() error { return api.Serve(gctx) })
+	}
+	if hooksAPI != nil {
+		g.Go(func() error { return hooksAPI.Serve(gctx) })
 	}
 	metrics := ingest.NewMetrics(opts.Registry)
 	g.Go(func() error {
@@ -246,7 +261,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 				case <-gctx.Done():
 					return nil
 				case <-hup:
-					reload(gctx, opts.Reload, reloadable{api: api, webhooks: webhooks, notify: dispatcher, clickhouse: conn, kafka: &cfg.Kafka, brokers: stack.Brokers}, logger)
+					reload(gctx, opts.Reload, reloadable{api: api, hooksAPI: hooksAPI, webhooks: webhooks, notify: dispatcher, clickhouse: conn, kafka: &cfg.Kafka, brokers: stack.Brokers}, logger)
 				}
 			}
 		})
@@ -261,7 +276,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	})
 	ep := Endpoints{Brokers: stack.Brokers, ClickHouseAddr: stack.ClickHouseAddr, ClickHouseHTTP: stack.ClickHouseHTTP}
 	if api != nil {
-		ep.HTTP = api.Addr()
+		ep.HTTP, ep.Webhooks = api.Addr(), api.Addr()
+	}
+	if hooksAPI != nil {
+		ep.Webhooks = hooksAPI.Addr()
 	}
 	logger.Info("trackwatch running", "http", ep.HTTP, "kafka", ep.Brokers, "clickhouse", ep.ClickHouseAddr)
 	if opts.Ready != nil {
@@ -303,6 +321,7 @@ func Dev(ctx context.Context, cfg config.Config, opts Options) error {
 // reloadable is what a SIGHUP can change in a running process.
 type reloadable struct {
 	api        *httpapi.Server
+	hooksAPI   *httpapi.Server // the webhooks' own listener, when ingest.webhooks_listen is set
 	webhooks   *feeds.Handler
 	notify     *notify.Dispatcher
 	clickhouse *store.Pool
@@ -363,6 +382,12 @@ func reload(ctx context.Context, read func() (config.Config, error), r reloadabl
 		}
 		if err := r.api.ReloadTLS(cfg.HTTP.TLS); err != nil {
 			fail("the listener's certificate and the database credentials stay as they were", err)
+			return
+		}
+	}
+	if r.hooksAPI != nil {
+		if err := r.hooksAPI.ReloadTLS(cfg.HTTP.TLS); err != nil {
+			fail("the webhooks' listener's certificate and the database credentials stay as they were", err)
 			return
 		}
 	}

@@ -328,3 +328,31 @@ func TestSIGHUPRotatesAWebhookSecretFromItsFile(t *testing.T) {
 		t.Fatalf("the rotated-out secret: %d, want 401", got)
 	}
 }
+
+func TestWebhooksOnAListenerOfTheirOwnAreNotOnTheAPIs(t *testing.T) {
+	devstacktest.RequireLib(t)
+	cfg := hookConfig(t)
+	cfg.Ingest.WebhooksListen = "127.0.0.1:" + strconv.Itoa(devstacktest.FreePort(t))
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ep := startRun(t, cfg, service.Options{Logger: devstacktest.Logger(), NoDetect: true}, nil)
+	if ep.Webhooks != cfg.Ingest.WebhooksListen || ep.Webhooks == ep.HTTP {
+		t.Fatalf("webhooks served at %s, the API at %s; want %s", ep.Webhooks, ep.HTTP, cfg.Ingest.WebhooksListen)
+	}
+	body := payload(t, "ship24.json")
+	if code := sendSigned(t, "http://"+ep.Webhooks, feeds.Ship24, body, ""); code != http.StatusOK {
+		t.Fatalf("on the webhooks' listener: %d", code)
+	}
+	if code := sendSigned(t, "http://"+ep.HTTP, feeds.Ship24, body, ""); code != http.StatusNotFound {
+		t.Fatalf("on the API's listener: %d, want 404", code)
+	}
+	resp, err := http.Get("http://" + ep.Webhooks + "/api/v1/alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the API on the webhooks' listener: %d, want 404", resp.StatusCode)
+	}
+}
