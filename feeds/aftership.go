@@ -73,7 +73,9 @@ func parseAfterShip(body []byte, _ Source) (Events, error) {
 		cps = append(cps, checkpoint{
 			number: t.TrackingNumber, carrier: carrierSlug(first(c.Slug, t.Slug)), raw: c.Message,
 			status: afterShipStatus(c.Tag, c.Subtag), at: at,
-			identity: c.CheckpointTime + "|" + c.Message + "|" + c.Location + "|" + c.City,
+			// the carrier's own time, words and place: not the city AfterShip parses out
+			// of them, which a later re-sent history may fill in
+			identity: c.CheckpointTime + "|" + c.Message + "|" + c.Location,
 			location: place(first(c.CountryRegion, c.CountryISO3, c.CountryName), city, c.Zip), destination: dest,
 		})
 	}
