@@ -151,3 +151,18 @@ func TestACancelledShopifyOrderAddsItsCancellation(t *testing.T) {
 		t.Fatalf("orders/cancelled gave %+v", ev.Orders)
 	}
 }
+
+func TestAReSentHistoryWithAFilledInCityKeepsItsEventIDs(t *testing.T) {
+	body := readPayload(t, "aftership.json")
+	first, err := Map(AfterShip, body, Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Map(AfterShip, bytes.Replace(body, []byte(`"city": null`), []byte(`"city": "Shenzhen"`), 1), Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Tracking[0].EventID != again.Tracking[0].EventID {
+		t.Fatalf("the same checkpoint with its city filled in: %s, then %s", first.Tracking[0].EventID, again.Tracking[0].EventID)
+	}
+}
