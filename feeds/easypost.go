@@ -16,7 +16,7 @@ import (
 func verifyEasyPost(h http.Header, body []byte, key string, _ time.Time, _ time.Duration) error {
 	got, ok := strings.CutPrefix(strings.TrimSpace(h.Get("X-Hmac-Signature")), "hmac-sha256-hex=")
 	want := hexString(hmacSHA256(norm.NFKD.String(key), body))
-	if !ok || !equal(got, []byte(want)) {
+	if !ok || !equal(strings.ToLower(got), []byte(want)) { // hex, in either case
 		return errSignature
 	}
 	return nil
