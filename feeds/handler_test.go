@@ -243,3 +243,29 @@ func TestSecretsNeverPrint(t *testing.T) {
 		t.Fatalf("short secret: %v", err)
 	}
 }
+
+func TestEveryProviderAnswers413ForAnOversizedBodyAnd503WhenTheBrokerIsDown(t *testing.T) {
+	down := &fakeProducer{err: errors.New("kafka: leader not available")}
+	cfg := allProviders()
+	for i := range cfg {
+		cfg[i].MaxBodyBytes = 4096
+	}
+	srv, _ := newTestServer(t, cfg, down, &fakeDeadLetters{})
+	for _, name := range Providers() {
+		t.Run(name, func(t *testing.T) {
+			body := readPayload(t, payloadOf[name])
+			h := http.Header{"X-Shopify-Topic": {"fulfillments/create"}}
+			sign(name, h, body, testSecret, testNow)
+			resp := post(t, srv.URL+"/ingest/v1/"+name, h, body)
+			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("broker down: %d Retry-After %q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+			}
+			big := append(bytes.Repeat([]byte(" "), 8192), body...) // still the provider's JSON, signed
+			hb := http.Header{"X-Shopify-Topic": {"fulfillments/create"}}
+			sign(name, hb, big, testSecret, testNow)
+			if resp := post(t, srv.URL+"/ingest/v1/"+name, hb, big); resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("oversized: %d, want 413", resp.StatusCode)
+			}
+		})
+	}
+}
