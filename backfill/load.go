@@ -21,6 +21,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/trackwatch/trackwatch/backfill/eventfile"
+	"github.com/trackwatch/trackwatch/feeds"
 	"github.com/trackwatch/trackwatch/ingest"
 )
 
@@ -45,6 +46,12 @@ type Loader struct {
 	// Format, when set, overrides the format told by a file's name; standard input
 	// needs it.
 	Format eventfile.Format
+	// Provider, when set (aftership, 17track, ..., shopify; package feeds), reads every
+	// file as NDJSON of that provider's JSON: one saved webhook body or tracking API
+	// response per line, mapped into contract events as the webhooks are. A line that
+	// cannot be mapped is dead-lettered (reason unmapped). Marketplace goes with the
+	// order events it maps (shopify).
+	Provider, Marketplace string
 	// Compression applies to standard input (files say theirs by name).
 	Compression eventfile.Compression
 	// Writers is how many blocks are stored at once. Default 2.
@@ -193,6 +200,9 @@ func (l *Loader) LoadFile(ctx context.Context, path string) (FileResult, error) 
 	} else if format == "" {
 		return res, errors.New("standard input: name its format with --format ndjson|csv")
 	}
+	if l.Provider != "" {
+		format = eventfile.NDJSON
+	}
 	res.Format = format
 	batch := l.BatchRows
 	if batch <= 0 {
@@ -235,6 +245,12 @@ func (l *Loader) LoadFile(ctx context.Context, path string) (FileResult, error) 
 	}
 	defer f.Close()
 	kind := l.Kind
+	switch {
+	case l.Provider == feeds.Shopify:
+		kind = eventfile.Order
+	case l.Provider != "":
+		kind = eventfile.Tracking
+	}
 	if kind == "" {
 		if kind, err = eventfile.DetectKind(f.Fields()); err != nil {
 			return res, fmt.Errorf("%s: %w", path, err)
@@ -407,22 +423,27 @@ func (l *Loader) copy(ctx context.Context, f *eventfile.File, res *FileResult, p
 		prog.Records++
 		res.Records++
 		src := ingest.Source{Topic: topic, Partition: -1, File: name, Line: rec.Pos}
-		var outcome ingest.Outcome
-		if rec.Bad != nil {
-			outcome = block.Reject(rec.JSON, src, at, ingest.ReasonBadRecord, rec.Bad.Error())
-		} else {
-			outcome = block.Add(rec.JSON, nil, src, at)
+		var outcomes []ingest.Outcome
+		switch {
+		case rec.Bad != nil:
+			outcomes = append(outcomes, block.Reject(rec.JSON, src, at, ingest.ReasonBadRecord, rec.Bad.Error()))
+		case l.Provider != "":
+			outcomes = l.addMapped(block, rec.JSON, src, at)
+		default:
+			outcomes = append(outcomes, block.Add(rec.JSON, nil, src, at))
 		}
-		switch outcome {
-		case ingest.Inserted:
-			res.Rows++
-			prog.RowsStored++
-		case ingest.Duplicate:
-			res.Duplicates++
-			prog.Duplicates++
-		case ingest.DeadLettered:
-			res.DeadLettered++
-			prog.DeadLettered++
+		for _, outcome := range outcomes {
+			switch outcome {
+			case ingest.Inserted:
+				res.Rows++
+				prog.RowsStored++
+			case ingest.Duplicate:
+				res.Duplicates++
+				prog.Duplicates++
+			case ingest.DeadLettered:
+				res.DeadLettered++
+				prog.DeadLettered++
+			}
 		}
 		if !resumable {
 			tokenHash.Write(rec.JSON)
@@ -526,4 +547,26 @@ func Files(ctx context.Context, conn driver.Conn, db string, unfinished bool, li
 		return nil, fmt.Errorf("list backfill files: %w", err)
 	}
 	return out, nil
+}
+
+// ReasonUnmapped is the dead-letter reason of a provider's line that cannot be mapped
+// into contract events (Loader.Provider).
+const ReasonUnmapped = "unmapped"
+
+// addMapped maps one line of the provider's JSON into contract events and adds each to
+// block, all at the line's position.
+func (l *Loader) addMapped(block ingest.Block, line []byte, src ingest.Source, at time.Time) []ingest.Outcome {
+	events, err := feeds.Map(l.Provider, line, feeds.Source{Marketplace: l.Marketplace})
+	if err != nil {
+		return []ingest.Outcome{block.Reject(line, src, at, ReasonUnmapped, err.Error())}
+	}
+	msgs, err := feeds.Messages(events, "", "")
+	if err != nil {
+		return []ingest.Outcome{block.Reject(line, src, at, ReasonUnmapped, err.Error())}
+	}
+	out := make([]ingest.Outcome, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, block.Add(m.Value, m.Key, src, at))
+	}
+	return out
 }

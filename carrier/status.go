@@ -4,6 +4,11 @@
 // only evidence that a parcel was ever in a carrier's hands.
 package carrier
 
+import (
+	"slices"
+	"strings"
+)
+
 // SubStatus is a status and what exactly happened, written "status/detail".
 type SubStatus string
 
@@ -51,4 +56,16 @@ func (s SubStatus) Physical() bool {
 		return false
 	}
 	return true
+}
+
+// Parse reads a sub-status written "status/detail", or a contract status alone (its
+// least specific sub-status, ForStatus). It reports false for anything else, Unknown
+// included: a reading that says nothing.
+func Parse(s string) (SubStatus, bool) {
+	if !strings.Contains(s, "/") {
+		sub := ForStatus(s)
+		return sub, sub != Unknown
+	}
+	sub := SubStatus(s)
+	return sub, sub != Unknown && slices.Contains(SubStatuses, sub)
 }

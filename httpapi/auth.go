@@ -128,7 +128,7 @@ func (s *Server) SetTokens(ts []Token) error {
 func (s *Server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tokens := *s.tokens.Load()
-		if slices.Contains(s.cfg.OpenPaths, r.URL.Path) || slices.Contains(uiOpenPaths, r.URL.Path) {
+		if slices.Contains(s.cfg.OpenPaths, r.URL.Path) || slices.Contains(uiOpenPaths, r.URL.Path) || s.webhookPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,9 +115,12 @@ type Server struct {
 	checks map[string]Check
 	// numbers explains tracking numbers (MountNumbers), on the API and the alert page
 	numbers atomic.Pointer[trackingnumber.Checker]
-	ln      net.Listener
-	srv     *http.Server
-	logger  *slog.Logger
+	// webhooks: inbound provider webhooks are mounted (MountWebhooks); their paths
+	// authenticate with the provider's signature, not with a token
+	webhooks atomic.Bool
+	ln       net.Listener
+	srv      *http.Server
+	logger   *slog.Logger
 }
 
 // New builds the server with /healthz running checks and /metrics serving gatherer.
@@ -251,4 +255,40 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	_ = json.NewEncoder(w).Encode(h)
+}
+
+// WebhookPrefix is where inbound provider webhooks are served: POST
+// /ingest/v1/{provider}.
+const WebhookPrefix = "/ingest/v1/"
+
+// MountWebhooks serves h at POST (and HEAD, which Ship24 probes with)
+// /ingest/v1/{provider}. These paths need no API token: h verifies each provider's own
+// signature before anything else (package feeds).
+func (s *Server) MountWebhooks(h http.Handler) {
+	s.Mux.Handle("POST "+WebhookPrefix+"{provider}", h)
+	s.Mux.Handle("HEAD "+WebhookPrefix+"{provider}", h)
+	s.webhooks.Store(true)
+}
+
+func (s *Server) webhookPath(p string) bool {
+	return s.webhooks.Load() && strings.HasPrefix(p, WebhookPrefix)
+}
+
+// NewWebhooks builds a listener of its own for the provider webhooks alone (the
+// ingest.webhooks_listen address), serving h as MountWebhooks does, with TLS as t: the
+// webhooks exposed while the API stays on a private listener. Any other path is 404.
+func NewWebhooks(listen string, t TLSConfig, h http.Handler, logger *slog.Logger) (*Server, error) {
+	cfg := Config{Listen: listen, TLS: t, OpenPaths: []string{}, CheckTimeout: time.Second}
+	if _, _, err := net.SplitHostPort(listen); err != nil {
+		return nil, fmt.Errorf("ingest.webhooks_listen: %q is not host:port", listen)
+	}
+	if t.Enabled() || t.ClientCAFile != "" {
+		if _, err := t.serverConfig(); err != nil {
+			return nil, fmt.Errorf("http.%w", err)
+		}
+	}
+	s := &Server{Mux: http.NewServeMux(), cfg: cfg, logger: logger}
+	s.tokens.Store(hashTokens(nil))
+	s.MountWebhooks(h)
+	return s, nil
 }

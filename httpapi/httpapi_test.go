@@ -77,3 +77,34 @@ func TestBadListenAddressNamesTheKey(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestProviderWebhooksNeedNoAPITokenButTheAPIStillDoes(t *testing.T) {
+	cfg := httpapi.Config{Tokens: []httpapi.Token{{Name: "ana", Role: httpapi.RoleAnalyst, Token: "ana-token-0123456789"}}}
+	s, err := httpapi.New(cfg, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	s.MountWebhooks(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.PathValue("provider")
+		w.WriteHeader(http.StatusOK)
+	}))
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/ingest/v1/aftership", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || got != "aftership" {
+		t.Fatalf("webhook without a token: %d, provider %q; want 200 reaching the handler", resp.StatusCode, got)
+	}
+	resp, err = http.Post(srv.URL+"/api/v1/alerts/x/ack", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the API without a token: %d, want 401", resp.StatusCode)
+	}
+}

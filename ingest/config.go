@@ -2,7 +2,10 @@ package ingest
 
 import (
 	"fmt"
+	"net"
 	"time"
+
+	"github.com/trackwatch/trackwatch/feeds"
 )
 
 // Config tunes batching and retries. The zero value is usable; defaults follow
@@ -31,6 +34,14 @@ type Config struct {
 	// Limits bound every string field of a message; longer ones, or ones with control
 	// characters, are dead-lettered (invalid_value).
 	Limits Limits `yaml:"limits"`
+	// Webhooks are the tracking aggregators and shop platforms whose signed webhooks
+	// trackwatch accepts at POST /ingest/v1/{provider} and produces to the topics
+	// (package feeds; YAML only), e.g.
+	//   webhooks: [{provider: aftership, secret_file: /run/secrets/aftership}]
+	Webhooks feeds.Config `yaml:"webhooks"`
+	// WebhooksListen, when set (host:port), serves the webhooks on a listener of their
+	// own, with http.tls, and not on http.listen: the webhooks public, the API private.
+	WebhooksListen string `yaml:"webhooks_listen"`
 }
 
 // Validate fills defaults and checks the values, naming the offending key.
@@ -68,6 +79,17 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("session_timeout: %s is below 1s", c.SessionTimeout)
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("shutdown_timeout: %s must not be negative", c.ShutdownTimeout)
+	}
+	if err := c.Webhooks.Validate(); err != nil {
+		return err
+	}
+	if c.WebhooksListen != "" {
+		if _, _, err := net.SplitHostPort(c.WebhooksListen); err != nil {
+			return fmt.Errorf("webhooks_listen: %q is not host:port", c.WebhooksListen)
+		}
+		if len(c.Webhooks) == 0 {
+			return fmt.Errorf("webhooks_listen: %s is set but no webhooks are configured", c.WebhooksListen)
+		}
 	}
 	return c.Limits.Validate()
 }

@@ -72,6 +72,15 @@ type TrackingRow struct {
 	StatusGiven           bool
 	OccurredAt            time.Time
 	Location, Destination PlaceCols
+	// Provider and ProviderStatus are a tracking aggregator's reading of the event
+	// (package feeds), stored beside the carrier's words; empty without one.
+	Provider       string
+	ProviderStatus carrier.SubStatus
+	// Disagrees: a phrase table knows the words and reads another status than the
+	// provider does; SubStatus keeps the phrase table's reading.
+	Disagrees bool
+	// Decided: no phrase table knew the words, and the provider's reading was taken.
+	Decided bool
 }
 
 // OrderRow is one order_events row.
@@ -205,10 +214,20 @@ func (d *Decoder) DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
 		}
 		sub = d.sub(phrases, e.RawStatus)
 	}
+	provider, providerSub, rej := d.providerReading(e)
+	if rej != nil {
+		return TrackingRow{}, rej
+	}
+	disagrees, decided := false, false
 	switch {
-	case status == "" && strings.TrimSpace(e.RawStatus) == "":
+	case status == "" && strings.TrimSpace(e.RawStatus) == "" && providerSub == "":
 		return TrackingRow{}, reject(ReasonMissingField, "status or raw_status is required")
+	case status == "" && providerSub != "" && (sub == "" || sub == carrier.Unknown):
+		// no phrase table knows the words: the aggregator's reading decides
+		sub, status, decided = providerSub, providerSub.Status(), true
 	case status == "":
+		// both know the words: trackwatch's reading stays, a disagreement is counted
+		disagrees = providerSub != "" && providerSub.Status() != sub.Status()
 		status = sub.Status()
 	case !slices.Contains(schemas.TrackingStatuses, status):
 		return TrackingRow{}, reject(ReasonInvalidValue, "status %q is not one of %s", status, strings.Join(schemas.TrackingStatuses, ", "))
@@ -223,7 +242,35 @@ func (d *Decoder) DecodeTracking(raw []byte) (TrackingRow, *Rejection) {
 		EventID: strings.TrimSpace(e.EventID), TrackingNumber: tn, TrackingNumberRaw: e.TrackingNumber,
 		Carrier: slug, Status: status, RawStatus: e.RawStatus, SubStatus: sub, StatusGiven: strings.TrimSpace(e.Status) != "",
 		OccurredAt: at, Location: placeCols(e.Location), Destination: placeCols(e.Destination),
+		Provider: provider, ProviderStatus: providerSub, Disagrees: disagrees, Decided: decided,
 	}, nil
+}
+
+// ProviderReading is how an aggregator's reading fared: "disagreed" (the phrase table
+// read another status, and was kept), "decided" (no phrase knew the words), "agreed".
+func (r *TrackingRow) ProviderReading() string {
+	switch {
+	case r.Disagrees:
+		return "disagreed"
+	case r.Decided:
+		return "decided"
+	}
+	return "agreed"
+}
+
+// providerReading checks an aggregator's reading of an event (provider and
+// provider_status, contract v1's optional fields that package feeds fills).
+func (d *Decoder) providerReading(e *schemas.TrackingEvent) (string, carrier.SubStatus, *Rejection) {
+	provider := strings.ToLower(strings.TrimSpace(e.Provider))
+	ps := strings.TrimSpace(e.ProviderStatus)
+	if ps == "" {
+		return provider, "", nil
+	}
+	sub, ok := carrier.Parse(ps)
+	if !ok {
+		return "", "", reject(ReasonInvalidValue, "provider_status %q is not a status or a status/detail sub-status", ps)
+	}
+	return provider, sub, nil
 }
 
 // DecodeOrder validates and normalises one order-events message with the default limits.

@@ -94,3 +94,36 @@ func TestOrderEventFromContract(t *testing.T) {
 		t.Fatalf("row = %+v", row)
 	}
 }
+
+func TestAnAggregatorsStatusDecidesOnlyWhereNoPhraseKnowsTheWords(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw, providerStatus string
+		wantSub                   carrier.SubStatus
+		wantReading               string
+	}{
+		{"words no phrase knows take the provider's pre-advice", "Zorgled at hub", "info_received/pre_advice", carrier.PreAdvice, "decided"},
+		{"words no phrase knows take a plain provider status", "Zorgled at hub", "in_transit", carrier.InTransit, "decided"},
+		{"known words that agree keep their detail", "Departed from facility", "in_transit", carrier.Departed, "agreed"},
+		{"known words that disagree keep the phrase table's reading", "Electronic information received", "in_transit/in_transit", carrier.PreAdvice, "disagreed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			row, rej := DecodeTracking([]byte(`{"event_id":"e","tracking_number":"X1","raw_status":"` + tc.raw + `","occurred_at":"2026-10-02T08:15:00Z",
+			  "provider":"AfterShip","provider_status":"` + tc.providerStatus + `"}`))
+			if rej != nil {
+				t.Fatal(rej)
+			}
+			if row.SubStatus != tc.wantSub || row.Status != tc.wantSub.Status() {
+				t.Fatalf("sub-status %s, status %s; want %s", row.SubStatus, row.Status, tc.wantSub)
+			}
+			if got := row.ProviderReading(); got != tc.wantReading {
+				t.Fatalf("reading %s, want %s", got, tc.wantReading)
+			}
+			if row.Provider != "aftership" || row.ProviderStatus == "" {
+				t.Fatalf("provider %q %q not kept", row.Provider, row.ProviderStatus)
+			}
+		})
+	}
+	if _, rej := DecodeTracking([]byte(`{"event_id":"e","tracking_number":"X1","raw_status":"x","occurred_at":"2026-10-02T08:15:00Z","provider_status":"moving/fast"}`)); rej == nil || rej.Reason != ReasonInvalidValue {
+		t.Fatalf("a provider_status outside the model: %v, want %s", rej, ReasonInvalidValue)
+	}
+}

@@ -14,6 +14,10 @@ type Metrics struct {
 	Lag           *prometheus.GaugeVec     // topic, partition
 	// UnknownPhrases counts carrier events whose words no phrase covers (carrier).
 	UnknownPhrases *prometheus.CounterVec
+	// ProviderReadings counts carrier events that came with a tracking aggregator's
+	// reading (provider, outcome: agreed, decided where no phrase matched, disagreed
+	// where the phrase table's reading was kept).
+	ProviderReadings *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: unregistered).
@@ -37,9 +41,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Messages behind the end of an assigned partition, as last reported by its reader."}, []string{"topic", "partition"}),
 		UnknownPhrases: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackwatch_ingest_unknown_phrases_total",
 			Help: "Carrier events decoded whose raw_status no phrase table covers (stored with status unknown), by carrier."}, []string{"carrier"}),
+		ProviderReadings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackwatch_ingest_provider_readings_total",
+			Help: "Carrier events decoded with an aggregator's own status (provider_status), by provider and outcome: agreed, decided (no phrase knew the words), disagreed (the phrase table's reading was kept)."}, []string{"provider", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Messages, m.DeadLetters, m.RowsInserted, m.BatchRows, m.BatchBytes, m.InsertSeconds, m.Retries, m.Lag, m.UnknownPhrases)
+		reg.MustRegister(m.Messages, m.DeadLetters, m.RowsInserted, m.BatchRows, m.BatchBytes, m.InsertSeconds, m.Retries, m.Lag, m.UnknownPhrases, m.ProviderReadings)
 	}
 	return m
 }

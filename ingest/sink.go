@@ -80,6 +80,8 @@ var trackingTable = table[TrackingRow]{
 			col(rows, func(r *tr) string { return r.row.Status }),
 			col(rows, func(r *tr) string { return string(r.row.SubStatus) }),
 			col(rows, func(r *tr) uint8 { return b2u(r.row.StatusGiven) }),
+			col(rows, func(r *tr) string { return r.row.Provider }),
+			col(rows, func(r *tr) string { return string(r.row.ProviderStatus) }),
 			col(rows, func(r *tr) string { return r.row.RawStatus }),
 			col(rows, func(r *tr) time.Time { return r.row.OccurredAt }),
 			col(rows, func(r *tr) string { return r.row.Location.Country }),

@@ -133,11 +133,14 @@ func (w *Writer) NewBlock(kind EventKind) Block {
 			return r, rej
 		}, w.cfg.MaxMessageBytes, w.metrics)
 	}
-	unknown := w.metrics.UnknownPhrases
+	unknown, readings := w.metrics.UnknownPhrases, w.metrics.ProviderReadings
 	return newBlock(&trackingTable, func(b []byte) (TrackingRow, *Rejection) {
 		r, rej := w.dec.DecodeTracking(b)
 		if rej == nil && r.SubStatus == carrier.Unknown {
 			unknown.WithLabelValues(r.Carrier).Inc()
+		}
+		if rej == nil && r.ProviderStatus != "" {
+			readings.WithLabelValues(r.Provider, r.ProviderReading()).Inc()
 		}
 		return r, rej
 	}, w.cfg.MaxMessageBytes, w.metrics)

@@ -14,13 +14,16 @@ import (
 // SeenPhrase is one carrier wording as stored: how often, when last, how it was
 // classified at ingest, and how the current phrase table classifies it.
 type SeenPhrase struct {
-	Carrier     string    `ch:"carrier" json:"carrier"`
-	RawStatus   string    `ch:"raw_status" json:"raw_status"`
-	Status      string    `ch:"status" json:"status"`
-	SubStatus   string    `ch:"sub_status" json:"sub_status"`
-	StatusGiven uint8     `ch:"status_given" json:"status_given"`
-	Events      uint64    `ch:"events" json:"events"`
-	LastSeen    time.Time `ch:"last_seen" json:"last_seen"`
+	Carrier     string `ch:"carrier" json:"carrier"`
+	RawStatus   string `ch:"raw_status" json:"raw_status"`
+	Status      string `ch:"status" json:"status"`
+	SubStatus   string `ch:"sub_status" json:"sub_status"`
+	StatusGiven uint8  `ch:"status_given" json:"status_given"`
+	// ProviderStatus is a tracking aggregator's reading of the words, when the events
+	// came through one (package feeds).
+	ProviderStatus string    `ch:"provider_status" json:"provider_status,omitempty"`
+	Events         uint64    `ch:"events" json:"events"`
+	LastSeen       time.Time `ch:"last_seen" json:"last_seen"`
 	// Now is the sub-status the current table gives these words (differs from SubStatus
 	// after a table change until `trackwatch phrases renormalise`).
 	Now carrier.SubStatus `json:"now"`
@@ -45,17 +48,21 @@ func Phrases(ctx context.Context, conn driver.Conn, db string, t *carrier.Table,
 		return nil, fmt.Errorf("list phrases: %w", err)
 	}
 	for i := range out {
-		out[i].Now = classify(t, out[i].Carrier, out[i].RawStatus, out[i].StatusGiven == 1, out[i].Status)
+		out[i].Now = classify(t, out[i].Carrier, out[i].RawStatus, out[i].StatusGiven == 1, out[i].Status, out[i].ProviderStatus)
 	}
 	return out, nil
 }
 
-// classify is what ingest stores for these words: a derived status follows the words;
-// a status the producer gave stays, with the words' detail when they agree with it.
-func classify(t *carrier.Table, slug, raw string, given bool, status string) carrier.SubStatus {
+// classify is what ingest stores for these words: a derived status follows the words,
+// or the aggregator's reading where no phrase knows them; a status the producer gave
+// stays, with the words' detail when they agree with it.
+func classify(t *carrier.Table, slug, raw string, given bool, status, providerStatus string) carrier.SubStatus {
 	sub := t.Classify(slug, raw)
 	if given && sub.Status() != status {
 		return carrier.ForStatus(status)
+	}
+	if ps, ok := carrier.Parse(providerStatus); ok && !given && sub == carrier.Unknown {
+		return ps
 	}
 	return sub
 }
@@ -78,7 +85,7 @@ func Renormalise(ctx context.Context, conn driver.Conn, db string, t *carrier.Ta
 	var res RenormaliseResult
 	var keys, subs, statuses []string
 	for _, g := range groups {
-		sub := classify(t, g.Carrier, g.RawStatus, g.StatusGiven == 1, g.Status)
+		sub := classify(t, g.Carrier, g.RawStatus, g.StatusGiven == 1, g.Status, g.ProviderStatus)
 		status := g.Status
 		if g.StatusGiven == 0 {
 			status = sub.Status()
@@ -89,7 +96,7 @@ func Renormalise(ctx context.Context, conn driver.Conn, db string, t *carrier.Ta
 		res.Wordings++
 		res.Events += g.Events
 		// the group's key as sql/phrases.sql's wording_key makes it
-		keys = append(keys, g.Carrier+"\x00"+g.RawStatus+"\x00"+g.Status+"\x00"+fmt.Sprint(g.StatusGiven))
+		keys = append(keys, g.Carrier+"\x00"+g.RawStatus+"\x00"+g.Status+"\x00"+fmt.Sprint(g.StatusGiven)+"\x00"+g.ProviderStatus)
 		subs = append(subs, string(sub))
 		statuses = append(statuses, status)
 	}
@@ -110,4 +117,31 @@ func Renormalise(ctx context.Context, conn driver.Conn, db string, t *carrier.Ta
 		}
 	}
 	return res, nil
+}
+
+// Disagreement is a wording that a phrase table and a tracking aggregator read as
+// different statuses: the events kept the phrase table's reading (SubStatus).
+type Disagreement struct {
+	Provider       string    `ch:"provider" json:"provider"`
+	Carrier        string    `ch:"carrier" json:"carrier"`
+	RawStatus      string    `ch:"raw_status" json:"raw_status"`
+	SubStatus      string    `ch:"sub_status" json:"sub_status"`
+	ProviderStatus string    `ch:"provider_status" json:"provider_status"`
+	Events         uint64    `ch:"events" json:"events"`
+	LastSeen       time.Time `ch:"last_seen" json:"last_seen"`
+}
+
+// Disagreements lists the stored wordings whose aggregator reading disagrees with the
+// phrase tables', most frequent first (Unmapped is ignored: a disagreement needs a
+// phrase that matched).
+func Disagreements(ctx context.Context, conn driver.Conn, db string, f PhraseFilter) ([]Disagreement, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	var out []Disagreement
+	if err := conn.Select(ctx, &out, statements.In(db, "disagreements"), clickhouse.Named("since", f.Since.UTC()), clickhouse.Named("carrier", f.Carrier),
+		clickhouse.Named("limit", uint32(f.Limit))); err != nil {
+		return nil, fmt.Errorf("list disagreements: %w", err)
+	}
+	return out, nil
 }

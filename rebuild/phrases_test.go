@@ -121,3 +121,31 @@ func TestRenormaliseReclassifiesStoredHistoryAfterATableChange(t *testing.T) {
 		t.Errorf("a second renormalise would change %d events", again.Events)
 	}
 }
+
+func TestAnAggregatorsDisagreementsAreListedAndItsReadingSurvivesRenormalise(t *testing.T) {
+	w := detecttest.NewWorld(t, "dis")
+	// words a phrase table reads as pre-advice, an aggregator as in transit: disagreement
+	w.ScanJSON(`{"event_id":"d1","tracking_number":"LP1","carrier":"china-post","raw_status":"Electronic information received","occurred_at":"2026-10-05T08:00:00Z","provider":"aftership","provider_status":"in_transit/in_transit"}`)
+	w.ScanJSON(`{"event_id":"d2","tracking_number":"LP2","carrier":"china-post","raw_status":"Electronic information received","occurred_at":"2026-10-05T09:00:00Z","provider":"aftership","provider_status":"in_transit/in_transit"}`)
+	// words no table knows: the aggregator decided, and that is no disagreement
+	w.ScanJSON(`{"event_id":"d3","tracking_number":"LP3","carrier":"china-post","raw_status":"Shipment record created in partner system","occurred_at":"2026-10-05T08:00:00Z","provider":"17track","provider_status":"info_received/pre_advice"}`)
+	// agreement
+	w.ScanJSON(`{"event_id":"d4","tracking_number":"LP4","carrier":"china-post","raw_status":"Electronic information received","occurred_at":"2026-10-05T08:00:00Z","provider":"ship24","provider_status":"info_received"}`)
+
+	ds, err := rebuild.Disagreements(t.Context(), w.Conn, "dis", rebuild.PhraseFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Provider != "aftership" || ds[0].Events != 2 || ds[0].SubStatus != "info_received/pre_advice" || ds[0].ProviderStatus != "in_transit/in_transit" {
+		t.Fatalf("disagreements: %+v", ds)
+	}
+	def, _ := carrier.Default()
+	res, err := rebuild.Renormalise(t.Context(), w.Conn, "dis", def, false)
+	if err != nil || res.Events != 0 {
+		t.Fatalf("renormalise with the same tables changed %d events (%v): the provider's reading must stay", res.Events, err)
+	}
+	var sub string
+	if err := w.Conn.QueryRow(t.Context(), "SELECT sub_status FROM dis.tracking_events WHERE event_id = 'd3'").Scan(&sub); err != nil || sub != "info_received/pre_advice" {
+		t.Fatalf("d3 stored as %q (%v)", sub, err)
+	}
+}

@@ -39,7 +39,7 @@ func TestSummaryStatements(t *testing.T) {
 
 // Renormalise compares every group's key with the keys it changes, as one expression.
 func TestRenormaliseStatements(t *testing.T) {
-	const key = `concat(carrier, '\0', raw_status, '\0', status, '\0', toString(status_given))`
+	const key = `concat(carrier, '\0', raw_status, '\0', status, '\0', toString(status_given), '\0', provider_status)`
 	for name, want := range map[string]string{
 		"wording_months": "SELECT DISTINCT toDateTime(toStartOfMonth(occurred_at), 'UTC') AS month FROM `tw`.tracking_events\nWHERE " + key + " IN {keys:Array(String)} ORDER BY month",
 		"renormalise": "ALTER TABLE `tw`.tracking_events UPDATE\n" +

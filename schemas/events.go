@@ -33,6 +33,13 @@ type TrackingEvent struct {
 	OccurredAt     time.Time `json:"occurred_at"`
 	Location       *Place    `json:"location,omitempty"`
 	Destination    *Place    `json:"destination,omitempty"`
+	// Provider names the tracking aggregator whose reading ProviderStatus is, when the
+	// event came through one (package feeds); optional.
+	Provider string `json:"provider,omitempty"`
+	// ProviderStatus is that aggregator's own normalised status, as a contract status or
+	// a "status/detail" sub-status (package carrier); optional. It decides where no
+	// phrase table knows RawStatus; where one does and disagrees, RawStatus wins.
+	ProviderStatus string `json:"provider_status,omitempty"`
 }
 
 // OrderEvent is one change of a marketplace order on topic order-events (contract v1).

@@ -20,6 +20,7 @@ import (
 	"github.com/trackwatch/trackwatch/alert/notify/integrations"
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/feeds"
 	"github.com/trackwatch/trackwatch/httpapi"
 	"github.com/trackwatch/trackwatch/ingest"
 	"github.com/trackwatch/trackwatch/kafkaclient"
@@ -56,7 +57,10 @@ type Options struct {
 
 // Endpoints are the addresses a running trackwatch serves and uses.
 type Endpoints struct {
-	HTTP           string
+	HTTP string
+	// Webhooks is where the provider webhooks are served: HTTP, or
+	// ingest.webhooks_listen's address.
+	Webhooks       string
 	Brokers        []string
 	ClickHouseAddr []string
 	ClickHouseHTTP string
@@ -206,7 +210,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		"clickhouse": func(ctx context.Context) error { return conn.Ping(ctx) },
 		"kafka":      func(ctx context.Context) error { return kafkaCfg.Ping(ctx, stack.Brokers) },
 	}
-	var api *httpapi.Server
+	var api, hooksAPI *httpapi.Server
+	var webhooks *feeds.Handler
 	if !opts.NoHTTP {
 		if api, err = httpapi.New(cfg.HTTP, checks, opts.Registry, logger); err != nil {
 			return err
@@ -214,6 +219,25 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		api.MountAPI(alerts, lookups, opts.Now)
 		api.MountNumbers(numbers)
 		api.MountUI(alerts, lookups, opts.Registry, opts.Now)
+		if len(cfg.Ingest.Webhooks) > 0 {
+			h, closeProducer, err := Webhooks(cfg, stack.Brokers, conn, opts.Registry, logger.With("component", "webhooks"))
+			if err != nil {
+				return err
+			}
+			defer closeProducer()
+			webhooks = h
+			if cfg.Ingest.WebhooksListen == "" {
+				api.MountWebhooks(h)
+				logger.Info("accepting provider webhooks", "component", "webhooks", "path", httpapi.WebhookPrefix+"{provider}", "providers", h.Providers())
+			} else if hooksAPI, err = httpapi.NewWebhooks(cfg.Ingest.WebhooksListen, cfg.HTTP.TLS, h, logger); err != nil {
+				return err
+			} else if err := hooksAPI.Listen(); err != nil {
+				return fmt.Errorf("ingest.webhooks_listen: %w", err)
+			} else {
+				logger.Info("accepting provider webhooks on a listener of their own", "component", "webhooks", "addr", hooksAPI.Addr(),
+					"path", httpapi.WebhookPrefix+"{provider}", "providers", h.Providers())
+			}
+		}
 		if !api.Authenticated() {
 			logger.Warn("no http.tokens configured: the API serves this machine only (loopback), and every local request may act on alerts")
 		}
@@ -225,6 +249,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if api != nil {
 		g.Go(func() error { return api.Serve(gctx) })
+	}
+	if hooksAPI != nil {
+		g.Go(func() error { return hooksAPI.Serve(gctx) })
 	}
 	metrics := ingest.NewMetrics(opts.Registry)
 	g.Go(func() error {
@@ -273,7 +300,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 				case <-gctx.Done():
 					return nil
 				case <-hup:
-					reload(gctx, opts.Reload, reloadable{api: api, notify: dispatcher, clickhouse: conn, kafka: &cfg.Kafka, brokers: stack.Brokers}, logger)
+					reload(gctx, opts.Reload, reloadable{api: api, hooksAPI: hooksAPI, webhooks: webhooks, notify: dispatcher, clickhouse: conn, kafka: &cfg.Kafka, brokers: stack.Brokers}, logger)
 				}
 			}
 		})
@@ -288,7 +315,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	})
 	ep := Endpoints{Brokers: stack.Brokers, ClickHouseAddr: stack.ClickHouseAddr, ClickHouseHTTP: stack.ClickHouseHTTP, Nodes: stack.Nodes}
 	if api != nil {
-		ep.HTTP = api.Addr()
+		ep.HTTP, ep.Webhooks = api.Addr(), api.Addr()
+	}
+	if hooksAPI != nil {
+		ep.Webhooks = hooksAPI.Addr()
 	}
 	logger.Info("trackwatch running", "http", ep.HTTP, "kafka", ep.Brokers, "clickhouse", ep.ClickHouseAddr)
 	if opts.Ready != nil {
@@ -330,6 +360,8 @@ func Dev(ctx context.Context, cfg config.Config, opts Options) error {
 // reloadable is what a SIGHUP can change in a running process.
 type reloadable struct {
 	api        *httpapi.Server
+	hooksAPI   *httpapi.Server // the webhooks' own listener, when ingest.webhooks_listen is set
+	webhooks   *feeds.Handler
 	notify     *notify.Dispatcher
 	clickhouse *store.Pool
 	kafka      *kafkaclient.Config // the one the ingest and checks were built from
@@ -392,6 +424,18 @@ func reload(ctx context.Context, read func() (config.Config, error), r reloadabl
 			return
 		}
 	}
+	if r.hooksAPI != nil {
+		if err := r.hooksAPI.ReloadTLS(cfg.HTTP.TLS); err != nil {
+			fail("the webhooks' listener's certificate and the database credentials stay as they were", err)
+			return
+		}
+	}
+	if r.webhooks != nil {
+		if err := r.webhooks.Reload(cfg.Ingest.Webhooks); err != nil {
+			fail("the webhooks' secrets and the database credentials stay as they were", err)
+			return
+		}
+	}
 	if kafkaCommit != nil {
 		kafkaCommit()
 	}
@@ -399,7 +443,7 @@ func reload(ctx context.Context, read func() (config.Config, error), r reloadabl
 		pending.Commit()
 		committed = true
 	}
-	logger.Info("configuration reloaded on SIGHUP: API tokens, the listener's certificate, notification receivers and database credentials replaced (other settings need a restart)",
+	logger.Info("configuration reloaded on SIGHUP: API tokens, the listener's certificate, notification receivers, webhook secrets and database credentials replaced (other settings need a restart)",
 		"tokens", len(cfg.HTTP.Tokens), "receivers", len(receivers),
 		"clickhouse_credentials_changed", pending != nil, "clickhouse_user", r.clickhouse.Username(),
 		"kafka_credentials_changed", kafkaCommit != nil)

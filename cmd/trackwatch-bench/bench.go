@@ -520,3 +520,46 @@ func printSoak(w io.Writer, o bench.SoakOptions, r *bench.SoakResult) {
 	fmt.Fprintf(w, "alert transitions delivered: %d, of which under more than one change id: %d\n", r.Transitions, r.TransitionIDs)
 	fmt.Fprintf(w, "result: %s\n", map[bool]string{true: "every promise kept", false: "FAILED"}[r.OK()])
 }
+
+func benchWebhooks(ctx context.Context, env *cmdEnv, args []string) int {
+	fs, cf := newFlags(env)
+	var o bench.WebhooksOptions
+	fs.IntVar(&o.Requests, "requests", 50_000, "signed one-checkpoint webhook requests in the throughput phase")
+	fs.IntVar(&o.Concurrency, "concurrency", 64, "requests in flight in the throughput phase")
+	fs.IntVar(&o.Partitions, "partitions", 4, "partitions per topic")
+	fs.IntVar(&o.LatencySeconds, "latency-seconds", 20, "send at half the end-to-end rate for this long and report the requests' latency (-1: skip)")
+	fs.IntVar(&o.LatencyRate, "latency-rate", 0, "the latency phase's requests/s (default: half the measured end-to-end rate)")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	if o.Requests < 100 || o.Concurrency < 1 || o.Partitions < 1 {
+		fmt.Fprintln(env.stderr, "trackwatch-bench webhooks: --requests must be at least 100, --concurrency and --partitions at least 1")
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, logger, progress, ok := benchEnv(env, cf)
+	if !ok {
+		return exitUsage
+	}
+	o.ClickHouse, o.Logger, o.Progress = cfg.Embedded.ClickHouse, logger, progress
+	res, err := bench.Webhooks(ctx, o)
+	if err != nil {
+		logger.Error("bench failed", "err", err)
+		return exitFailure
+	}
+	host, _ := os.Hostname()
+	w := env.stdout
+	fmt.Fprintf(w, "trackwatch bench webhooks: %d signed one-checkpoint AfterShip updates, %d in flight, %d partitions, %d CPUs, %s, host %s\n\n",
+		res.Requests, res.Concurrency, res.Partitions, runtime.NumCPU(), runtime.Version(), host)
+	fmt.Fprintln(w, "| path | events/s | seconds |")
+	fmt.Fprintln(w, "|---|---:|---:|")
+	for _, m := range []bench.Measurement{res.Answered, res.Webhooks, res.Kafka} {
+		fmt.Fprintf(w, "| %s | %.0f | %.1f |\n", m.Name, m.EventsPerSec, m.Seconds)
+	}
+	fmt.Fprintf(w, "\nwebhooks end to end / plain Kafka ingest: %.2f\n", res.Webhooks.EventsPerSec/res.Kafka.EventsPerSec)
+	if l := res.Latency; l != nil {
+		fmt.Fprintf(w, "request -> 200 at %d requests/s for %d requests (%d failed): p50 %s, p99 %s, max %s\n",
+			l.Rate, l.Requests, l.Failed, l.P50.Round(100*time.Microsecond), l.P99.Round(100*time.Microsecond), l.Max.Round(time.Millisecond))
+	}
+	return exitOK
+}

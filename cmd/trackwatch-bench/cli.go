@@ -35,6 +35,7 @@ var benchmarks = map[string]func(ctx context.Context, env *cmdEnv, args []string
 	"backfill": benchBackfill,
 	"backtest": benchBacktest,
 	"soak":     benchSoak,
+	"webhooks": benchWebhooks,
 }
 
 // Main runs the benchmark named by args[0] and returns the process exit code. Without
@@ -61,6 +62,7 @@ const usage = `Usage: trackwatch-bench ingest [flags]
        trackwatch-bench backtest [--events 10000000] [--steps 60] [--parallel 2]
        trackwatch-bench detect --shards 2 [--events 1000000,10000000]
        trackwatch-bench soak [--load 5m] [--orders 10] [--instances 3] [--shards 2] [--replicas 2] [--stop-replica N]
+       trackwatch-bench webhooks [--requests 50000] [--concurrency 64] [--latency-seconds 20]
 
 Run it from the repository: go run ./cmd/trackwatch-bench <benchmark> [flags]. It reads
 trackwatch's configuration as trackwatch does (--config, else ./trackwatch.yaml if
@@ -70,6 +72,14 @@ backfill writes --events generated tracking events to an NDJSON file and, agains
 fresh embedded ClickHouse, times ClickHouse's own INSERT ... FORMAT JSONEachRow of the
 file into the same table (the reference: nested fields mapped, nothing normalised) and
 'trackwatch backfill load' of it as its own process (with its peak RSS).
+
+webhooks posts --requests signed one-checkpoint AfterShip updates to trackwatch's
+listener (the provider webhook endpoint, feeds) from --concurrency clients, with
+trackwatch's ingest consuming what the endpoint produces, and times them answered and end
+to end into ClickHouse; then sends at half that rate for --latency-seconds and reports
+the requests' p50/p99; then produces the same events straight to Kafka and times the
+plain ingest of them (the reference). Everything runs in this process against its own
+embedded Kafka and ClickHouse.
 
 backtest generates the detector benchmark's data and times a backtest of --steps daily
 steps ending at the data's as-of moment, beside one step alone (the baseline).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/backfill"
 	"github.com/trackwatch/trackwatch/backfill/eventfile"
+	"github.com/trackwatch/trackwatch/feeds"
 	"github.com/trackwatch/trackwatch/service"
 )
 
@@ -26,7 +28,10 @@ const backfillUsage = `Usage: trackwatch backfill load [flags] FILE|DIR|GLOB|- .
 load stores events from files: NDJSON in the v1 contract (one object per line, the
 same objects as on the topics), CSV with a header (nested fields flattened as
 location.country, ship_to.postal_code, ...) or Parquet, plain or compressed (.gz,
-.zst), named one by one, as directories (their files, recursively) or globs. Each
+.zst), named one by one, as directories (their files, recursively) or globs; or, with
+--format PROVIDER (aftership, 17track, trackingmore, easypost, ship24, shopify), NDJSON
+of that provider's own JSON, one saved webhook body or tracking API response per line,
+mapped into events as its webhooks are (--marketplace for shopify's orders). Each
 file's kind of events is told from its fields unless --topic names it. Events are
 decoded, validated and normalised as the Kafka ingest does; rejected ones go to the
 dead-letter table with their file and line (trackwatch dlq list). Loading a file
@@ -62,7 +67,8 @@ func backfillCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 	}
 	fs, cf := newFlags(env, c)
 	topic := fs.String("topic", "", "the kind of every file's events: tracking or order (default: told from each file's fields)")
-	format := fs.String("format", "", "the format of every file: ndjson, csv or parquet (default: from each file's name; needed for -)")
+	format := fs.String("format", "", "the format of every file: ndjson, csv or parquet (default: from each file's name; needed for -), or a provider: "+strings.Join(feeds.Providers(), ", "))
+	marketplace := fs.String("marketplace", "", "with --format shopify: the marketplace of the orders")
 	compression := fs.String("compression", "", "standard input's compression: gzip or zstd (files say theirs by name)")
 	batch := fs.Int("batch-rows", 20_000, "records per insert block (a resumed file keeps the size it started with)")
 	writers := fs.Int("writers", 2, "blocks stored at once (progress is still recorded in file order)")
@@ -84,7 +90,10 @@ func backfillCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 	default:
 		return usage("--topic %q is not tracking or order", *topic)
 	}
-	if *format != "" {
+	l.Marketplace = *marketplace
+	if feeds.Known(*format) {
+		l.Provider = *format
+	} else if *format != "" {
 		f, err := eventfile.ParseFormat(*format)
 		if err != nil {
 			return usage("--%v", err)

@@ -7,16 +7,20 @@ import (
 	"time"
 
 	"github.com/trackwatch/trackwatch/rebuild"
+	"github.com/trackwatch/trackwatch/service"
 )
 
-const phrasesUsage = `Usage: trackwatch phrases [list] [--unmapped] [--since TIME] [--carrier SLUG] [--limit N] [--format table|json]
+const phrasesUsage = `Usage: trackwatch phrases [list] [--unmapped | --disagreements] [--since TIME] [--carrier SLUG] [--limit N] [--format table|json]
        trackwatch phrases renormalise [--dry-run]
 
 list shows the carrier wordings (raw_status) stored, most frequent first, with the
 status and sub-status they were stored with and the sub-status the current phrase
 table (the embedded tables and carriers.phrases) gives them now. --unmapped shows only
 the wordings no phrase covered (stored as unknown, never counted as movement): add
-them to carriers.phrases. renormalise classifies the stored history again with the
+them to carriers.phrases. --disagreements shows the wordings that a tracking
+aggregator (ingest.webhooks) reads as another status than the phrase table does: the
+events kept the phrase table's reading; check the words, and correct either side in
+carriers.phrases. renormalise classifies the stored history again with the
 current table, after a release or a carriers.phrases change, updating the events whose
 sub-status (or derived status) changes; --dry-run counts them.
 `
@@ -29,6 +33,7 @@ func phrasesCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 	fs, cf := newFlags(env, c)
 	var f rebuild.PhraseFilter
 	fs.BoolVar(&f.Unmapped, "unmapped", false, "list: only wordings stored as unknown")
+	disagreements := fs.Bool("disagreements", false, "list: only wordings an aggregator's status disagrees with")
 	since := fs.String("since", "", "list: only events from this RFC 3339 time on")
 	fs.StringVar(&f.Carrier, "carrier", "", "list: only this carrier slug")
 	fs.IntVar(&f.Limit, "limit", 100, "list: at most this many")
@@ -79,6 +84,9 @@ func phrasesCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 		logger.Info("phrases renormalised", "events", res.Events, "wordings", res.Wordings, "dry_run", *dryRun, "seconds", time.Since(start).Seconds())
 		return exitOK
 	}
+	if *disagreements {
+		return listDisagreements(ctx, env, clients, db, f, *format)
+	}
 	ps, err := rebuild.Phrases(ctx, clients.ClickHouse, db, table, f)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch phrases: %v\n", err)
@@ -100,6 +108,28 @@ func phrasesCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 		}
 		tw.Flush()
 		fmt.Fprintf(env.stdout, "%d wordings\n", len(ps))
+	}
+	return exitOK
+}
+
+func listDisagreements(ctx context.Context, env *cmdEnv, clients *service.Clients, db string, f rebuild.PhraseFilter, format string) int {
+	ds, err := rebuild.Disagreements(ctx, clients.ClickHouse, db, f)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch phrases: %v\n", err)
+		return exitFailure
+	}
+	if !printStructured(env, format, ds) {
+		tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "EVENTS\tPROVIDER\tCARRIER\tSTORED AS\tPROVIDER SAYS\tLAST SEEN\tRAW STATUS")
+		for _, d := range ds {
+			raw := d.RawStatus
+			if len(raw) > 90 {
+				raw = raw[:87] + "..."
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Events, d.Provider, d.Carrier, d.SubStatus, d.ProviderStatus, d.LastSeen.UTC().Format("2006-01-02"), raw)
+		}
+		tw.Flush()
+		fmt.Fprintf(env.stdout, "%d disagreeing wordings\n", len(ds))
 	}
 	return exitOK
 }

@@ -3,7 +3,7 @@
 -- this order (trackingTable, orderTable and InsertDeadLetters in sink.go).
 
 {{define "insert_tracking_events"}}
-INSERT INTO {{.DB}}.tracking_events (event_id, tracking_number, tracking_number_raw, carrier, status, sub_status, status_given, raw_status, occurred_at,
+INSERT INTO {{.DB}}.tracking_events (event_id, tracking_number, tracking_number_raw, carrier, status, sub_status, status_given, provider, provider_status, raw_status, occurred_at,
     location_country, location_city, location_city_norm, location_postal, location_postal_norm,
     dest_country, dest_city, dest_city_norm, dest_postal, dest_postal_norm, source_topic, source_partition, source_offset, source_kind, source_file, source_line)
 {{end}}

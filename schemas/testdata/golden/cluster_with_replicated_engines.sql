@@ -540,3 +540,8 @@ SELECT tracking_number, carrier, number_verdict AS verdict, number_couriers AS c
 FROM `tw`.order_events
 WHERE number_verdict != '';
 
+-- 0017_provider_status.sql
+ALTER TABLE `tw`.tracking_events ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS provider LowCardinality(String) DEFAULT '' COMMENT 'the aggregator that sent the event (aftership, 17track, ...), or empty' AFTER status_given,
+    ADD COLUMN IF NOT EXISTS provider_status LowCardinality(String) DEFAULT '' COMMENT 'the provider''s reading as status/detail, or empty' AFTER provider;
+
