@@ -508,13 +508,13 @@ func printSoak(w io.Writer, o bench.SoakOptions, r *bench.SoakResult) {
 	for _, t := range []string{schemas.TrackingTopic, schemas.OrderTopic} {
 		fmt.Fprintf(w, "| %s | %d | %d | %v |\n", t, r.Produced[t], r.Stored[t], r.Missing[t])
 	}
-	fmt.Fprintln(w, "\n| node | tracking rows: raw | after FINAL | distinct ids | order rows: raw | after FINAL | distinct ids |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "\n| node | tracking rows: raw | after FINAL | distinct ids | order rows: raw | after FINAL | distinct ids | alert changes |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, n := range r.Nodes {
-		fmt.Fprintf(w, "| shard %d replica %d | %d | %d | %d | %d | %d | %d |\n", n.Shard, n.Replica, n.TrackingRaw, n.TrackingRows, n.TrackingDistinct,
-			n.OrderRaw, n.OrderRows, n.OrderDistinct)
+		fmt.Fprintf(w, "| shard %d replica %d | %d | %d | %d | %d | %d | %d | %d |\n", n.Shard, n.Replica, n.TrackingRaw, n.TrackingRows, n.TrackingDistinct,
+			n.OrderRaw, n.OrderRows, n.OrderDistinct, n.AlertChanges)
 	}
-	fmt.Fprintf(w, "\nreplicas of each shard identical: %v\n", r.ReplicasIdentical)
+	fmt.Fprintf(w, "\nreplicas of each shard identical (events and alert changes): %v\n", r.ReplicasIdentical)
 	fmt.Fprintf(w, "alert changes logged: %d; delivered: %d (requests %d; re-deliveries %d, with the first's webhook-id %d); undelivered: %v\n",
 		r.Changes, r.Delivered, r.Requests, r.Redelivered, r.SameID, r.Undelivered)
 	fmt.Fprintf(w, "alert transitions delivered: %d, of which under more than one change id: %d\n", r.Transitions, r.TransitionIDs)

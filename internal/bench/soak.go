@@ -61,8 +61,8 @@ type SoakResult struct {
 	Missing map[string][]string
 	// Nodes are each node's rows of the event tables.
 	Nodes []SoakNode
-	// ReplicasIdentical: every shard's replicas hold the same events (their count and a
-	// hash of their ids after FINAL).
+	// ReplicasIdentical: every shard's replicas hold the same events and alert changes
+	// (their counts and a hash of their ids after FINAL).
 	ReplicasIdentical bool
 	// Changes are the alert changes logged (read through the cluster); Delivered, those
 	// the receiver got; Requests, every request it got; Redelivered, requests for a
@@ -82,6 +82,7 @@ type SoakNode struct {
 	Shard, Replica                              int
 	TrackingRaw, TrackingRows, TrackingDistinct uint64
 	OrderRaw, OrderRows, OrderDistinct          uint64
+	AlertChanges                                uint64 // the alert changes the shard's runs logged here
 }
 
 // OK reports whether the soak kept every promise: every produced event stored once (on
@@ -367,11 +368,19 @@ log:
 			break
 		}
 	}
+	// stop the instances half-way between two ticks (every minute, on the minute), so that
+	// no run is cut between recording on a shard's replica and copying to the others
+	mid := time.Now().Truncate(time.Minute).Add(30 * time.Second)
+	if mid.Before(time.Now()) {
+		mid = mid.Add(time.Minute)
+	}
+	time.Sleep(time.Until(mid))
 	for _, c := range instances {
 		if c != nil && c.Process != nil {
 			_ = c.Process.Signal(syscall.SIGTERM)
 		}
 	}
+	time.Sleep(5 * time.Second)
 	res.Changes = len(changes)
 	recv.report(res, changes)
 
@@ -395,7 +404,7 @@ log:
 		}
 	}
 	res.ReplicasIdentical = true
-	sums := map[int][4]uint64{}
+	sums := map[int][6]uint64{}
 	for i, a := range addrs {
 		s, r := i/o.Replicas+1, i%o.Replicas+1
 		c, err := store.Open(ctx, store.Config{Username: "default", DialTimeout: 10 * time.Second, MaxOpenConns: 1}, a)
@@ -403,15 +412,15 @@ log:
 			return nil, err
 		}
 		n := SoakNode{Shard: s, Replica: r}
-		var th, oh uint64
+		var th, oh, ch uint64
 		err = c.QueryRow(ctx, statements.In(schemas.LocalDatabase(db), "soak_node_rows")).Scan(&n.TrackingRaw, &n.TrackingRows, &n.TrackingDistinct, &th,
-			&n.OrderRaw, &n.OrderRows, &n.OrderDistinct, &oh)
+			&n.OrderRaw, &n.OrderRows, &n.OrderDistinct, &oh, &n.AlertChanges, &ch)
 		c.Close()
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", a, err)
 		}
 		res.Nodes = append(res.Nodes, n)
-		sum := [4]uint64{n.TrackingRows, th, n.OrderRows, oh}
+		sum := [6]uint64{n.TrackingRows, th, n.OrderRows, oh, n.AlertChanges, ch}
 		if prev, ok := sums[s]; ok && prev != sum {
 			res.ReplicasIdentical = false
 		}

@@ -24,10 +24,11 @@
 -- The soak: a node's event rows: raw (a block re-read after a crash may be stored again
 -- under another deduplication token, until a merge collapses it), after FINAL, distinct
 -- ids, and a hash of the ids after FINAL that the replicas of a shard share when they
--- hold the same events.
-{{define "soak_node_rows"}}SELECT t.raw, t.rows, t.ids, t.hash, o.raw, o.rows, o.ids, o.hash FROM
+-- hold the same events; and its alert changes (their count and a hash of their ids).
+{{define "soak_node_rows"}}SELECT t.raw, t.rows, t.ids, t.hash, o.raw, o.rows, o.ids, o.hash, c.ids, c.hash FROM
     (SELECT (SELECT count() FROM {{.DB}}.tracking_events) AS raw, count() AS rows, uniqExact(event_id) AS ids, groupBitXor(cityHash64(event_id)) AS hash FROM {{.DB}}.tracking_events FINAL) AS t,
-    (SELECT (SELECT count() FROM {{.DB}}.order_events) AS raw, count() AS rows, uniqExact(event_id) AS ids, groupBitXor(cityHash64(event_id)) AS hash FROM {{.DB}}.order_events FINAL) AS o{{end}}
+    (SELECT (SELECT count() FROM {{.DB}}.order_events) AS raw, count() AS rows, uniqExact(event_id) AS ids, groupBitXor(cityHash64(event_id)) AS hash FROM {{.DB}}.order_events FINAL) AS o,
+    (SELECT count() AS ids, groupBitXor(cityHash64(change_id)) AS hash FROM {{.DB}}.alert_changes FINAL) AS c{{end}}
 
 -- Each table's size on disk in database {db}: rows, compressed and uncompressed bytes of
 -- its active parts.
