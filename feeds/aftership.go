@@ -28,6 +28,9 @@ type afterShipTracking struct {
 	Checkpoints            []afterShipCheckpoint `json:"checkpoints"`
 }
 
+// afterShipCheckpoint reads a checkpoint of either naming: API 2024-04's zip and
+// country_iso3 (AfterShip/tracking-sdk-go, model/checkpoint.go) and later versions'
+// postal_code and country_region (aftership-tracking-sdk, Checkpoint).
 type afterShipCheckpoint struct {
 	Slug           string `json:"slug"`
 	CheckpointTime string `json:"checkpoint_time"`
@@ -36,6 +39,7 @@ type afterShipCheckpoint struct {
 	City           string `json:"city"`
 	State          string `json:"state"`
 	Zip            string `json:"zip"`
+	PostalCode     string `json:"postal_code"`
 	CountryISO3    string `json:"country_iso3"`
 	CountryRegion  string `json:"country_region"`
 	CountryName    string `json:"country_name"`
@@ -76,7 +80,7 @@ func parseAfterShip(body []byte, _ Source) (Events, error) {
 			// the carrier's own time, words and place: not the city AfterShip parses out
 			// of them, which a later re-sent history may fill in
 			identity: c.CheckpointTime + "|" + c.Message + "|" + c.Location,
-			location: place(first(c.CountryRegion, c.CountryISO3, c.CountryName), city, c.Zip), destination: dest,
+			location: place(first(c.CountryRegion, c.CountryISO3, c.CountryName), city, first(c.PostalCode, c.Zip)), destination: dest,
 		})
 	}
 	return Events{Tracking: trackingEvents(AfterShip, cps)}, nil

@@ -33,7 +33,7 @@ func TestEachProvidersDocumentedPayloadMapsToContractEvents(t *testing.T) {
 	}{
 		{AfterShip, "aftership.json", nil, 2, want{"RR123456785CN", "china-post", "Electronic information received", "info_received/pre_advice", time.Date(2026, 10, 1, 10, 2, 0, 0, cst), "CHN"}},
 		{SeventeenTrack, "17track.json", nil, 2, want{"RR123456785CN", "china-post", "Departure from outward office of exchange", "in_transit/departed", time.Date(2026, 10, 3, 9, 31, 0, 0, cst), "CN"}},
-		{TrackingMore, "trackingmore.json", nil, 2, want{"9400111899223818218407", "usps", "Shipping Label Created, USPS Awaiting Item", "info_received/pre_advice", time.Date(2026, 10, 1, 13, 10, 0, 0, time.UTC), ""}},
+		{TrackingMore, "trackingmore.json", nil, 2, want{"9400111899223818218407", "usps", "Shipping Label Created, USPS Awaiting Item", "info_received/pre_advice", time.Date(2026, 10, 1, 13, 10, 0, 0, time.UTC), "US"}},
 		{EasyPost, "easypost.json", nil, 2, want{"9400110898825022579493", "usps", "Arrived at USPS Regional Facility", "in_transit/arrived", time.Date(2026, 10, 3, 8, 31, 0, 0, time.UTC), "US"}},
 		{Ship24, "ship24.json", nil, 2, want{"S24DEMO456393", "usps", "Electronic information received", "info_received/pre_advice", time.Date(2026, 10, 1, 10, 2, 0, 0, time.UTC), ""}},
 	} {
@@ -165,4 +165,39 @@ func TestAReSentHistoryWithAFilledInCityKeepsItsEventIDs(t *testing.T) {
 	if first.Tracking[0].EventID != again.Tracking[0].EventID {
 		t.Fatalf("the same checkpoint with its city filled in: %s, then %s", first.Tracking[0].EventID, again.Tracking[0].EventID)
 	}
+}
+
+func TestProviderAfterShipCheckpointOfALaterAPIVersionKeepsItsPlace(t *testing.T) {
+	// API versions after 2024-04 name a checkpoint's country country_region and its
+	// postal code postal_code (aftership-tracking-sdk, Checkpoint).
+	body := `{"event":"tracking_update","msg":{"tracking_number":"RR123456785CN","slug":"china-post","checkpoints":[
+	  {"slug":"china-post","checkpoint_time":"2026-10-03T09:31:00+08:00","message":"Departure from outward office of exchange",
+	   "location":"Shenzhen","city":"Shenzhen","postal_code":"518000","country_region":"CHN","country_region_name":"China",
+	   "tag":"InTransit","subtag":"InTransit_007"}]}}`
+	ev, err := Map(AfterShip, []byte(body), Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Tracking) != 1 {
+		t.Fatalf("%d events", len(ev.Tracking))
+	}
+	if l := ev.Tracking[0].Location; l == nil || l.Country != "CHN" || l.PostalCode != "518000" || l.City != "Shenzhen" {
+		t.Fatalf("location %+v", l)
+	}
+}
+
+func TestProviderTrackingMoreCheckpointPlaceComesFromItsFields(t *testing.T) {
+	ev, err := Map(TrackingMore, readPayload(t, "trackingmore.json"), Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ev.Tracking {
+		if e.RawStatus == "Shipping Label Created, USPS Awaiting Item" {
+			if l := e.Location; l == nil || l.Country != "US" || l.City != "DALLAS" || l.PostalCode != "75201" {
+				t.Fatalf("location %+v", l)
+			}
+			return
+		}
+	}
+	t.Fatal("no label-created checkpoint")
 }

@@ -38,6 +38,8 @@ type trackingMoreTracking struct {
 	DestinationInfo    trackingMoreInfo `json:"destination_info"`
 }
 
+// trackingMoreInfo is origin_info or destination_info, as TrackingMore's v4 Go client
+// declares them (TrackingMore-API/trackingmore-sdk-go, trackings.go, Tracking).
 type trackingMoreInfo struct {
 	CourierCode string `json:"courier_code"`
 	TrackInfo   []struct {
@@ -46,6 +48,9 @@ type trackingMoreInfo struct {
 		Location                    string `json:"location"`
 		CheckpointDeliveryStatus    string `json:"checkpoint_delivery_status"`
 		CheckpointDeliverySubstatus string `json:"checkpoint_delivery_substatus"`
+		CountryISO2                 string `json:"country_iso2"`
+		City                        string `json:"city"`
+		Zip                         string `json:"zip"`
 	} `json:"trackinfo"`
 }
 
@@ -74,7 +79,7 @@ func parseTrackingMore(body []byte, _ Source) (Events, error) {
 					number: t.TrackingNumber, carrier: slug, raw: c.TrackingDetail,
 					status: trackingMoreStatus(c.CheckpointDeliveryStatus, c.CheckpointDeliverySubstatus), at: at,
 					identity: slug + "|" + c.CheckpointDate + "|" + c.TrackingDetail + "|" + c.Location,
-					location: place("", c.Location, ""), destination: dest,
+					location: place(c.CountryISO2, first(c.City, c.Location), c.Zip), destination: dest,
 				})
 			}
 		}
