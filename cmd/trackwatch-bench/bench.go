@@ -518,6 +518,7 @@ func printSoak(w io.Writer, o bench.SoakOptions, r *bench.SoakResult) {
 	fmt.Fprintf(w, "alert changes logged: %d; delivered: %d (requests %d; re-deliveries %d, with the first's webhook-id %d); undelivered: %v\n",
 		r.Changes, r.Delivered, r.Requests, r.Redelivered, r.SameID, r.Undelivered)
 	fmt.Fprintf(w, "alert transitions delivered: %d, of which under more than one change id: %d\n", r.Transitions, r.TransitionIDs)
+	fmt.Fprintf(w, "embedded servers restarted by their supervisor after a crash: %d\n", r.Restarts)
 	fmt.Fprintf(w, "result: %s\n", map[bool]string{true: "every promise kept", false: "FAILED"}[r.OK()])
 }
 

@@ -71,6 +71,9 @@ type SoakResult struct {
 	Changes, Delivered, Requests, Redelivered, SameID int
 	// Undelivered are logged changes the receiver never got (the first few).
 	Undelivered []string
+	// Restarts counts the embedded servers' restarts after a crash (libchdb's server
+	// aborts where a real one survives; its supervisor starts it again).
+	Restarts int
 	// Transitions are the (alert, kind) pairs delivered; TransitionIDs counts those
 	// delivered under more than one change id (a replica that missed runs recorded the
 	// same transition at a later moment).
@@ -400,6 +403,13 @@ log:
 		for id := range produced[t] {
 			if !have[id] && len(res.Missing[t]) < 5 {
 				res.Missing[t] = append(res.Missing[t], id)
+			}
+		}
+	}
+	for _, shard := range cl.Nodes {
+		for _, n := range shard {
+			if n != nil {
+				res.Restarts += n.Restarts()
 			}
 		}
 	}
