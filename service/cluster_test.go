@@ -210,8 +210,28 @@ func TestClusterFindsWhatOneServerFinds(t *testing.T) {
 		t.Skip("starts six embedded ClickHouse servers")
 	}
 	traffic := simulate.Run(simulate.Options{Seed: 11, Orders: 600})
-	half := len(traffic.Messages) / 2
-	steps := []time.Time{traffic.AsOf.Add(-72 * time.Hour), traffic.AsOf.Add(-24 * time.Hour), traffic.AsOf}
+	// first every carrier event and most order events; later the last third of the order
+	// events alone (so that a scoped run sees orders that changed without their numbers)
+	var first, later []simulate.Message
+	orders := 0
+	for _, m := range traffic.Messages {
+		if m.Topic == schemas.OrderTopic {
+			orders++
+		}
+	}
+	seen := 0
+	for _, m := range traffic.Messages {
+		if m.Topic == schemas.OrderTopic {
+			if seen++; seen > orders*2/3 {
+				later = append(later, m)
+				continue
+			}
+		}
+		first = append(first, m)
+	}
+	// an hour apart: the runs after the first are scoped to what changed (a run a day
+	// after the last full one would be full again: detect.full_run_every)
+	steps := []time.Time{traffic.AsOf.Add(-2 * time.Hour), traffic.AsOf.Add(-time.Hour), traffic.AsOf}
 
 	type outcome struct {
 		alerts   [][]alertRow
@@ -221,11 +241,11 @@ func TestClusterFindsWhatOneServerFinds(t *testing.T) {
 	}
 	run := func(w *clusterWorld) outcome {
 		var o outcome
-		w.ingest(traffic.Messages[:half])
+		w.ingest(first)
 		w.scheduled(steps[0])
 		a, c := w.alerts()
 		o.alerts, o.changes = append(o.alerts, a), append(o.changes, c)
-		w.ingest(traffic.Messages[half:])
+		w.ingest(later)
 		for _, at := range steps[1:] {
 			w.scheduled(at)
 			a, c := w.alerts()
@@ -313,7 +333,7 @@ func TestReplicasOfAShardKeepOneHistory(t *testing.T) {
 		t.Skip("starts three embedded ClickHouse servers")
 	}
 	traffic := simulate.Run(simulate.Options{Seed: 5, Orders: 300})
-	steps := []time.Time{traffic.AsOf.Add(-48 * time.Hour), traffic.AsOf.Add(-24 * time.Hour), traffic.AsOf}
+	steps := []time.Time{traffic.AsOf.Add(-2 * time.Hour), traffic.AsOf.Add(-time.Hour), traffic.AsOf}
 	one := startWorld(t, 1)
 	one.ingest(traffic.Messages)
 	for _, at := range steps {

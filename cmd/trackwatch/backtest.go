@@ -11,6 +11,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/backtest"
 	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/service"
 )
 
 const backtestUsage = `Usage: trackwatch backtest --from DATE --to DATE [--step 24h] [--detector NAME ...] [--parallel 2] [--notify] [--format table|json|csv]
@@ -64,6 +65,10 @@ func backtestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 	cfg, logger, ok := cf.loadOrExit(env)
 	if !ok {
 		return exitUsage
+	}
+	if service.Clustered(cfg) {
+		fmt.Fprintln(env.stderr, "trackwatch backtest: not supported on a cluster yet (a backtest runs over one database; see docs/cluster.md)")
+		return exitFailure
 	}
 	clients, ok := connect(ctx, env, "backtest", cfg)
 	if !ok {
