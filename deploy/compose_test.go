@@ -5,6 +5,7 @@
 package deploy_test
 
 import (
+	"encoding/xml"
 	"fmt"
 	"os"
 	"os/exec"
@@ -100,7 +101,7 @@ func TestTheComposeFileIsValidAndItsTrackwatchConfigLoads(t *testing.T) {
 				}
 			}
 		}
-		cfg := trackwatchConfig(t, cf)
+		cfg := trackwatchConfig(t, cf, "trackwatch")
 		if cfg.Kafka.Embedded() || cfg.ClickHouse.Embedded() || len(cfg.HTTP.Tokens) == 0 {
 			t.Errorf("compose config: brokers %v, clickhouse %v, %d tokens: want real servers and API tokens", cfg.Kafka.Brokers, cfg.ClickHouse.Addr, len(cfg.HTTP.Tokens))
 		}
@@ -122,9 +123,9 @@ func TestTheComposeFileIsValidAndItsTrackwatchConfigLoads(t *testing.T) {
 
 // trackwatchConfig loads the trackwatch service's configuration from a resolved compose
 // file: its environment, and the file TRACKWATCH_CONFIG names inside a mounted directory.
-func trackwatchConfig(t *testing.T, cf composeFile) config.Config {
+func trackwatchConfig(t *testing.T, cf composeFile, service string) config.Config {
 	t.Helper()
-	tw, ok := cf.Services["trackwatch"]
+	tw, ok := cf.Services[service]
 	if !ok || tw.Build == nil {
 		t.Fatal("no trackwatch service built from the Dockerfile")
 	}
@@ -150,6 +151,76 @@ func trackwatchConfig(t *testing.T, cf composeFile) config.Config {
 		t.Fatalf("the compose file's trackwatch config %s does not load: %v", mounted, err)
 	}
 	return cfg
+}
+
+// The cluster profile: four ClickHouse servers that the mounted cluster configuration
+// names as 2 shards x 2 replicas and as one shard of all four (the everywhere cluster of
+// clickhouse.replication write_all), with the password they are given, and a trackwatch
+// whose configuration loads as a write_all cluster reached through one of them.
+func TestTheClusterProfileIsAWriteAllClusterOfItsServers(t *testing.T) {
+	dc := dockerCompose(t)
+	out, err := exec.Command(dc, "-f", filepath.Join("..", "docker-compose.yml"), "--profile", "cluster", "config").Output()
+	if err != nil {
+		t.Fatalf("docker-compose --profile cluster config: %v\n%s", err, out)
+	}
+	var cf composeFile
+	if err := yaml.Unmarshal(out, &cf); err != nil {
+		t.Fatal(err)
+	}
+	cfg := trackwatchConfig(t, cf, "trackwatch-cluster")
+	if cfg.ClickHouse.Cluster == "" || cfg.ClickHouse.Replication != "write_all" || len(cfg.ClickHouse.Addr) != 1 {
+		t.Fatalf("trackwatch-cluster: cluster %q, replication %q, addr %v: want a write_all cluster through one server", cfg.ClickHouse.Cluster, cfg.ClickHouse.Replication, cfg.ClickHouse.Addr)
+	}
+	xmlFile := filepath.Join("compose", "clickhouse-cluster.xml")
+	b, err := os.ReadFile(xmlFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		RemoteServers struct {
+			Clusters []struct {
+				XMLName xml.Name
+				Shards  []struct {
+					Internal bool `xml:"internal_replication"`
+					Replicas []struct {
+						Host     string `xml:"host"`
+						Port     int    `xml:"port"`
+						Password string `xml:"password"`
+					} `xml:"replica"`
+				} `xml:"shard"`
+			} `xml:",any"`
+		} `xml:"remote_servers"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s: %v", xmlFile, err)
+	}
+	shape := map[string][]int{}
+	for _, c := range doc.RemoteServers.Clusters {
+		for _, sh := range c.Shards {
+			if sh.Internal {
+				t.Errorf("cluster %s: internal_replication true: trackwatch writes each replica itself (write_all)", c.XMLName.Local)
+			}
+			shape[c.XMLName.Local] = append(shape[c.XMLName.Local], len(sh.Replicas))
+			for _, r := range sh.Replicas {
+				s, ok := cf.Services[r.Host]
+				if !ok || !slices.ContainsFunc(s.Volumes, func(v string) bool {
+					return strings.HasSuffix(v, "clickhouse-cluster.xml:/etc/clickhouse-server/config.d/cluster.xml:ro")
+				}) {
+					t.Errorf("cluster %s names %s, which is not a server of the profile with this configuration", c.XMLName.Local, r.Host)
+				}
+				if r.Port != 9000 || r.Password != s.Environment["CLICKHOUSE_PASSWORD"] || r.Password != cfg.ClickHouse.Password.Reveal() {
+					t.Errorf("cluster %s: %s:%d with another password than the server's and trackwatch's", c.XMLName.Local, r.Host, r.Port)
+				}
+			}
+		}
+	}
+	name := cfg.ClickHouse.Cluster
+	if !slices.Equal(shape[name], []int{2, 2}) || !slices.Equal(shape[name+"_everywhere"], []int{4}) {
+		t.Errorf("clusters %v: want %s as 2 shards of 2 replicas and %s_everywhere as one shard of 4", shape, name, name)
+	}
+	if host, _, _ := strings.Cut(cfg.ClickHouse.Addr[0], ":"); cf.Services[host].Image == "" {
+		t.Errorf("trackwatch-cluster reaches %s, not a server of the profile", cfg.ClickHouse.Addr[0])
+	}
 }
 
 // The monitoring profile's Prometheus and Alertmanager configurations pass their own

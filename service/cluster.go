@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -169,23 +170,72 @@ var syncTables = []struct{ table, column string }{
 }
 
 // syncReplica copies what the scheduled runs recorded on one replica of a shard to
-// another, through remote() on the receiving node: the rows from its own latest on.
+// another: for each table, the rows from the receiving replica's own latest version on.
+// The rows pass through trackwatch (the servers' own remote() would need the
+// credentials in the statement).
 func syncReplica(cfg store.Config) detect.SyncFunc {
 	local := schemas.LocalDatabase(cfg.Database)
 	return func(ctx context.Context, from, to detect.Node) error {
-		conn, err := store.Open(ctx, nodeConfig(cfg), to.Name)
+		src, err := store.Open(ctx, nodeConfig(cfg), from.Name)
 		if err != nil {
 			return err
 		}
-		defer conn.Close()
+		defer src.Close()
+		dst, err := store.Open(ctx, nodeConfig(cfg), to.Name)
+		if err != nil {
+			return err
+		}
+		defer dst.Close()
 		for _, t := range syncTables {
-			q := statements.Text("sync_table", sqlfile.DB(local).With("Table", sqlfile.Ident(t.table)).With("Column", t.column))
-			if err := conn.Exec(ctx, q, clickhouse.Named("from", from.Name), clickhouse.Named("db", local), clickhouse.Named("table", t.table)); err != nil {
+			data := sqlfile.DB(local).With("Table", sqlfile.Ident(t.table)).With("Column", t.column)
+			if err := copyRows(ctx, src, dst, data); err != nil {
 				return fmt.Errorf("%s: %w", t.table, err)
 			}
 		}
 		return nil
 	}
+}
+
+// copyRows copies the rows of a table (data: DB, Table, Column) from src from dst's
+// latest version of Column on, whatever the table's columns.
+func copyRows(ctx context.Context, src, dst driver.Conn, data sqlfile.Data) error {
+	var latest string
+	if err := dst.QueryRow(ctx, statements.Text("sync_latest", data)).Scan(&latest); err != nil {
+		return err
+	}
+	rows, err := src.Query(ctx, statements.Text("sync_rows", data), clickhouse.Named("from", latest))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	types := rows.ColumnTypes()
+	batch, err := dst.PrepareBatch(ctx, statements.Text("sync_insert", data))
+	if err != nil {
+		return err
+	}
+	defer batch.Abort()
+	for rows.Next() {
+		vals := make([]any, len(types))
+		for i, ct := range types {
+			vals[i] = reflect.New(ct.ScanType()).Interface()
+		}
+		if err := rows.Scan(vals...); err != nil {
+			return err
+		}
+		for i, v := range vals {
+			vals[i] = reflect.ValueOf(v).Elem().Interface()
+		}
+		if err := batch.Append(vals...); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if batch.Rows() == 0 {
+		return nil
+	}
+	return batch.Send()
 }
 
 // NodeState is what a node of a cluster says of its local database's schema (Err when

@@ -5,8 +5,12 @@ SELECT shard_num, replica_num, host_address, port FROM system.clusters
 WHERE cluster = {cluster:String} ORDER BY shard_num, replica_num
 {{end}}
 
--- What a shard's scheduled run recorded on the replica that evaluated it (from), copied
--- into this replica's table: the rows from this replica's latest version on (a block
--- copied twice collapses, the tables replace by key, or are read by their latest row).
-{{define "sync_table"}}INSERT INTO {{.DB}}.{{.Table}} SELECT * FROM remote({from:String}, {db:String}, {table:String})
-WHERE {{.Column}} >= (SELECT max({{.Column}}) FROM {{.DB}}.{{.Table}}){{end}}
+-- What a shard's scheduled run recorded on the replica that evaluated it, copied to
+-- another replica (syncReplica): the other replica's latest version of a table, then the
+-- evaluating replica's rows from it on (a row copied twice collapses: the tables replace
+-- by key, or are read by their latest row).
+{{define "sync_latest"}}SELECT toString(max({{.Column}})) FROM {{.DB}}.{{.Table}}{{end}}
+
+{{define "sync_rows"}}SELECT * FROM {{.DB}}.{{.Table}} WHERE {{.Column}} >= {from:String}{{end}}
+
+{{define "sync_insert"}}INSERT INTO {{.DB}}.{{.Table}}{{end}}
