@@ -81,7 +81,7 @@ func (c *Clients) Detect(ctx context.Context, set *detect.Set, cfg detect.Config
 	return all, res, err
 }
 
-// detectNodes is Detect on an embedded cluster: every node evaluates its shard's orders
+// detectNodes is Detect on a cluster: every node evaluates its shard's orders
 // in its local database (and records them there); the findings are replica 1's of each
 // shard, together, ordered as one server orders them.
 func (c *Clients) detectNodes(ctx context.Context, set *detect.Set, cfg detect.Config, asOf time.Time, record bool) ([]detect.Finding, alert.Result, error) {

@@ -515,6 +515,9 @@ func printSoak(w io.Writer, o bench.SoakOptions, r *bench.SoakResult) {
 			n.OrderRaw, n.OrderRows, n.OrderDistinct, n.AlertChanges)
 	}
 	fmt.Fprintf(w, "\nreplicas of each shard identical (events and alert changes): %v\n", r.ReplicasIdentical)
+	for _, d := range r.ReplicaDiffs {
+		fmt.Fprintf(w, "  %s\n", d)
+	}
 	fmt.Fprintf(w, "alert changes logged: %d; delivered: %d (requests %d; re-deliveries %d, with the first's webhook-id %d); undelivered: %v\n",
 		r.Changes, r.Delivered, r.Requests, r.Redelivered, r.SameID, r.Undelivered)
 	fmt.Fprintf(w, "alert transitions delivered: %d, of which under more than one change id: %d\n", r.Transitions, r.TransitionIDs)

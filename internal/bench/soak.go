@@ -69,6 +69,8 @@ type SoakResult struct {
 	// change it had already got, and SameID, how many of those carried the same
 	// webhook-id as the first (all of them should).
 	Changes, Delivered, Requests, Redelivered, SameID int
+	// ReplicaDiffs name a few alert changes one replica of a shard has and another lacks.
+	ReplicaDiffs []string
 	// Undelivered are logged changes the receiver never got (the first few).
 	Undelivered []string
 	// Restarts counts the embedded servers' restarts after a crash (libchdb's server
@@ -139,8 +141,15 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	res := &SoakResult{Produced: map[string]int{}, Stored: map[string]int{}, Missing: map[string][]string{}}
+	var res *SoakResult
+	defer func() { // a failed soak keeps the instances' logs for a look
+		if res == nil || !res.OK() {
+			o.Progress("the instances' logs are kept in " + dir)
+			return
+		}
+		os.RemoveAll(dir)
+	}()
+	res = &SoakResult{Produced: map[string]int{}, Stored: map[string]int{}, Missing: map[string][]string{}}
 
 	kport, err := devstack.FreePort("127.0.0.1")
 	if err != nil {
@@ -415,6 +424,7 @@ log:
 	}
 	res.ReplicasIdentical = true
 	sums := map[int][6]uint64{}
+	changesOf := map[int]map[string]string{} // the first replica's of each shard
 	for i, a := range addrs {
 		s, r := i/o.Replicas+1, i%o.Replicas+1
 		c, err := store.Open(ctx, store.Config{Username: "default", DialTimeout: 10 * time.Second, MaxOpenConns: 1}, a)
@@ -422,6 +432,32 @@ log:
 			return nil, err
 		}
 		n := SoakNode{Shard: s, Replica: r}
+		var ids []struct {
+			ID   string `ch:"change_id"`
+			What string `ch:"what"`
+		}
+		if err := c.Select(ctx, &ids, statements.In(schemas.LocalDatabase(db), "soak_node_changes")); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("node %s: %w", a, err)
+		}
+		mine := map[string]string{}
+		for _, x := range ids {
+			mine[x.ID] = x.What
+		}
+		if first, ok := changesOf[s]; !ok {
+			changesOf[s] = mine
+		} else {
+			for id, what := range mine {
+				if _, ok := first[id]; !ok && len(res.ReplicaDiffs) < 10 {
+					res.ReplicaDiffs = append(res.ReplicaDiffs, fmt.Sprintf("shard %d replica %d only: %s", s, r, what))
+				}
+			}
+			for id, what := range first {
+				if _, ok := mine[id]; !ok && len(res.ReplicaDiffs) < 10 {
+					res.ReplicaDiffs = append(res.ReplicaDiffs, fmt.Sprintf("shard %d replica 1 only (not %d): %s", s, r, what))
+				}
+			}
+		}
 		var th, oh, ch uint64
 		err = c.QueryRow(ctx, statements.In(schemas.LocalDatabase(db), "soak_node_rows")).Scan(&n.TrackingRaw, &n.TrackingRows, &n.TrackingDistinct, &th,
 			&n.OrderRaw, &n.OrderRows, &n.OrderDistinct, &oh, &n.AlertChanges, &ch)

@@ -11,6 +11,8 @@ WHERE cluster = {cluster:String} ORDER BY shard_num, replica_num
 -- by key, or are read by their latest row).
 {{define "sync_latest"}}SELECT toString(max({{.Column}})) FROM {{.DB}}.{{.Table}}{{end}}
 
-{{define "sync_rows"}}SELECT * FROM {{.DB}}.{{.Table}} WHERE {{.Column}} >= {from:String}{{end}}
+-- In version order: an insert cut short keeps a prefix, which the next copy continues
+-- from its latest version.
+{{define "sync_rows"}}SELECT * FROM {{.DB}}.{{.Table}} WHERE {{.Column}} >= {from:String} ORDER BY {{.Column}}{{end}}
 
 {{define "sync_insert"}}INSERT INTO {{.DB}}.{{.Table}}{{end}}

@@ -34,3 +34,6 @@
 -- its active parts.
 {{define "table_bytes"}}SELECT table, sum(rows) AS rows, sum(data_compressed_bytes) AS compressed, sum(data_uncompressed_bytes) AS uncompressed
 FROM system.parts WHERE database = {db:String} AND active AND table != 'bench_held_events' GROUP BY table ORDER BY compressed DESC{{end}}
+
+-- The soak: a node's alert changes (id, the moment of the run, its kind and order).
+{{define "soak_node_changes"}}SELECT change_id, concat(toString(as_of), ' ', kind, ' ', detector, ' ', order_id) AS what FROM {{.DB}}.alert_changes FINAL{{end}}
