@@ -76,6 +76,7 @@ type setData struct {
 	CarrierSummary         string
 	OrderSummary           string
 	Mode, FlaggedRows      string // findings.sql
+	Dodged                 string // cancel_dodged's condition, for every order (candidates.sql)
 	// a scoped run's tables (findScope)
 	ScopeNumbers, ScopeOrderMonths, ScopeCarrierMonths string
 }
@@ -112,7 +113,14 @@ func NewSet(db string, names ...string) (*Set, error) {
 	data := setData{DB: "`" + db + "`", Orders: ordersTable, Candidates: flagged, Detectors: parts,
 		ScopeNumbers: scopeNumbers, ScopeOrderMonths: scopeOrderMonths, ScopeCarrierMonths: scopeCarrierMonths,
 		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
-	var err error
+	dodged, err := parseSQL("cancel_dodged.sql")
+	if err != nil {
+		return nil, err
+	}
+	if data.Dodged, err = dodged.Render("dodged", nil); err != nil {
+		return nil, fmt.Errorf("detector sql cancel_dodged, block dodged: %w", err)
+	}
+	data.Dodged = stripComments(data.Dodged)
 	s.stages = map[variant]stageSQL{}
 	for _, summaries := range []bool{true, false} {
 		for _, mode := range []runMode{modePlain, modeFull, modeScoped} {

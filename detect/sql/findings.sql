@@ -7,7 +7,9 @@
 -- whose (detector, order, number) are rows of a table (Findings.Data's FindingsOf), with timelines.
 SELECT
     detector, order_id, tracking_number, seller_id, buyer_id, marketplace,
-    multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Severity}}, {{end}}'') AS severity,
+    -- a shipment declared to dodge a cancellation lifts the order's other findings a level
+    if(cancel_dodged AND detector != 'cancel_dodged',
+        multiIf(detector_severity = 'low', 'medium', detector_severity = 'medium', 'high', 'critical'), detector_severity) AS severity,
     multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Recommendation}}, {{end}}'') AS recommendation,
     -- the reason in every language the files define, kept for the configured ones; the
     -- first configured language is also the plain reason
@@ -22,6 +24,9 @@ SELECT
     {{- if eq .Mode "draft"}},
     timeline_key
     {{- end}}
+FROM
+(
+SELECT *, multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Severity}}, {{end}}'') AS detector_severity
 FROM
 (
 {{- if eq .Mode "draft"}}
@@ -50,4 +55,5 @@ FROM
         GROUP BY tracking_number
     ) AS e ON e.tracking_number = c.tracking_number
 {{- end}}
+)
 )

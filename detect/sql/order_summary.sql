@@ -1,4 +1,5 @@
--- Each shipped order's state as of {as_of}: only events that occurred at or before it
+-- Each shipped order's state (and each order with a cancellation request or a refund
+-- approval, shipped or not) as of {as_of}: only events that occurred at or before it
 -- count, the latest winning (between events at the same millisecond, the greatest
 -- values). With .Summaries the stored monthly summaries (order_months, kept at insert)
 -- stand for every month row that lies wholly before the moment, and only the rows that
@@ -21,7 +22,18 @@ SELECT
     splitByChar('\x1f', st)[4] AS ship_to_city,
     toUInt16OrNull(splitByChar('\x1f', p)[2]) AS protection_days_given,
     ifNull(toUInt16OrNull(splitByChar('\x1f', x)[2]), 0) AS protection_extended_days,
-    toDecimal64OrNull(splitByChar('\x1f', a)[2], 4) AS amount
+    toDecimal64OrNull(splitByChar('\x1f', a)[2], 4) AS amount,
+    -- the buyer's journey after the order (migration 0016)
+    splitByChar('\x1f', max(payment))[2] AS payment_method,
+    min(cancel_requested_at) AS cancel_requested_at,
+    min(cancelled_at) AS cancelled_at,
+    max(disputed_at) AS disputed_at,
+    max(dispute_answered_at) AS dispute_answered_at,
+    min(refund_approved_at) AS refund_approved_at,
+    toDecimal64OrNull(splitByChar('\x1f', max(refund_due))[2], 4) AS refund_due_amount,
+    max(refund_completed) AS rc,
+    if(rc = '', NULL, fromUnixTimestamp64Milli(toInt64OrZero(substring(rc, 1, 15)), 'UTC')) AS refund_completed_at,
+    toDecimal64OrNull(splitByChar('\x1f', rc)[2], 4) AS refund_completed_amount
 FROM
 (
 {{- if .Summaries}}
@@ -32,4 +44,5 @@ FROM
     {{order_month_states (printf "%s.order_events" .DB) (order_events_where .Summaries .DB .Scoped)}}
 )
 GROUP BY order_id
-HAVING s != ''
+-- shipped orders, and those whose cancellation or refund the journey detectors follow
+HAVING s != '' OR min(cancel_requested_at) IS NOT NULL OR min(refund_approved_at) IS NOT NULL

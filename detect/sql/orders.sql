@@ -7,7 +7,9 @@ SELECT *, ifNull(protection_days_given, {{th "default_protection_days" "carrier"
 FROM
 (
     SELECT order_id, seller_id, buyer_id, marketplace, state, tracking_number, carrier, placed_at, shipped_at, ship_to_country,
-        ship_to_postal, ship_to_city, protection_days_given, protection_extended_days, amount
+        ship_to_postal, ship_to_city, protection_days_given, protection_extended_days, amount,
+        payment_method, cancel_requested_at, cancelled_at, disputed_at, dispute_answered_at, refund_approved_at,
+        refund_due_amount, refund_completed_at, refund_completed_amount
     FROM
     (
 {{.OrderSummary}}
