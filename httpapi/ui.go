@@ -165,7 +165,7 @@ func (u *ui) queue(w http.ResponseWriter, r *http.Request) {
 	csvQ.Set("format", "csv")
 	opts := map[string][]string{"Status": {"", "firing", "resolved"}, "Case": {"", "open", "acknowledged", "closed"},
 		"Detector": append([]string{""}, detect.Names...), "Severity": {"", "critical", "high", "medium", "low"},
-		"Recommendation": {"", "open_dispute", "extend_protection", "verify_carrier"}}
+		"Recommendation": recommendationOptions()}
 	u.render(w, r, "queue", map[string]any{"Title": "Queue", "Page": p, "Q": Q, "Options": opts, "NextQuery": next.Encode(),
 		"CSVQuery": csvQ.Encode(), "Back": r.URL.RequestURI(), "Flash": r.URL.Query().Get("done")})
 }
@@ -447,4 +447,14 @@ func stackedChart(days, series []string, counts map[string]map[string]float64) t
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// recommendationOptions are the queue's recommendation filter: any, then each one the
+// detectors make.
+func recommendationOptions() []string {
+	out := []string{""}
+	for _, r := range detect.Recommendations {
+		out = append(out, string(r))
+	}
+	return out
 }

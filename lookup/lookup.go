@@ -78,4 +78,10 @@ type OrderEvent struct {
 	ShipToCountry  string    `ch:"ship_to_country" json:"ship_to_country"`
 	ShipToCity     string    `ch:"ship_to_city" json:"ship_to_city"`
 	ShipToPostal   string    `ch:"ship_to_postal" json:"ship_to_postal_code"`
+	// The buyer's journey: how the buyer paid (on paid), the amount of a refund (due on
+	// refund_approved, refunded in all on refund_completed; empty when not given) and
+	// the stated reason of a cancellation request, a dispute or a refund.
+	PaymentMethod string `ch:"payment_method" json:"payment_method,omitempty"`
+	RefundAmount  string `ch:"refund_amount" json:"refund_amount,omitempty"`
+	Reason        string `ch:"reason" json:"reason,omitempty"`
 }
