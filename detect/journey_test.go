@@ -1,7 +1,6 @@
 package detect_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -234,5 +233,4 @@ func TestRefundOverdueTrapsPartialRefundsCancellationsAndHolidays(t *testing.T) 
 	if err := (&detect.Config{Holidays: map[string][]string{"aliexpress": {"12 October"}}}).Validate(); err == nil || !strings.Contains(err.Error(), "holidays.aliexpress[0]") {
 		t.Errorf("a bad holiday: %v", err)
 	}
-	_ = context.Background
 }
