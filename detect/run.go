@@ -19,7 +19,8 @@ import (
 
 // A run evaluates a set of detectors together, in three stages inside ClickHouse:
 //
-//  1. orders.sql: every shipped order's state as of the moment, into a temporary table;
+//  1. orders.sql: every shipped order's state as of the moment (and every order with a
+//     cancellation request or a refund approval), into a temporary table;
 //  2. candidates.sql: each number's carrier summary joined to those orders once, and every
 //     detector's flag applied to the joined rows, into a second temporary table;
 //  3. findings.sql: timelines for the flagged numbers only, and each detector's severity,
