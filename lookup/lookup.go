@@ -2,7 +2,9 @@
 // workspace (package httpapi) and the API's callers: an alert with its number's carrier
 // timeline, its order's history and the other orders carrying its number (Detail); an
 // order's history as of a moment (Order); a tracking number's timeline and orders
-// (Tracking); and sellers' valid tracking rates with their alerts (Sellers).
+// (Tracking); an order's journey, its events and its number's scans in time order
+// (Journey), and the stats page's refund times and dispute stalls (JourneyStats); and
+// sellers' valid tracking rates with their alerts (Sellers).
 //
 // The alerts and cases it shows beside the events it reads through package alert (the
 // store's reads, and its SQL fragments of current alerts and cases); alert knows nothing
