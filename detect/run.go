@@ -76,6 +76,7 @@ type setData struct {
 	Tracked, Scoped        bool
 	CarrierSummary         string
 	OrderSummary           string
+	OrderJourney           string
 	Mode, FlaggedRows      string // findings.sql
 	Dodged                 string // cancel_dodged's condition, for every order (candidates.sql)
 	// a scoped run's tables (findScope)
@@ -128,6 +129,9 @@ func NewSet(db string, names ...string) (*Set, error) {
 			data.Summaries, data.Tracked, data.Scoped = summaries, mode != modePlain, mode == modeScoped
 			var st stageSQL
 			if data.OrderSummary, err = renderFile("order_summary.sql", data); err != nil {
+				return nil, err
+			}
+			if data.OrderJourney, err = renderFile("order_journey.sql", data); err != nil {
 				return nil, err
 			}
 			if st.orders, err = renderFile("orders.sql", data); err != nil {

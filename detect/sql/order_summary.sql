@@ -23,17 +23,9 @@ SELECT
     toUInt16OrNull(splitByChar('\x1f', p)[2]) AS protection_days_given,
     ifNull(toUInt16OrNull(splitByChar('\x1f', x)[2]), 0) AS protection_extended_days,
     toDecimal64OrNull(splitByChar('\x1f', a)[2], 4) AS amount,
-    -- the buyer's journey after the order (migration 0016)
-    splitByChar('\x1f', max(payment))[2] AS payment_method,
-    min(cancel_requested_at) AS cancel_requested_at,
-    min(cancelled_at) AS cancelled_at,
-    max(disputed_at) AS disputed_at,
-    max(dispute_answered_at) AS dispute_answered_at,
-    min(refund_approved_at) AS refund_approved_at,
-    toDecimal64OrNull(splitByChar('\x1f', max(refund_due))[2], 4) AS refund_due_amount,
-    max(refund_completed) AS rc,
-    if(rc = '', NULL, fromUnixTimestamp64Milli(toInt64OrZero(substring(rc, 1, 15)), 'UTC')) AS refund_completed_at,
-    toDecimal64OrNull(splitByChar('\x1f', rc)[2], 4) AS refund_completed_amount
+    -- whether the journey detectors follow the order, shipped or not (its journey is
+    -- read apart, for the few orders that have one: order_journey.sql)
+    max(cancel_requested_at IS NOT NULL OR refund_approved_at IS NOT NULL) AS followed
 FROM
 (
 {{- if .Summaries}}
@@ -45,4 +37,4 @@ FROM
 )
 GROUP BY order_id
 -- shipped orders, and those whose cancellation or refund the journey detectors follow
-HAVING s != '' OR min(cancel_requested_at) IS NOT NULL OR min(refund_approved_at) IS NOT NULL
+HAVING s != '' OR followed
