@@ -278,7 +278,8 @@ func parseSQL(file string) (*sqlfile.Set, error) {
 		"window_start_min": fragment("window_start_min"), "shard": shard,
 		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere,
 		"order_month_states": schemas.OrderMonthStates, "order_events_where": orderEventsWhere,
-		"next_midnight": fragment("next_midnight"), "recycle_months_min": fragment("recycle_months_min")})
+		"next_midnight": fragment("next_midnight"), "recycle_months_min": fragment("recycle_months_min"),
+		"journey_pack": fragment("journey_pack"), "journey_columns": fragment("journey_columns"), "journey_names": fragment("journey_names")})
 	if err != nil {
 		return nil, fmt.Errorf("detector sql %s: %w", file, err)
 	}

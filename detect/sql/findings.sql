@@ -30,12 +30,12 @@ SELECT *, multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Severity}}, {{e
 FROM
 (
 {{- if eq .Mode "draft"}}
-    SELECT c.*, CAST([], 'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String, sub_status String, physical Bool))') AS timeline,
+    SELECT c.*, {{journey_columns}}, CAST([], 'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String, sub_status String, physical Bool))') AS timeline,
         toUInt64(0) AS timeline_events, toUInt64(0) AS timeline_scans,
         sipHash64(c.events, c.moving_events, c.first_event_at, c.last_event_at) AS timeline_key
     FROM {{.Candidates}} AS c
 {{- else}}
-    SELECT c.*, e.timeline AS timeline, e.timeline_events AS timeline_events, e.timeline_scans AS timeline_scans
+    SELECT c.*, {{journey_columns}}, e.timeline AS timeline, e.timeline_events AS timeline_events, e.timeline_scans AS timeline_scans
     FROM {{.FlaggedRows}} AS c
     LEFT JOIN
     (

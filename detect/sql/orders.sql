@@ -11,11 +11,8 @@ FROM
         o.tracking_number AS tracking_number, o.carrier AS carrier, o.placed_at AS placed_at, o.shipped_at AS shipped_at,
         o.ship_to_country AS ship_to_country, o.ship_to_postal AS ship_to_postal, o.ship_to_city AS ship_to_city,
         o.protection_days_given AS protection_days_given, o.protection_extended_days AS protection_extended_days, o.amount AS amount,
-        -- the journey (order_journey.sql), for the orders that have one; NULL or empty for the others
-        j.payment_method AS payment_method, j.cancel_requested_at AS cancel_requested_at, j.cancelled_at AS cancelled_at,
-        j.disputed_at AS disputed_at, j.dispute_answered_at AS dispute_answered_at, j.refund_approved_at AS refund_approved_at,
-        j.refund_due_amount AS refund_due_amount, j.refund_completed_at AS refund_completed_at,
-        j.refund_completed_amount AS refund_completed_amount
+        -- the journey (order_journey.sql), packed; '' for an order without one
+        {{journey_pack}} AS journey
     FROM
     (
 {{.OrderSummary}}
