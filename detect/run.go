@@ -266,6 +266,10 @@ func orderEventsWhere(summaries bool, db string, scoped bool) string {
 	return statements.Text("order_events_where", fragmentData(summaries, db, scoped))
 }
 
+func journeyEventsWhere(summaries bool, db string, scoped bool) string {
+	return statements.Text("journey_events_where", fragmentData(summaries, db, scoped))
+}
+
 func summaryEventsWhere(summaries bool, db string, scoped bool) string {
 	return statements.Text("summary_events_where", fragmentData(summaries, db, scoped))
 }
@@ -278,7 +282,8 @@ func parseSQL(file string) (*sqlfile.Set, error) {
 		"window_start_min": fragment("window_start_min"), "shard": shard,
 		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere,
 		"order_month_states": schemas.OrderMonthStates, "order_events_where": orderEventsWhere,
-		"next_midnight": fragment("next_midnight"), "recycle_months_min": fragment("recycle_months_min"),
+		"journey_events_where": journeyEventsWhere,
+		"next_midnight":        fragment("next_midnight"), "recycle_months_min": fragment("recycle_months_min"),
 		"journey_pack": fragment("journey_pack"), "journey_columns": fragment("journey_columns"), "journey_names": fragment("journey_names")})
 	if err != nil {
 		return nil, fmt.Errorf("detector sql %s: %w", file, err)

@@ -5,9 +5,9 @@
 -- month rows that say something of it only, and joined to it (orders.sql): most orders
 -- have none, and a run's order state then holds no aggregate for it (at 1M orders, these
 -- aggregates beside the others raised ClickHouse's peak by about 300 MiB). Every column
--- is a min or a max, so the month rows need no FINAL (a merge changes nothing); the rows
--- that cross the moment (every event, without .Summaries) are summarised from their
--- events of the journey only.
+-- is a min or a max, so the month rows need no FINAL (a merge changes nothing) and an
+-- event may be counted twice; the rows that cross the moment (every event, without
+-- .Summaries) are summarised from their events of the journey only.
 SELECT
     order_id,
     splitByChar('\x1f', max(payment))[2] AS payment_method,
@@ -26,13 +26,17 @@ FROM
     FROM
     (
 {{- if .Summaries}}
+        -- month rows (or parts of them, unmerged) wholly at or before the moment
         SELECT * FROM {{if .Scoped}}{{.ScopeOrderMonths}}{{else}}{{.DB}}.order_months{{end}}
         WHERE {{shard "order_id"}} AND month <= toStartOfMonth({as_of:DateTime64(3, 'UTC')}) AND last_event_at <= {as_of:DateTime64(3, 'UTC')}
+          AND (payment != '' OR cancel_requested_at IS NOT NULL OR cancelled_at IS NOT NULL OR disputed_at IS NOT NULL
+            OR dispute_answered_at IS NOT NULL OR refund_approved_at IS NOT NULL OR refund_due != '' OR refund_completed != '')
         UNION ALL
 {{- end}}
-        {{order_month_states (printf "%s.order_events" .DB) (printf "%s AND (status IN ('cancel_requested', 'cancel_rejected', 'cancelled', 'disputed', 'dispute_responded', 'dispute_escalated', 'refund_approved', 'refund_completed') OR payment_method != '')" (order_events_where .Summaries .DB .Scoped))}}
+        -- and the journey's events up to the moment that those rows leave out: a row with an
+        -- event after the moment is of the moment's month, so with the summaries only that
+        -- month's events are read (an event counted twice changes no min or max)
+        {{order_month_states (printf "%s.order_events" .DB) (journey_events_where .Summaries .DB .Scoped)}}
     )
-    WHERE payment != '' OR cancel_requested_at IS NOT NULL OR cancelled_at IS NOT NULL OR disputed_at IS NOT NULL
-        OR dispute_answered_at IS NOT NULL OR refund_approved_at IS NOT NULL OR refund_due != '' OR refund_completed != ''
 )
 GROUP BY order_id

@@ -58,6 +58,14 @@
         SELECT order_id, month FROM {{if .Scoped}}{{.ScopeOrderMonths}}{{else}}{{.DB}}.order_months FINAL{{end}}
         WHERE {{template "shard" .OrderID}}{{template "order_crossing"}}){{end}}{{end}}
 
+-- journey_events_where: the condition on order_events for the events of the buyer's
+-- journey a run summarises itself (order_journey.sql): with summaries, those of the
+-- moment's month up to it; without, every one up to it. A scoped run reads its orders'.
+{{define "journey_events_where"}}{{template "shard" .OrderID}}{{if .Scoped}} AND order_id IN (SELECT order_id FROM {{.ScopeOrders}}){{end}} AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
+    {{- if .Summaries}} AND occurred_at >= toStartOfMonth({as_of:DateTime64(3, 'UTC')}){{end}}
+    AND (status IN ('cancel_requested', 'cancel_rejected', 'cancelled', 'disputed', 'dispute_responded', 'dispute_escalated', 'refund_approved',
+        'refund_completed') OR payment_method != ''){{end}}
+
 -- summary_events_where: the condition on tracking_events for the events a run
 -- summarises itself: with summaries, those of the carrier_months rows that cross an
 -- edge of the window (a row wholly inside is read as stored, one wholly outside not at
