@@ -12,6 +12,11 @@ import (
 // money: a backtest measures how early the detectors flagged such orders.
 var EndedBadly = []string{"disputed", "refunded", "cancelled"}
 
+// LaterDisputeOrRefund are the order statuses that, after an order was first flagged,
+// show the buyer went on to dispute or get money back: for cancel_dodged, the first
+// field evidence that the signal works.
+var LaterDisputeOrRefund = []string{"disputed", "dispute_escalated", "refund_approved", "refund_completed", "refunded"}
+
 // DetectorReport is one detector's part of a backtest.
 type DetectorReport struct {
 	Detector string `ch:"detector" json:"detector"`
@@ -28,6 +33,9 @@ type DetectorReport struct {
 	MedianLeadDays  *float64 `ch:"median_lead_days" json:"median_lead_days"`
 	P10LeadDays     *float64 `ch:"p10_lead_days" json:"p10_lead_days"`
 	AfterProtection uint64   `ch:"after_protection" json:"flagged_after_protection_ended"`
+	// LaterDisputeOrRefund: flagged orders with a dispute or a refund
+	// (LaterDisputeOrRefund) that occurred after their first alert.
+	LaterDisputeOrRefund uint64 `ch:"later_dispute_or_refund" json:"later_dispute_or_refund"`
 }
 
 // StepCount is how many alerts a detector raised as of one step.
@@ -60,7 +68,8 @@ func (r *Runner) Report(ctx context.Context, id string) (Report, error) {
 		return rep, fmt.Errorf("backtest report: alerts per step: %w", err)
 	}
 	q := statements.In(r.Database, "report")
-	if err := r.Conn.Select(ctx, &rep.Detectors, q, clickhouse.Named("id", id), clickhouse.Named("bad", EndedBadly)); err != nil {
+	if err := r.Conn.Select(ctx, &rep.Detectors, q, clickhouse.Named("id", id), clickhouse.Named("bad", EndedBadly),
+		clickhouse.Named("later", LaterDisputeOrRefund)); err != nil {
 		return rep, fmt.Errorf("backtest report: %w", err)
 	}
 	return rep, nil

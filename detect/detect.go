@@ -36,7 +36,7 @@ var ReasonLanguages = []string{"en", "ja"}
 
 // Names are the detectors' public identifiers, used in alerts, config and metrics.
 var Names = []string{"invalid_tracking_number", "carrier_mismatch", "never_scanned", "stalled_eir", "label_voided", "went_silent", "scan_before_order",
-	"tracking_reuse", "destination_mismatch", "protection_expiry"}
+	"tracking_reuse", "destination_mismatch", "protection_expiry", "cancel_dodged", "dispute_unanswered", "refund_overdue"}
 
 // Config holds the detectors' thresholds. The zero value is usable: defaults from the
 // domain's rules are written beside each field.
@@ -61,6 +61,26 @@ type Config struct {
 	// this old. Default 30 (postal and consolidator services; AfterShip calls a
 	// shipment with no news for 30 days "expired").
 	SilentDays int `yaml:"silent_days"`
+	// CancelDodgeHours: cancel_dodged flags a shipment declared within this many hours
+	// of a cancellation request (or rejection). Default 48.
+	CancelDodgeHours int `yaml:"cancel_dodge_hours"`
+	// DisputeAnswerDays: dispute_unanswered flags a dispute open this long with no
+	// answer. Default 5 (the seller's response period).
+	DisputeAnswerDays int `yaml:"dispute_answer_days"`
+	// RefundDays*: refund_overdue flags a refund not completed this many business days
+	// after it became due, by payment method (the guides' upper bounds): PayPal 5, a
+	// wallet 5 (an account balance, refunded as PayPal's is), debit card 10, credit card
+	// 15, bank transfer 20, convenience store 20, another or an unknown method 20.
+	RefundDaysPaypal           int `yaml:"refund_days_paypal"`
+	RefundDaysWallet           int `yaml:"refund_days_wallet"`
+	RefundDaysCardDebit        int `yaml:"refund_days_card_debit"`
+	RefundDaysCardCredit       int `yaml:"refund_days_card_credit"`
+	RefundDaysBankTransfer     int `yaml:"refund_days_bank_transfer"`
+	RefundDaysConvenienceStore int `yaml:"refund_days_convenience_store"`
+	RefundDaysOther            int `yaml:"refund_days_other"`
+	// Holidays are, per marketplace, the dates (YYYY-MM-DD) refund_overdue does not count
+	// as business days besides weekends, e.g. {aliexpress: ["2026-10-01"]}. Default none.
+	Holidays map[string][]string `yaml:"holidays"`
 	// SilentDaysExpress is SilentDays for ExpressCarriers. Default 10.
 	SilentDaysExpress int `yaml:"silent_days_express"`
 	// ExpressCarriers are the carrier slugs whose parcels scan every day or two.
@@ -117,13 +137,22 @@ type Config struct {
 
 // Thresholds are the per-carrier or per-marketplace overrides; zero inherits.
 type Thresholds struct {
-	DefaultProtectionDays    int `yaml:"default_protection_days"`
-	StalledDays              int `yaml:"stalled_days"`
-	NeverScannedWorkingDays  int `yaml:"never_scanned_working_days"`
-	ScanBeforeOrderSlackDays int `yaml:"scan_before_order_slack_days"`
-	RecycleMonths            int `yaml:"recycle_months"`
-	ExpiryWindowDays         int `yaml:"expiry_window_days"`
-	SilentDays               int `yaml:"silent_days"`
+	DefaultProtectionDays      int `yaml:"default_protection_days"`
+	StalledDays                int `yaml:"stalled_days"`
+	NeverScannedWorkingDays    int `yaml:"never_scanned_working_days"`
+	ScanBeforeOrderSlackDays   int `yaml:"scan_before_order_slack_days"`
+	RecycleMonths              int `yaml:"recycle_months"`
+	ExpiryWindowDays           int `yaml:"expiry_window_days"`
+	SilentDays                 int `yaml:"silent_days"`
+	CancelDodgeHours           int `yaml:"cancel_dodge_hours"`
+	DisputeAnswerDays          int `yaml:"dispute_answer_days"`
+	RefundDaysPaypal           int `yaml:"refund_days_paypal"`
+	RefundDaysWallet           int `yaml:"refund_days_wallet"`
+	RefundDaysCardDebit        int `yaml:"refund_days_card_debit"`
+	RefundDaysCardCredit       int `yaml:"refund_days_card_credit"`
+	RefundDaysBankTransfer     int `yaml:"refund_days_bank_transfer"`
+	RefundDaysConvenienceStore int `yaml:"refund_days_convenience_store"`
+	RefundDaysOther            int `yaml:"refund_days_other"`
 }
 
 // thresholdDef is one of the thresholds a carrier or a marketplace can override: its key,
@@ -144,6 +173,15 @@ var thresholds = []thresholdDef{
 	{"recycle_months", 12, func(c *Config) *int { return &c.RecycleMonths }, func(t *Thresholds) *int { return &t.RecycleMonths }},
 	{"expiry_window_days", 7, func(c *Config) *int { return &c.ExpiryWindowDays }, func(t *Thresholds) *int { return &t.ExpiryWindowDays }},
 	{"silent_days", 30, func(c *Config) *int { return &c.SilentDays }, func(t *Thresholds) *int { return &t.SilentDays }},
+	{"cancel_dodge_hours", 48, func(c *Config) *int { return &c.CancelDodgeHours }, func(t *Thresholds) *int { return &t.CancelDodgeHours }},
+	{"dispute_answer_days", 5, func(c *Config) *int { return &c.DisputeAnswerDays }, func(t *Thresholds) *int { return &t.DisputeAnswerDays }},
+	{"refund_days_paypal", 5, func(c *Config) *int { return &c.RefundDaysPaypal }, func(t *Thresholds) *int { return &t.RefundDaysPaypal }},
+	{"refund_days_wallet", 5, func(c *Config) *int { return &c.RefundDaysWallet }, func(t *Thresholds) *int { return &t.RefundDaysWallet }},
+	{"refund_days_card_debit", 10, func(c *Config) *int { return &c.RefundDaysCardDebit }, func(t *Thresholds) *int { return &t.RefundDaysCardDebit }},
+	{"refund_days_card_credit", 15, func(c *Config) *int { return &c.RefundDaysCardCredit }, func(t *Thresholds) *int { return &t.RefundDaysCardCredit }},
+	{"refund_days_bank_transfer", 20, func(c *Config) *int { return &c.RefundDaysBankTransfer }, func(t *Thresholds) *int { return &t.RefundDaysBankTransfer }},
+	{"refund_days_convenience_store", 20, func(c *Config) *int { return &c.RefundDaysConvenienceStore }, func(t *Thresholds) *int { return &t.RefundDaysConvenienceStore }},
+	{"refund_days_other", 20, func(c *Config) *int { return &c.RefundDaysOther }, func(t *Thresholds) *int { return &t.RefundDaysOther }},
 }
 
 // WithDefaults returns c with every unset value set to its default.
@@ -207,6 +245,13 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("schedules.%s: %q: %w", name, spec, err)
 		}
 	}
+	for market, days := range c.Holidays {
+		for i, d := range days {
+			if _, err := time.Parse(time.DateOnly, d); err != nil {
+				return fmt.Errorf("holidays.%s[%d]: %q is not a date (YYYY-MM-DD)", market, i, d)
+			}
+		}
+	}
 	if v := c.SilentDaysExpress; v != 0 && (v < 1 || v > 3650) {
 		return fmt.Errorf("silent_days_express: %d is out of range 1..3650", v)
 	}
@@ -248,8 +293,13 @@ func (c *Config) params() []any {
 	for _, t := range thresholds {
 		out = append(out, clickhouse.Named(t.key, uint16(*t.global(c))))
 	}
+	holidays := map[string][]string{} // YYYY-MM-DD, as Validate checked: compared with toString(Date)
+	for market, days := range c.Holidays {
+		holidays[market] = days
+	}
 	return append(out,
 		clickhouse.Named("shard_index", uint32(c.Shard.Index)), clickhouse.Named("shard_count", uint32(max(c.Shard.Count, 1))),
+		clickhouse.Named("holidays_by_marketplace", holidays),
 		clickhouse.Named("reason_languages", c.ReasonLanguages),
 		clickhouse.Named("silent_days_express", uint16(c.SilentDaysExpress)),
 		clickhouse.Named("express_carriers", c.ExpressCarriers),
@@ -297,10 +347,17 @@ const (
 	// RecommendVerifyCarrier: the number is another carrier's; ask the seller which
 	// carrier has the parcel before anything else.
 	RecommendVerifyCarrier Recommendation = "verify_carrier"
+	// RecommendEscalateDispute: the seller let the dispute's response period pass; ask
+	// the platform to step in and decide it.
+	RecommendEscalateDispute Recommendation = "escalate_dispute"
+	// RecommendContactSupport: a refund due has not arrived (or not in full) within its
+	// payment method's window; ask the marketplace's support to check it.
+	RecommendContactSupport Recommendation = "contact_support"
 )
 
 // Recommendations lists the recommendations the detectors make.
-var Recommendations = []Recommendation{RecommendOpenDispute, RecommendExtendProtection, RecommendVerifyCarrier}
+var Recommendations = []Recommendation{RecommendOpenDispute, RecommendExtendProtection, RecommendVerifyCarrier,
+	RecommendEscalateDispute, RecommendContactSupport}
 
 // Finding is one flagged order.
 type Finding struct {

@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/detect/detecttest"
@@ -71,8 +72,13 @@ func (w *world) flaggedWith(name string, cfg detect.Config, at time.Time) []stri
 			w.T.Errorf("%s evidence for %s is not JSON: %s", name, f.OrderID, f.Evidence)
 		}
 		okRec := f.Recommendation == "open_dispute" || (name == "protection_expiry" && f.Recommendation == "extend_protection")
-		if name == "carrier_mismatch" {
+		switch name {
+		case "carrier_mismatch":
 			okRec = f.Recommendation == "verify_carrier" // never a dispute by itself
+		case "dispute_unanswered":
+			okRec = f.Recommendation == "escalate_dispute"
+		case "refund_overdue":
+			okRec = f.Recommendation == "contact_support"
 		}
 		if f.Reason == "" || len(f.Evidence) == 0 || !okRec || f.ProtectionEndsAt == nil || f.SellerID != "s1" {
 			w.T.Errorf("%s finding for %s lacks a field: %+v", name, f.OrderID, f)

@@ -141,6 +141,13 @@ func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
 	w.event("RR313131315CN", "Shipment cancelled by sender", date(2026, 10, 7), nil, nil)
 	w.order("went-quiet", "b6", tokyo, date(2026, 10, 20), date(2026, 10, 21), "RR363636365CN", 60)
 	w.event("RR363636365CN", "Accepted", date(2026, 10, 22), nil, nil)
+	// the buyer's journey: a cancellation dodged by a shipment, a dispute left unanswered,
+	// a refund overdue
+	w.order("dodged", "b9", tokyo, date(2026, 11, 1), date(2026, 11, 3), "RR373737375CN", 60)
+	w.journey("dodged", step{"cancel_requested", date(2026, 11, 2), ""})
+	w.order("disputed", "b10", tokyo, date(2026, 11, 1), date(2026, 11, 3), "RR383838385CN", 60, "disputed")
+	w.event("RR383838385CN", "Accepted", date(2026, 11, 4), nil, nil)
+	w.journey("refund", step{"paid", date(2026, 10, 1), `"payment_method":"paypal"`}, step{"refund_approved", date(2026, 11, 2), ""})
 	at := date(2026, 11, 30) // protection of the October 5 orders ends on December 4
 
 	all, err := detect.NewSet(db)

@@ -19,7 +19,8 @@ import (
 
 // A run evaluates a set of detectors together, in three stages inside ClickHouse:
 //
-//  1. orders.sql: every shipped order's state as of the moment, into a temporary table;
+//  1. orders.sql: every shipped order's state as of the moment (and every order with a
+//     cancellation request or a refund approval), into a temporary table;
 //  2. candidates.sql: each number's carrier summary joined to those orders once, and every
 //     detector's flag applied to the joined rows, into a second temporary table;
 //  3. findings.sql: timelines for the flagged numbers only, and each detector's severity,
@@ -75,7 +76,9 @@ type setData struct {
 	Tracked, Scoped        bool
 	CarrierSummary         string
 	OrderSummary           string
+	OrderJourney           string
 	Mode, FlaggedRows      string // findings.sql
+	Dodged                 string // cancel_dodged's condition, for every order (candidates.sql)
 	// a scoped run's tables (findScope)
 	ScopeNumbers, ScopeOrderMonths, ScopeCarrierMonths string
 }
@@ -112,13 +115,23 @@ func NewSet(db string, names ...string) (*Set, error) {
 	data := setData{DB: "`" + db + "`", Orders: ordersTable, Candidates: flagged, Detectors: parts,
 		ScopeNumbers: scopeNumbers, ScopeOrderMonths: scopeOrderMonths, ScopeCarrierMonths: scopeCarrierMonths,
 		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
-	var err error
+	dodged, err := parseSQL("cancel_dodged.sql")
+	if err != nil {
+		return nil, err
+	}
+	if data.Dodged, err = dodged.Render("dodged", nil); err != nil {
+		return nil, fmt.Errorf("detector sql cancel_dodged, block dodged: %w", err)
+	}
+	data.Dodged = stripComments(data.Dodged)
 	s.stages = map[variant]stageSQL{}
 	for _, summaries := range []bool{true, false} {
 		for _, mode := range []runMode{modePlain, modeFull, modeScoped} {
 			data.Summaries, data.Tracked, data.Scoped = summaries, mode != modePlain, mode == modeScoped
 			var st stageSQL
 			if data.OrderSummary, err = renderFile("order_summary.sql", data); err != nil {
+				return nil, err
+			}
+			if data.OrderJourney, err = renderFile("order_journey.sql", data); err != nil {
 				return nil, err
 			}
 			if st.orders, err = renderFile("orders.sql", data); err != nil {
@@ -253,6 +266,10 @@ func orderEventsWhere(summaries bool, db string, scoped bool) string {
 	return statements.Text("order_events_where", fragmentData(summaries, db, scoped))
 }
 
+func journeyEventsWhere(summaries bool, db string, scoped bool) string {
+	return statements.Text("journey_events_where", fragmentData(summaries, db, scoped))
+}
+
 func summaryEventsWhere(summaries bool, db string, scoped bool) string {
 	return statements.Text("summary_events_where", fragmentData(summaries, db, scoped))
 }
@@ -265,7 +282,9 @@ func parseSQL(file string) (*sqlfile.Set, error) {
 		"window_start_min": fragment("window_start_min"), "shard": shard,
 		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere,
 		"order_month_states": schemas.OrderMonthStates, "order_events_where": orderEventsWhere,
-		"next_midnight": fragment("next_midnight"), "recycle_months_min": fragment("recycle_months_min")})
+		"journey_events_where": journeyEventsWhere,
+		"next_midnight":        fragment("next_midnight"), "recycle_months_min": fragment("recycle_months_min"),
+		"journey_pack": fragment("journey_pack"), "journey_columns": fragment("journey_columns"), "journey_names": fragment("journey_names")})
 	if err != nil {
 		return nil, fmt.Errorf("detector sql %s: %w", file, err)
 	}

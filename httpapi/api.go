@@ -34,6 +34,7 @@ type Lookup interface {
 	Order(ctx context.Context, orderID string, asOf time.Time) (lookup.OrderView, error)
 	Tracking(ctx context.Context, number string, asOf time.Time) (lookup.TrackingView, error)
 	Sellers(ctx context.Context, sellerID string, w lookup.SellerWindow, sort string, limit int) ([]lookup.SellerStats, error)
+	JourneyStats(ctx context.Context, now time.Time, answerDays int) (lookup.JourneyStats, error)
 }
 
 //go:embed openapi.json

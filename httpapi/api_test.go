@@ -74,6 +74,10 @@ func (f *fakeAlerts) Tracking(_ context.Context, n string, at time.Time) (lookup
 	return lookup.TrackingView{TrackingNumber: n, AsOf: at}, nil
 }
 
+func (f *fakeAlerts) JourneyStats(_ context.Context, now time.Time, days int) (lookup.JourneyStats, error) {
+	return lookup.JourneyStats{Since: now.AddDate(0, 0, -90), Refunds: []lookup.RefundTimes{}, Disputes: lookup.DisputeStallShare{AnswerDays: days}}, nil
+}
+
 func (f *fakeAlerts) Sellers(_ context.Context, id string, w lookup.SellerWindow, sort string, limit int) ([]lookup.SellerStats, error) {
 	if sort != "vtr" {
 		return nil, fmt.Errorf("%w: sort", alert.ErrBadQuery)

@@ -60,12 +60,19 @@ var funcs = template.FuncMap{
 		return d.StringFixed(2)
 	},
 	"pct": func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+	"days": func(d *float64) string {
+		if d == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", *d)
+	},
+	"datep2": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 }
 
 // pages are the dashboard's templates, one per page, each with the layout.
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, p := range []string{"queue", "alert", "seller", "sellers", "overview", "login"} {
+	for _, p := range []string{"queue", "alert", "order", "seller", "sellers", "overview", "login"} {
 		out[p] = template.Must(template.New(p+".html").Funcs(funcs).ParseFS(uiFiles, "ui/layout.html", "ui/"+p+".html"))
 	}
 	return out
@@ -82,6 +89,7 @@ func (s *Server) MountUI(alerts Alerts, reader Lookup, gatherer prometheus.Gathe
 	s.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/queue", http.StatusFound) })
 	s.Mux.HandleFunc("GET /queue", u.queue)
 	s.Mux.HandleFunc("GET /alerts/{alert_id}", u.alert)
+	s.Mux.HandleFunc("GET /orders/{order_id}", u.order)
 	s.Mux.HandleFunc("GET /sellers", u.sellers)
 	s.Mux.HandleFunc("GET /sellers/{seller_id}", u.seller)
 	s.Mux.HandleFunc("GET /overview", u.overview)
@@ -165,7 +173,7 @@ func (u *ui) queue(w http.ResponseWriter, r *http.Request) {
 	csvQ.Set("format", "csv")
 	opts := map[string][]string{"Status": {"", "firing", "resolved"}, "Case": {"", "open", "acknowledged", "closed"},
 		"Detector": append([]string{""}, detect.Names...), "Severity": {"", "critical", "high", "medium", "low"},
-		"Recommendation": {"", "open_dispute", "extend_protection", "verify_carrier"}}
+		"Recommendation": recommendationOptions()}
 	u.render(w, r, "queue", map[string]any{"Title": "Queue", "Page": p, "Q": Q, "Options": opts, "NextQuery": next.Encode(),
 		"CSVQuery": csvQ.Encode(), "Back": r.URL.RequestURI(), "Flash": r.URL.Query().Get("done")})
 }
@@ -210,6 +218,17 @@ func (u *ui) alert(w http.ResponseWriter, r *http.Request) {
 	}
 	u.render(w, r, "alert", map[string]any{"Title": d.Detector + " " + d.OrderID, "D": d, "ShipTo": shipTo, "Dest": dest, "Evidence": ev.String(),
 		"Outcomes": alert.Outcomes, "Flash": r.URL.Query().Get("done"), "Number": number})
+}
+
+// order is an order's page: its whole journey (the cancellation request, the shipment,
+// the carrier's scans, the dispute's milestones, the refund) and its alerts, as of now.
+func (u *ui) order(w http.ResponseWriter, r *http.Request) {
+	v, err := u.api.lookup.Order(r.Context(), r.PathValue("order_id"), u.api.now())
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
+	u.render(w, r, "order", map[string]any{"Title": "Order " + v.OrderID, "V": v})
 }
 
 func (u *ui) sellers(w http.ResponseWriter, r *http.Request) {
@@ -264,8 +283,13 @@ func (u *ui) overview(w http.ResponseWriter, r *http.Request) {
 		counts[d][x.Detector] += float64(x.Alerts)
 	}
 	sort.Strings(days)
+	journey, err := u.api.lookup.JourneyStats(r.Context(), u.api.now(), detect.Config{}.WithDefaults().DisputeAnswerDays)
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
 	u.render(w, r, "overview", map[string]any{"Title": "Overview", "Stats": st, "Counts": st, "Chart": stackedChart(days, detect.Names, counts),
-		"Metrics": u.metrics()})
+		"Metrics": u.metrics(), "Journey": journey})
 }
 
 // metric is one figure from /metrics, for the overview.
@@ -447,4 +471,14 @@ func stackedChart(days, series []string, counts map[string]map[string]float64) t
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// recommendationOptions are the queue's recommendation filter: any, then each one the
+// detectors make.
+func recommendationOptions() []string {
+	out := []string{""}
+	for _, r := range detect.Recommendations {
+		out = append(out, string(r))
+	}
+	return out
 }

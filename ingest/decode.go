@@ -92,6 +92,11 @@ type OrderRow struct {
 	ProtectionDays, ProtectionExtendedDays                   *uint16
 	Amount                                                   *decimal.Decimal
 	Currency                                                 string
+	// PaymentMethod (on paid), RefundAmount (refund_approved: due; refund_completed:
+	// refunded in all) and Reason follow the buyer's journey after the order.
+	PaymentMethod string
+	RefundAmount  *decimal.Decimal
+	Reason        string
 	// Number is the verdict on TrackingNumber for Carrier (JudgeOrders), stored with
 	// the row; zero when there is nothing to say.
 	Number NumberVerdict
@@ -115,8 +120,9 @@ type trackingWire struct {
 
 type orderWire struct {
 	schemas.OrderEvent
-	OccurredAt *string         `json:"occurred_at"`
-	Amount     json.RawMessage `json:"amount"` // parsed here, to name the field when it is not a number
+	OccurredAt   *string         `json:"occurred_at"`
+	Amount       json.RawMessage `json:"amount"` // parsed here, to name the field when it is not a number
+	RefundAmount json.RawMessage `json:"refund_amount"`
 }
 
 // Decoder decodes tracking events with a carrier phrase table. The zero value is not
@@ -319,15 +325,35 @@ func (d *Decoder) DecodeOrder(raw []byte) (OrderRow, *Rejection) {
 	if row.ProtectionExtendedDays, err = days("protection_extended_days", e.ProtectionExtendedDays); err != nil {
 		return OrderRow{}, err
 	}
-	if a := bytes.TrimSpace(w.Amount); len(a) > 0 && string(a) != "null" {
-		d, perr := decimal.NewFromString(string(a))
-		if perr != nil || a[0] == '"' || d.IsNegative() || d.GreaterThanOrEqual(decimal.New(1, 14)) {
-			return OrderRow{}, reject(ReasonInvalidValue, "amount %s is not a number in 0..1e14", a)
-		}
-		d = d.Round(4)
-		row.Amount = &d
+	if row.Amount, err = money("amount", w.Amount); err != nil {
+		return OrderRow{}, err
 	}
+	if row.RefundAmount, err = money("refund_amount", w.RefundAmount); err != nil {
+		return OrderRow{}, err
+	}
+	if pm := strings.ToLower(strings.TrimSpace(e.PaymentMethod)); pm != "" {
+		if !slices.Contains(schemas.PaymentMethods, pm) {
+			return OrderRow{}, reject(ReasonInvalidValue, "payment_method %q is not one of %s", e.PaymentMethod, strings.Join(schemas.PaymentMethods, ", "))
+		}
+		row.PaymentMethod = pm
+	}
+	row.Reason = strings.TrimSpace(e.Reason)
 	return row, nil
+}
+
+// money parses an amount field: a JSON number in 0..1e14, kept to 4 decimals; nil when
+// absent or null.
+func money(field string, raw json.RawMessage) (*decimal.Decimal, *Rejection) {
+	a := bytes.TrimSpace(raw)
+	if len(a) == 0 || string(a) == "null" {
+		return nil, nil
+	}
+	d, err := decimal.NewFromString(string(a))
+	if err != nil || a[0] == '"' || d.IsNegative() || d.GreaterThanOrEqual(decimal.New(1, 14)) {
+		return nil, reject(ReasonInvalidValue, "%s %s is not a number in 0..1e14", field, a)
+	}
+	d = d.Round(4)
+	return &d, nil
 }
 
 // unmarshal decodes one JSON object with the contract's exact field names. It uses

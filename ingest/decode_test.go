@@ -63,6 +63,10 @@ func TestBadMessagesAreRejectedWithReason(t *testing.T) {
 		{"unknown order status", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"lost","occurred_at":"2026-10-02T08:15:00Z"}`, ReasonInvalidValue, "lost"},
 		{"fractional protection days", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"paid","occurred_at":"2026-10-02T08:15:00Z","protection_days":1.5}`, ReasonInvalidValue, "protection_days"},
 		{"negative protection days", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"paid","occurred_at":"2026-10-02T08:15:00Z","protection_days":-1}`, ReasonInvalidValue, "protection_days"},
+		{"payment method outside the contract", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"paid","occurred_at":"2026-10-02T08:15:00Z","payment_method":"cheque"}`, ReasonInvalidValue, "payment_method"},
+		{"negative refund amount", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"refund_completed","occurred_at":"2026-10-02T08:15:00Z","refund_amount":-3}`, ReasonInvalidValue, "refund_amount"},
+		{"refund amount as text", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"refund_approved","occurred_at":"2026-10-02T08:15:00Z","refund_amount":"all"}`, ReasonInvalidValue, "refund_amount"},
+		{"reason with a control character", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"cancel_requested","occurred_at":"2026-10-02T08:15:00Z","reason":"no\u0007"}`, ReasonInvalidValue, "reason"},
 		{"amount as text", "o", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"paid","occurred_at":"2026-10-02T08:15:00Z","amount":"ten"}`, ReasonInvalidValue, "amount"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,5 +129,38 @@ func TestAnAggregatorsStatusDecidesOnlyWhereNoPhraseKnowsTheWords(t *testing.T) 
 	}
 	if _, rej := DecodeTracking([]byte(`{"event_id":"e","tracking_number":"X1","raw_status":"x","occurred_at":"2026-10-02T08:15:00Z","provider_status":"moving/fast"}`)); rej == nil || rej.Reason != ReasonInvalidValue {
 		t.Fatalf("a provider_status outside the model: %v, want %s", rej, ReasonInvalidValue)
+	}
+}
+
+// The buyer's journey after the order (issue 25): the new statuses and fields decode,
+// and a v1 event without them decodes as before.
+func TestJourneyEventsFromContract(t *testing.T) {
+	for _, tc := range []struct {
+		name, msg      string
+		status, method string
+		refund, reason string
+	}{
+		{"paid with a method", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"paid","occurred_at":"2026-10-02T08:15:00Z","payment_method":" PayPal "}`, "paid", "paypal", "", ""},
+		{"cancellation requested", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"cancel_requested","occurred_at":"2026-10-02T08:15:00Z","reason":" changed my mind "}`, "cancel_requested", "", "", "changed my mind"},
+		{"cancellation rejected", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"cancel_rejected","occurred_at":"2026-10-02T08:15:00Z"}`, "cancel_rejected", "", "", ""},
+		{"dispute answered", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"dispute_responded","occurred_at":"2026-10-02T08:15:00Z"}`, "dispute_responded", "", "", ""},
+		{"dispute escalated", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"dispute_escalated","occurred_at":"2026-10-02T08:15:00Z"}`, "dispute_escalated", "", "", ""},
+		{"refund approved", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"refund_approved","occurred_at":"2026-10-02T08:15:00Z","refund_amount":20.5}`, "refund_approved", "", "20.5", ""},
+		{"refund completed", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"refund_completed","occurred_at":"2026-10-02T08:15:00Z","refund_amount":7}`, "refund_completed", "", "7", ""},
+		{"a v1 event", `{"event_id":"e","order_id":"o","seller_id":"s","buyer_id":"b","status":"paid","occurred_at":"2026-10-02T08:15:00Z"}`, "paid", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			row, rej := DecodeOrder([]byte(tc.msg))
+			if rej != nil {
+				t.Fatal(rej)
+			}
+			refund := ""
+			if row.RefundAmount != nil {
+				refund = row.RefundAmount.String()
+			}
+			if row.Status != tc.status || row.PaymentMethod != tc.method || refund != tc.refund || row.Reason != tc.reason {
+				t.Fatalf("status %q, method %q, refund %q, reason %q", row.Status, row.PaymentMethod, refund, row.Reason)
+			}
+		})
 	}
 }

@@ -20,7 +20,8 @@ type Limits struct {
 	ID int `yaml:"id"`
 	// Code bounds carrier, marketplace, status and currency. Default 64.
 	Code int `yaml:"code"`
-	// Text bounds raw_status, the carrier's own words. Default 512.
+	// Text bounds raw_status, the carrier's own words, and an order event's reason.
+	// Default 512.
 	Text int `yaml:"text"`
 	// Place bounds country, city and postal_code. Default 128.
 	Place int `yaml:"place"`
@@ -102,5 +103,6 @@ func (l Limits) order(e *schemas.OrderEvent) *Rejection {
 	return first(checkField("event_id", e.EventID, l.ID), checkField("order_id", e.OrderID, l.ID), checkField("seller_id", e.SellerID, l.ID),
 		checkField("buyer_id", e.BuyerID, l.ID), checkField("marketplace", e.Marketplace, l.Code), checkField("status", e.Status, l.Code),
 		checkField("carrier", e.Carrier, l.Code), checkField("currency", e.Currency, l.Code),
+		checkField("payment_method", e.PaymentMethod, l.Code), checkField("reason", e.Reason, l.Text),
 		checkField("tracking_number", e.TrackingNumber, l.TrackingNumber), checkPlace(e.ShipTo, l.Place, "ship_to.country", "ship_to.city", "ship_to.postal_code"))
 }

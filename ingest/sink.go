@@ -146,6 +146,9 @@ var orderTable = table[OrderRow]{
 			col(rows, func(r *or) string { return r.row.Number.Problem }),
 			col(rows, func(r *or) string { return r.row.Number.ProblemJA }),
 			col(rows, func(r *or) string { return r.row.Number.Spec }),
+			col(rows, func(r *or) string { return r.row.PaymentMethod }),
+			col(rows, func(r *or) *decimal.Decimal { return r.row.RefundAmount }),
+			col(rows, func(r *or) string { return r.row.Reason }),
 		)
 	},
 }

@@ -17,6 +17,9 @@ type Detail struct {
 	Order   []OrderEvent   `json:"order_history"`
 	// Sharing are the events of the other orders that carry the same tracking number.
 	Sharing []OrderEvent `json:"orders_sharing_the_number"`
+	// Journey is the order's history and the carrier timeline merged in time order:
+	// the cancellation request, the shipment, the scans, the dispute, the refund.
+	Journey []Step `json:"journey"`
 }
 
 // Detail returns an alert with its case history, its number's carrier timeline, its
@@ -46,5 +49,6 @@ func (r *Reader) Detail(ctx context.Context, alertID string) (Detail, error) {
 			return Detail{}, fmt.Errorf("orders sharing the number: %w", err)
 		}
 	}
+	d.Journey = Journey(d.Order, d.Carrier)
 	return d, nil
 }

@@ -24,6 +24,8 @@ type OrderView struct {
 	// Carrier is the timeline of the number the order shipped with, as of AsOf.
 	Carrier []Event        `json:"carrier_timeline"`
 	Alerts  []alert.Listed `json:"alerts"`
+	// Journey is the history and the carrier timeline merged in time order (Journey).
+	Journey []Step `json:"journey"`
 }
 
 // TrackingView is everything known about a tracking number as of a moment.
@@ -58,6 +60,7 @@ func (r *Reader) Order(ctx context.Context, orderID string, asOf time.Time) (Ord
 			return v, fmt.Errorf("carrier timeline: %w", err)
 		}
 	}
+	v.Journey = Journey(v.History, v.Carrier)
 	p, err := r.alerts().Query(ctx, alert.Query{OrderID: orderID, Sort: "recency", Limit: 100})
 	v.Alerts = p.Alerts
 	return v, err

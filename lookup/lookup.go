@@ -2,7 +2,9 @@
 // workspace (package httpapi) and the API's callers: an alert with its number's carrier
 // timeline, its order's history and the other orders carrying its number (Detail); an
 // order's history as of a moment (Order); a tracking number's timeline and orders
-// (Tracking); and sellers' valid tracking rates with their alerts (Sellers).
+// (Tracking); an order's journey, its events and its number's scans in time order
+// (Journey), and the stats page's refund times and dispute stalls (JourneyStats); and
+// sellers' valid tracking rates with their alerts (Sellers).
 //
 // The alerts and cases it shows beside the events it reads through package alert (the
 // store's reads, and its SQL fragments of current alerts and cases); alert knows nothing
@@ -78,4 +80,10 @@ type OrderEvent struct {
 	ShipToCountry  string    `ch:"ship_to_country" json:"ship_to_country"`
 	ShipToCity     string    `ch:"ship_to_city" json:"ship_to_city"`
 	ShipToPostal   string    `ch:"ship_to_postal" json:"ship_to_postal_code"`
+	// The buyer's journey: how the buyer paid (on paid), the amount of a refund (due on
+	// refund_approved, refunded in all on refund_completed; empty when not given) and
+	// the stated reason of a cancellation request, a dispute or a refund.
+	PaymentMethod string `ch:"payment_method" json:"payment_method,omitempty"`
+	RefundAmount  string `ch:"refund_amount" json:"refund_amount,omitempty"`
+	Reason        string `ch:"reason" json:"reason,omitempty"`
 }

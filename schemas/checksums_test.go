@@ -22,6 +22,7 @@ var releasedChecksums = map[string]string{
 	"0013_order_months.sql":           "a11dd5829bdd9410a3d840864784759b329b6521d6d0d408d9b04d21718e0679",
 	"0014_detect_changes.sql":         "5598b4bba714a022b32b8aa134266d3a613aadd8f691161e4187acb8c092170a",
 	"0015_number_checks.sql":          "07215aa43a6e3a6b49478f43abd58ffb21e85319e833dd56ce3c70d7b94727c0",
+	"0016_order_journey.sql":          "610e2fc60cd74bfc069bb2caf4e4f552e8d8082ce027ea2b1417f9a632d8554e",
 	"0017_provider_status.sql":        "869e7ea5a17d7de3df06eed009296c24412f2bf4aacaab9de9e2bd803fdeda55",
 }
 

@@ -60,6 +60,15 @@ type OrderEvent struct {
 	ProtectionExtendedDays *int         `json:"protection_extended_days,omitempty"`
 	Amount                 *json.Number `json:"amount,omitempty"`
 	Currency               string       `json:"currency,omitempty"`
+	// PaymentMethod is how the buyer paid (PaymentMethods), on paid: it sets how long a
+	// refund may take. Optional, as every field added to v1 is: v1 producers keep working.
+	PaymentMethod string `json:"payment_method,omitempty"`
+	// RefundAmount is, on refund_approved, the amount to be refunded (the order's amount
+	// when absent) and, on refund_completed, the amount refunded in all so far.
+	RefundAmount *json.Number `json:"refund_amount,omitempty"`
+	// Reason is the buyer's or the platform's words on cancel_requested, cancel_rejected,
+	// disputed, dispute_responded, dispute_escalated, refund_approved and cancelled.
+	Reason string `json:"reason,omitempty"`
 }
 
 // TrackingStatuses are the normalised carrier statuses of contract v1.
@@ -68,8 +77,19 @@ var TrackingStatuses = []string{
 	"failed_attempt", "exception", "returned", "cancelled",
 }
 
-// OrderStatuses are the order statuses of contract v1.
+// OrderStatuses are the order statuses of contract v1, with the buyer's journey after
+// the order (JourneyStatuses) added compatibly.
 var OrderStatuses = []string{
 	"placed", "paid", "awaiting_shipment", "shipped", "delivered", "confirmed",
 	"cancelled", "disputed", "refunded", "completed",
+	"cancel_requested", "cancel_rejected", "dispute_responded", "dispute_escalated", "refund_approved", "refund_completed",
 }
+
+// MilestoneStatuses are the statuses that mark a step of the buyer's journey without
+// changing the order's state: after cancel_requested an order still awaits shipment,
+// after dispute_responded it is still disputed. The detectors read an order's state from
+// its latest event of another status; refund_completed ends an order as refunded does.
+var MilestoneStatuses = []string{"cancel_requested", "cancel_rejected", "dispute_responded", "dispute_escalated", "refund_approved"}
+
+// PaymentMethods are the values of payment_method.
+var PaymentMethods = []string{"card_credit", "card_debit", "paypal", "bank_transfer", "convenience_store", "wallet", "other"}

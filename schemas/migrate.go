@@ -113,7 +113,8 @@ func Migrations(opts DDLOptions) ([]Migration, error) {
 // renderedSelects are the template functions that render a SELECT kept in
 // sql/summaries.sql, by name, with that SELECT (its From and Where as $from and $where):
 // a migration that calls one has it in its checksum.
-var renderedSelects = map[string]string{"carrierMonthStates": CarrierMonthStates("$from", "$where"), "orderMonthStates": OrderMonthStates("$from", "$where")}
+var renderedSelects = map[string]string{"carrierMonthStates": CarrierMonthStates("$from", "$where"),
+	"orderMonthStates": orderMonthStates0013("$from", "$where"), "orderJourneyMonthStates": OrderMonthStates("$from", "$where")}
 
 // Bootstrap returns the statements that create the database and the migrations table.
 func Bootstrap(opts DDLOptions) ([]string, error) {
@@ -148,8 +149,9 @@ func render(files fs.FS, path, name string, opts DDLOptions) (string, error) {
 		},
 		// dedupWindow turns on insert-block deduplication: ingest retries a block with the
 		// same insert_deduplication_token, and the server drops the copy.
-		"carrierMonthStates": CarrierMonthStates,
-		"orderMonthStates":   OrderMonthStates,
+		"carrierMonthStates":      CarrierMonthStates,
+		"orderMonthStates":        orderMonthStates0013, // as 0013 created the view; 0016 replaced it
+		"orderJourneyMonthStates": OrderMonthStates,
 		"dedupWindow": func() string {
 			if opts.Cluster != "" {
 				return "replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800"

@@ -130,7 +130,11 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	page := text(`main`)
 	shot("alert")
 	do(chromedp.Click(chromedp.CSS(`form.actions button[value=acknowledge]`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+	do(chromedp.Navigate(base+"/orders/"+target.OrderID), chromedp.WaitVisible(chromedp.CSS(`ol.journey li`)))
+	order := text(`main`)
+	shot("order")
 	do(chromedp.Navigate(base+"/overview"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	overview := text(`main`)
 	shot("overview")
 	do(chromedp.Navigate(base+"/sellers/"+target.SellerID), chromedp.WaitVisible(chromedp.CSS(`h1`)))
 	shot("seller")
@@ -144,6 +148,19 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	}
 	if !strings.Contains(page, "info_received/pre_advice") || !strings.Contains(page, target.TrackingNumber) || !strings.Contains(page, "Dispute text") {
 		t.Errorf("the alert page lacks the timeline or the dispute text:\n%s", page)
+	}
+	// the buyer's journey: the order's events and the number's scans, on the alert's page
+	// and the order's
+	for what, text := range map[string]string{"the alert page": page, "the order page": order} {
+		if !strings.Contains(text, "The buyer's journey") || !strings.Contains(text, "shipment shipped") || !strings.Contains(text, "carrier info_received/pre_advice") {
+			t.Errorf("%s lacks the buyer's journey:\n%s", what, text)
+		}
+	}
+	if !strings.Contains(order, "stalled_eir") {
+		t.Errorf("the order page does not list its alert:\n%s", order)
+	}
+	if !strings.Contains(overview, "Refunds by payment method") || !strings.Contains(overview, "Disputes that stall") {
+		t.Errorf("the overview lacks the journey's figures:\n%s", overview)
 	}
 	var d lookup.Detail
 	getJSON(t, base+"/api/v1/alerts/"+target.AlertID, &d)

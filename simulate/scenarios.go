@@ -9,11 +9,12 @@ import (
 
 func hours(h float64) time.Duration { return time.Duration(h * float64(time.Hour)) }
 
-// scenarios: every detector's positive cases, and the traps of domain.md (truth empty).
+// numberScenarios: the positive cases of the detectors of a fake or misused number, and
+// the traps of domain.md (truth empty).
 // Timings keep labels exact: e.g. a stalled parcel is shipped 10-35 days ago, so its
 // 60-day protection does not end within the 7-day window; where two conditions hold at
 // once (a stuck parcel whose protection is ending) the truth lists both detectors.
-var scenarios = []scenario{
+var numberScenarios = []scenario{
 	{"stalled_eir", func(s *sim, name string) {
 		to, _ := s.dest()
 		tn, carrier := s.number()

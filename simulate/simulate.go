@@ -204,6 +204,17 @@ type orderSpec struct {
 	protection      int
 	later           []string // statuses after shipment
 	truth           []string
+	// the buyer's journey: how the buyer paid ("" unknown), and order events besides
+	// placed, paid and shipped (an order with no tn is never shipped)
+	payment string
+	steps   []step
+}
+
+// step is one order event of the buyer's journey, with the contract's other fields.
+type step struct {
+	status string
+	at     time.Time
+	fields map[string]any
 }
 
 func (s *sim) order(o orderSpec) string {
@@ -228,10 +239,23 @@ func (s *sim) order(o orderSpec) string {
 		return m
 	}
 	s.emit("order-events", id, with(map[string]any{"event_id": id + "-placed", "status": "placed", "occurred_at": s.at(o.placed), "ship_to": pj(o.to), "amount": float64(s.rng.IntN(20000)) / 100, "currency": "USD"}))
-	s.emit("order-events", id, with(map[string]any{"event_id": id + "-paid", "status": "paid", "occurred_at": s.at(o.placed.Add(time.Hour))}))
-	s.emit("order-events", id, with(map[string]any{"event_id": id + "-shipped", "status": "shipped", "occurred_at": s.at(o.shipped), "tracking_number": o.tn, "carrier": o.carrier, "protection_days": o.protection}))
+	paid := map[string]any{"event_id": id + "-paid", "status": "paid", "occurred_at": s.at(o.placed.Add(time.Hour))}
+	if o.payment != "" {
+		paid["payment_method"] = o.payment
+	}
+	s.emit("order-events", id, with(paid))
+	if o.tn != "" {
+		s.emit("order-events", id, with(map[string]any{"event_id": id + "-shipped", "status": "shipped", "occurred_at": s.at(o.shipped), "tracking_number": o.tn, "carrier": o.carrier, "protection_days": o.protection}))
+	}
 	for i, st := range o.later {
 		s.emit("order-events", id, with(map[string]any{"event_id": fmt.Sprintf("%s-%s-%d", id, st, i), "status": st, "occurred_at": s.at(o.shipped.Add(time.Duration(i+1) * 36 * time.Hour))}))
+	}
+	for i, st := range o.steps {
+		m := map[string]any{"event_id": fmt.Sprintf("%s-j%d-%s", id, i, st.status), "status": st.status, "occurred_at": s.at(st.at)}
+		for k, v := range st.fields {
+			m[k] = v
+		}
+		s.emit("order-events", id, with(m))
 	}
 	truth := slices.Clone(o.truth)
 	slices.Sort(truth)

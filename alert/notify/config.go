@@ -199,7 +199,7 @@ func (r *ReceiverConfig) validate() error {
 	}
 	for _, rec := range r.Recommendations {
 		if !slices.Contains(detect.Recommendations, rec) {
-			return fmt.Errorf("recommendations: %q is not one of open_dispute, extend_protection, verify_carrier", rec)
+			return fmt.Errorf("recommendations: %q is not one of %s", rec, recommendationList())
 		}
 	}
 	if r.SendResolved == nil {
@@ -354,4 +354,13 @@ func (r *ReceiverConfig) RequestHeaders() http.Header {
 // AlertURL is the link to an alert.
 func (c *Config) AlertURL(alertID string) string {
 	return c.ExternalURL + "/api/v1/alerts/" + url.PathEscape(alertID)
+}
+
+// recommendationList is detect.Recommendations, comma-separated, for messages.
+func recommendationList() string {
+	var out []string
+	for _, r := range detect.Recommendations {
+		out = append(out, string(r))
+	}
+	return strings.Join(out, ", ")
 }

@@ -66,6 +66,13 @@ func TestBadReceiverConfigNamesTheKeyAndNeverTheSecret(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	// the journey detectors' recommendations route like the others (issue 25)
+	routed := ok()
+	routed.Recommendations = []alert.Recommendation{"escalate_dispute", "contact_support"}
+	routed.Detectors = []string{"dispute_unanswered", "refund_overdue", "cancel_dodged"}
+	if err := (&notify.Config{Receivers: []notify.ReceiverConfig{routed}}).Validate(); err != nil {
+		t.Errorf("a receiver of the journey's recommendations: %v", err)
+	}
 	r := good.Receivers[0]
 	if !*r.SendResolved || r.Timeout != 15*time.Second || r.MaxAge != 72*time.Hour || r.Concurrency != 4 || len(r.Backoff) != 6 {
 		t.Errorf("defaults not filled: %+v", r)

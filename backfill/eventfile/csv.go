@@ -17,7 +17,7 @@ const maxRawRow = 1 << 20
 // NewCSV reads a CSV file whose first line is a header naming the contract fields;
 // nested fields are named with dots (location.country, ship_to.postal_code). Each
 // row becomes a JSON object: an empty cell leaves its field out, protection_days and
-// protection_extended_days become integers and amount a number when they parse as
+// protection_extended_days become integers and amount and refund_amount numbers when they parse as
 // such, and every other cell is a string. A UTF-8 byte order mark is skipped.
 //
 // The header must name every column, once, and no name may be both a field and the
@@ -77,7 +77,7 @@ func csvCellKind(name string) cellKind {
 	switch name {
 	case "protection_days", "protection_extended_days":
 		return cellInt
-	case "amount":
+	case "amount", "refund_amount":
 		return cellNumber
 	}
 	return cellString

@@ -108,6 +108,13 @@ func TestCSV(t *testing.T) {
 			{pos: 4, json: `{"protection_days":7,"protection_extended_days":0,"amount":-0.5E-2}`},
 		},
 	}, {
+		name: "the journey's refund_amount is a number too, payment_method and reason strings",
+		in:   "status,payment_method,refund_amount,reason\nrefund_completed,,12.5,\npaid,paypal,,\"late, sorry\"\n",
+		want: []wantRecord{
+			{pos: 2, json: `{"status":"refund_completed","refund_amount":12.5}`},
+			{pos: 3, json: `{"status":"paid","payment_method":"paypal","reason":"late, sorry"}`},
+		},
+	}, {
 		name: "numbers that do not parse stay strings, for the decoder to reject by name",
 		in:   "protection_days,protection_extended_days,amount\n5.0,+5,\"12,50\"\n007,abc,1.\nNaN,0x10,.5\n",
 		want: []wantRecord{

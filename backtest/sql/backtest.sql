@@ -19,27 +19,30 @@ SELECT {id:String}, {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}, {ste
 {{define "per_step"}}SELECT s.as_of AS as_of, d AS detector, countIf(h.order_id != '') AS alerts FROM (SELECT arrayJoin(range(0, toUInt32(steps))) AS i, from_date + toIntervalSecond(i * step_seconds) AS as_of, detectors  FROM {{.DB}}.backtests FINAL WHERE backtest_id = {id:String}) AS s ARRAY JOIN s.detectors AS d LEFT JOIN (SELECT as_of, detector, order_id FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String}) AS h ON h.as_of = s.as_of AND h.detector = d GROUP BY as_of, detector ORDER BY as_of, detector{{end}}
 
 -- Per detector: alerts per step, the orders flagged, how many ended badly and how long
--- before their protection ended they were first flagged.
+-- before their protection ended they were first flagged, and how many were disputed or
+-- refunded after their first alert.
 {{define "report"}}WITH per_step AS ({{template "per_step" .}}),
 first AS (
     SELECT detector, order_id, min(as_of) AS first_at, argMin(protection_ends_at, as_of) AS ends
     FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String} GROUP BY detector, order_id
 ),
 bad AS (SELECT DISTINCT order_id FROM {{.DB}}.order_events WHERE status IN {bad:Array(String)}),
+later AS (SELECT order_id, max(occurred_at) AS last_at FROM {{.DB}}.order_events WHERE status IN {later:Array(String)} GROUP BY order_id),
 lead AS (
     SELECT f.detector AS detector, count() AS orders,
         countIf(f.order_id IN (SELECT order_id FROM bad)) AS ended_badly,
         quantileExactIf(0.5)(dateDiff('second', f.first_at, f.ends) / 86400, f.order_id IN (SELECT order_id FROM bad) AND f.ends IS NOT NULL) AS median_lead,
         quantileExactIf(0.1)(dateDiff('second', f.first_at, f.ends) / 86400, f.order_id IN (SELECT order_id FROM bad) AND f.ends IS NOT NULL) AS p10_lead,
         countIf(f.order_id IN (SELECT order_id FROM bad) AND f.ends IS NOT NULL AND f.first_at > f.ends) AS after_protection,
-        countIf(f.order_id IN (SELECT order_id FROM bad) AND f.ends IS NOT NULL) AS with_deadline
-    FROM first AS f GROUP BY f.detector
+        countIf(f.order_id IN (SELECT order_id FROM bad) AND f.ends IS NOT NULL) AS with_deadline,
+        countIf(l.last_at > f.first_at) AS later_dispute_or_refund
+    FROM first AS f LEFT JOIN later AS l ON l.order_id = f.order_id GROUP BY f.detector
 )
 SELECT p.detector AS detector, min(p.alerts) AS min_per_step, median(p.alerts) AS median_per_step, max(p.alerts) AS max_per_step,
     any(l.orders) AS orders, any(l.ended_badly) AS ended_badly,
     if(any(l.with_deadline) > 0, any(l.median_lead), NULL) AS median_lead_days,
     if(any(l.with_deadline) > 0, any(l.p10_lead), NULL) AS p10_lead_days,
-    any(l.after_protection) AS after_protection
+    any(l.after_protection) AS after_protection, any(l.later_dispute_or_refund) AS later_dispute_or_refund
 FROM per_step AS p LEFT JOIN lead AS l ON l.detector = p.detector
 GROUP BY p.detector ORDER BY p.detector{{end}}
 

@@ -110,7 +110,7 @@ func backtestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 		w.Flush()
 	default:
 		tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DETECTOR\tALERTS/STEP MIN\tMEDIAN\tMAX\tORDERS\tENDED IN DISPUTE/REFUND/CANCEL\tLEAD DAYS MEDIAN\tP10\tFLAGGED AFTER PROTECTION")
+		fmt.Fprintln(tw, "DETECTOR\tALERTS/STEP MIN\tMEDIAN\tMAX\tORDERS\tENDED IN DISPUTE/REFUND/CANCEL\tLEAD DAYS MEDIAN\tP10\tFLAGGED AFTER PROTECTION\tDISPUTED/REFUNDED LATER")
 		days := func(v *float64) string {
 			if v == nil {
 				return "-"
@@ -118,8 +118,8 @@ func backtestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 			return fmt.Sprintf("%.1f", *v)
 		}
 		for _, d := range rep.Detectors {
-			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%d\t%d\t%s\t%s\t%d\n", d.Detector, d.MinPerStep, d.MedianPerStep, d.MaxPerStep, d.Orders,
-				d.EndedBadly, days(d.MedianLeadDays), days(d.P10LeadDays), d.AfterProtection)
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%d\t%d\t%s\t%s\t%d\t%d\n", d.Detector, d.MinPerStep, d.MedianPerStep, d.MaxPerStep, d.Orders,
+				d.EndedBadly, days(d.MedianLeadDays), days(d.P10LeadDays), d.AfterProtection, d.LaterDisputeOrRefund)
 		}
 		tw.Flush()
 		fmt.Fprintf(env.stdout, "backtest %s: %d steps from %s to %s every %s, %d findings in %.1fs (%.2fs per step); alert_history WHERE backtest_id = '%s'\n",

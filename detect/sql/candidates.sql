@@ -9,10 +9,13 @@
 -- by time alone (a row with detector '~next'), and a scoped run (.Scoped) evaluates only
 -- the orders on the numbers of its scope (the others on those numbers are there for
 -- tracking_reuse to compare with).
-SELECT detector, *
+SELECT detector, * EXCEPT ({{journey_names}})
 FROM
 (
-    SELECT *{{range .Detectors}}{{with .Columns}},
+    SELECT *,
+        -- a shipment declared to dodge a cancellation (cancel_dodged.sql), kept for every
+        -- order whatever the set: it lifts the severity of the order's other findings
+        {{.Dodged}} AS cancel_dodged{{range .Detectors}}{{with .Columns}},
         {{.}}{{end}}{{end}}
         {{- if .Tracked}},
         -- the moments after this one at which something can change by time alone: the
@@ -32,6 +35,9 @@ FROM
             o.ship_to_country AS ship_to_country, o.ship_to_postal AS ship_to_postal, o.ship_to_city AS ship_to_city,
             o.protection_days AS protection_days, o.protection_extended_days AS protection_extended_days, o.amount AS amount,
             o.shipped_at + toIntervalDay(o.protection_days + o.protection_extended_days) AS ends_at,
+            -- the journey, packed (orders.sql) and unpacked here for the detectors, kept
+            -- packed in the candidates (findings.sql unpacks it again)
+            o.journey AS journey, {{journey_columns}},
             t.events AS events, t.moving_events AS moving_events, t.first_event_at AS first_event_at, t.last_event_at AS last_event_at,
             t.preadvice_events AS preadvice_events, t.voided_events AS voided_events, t.first_voided_at AS first_voided_at,
             t.voided_raw AS voided_raw, t.first_scan_at AS first_scan_at, t.last_scan_sub_status AS last_scan_sub_status,

@@ -13,7 +13,7 @@ delivered AND (
     AS delivered_to_other_address
 {{end}}
 {{define "flag"}}
-state NOT IN ('confirmed', 'completed', 'cancelled', 'refunded') AND events > 0
+state NOT IN ('confirmed', 'completed', 'cancelled', 'refunded', 'refund_completed') AND events > 0
     AND (destination_differs OR delivered_to_other_address)
 {{end}}
 {{define "severity"}}'high'{{end}}

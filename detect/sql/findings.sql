@@ -7,7 +7,9 @@
 -- whose (detector, order, number) are rows of a table (Findings.Data's FindingsOf), with timelines.
 SELECT
     detector, order_id, tracking_number, seller_id, buyer_id, marketplace,
-    multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Severity}}, {{end}}'') AS severity,
+    -- a shipment declared to dodge a cancellation lifts the order's other findings a level
+    if(cancel_dodged AND detector != 'cancel_dodged',
+        multiIf(detector_severity = 'low', 'medium', detector_severity = 'medium', 'high', 'critical'), detector_severity) AS severity,
     multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Recommendation}}, {{end}}'') AS recommendation,
     -- the reason in every language the files define, kept for the configured ones; the
     -- first configured language is also the plain reason
@@ -24,13 +26,16 @@ SELECT
     {{- end}}
 FROM
 (
+SELECT *, multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Severity}}, {{end}}'') AS detector_severity
+FROM
+(
 {{- if eq .Mode "draft"}}
-    SELECT c.*, CAST([], 'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String, sub_status String, physical Bool))') AS timeline,
+    SELECT c.*, {{journey_columns}}, CAST([], 'Array(Tuple(at DateTime64(3, \'UTC\'), status String, raw_status String, country String, city String, sub_status String, physical Bool))') AS timeline,
         toUInt64(0) AS timeline_events, toUInt64(0) AS timeline_scans,
         sipHash64(c.events, c.moving_events, c.first_event_at, c.last_event_at) AS timeline_key
     FROM {{.Candidates}} AS c
 {{- else}}
-    SELECT c.*, e.timeline AS timeline, e.timeline_events AS timeline_events, e.timeline_scans AS timeline_scans
+    SELECT c.*, {{journey_columns}}, e.timeline AS timeline, e.timeline_events AS timeline_events, e.timeline_scans AS timeline_scans
     FROM {{.FlaggedRows}} AS c
     LEFT JOIN
     (
@@ -50,4 +55,5 @@ FROM
         GROUP BY tracking_number
     ) AS e ON e.tracking_number = c.tracking_number
 {{- end}}
+)
 )

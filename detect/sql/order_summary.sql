@@ -1,4 +1,5 @@
--- Each shipped order's state as of {as_of}: only events that occurred at or before it
+-- Each shipped order's state (and each order with a cancellation request or a refund
+-- approval, shipped or not) as of {as_of}: only events that occurred at or before it
 -- count, the latest winning (between events at the same millisecond, the greatest
 -- values). With .Summaries the stored monthly summaries (order_months, kept at insert)
 -- stand for every month row that lies wholly before the moment, and only the rows that
@@ -21,7 +22,10 @@ SELECT
     splitByChar('\x1f', st)[4] AS ship_to_city,
     toUInt16OrNull(splitByChar('\x1f', p)[2]) AS protection_days_given,
     ifNull(toUInt16OrNull(splitByChar('\x1f', x)[2]), 0) AS protection_extended_days,
-    toDecimal64OrNull(splitByChar('\x1f', a)[2], 4) AS amount
+    toDecimal64OrNull(splitByChar('\x1f', a)[2], 4) AS amount,
+    -- whether the journey detectors follow the order, shipped or not (its journey is
+    -- read apart, for the few orders that have one: order_journey.sql)
+    max(cancel_requested_at IS NOT NULL OR refund_approved_at IS NOT NULL) AS followed
 FROM
 (
 {{- if .Summaries}}
@@ -32,5 +36,7 @@ FROM
     {{order_month_states (printf "%s.order_events" .DB) (order_events_where .Summaries .DB .Scoped)}}
 )
 GROUP BY order_id
--- a shipped order, of this run's shard (detect.Shard: its latest number's)
-HAVING s != '' AND cityHash64(tracking_number) % {shard_count:UInt32} = {shard_index:UInt32}
+-- shipped orders, and those whose cancellation or refund the journey detectors follow,
+-- of this run's shard (detect.Shard: the latest number's; an order never shipped, the
+-- shard of no number)
+HAVING (s != '' OR followed) AND cityHash64(tracking_number) % {shard_count:UInt32} = {shard_index:UInt32}

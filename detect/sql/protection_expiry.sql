@@ -12,11 +12,11 @@ last_scan_sub_status IN ('returned/returning', 'returned/returned', 'exception/l
 {{end}}
 {{define "next_check"}}
 -- protection comes within the expiry window, then ends
-if(state NOT IN ('delivered', 'confirmed', 'completed', 'cancelled', 'refunded'),
+if(state NOT IN ('delivered', 'confirmed', 'completed', 'cancelled', 'refunded', 'refund_completed'),
     [ends_at - toIntervalDay({{th "expiry_window_days" "carrier" "marketplace"}}), ends_at], [])
 {{end}}
 {{define "flag"}}
-state NOT IN ('delivered', 'confirmed', 'completed', 'cancelled', 'refunded')
+state NOT IN ('delivered', 'confirmed', 'completed', 'cancelled', 'refunded', 'refund_completed')
     AND ends_at > {as_of:DateTime64(3, 'UTC')}
     AND ends_at <= {as_of:DateTime64(3, 'UTC')} + toIntervalDay({{th "expiry_window_days" "carrier" "marketplace"}})
     AND (NOT delivered OR delivered_elsewhere)

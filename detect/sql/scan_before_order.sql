@@ -3,7 +3,7 @@
 -- to another parcel. Only events of the last {recycle_months} months count: carriers
 -- reissue numbers, and an old parcel's history is not this order's.
 {{define "flag"}}
-state NOT IN ('confirmed', 'completed', 'cancelled', 'refunded')
+state NOT IN ('confirmed', 'completed', 'cancelled', 'refunded', 'refund_completed')
     AND placed_at > toDateTime64('1970-01-02', 3, 'UTC')
     AND events > 0
     AND first_event_at < placed_at - toIntervalDay({{th "scan_before_order_slack_days" "carrier" "marketplace"}})

@@ -2,7 +2,7 @@
 -- months that go to a different address or a different buyer. One buyer's several orders
 -- in one combined parcel (same buyer, same address) is normal; a number reissued after
 -- the recycle window is not reuse. The other orders (`others`) are found in candidates.sql.
-{{define "flag"}}state NOT IN ('confirmed', 'completed', 'cancelled', 'refunded') AND length(others) > 0{{end}}
+{{define "flag"}}state NOT IN ('confirmed', 'completed', 'cancelled', 'refunded', 'refund_completed') AND length(others) > 0{{end}}
 {{define "severity"}}'high'{{end}}
 {{define "recommendation"}}'open_dispute'{{end}}
 {{define "reason"}}

@@ -12,7 +12,7 @@ INSERT INTO {{.DB}}.tracking_events (event_id, tracking_number, tracking_number_
 INSERT INTO {{.DB}}.order_events (event_id, order_id, marketplace, seller_id, buyer_id, status, occurred_at, tracking_number, tracking_number_raw, carrier,
     ship_to_country, ship_to_city, ship_to_city_norm, ship_to_postal, ship_to_postal_norm,
     protection_days, protection_extended_days, amount, currency, source_topic, source_partition, source_offset, source_kind, source_file, source_line,
-    number_verdict, number_couriers, number_problem, number_problem_ja, number_spec)
+    number_verdict, number_couriers, number_problem, number_problem_ja, number_spec, payment_method, refund_amount, reason)
 {{end}}
 
 {{define "insert_dead_letters"}}

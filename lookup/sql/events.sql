@@ -6,7 +6,8 @@
 {{define "event_columns"}}occurred_at, status, sub_status, physical, raw_status, carrier, location_country, location_city, dest_country, dest_city, dest_postal{{end}}
 
 -- An order event's columns, as OrderEvent reads them.
-{{define "order_columns"}}occurred_at, order_id, status, seller_id, buyer_id, tracking_number, carrier, ship_to_country, ship_to_city, ship_to_postal{{end}}
+{{define "order_columns"}}occurred_at, order_id, status, seller_id, buyer_id, tracking_number, carrier, ship_to_country, ship_to_city, ship_to_postal,
+    payment_method, ifNull(toString(refund_amount), '') AS refund_amount, reason{{end}}
 
 -- A number's carrier timeline: its first 500 events.
 {{define "carrier_timeline"}}

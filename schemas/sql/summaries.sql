@@ -53,6 +53,37 @@ GROUP BY tracking_number, carrier, month{{end}}
     toStartOfMonth(occurred_at) AS month,
     min(occurred_at) AS first_event_at,
     max(occurred_at) AS last_event_at,
+    max(if(status NOT IN ('cancel_requested', 'cancel_rejected', 'dispute_responded', 'dispute_escalated', 'refund_approved'),
+        concat({{template "packed_time"}}, '\x1f', status, '\x1f', marketplace, '\x1f', seller_id, '\x1f', buyer_id), '')) AS latest,
+    max(if(status = 'shipped', concat({{template "packed_time"}}, '\x1f', tracking_number, '\x1f', carrier), '')) AS shipped,
+    minIfOrNull(occurred_at, status = 'placed') AS placed_at,
+    max(if(ship_to_country != '' OR ship_to_postal_norm != '' OR ship_to_city_norm != '',
+        concat({{template "packed_time"}}, '\x1f', ship_to_country, '\x1f', ship_to_postal_norm, '\x1f', ship_to_city_norm), '')) AS ship_to,
+    max(if(protection_days IS NOT NULL, concat({{template "packed_time"}}, '\x1f', toString(assumeNotNull(protection_days))), '')) AS protection,
+    max(if(protection_extended_days IS NOT NULL,
+        concat({{template "packed_time"}}, '\x1f', toString(assumeNotNull(protection_extended_days))), '')) AS extension,
+    max(if(amount IS NOT NULL, concat({{template "packed_time"}}, '\x1f', toString(assumeNotNull(amount))), '')) AS amount_at,
+    max(if(payment_method != '', concat({{template "packed_time"}}, '\x1f', payment_method), '')) AS payment,
+    minIfOrNull(occurred_at, status IN ('cancel_requested', 'cancel_rejected')) AS cancel_requested_at,
+    minIfOrNull(occurred_at, status = 'cancelled') AS cancelled_at,
+    maxIfOrNull(occurred_at, status = 'disputed') AS disputed_at,
+    maxIfOrNull(occurred_at, status IN ('dispute_responded', 'dispute_escalated')) AS dispute_answered_at,
+    minIfOrNull(occurred_at, status = 'refund_approved') AS refund_approved_at,
+    max(if(status = 'refund_approved' AND refund_amount IS NOT NULL,
+        concat({{template "packed_time"}}, '\x1f', toString(assumeNotNull(refund_amount))), '')) AS refund_due,
+    max(if(status = 'refund_completed',
+        concat({{template "packed_time"}}, '\x1f', ifNull(toString(refund_amount), '')), '')) AS refund_completed
+FROM {{.From}}
+WHERE {{.Where}}
+GROUP BY order_id, month{{end}}
+
+-- order_month_states as migration 0013 created order_months_mv with (its checksum holds
+-- this text): 0016 replaced it with the one above.
+{{define "order_month_states_0013"}}SELECT
+    order_id,
+    toStartOfMonth(occurred_at) AS month,
+    min(occurred_at) AS first_event_at,
+    max(occurred_at) AS last_event_at,
     max(concat({{template "packed_time"}}, '\x1f', status, '\x1f', marketplace, '\x1f', seller_id, '\x1f', buyer_id)) AS latest,
     max(if(status = 'shipped', concat({{template "packed_time"}}, '\x1f', tracking_number, '\x1f', carrier), '')) AS shipped,
     minIfOrNull(occurred_at, status = 'placed') AS placed_at,
@@ -75,4 +106,7 @@ GROUP BY order_id, month{{end}}
     min(first_voided) AS first_voided, max(last_scan) AS last_scan, max(dest) AS dest, max(delivered_place) AS delivered_place{{end}}
 {{define "order_months_merged"}}order_id, month, min(first_event_at) AS first_event_at, max(last_event_at) AS last_event_at,
     max(latest) AS latest, max(shipped) AS shipped, min(placed_at) AS placed_at, max(ship_to) AS ship_to,
-    max(protection) AS protection, max(extension) AS extension, max(amount_at) AS amount_at{{end}}
+    max(protection) AS protection, max(extension) AS extension, max(amount_at) AS amount_at, max(payment) AS payment,
+    min(cancel_requested_at) AS cancel_requested_at, min(cancelled_at) AS cancelled_at, max(disputed_at) AS disputed_at,
+    max(dispute_answered_at) AS dispute_answered_at, min(refund_approved_at) AS refund_approved_at, max(refund_due) AS refund_due,
+    max(refund_completed) AS refund_completed{{end}}

@@ -23,6 +23,25 @@
 -- recycle_months_min: the shortest recycle window any carrier or marketplace has.
 {{define "recycle_months_min"}}arrayMin(arrayConcat([{recycle_months:UInt16}], mapValues({recycle_months_by_carrier:Map(String, UInt16)}), mapValues({recycle_months_by_marketplace:Map(String, UInt16)}))){{end}}
 
+-- journey_pack: an order's journey (order_journey.sql, as j) packed into one string, ''
+-- for an order without one: a run's order state and candidates keep a row per order,
+-- and the journey's nine columns beside the others raised ClickHouse's peak by some
+-- 200 MiB at 1M orders, for the few orders that have one. journey_columns unpacks it
+-- where the detectors read it (candidates.sql, findings.sql), under the columns' names.
+{{define "journey_pack"}}if(j.order_id = '', '', concat(j.payment_method, '\x1f', ifNull(toString(toUnixTimestamp64Milli(j.cancel_requested_at)), ''),
+    '\x1f', ifNull(toString(toUnixTimestamp64Milli(j.cancelled_at)), ''), '\x1f', ifNull(toString(toUnixTimestamp64Milli(j.disputed_at)), ''),
+    '\x1f', ifNull(toString(toUnixTimestamp64Milli(j.dispute_answered_at)), ''), '\x1f', ifNull(toString(toUnixTimestamp64Milli(j.refund_approved_at)), ''),
+    '\x1f', ifNull(toString(j.refund_due_amount), ''), '\x1f', ifNull(toString(toUnixTimestamp64Milli(j.refund_completed_at)), ''),
+    '\x1f', ifNull(toString(j.refund_completed_amount), ''))){{end}}
+{{define "journey_at"}}if(journey = '', NULL, fromUnixTimestamp64Milli(toInt64OrNull(splitByChar('\x1f', journey)[{{.}}]), 'UTC')){{end}}
+{{define "journey_amount"}}if(journey = '', NULL, toDecimal64OrNull(splitByChar('\x1f', journey)[{{.}}], 4)){{end}}
+{{define "journey_columns"}}splitByChar('\x1f', journey)[1] AS payment_method, {{template "journey_at" 2}} AS cancel_requested_at,
+    {{template "journey_at" 3}} AS cancelled_at, {{template "journey_at" 4}} AS disputed_at, {{template "journey_at" 5}} AS dispute_answered_at,
+    {{template "journey_at" 6}} AS refund_approved_at, {{template "journey_amount" 7}} AS refund_due_amount,
+    {{template "journey_at" 8}} AS refund_completed_at, {{template "journey_amount" 9}} AS refund_completed_amount{{end}}
+{{define "journey_names"}}payment_method, cancel_requested_at, cancelled_at, disputed_at, dispute_answered_at, refund_approved_at,
+    refund_due_amount, refund_completed_at, refund_completed_amount{{end}}
+
 -- shard: the condition that puts a row in the current pass of a stage. A stage that
 -- would hold too much in memory at once runs in passes, each over a range of the
 -- orders (order state) or the tracking numbers (candidates), which the summaries' and
@@ -38,6 +57,14 @@
 {{define "order_events_where"}}{{template "shard" .OrderID}}{{if .Scoped}}{{if .Summaries}} AND order_id IN (SELECT order_id FROM {{.ScopeOrderMonths}} WHERE 1{{template "order_crossing"}}){{else}} AND order_id IN (SELECT order_id FROM {{.ScopeOrders}}){{end}}{{end}} AND occurred_at <= {as_of:DateTime64(3, 'UTC')}{{if .Summaries}} AND (order_id, toStartOfMonth(occurred_at)) IN (
         SELECT order_id, month FROM {{if .Scoped}}{{.ScopeOrderMonths}}{{else}}{{.DB}}.order_months FINAL{{end}}
         WHERE {{template "shard" .OrderID}}{{template "order_crossing"}}){{end}}{{end}}
+
+-- journey_events_where: the condition on order_events for the events of the buyer's
+-- journey a run summarises itself (order_journey.sql): with summaries, those of the
+-- moment's month up to it; without, every one up to it. A scoped run reads its orders'.
+{{define "journey_events_where"}}{{template "shard" .OrderID}}{{if .Scoped}} AND order_id IN (SELECT order_id FROM {{.ScopeOrders}}){{end}} AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
+    {{- if .Summaries}} AND occurred_at >= toStartOfMonth({as_of:DateTime64(3, 'UTC')}){{end}}
+    AND (status IN ('cancel_requested', 'cancel_rejected', 'cancelled', 'disputed', 'dispute_responded', 'dispute_escalated', 'refund_approved',
+        'refund_completed') OR payment_method != ''){{end}}
 
 -- summary_events_where: the condition on tracking_events for the events a run
 -- summarises itself: with summaries, those of the carrier_months rows that cross an

@@ -540,6 +540,54 @@ SELECT tracking_number, carrier, number_verdict AS verdict, number_couriers AS c
 FROM `tw`.order_events
 WHERE number_verdict != '';
 
+-- 0016_order_journey.sql
+ALTER TABLE `tw`.order_events ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS payment_method LowCardinality(String) DEFAULT '' COMMENT 'card_credit, card_debit, paypal, bank_transfer, convenience_store, wallet, other; on paid' AFTER number_spec,
+    ADD COLUMN IF NOT EXISTS refund_amount Nullable(Decimal(18, 4)) COMMENT 'on refund_approved: due; on refund_completed: refunded in all so far' AFTER payment_method,
+    ADD COLUMN IF NOT EXISTS reason String DEFAULT '' COMMENT 'the stated reason of a cancellation request, a dispute, a refund' CODEC(ZSTD(1)) AFTER refund_amount;
+
+ALTER TABLE `tw`.order_months ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS payment SimpleAggregateFunction(max, String) DEFAULT '' COMMENT 'packed: time, payment_method' AFTER amount_at,
+    ADD COLUMN IF NOT EXISTS cancel_requested_at SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC'))) COMMENT 'the first cancel_requested or cancel_rejected' AFTER payment,
+    ADD COLUMN IF NOT EXISTS cancelled_at SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC'))) COMMENT 'the first cancelled' AFTER cancel_requested_at,
+    ADD COLUMN IF NOT EXISTS disputed_at SimpleAggregateFunction(max, Nullable(DateTime64(3, 'UTC'))) COMMENT 'the latest disputed' AFTER cancelled_at,
+    ADD COLUMN IF NOT EXISTS dispute_answered_at SimpleAggregateFunction(max, Nullable(DateTime64(3, 'UTC'))) COMMENT 'the latest dispute_responded or dispute_escalated' AFTER disputed_at,
+    ADD COLUMN IF NOT EXISTS refund_approved_at SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC'))) COMMENT 'the first refund_approved' AFTER dispute_answered_at,
+    ADD COLUMN IF NOT EXISTS refund_due SimpleAggregateFunction(max, String) DEFAULT '' COMMENT 'packed: time, refund_amount of the latest refund_approved that gave one' AFTER refund_approved_at,
+    ADD COLUMN IF NOT EXISTS refund_completed SimpleAggregateFunction(max, String) DEFAULT '' COMMENT 'packed: time, refund_amount (empty if none) of the latest refund_completed' AFTER refund_due;
+
+DROP VIEW IF EXISTS `tw`.order_months_mv ON CLUSTER `prod_cluster`;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `tw`.order_months_mv ON CLUSTER `prod_cluster` TO `tw`.order_months AS
+SELECT
+    order_id,
+    toStartOfMonth(occurred_at) AS month,
+    min(occurred_at) AS first_event_at,
+    max(occurred_at) AS last_event_at,
+    max(if(status NOT IN ('cancel_requested', 'cancel_rejected', 'dispute_responded', 'dispute_escalated', 'refund_approved'),
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', status, '\x1f', marketplace, '\x1f', seller_id, '\x1f', buyer_id), '')) AS latest,
+    max(if(status = 'shipped', concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', tracking_number, '\x1f', carrier), '')) AS shipped,
+    minIfOrNull(occurred_at, status = 'placed') AS placed_at,
+    max(if(ship_to_country != '' OR ship_to_postal_norm != '' OR ship_to_city_norm != '',
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', ship_to_country, '\x1f', ship_to_postal_norm, '\x1f', ship_to_city_norm), '')) AS ship_to,
+    max(if(protection_days IS NOT NULL, concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', toString(assumeNotNull(protection_days))), '')) AS protection,
+    max(if(protection_extended_days IS NOT NULL,
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', toString(assumeNotNull(protection_extended_days))), '')) AS extension,
+    max(if(amount IS NOT NULL, concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', toString(assumeNotNull(amount))), '')) AS amount_at,
+    max(if(payment_method != '', concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', payment_method), '')) AS payment,
+    minIfOrNull(occurred_at, status IN ('cancel_requested', 'cancel_rejected')) AS cancel_requested_at,
+    minIfOrNull(occurred_at, status = 'cancelled') AS cancelled_at,
+    maxIfOrNull(occurred_at, status = 'disputed') AS disputed_at,
+    maxIfOrNull(occurred_at, status IN ('dispute_responded', 'dispute_escalated')) AS dispute_answered_at,
+    minIfOrNull(occurred_at, status = 'refund_approved') AS refund_approved_at,
+    max(if(status = 'refund_approved' AND refund_amount IS NOT NULL,
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', toString(assumeNotNull(refund_amount))), '')) AS refund_due,
+    max(if(status = 'refund_completed',
+        concat(leftPad(toString(toUnixTimestamp64Milli(occurred_at)), 15, '0'), '\x1f', ifNull(toString(refund_amount), '')), '')) AS refund_completed
+FROM `tw`.order_events
+WHERE 1
+GROUP BY order_id, month;
+
 -- 0017_provider_status.sql
 ALTER TABLE `tw`.tracking_events ON CLUSTER `prod_cluster`
     ADD COLUMN IF NOT EXISTS provider LowCardinality(String) DEFAULT '' COMMENT 'the aggregator that sent the event (aftership, 17track, ...), or empty' AFTER status_given,
