@@ -60,8 +60,11 @@
 
 -- journey_events_where: the condition on order_events for the events of the buyer's
 -- journey a run summarises itself (order_journey.sql): with summaries, those of the
--- moment's month up to it; without, every one up to it. A scoped run reads its orders'.
-{{define "journey_events_where"}}{{template "shard" .OrderID}}{{if .Scoped}} AND order_id IN (SELECT order_id FROM {{.ScopeOrders}}){{end}} AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
+-- moment's month up to it; without, every one up to it. A scoped run reads its orders',
+-- and with summaries only those whose month row crosses the moment (its copy of their
+-- rows is merged: the rows wholly before the moment hold the rest), as the order state
+-- does: at a moment that is now, hardly any.
+{{define "journey_events_where"}}{{template "shard" .OrderID}}{{if .Scoped}}{{if .Summaries}} AND order_id IN (SELECT order_id FROM {{.ScopeOrderMonths}} WHERE 1{{template "order_crossing"}}){{else}} AND order_id IN (SELECT order_id FROM {{.ScopeOrders}}){{end}}{{end}} AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
     {{- if .Summaries}} AND occurred_at >= toStartOfMonth({as_of:DateTime64(3, 'UTC')}){{end}}
     AND (status IN ('cancel_requested', 'cancel_rejected', 'cancelled', 'disputed', 'dispute_responded', 'dispute_escalated', 'refund_approved',
         'refund_completed') OR payment_method != ''){{end}}
