@@ -32,6 +32,9 @@ func TestBadConfigFilesNameTheProblem(t *testing.T) {
 		"embedded_other_user.yaml":                     `clickhouse.username: "analyst": the embedded server has only the user default`,
 		"ingest_webhook_provider_unknown.yaml":         `ingest.webhooks[1].provider: "parcelpanel" is not one of 17track, aftership`,
 		"ingest_webhooks_listen_without_webhooks.yaml": "ingest.webhooks_listen: 0.0.0.0:8443 is set but no webhooks are configured",
+		"cluster_too_many_nodes.yaml":                  "embedded.clickhouse.shards: 5 x 4 replicas is more than 16 embedded nodes",
+		"replication_unknown.yaml":                     `clickhouse.replication: "paxos" must be keeper or write_all`,
+		"retention_summaries_shorter.yaml":             "clickhouse.retention.summaries_months: 25 must be from events_months (26)",
 	}
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	if len(files) != len(want) {

@@ -139,8 +139,14 @@ func (c *ClickHouseConfig) Validate() error {
 	if c.Replicas == 0 {
 		c.Replicas = 1
 	}
-	if c.Shards < 1 || c.Replicas < 1 || c.Shards*c.Replicas > MaxClusterNodes {
-		return fmt.Errorf("shards/replicas: %d x %d: each at least 1, at most %d nodes in all", c.Shards, c.Replicas, MaxClusterNodes)
+	if c.Shards < 1 {
+		return fmt.Errorf("shards: %d must be at least 1", c.Shards)
+	}
+	if c.Replicas < 1 {
+		return fmt.Errorf("replicas: %d must be at least 1", c.Replicas)
+	}
+	if c.Shards*c.Replicas > MaxClusterNodes {
+		return fmt.Errorf("shards: %d x %d replicas is more than %d embedded nodes", c.Shards, c.Replicas, MaxClusterNodes)
 	}
 	if c.ConfigFile != "" && c.Clustered() {
 		return fmt.Errorf("config_file: a configuration file of its own is not supported with %d shards x %d replicas (each node gets the cluster's)", c.Shards, c.Replicas)

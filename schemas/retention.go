@@ -98,9 +98,6 @@ func ApplyRetention(ctx context.Context, conn Conn, opts DDLOptions, r Retention
 // containsTTL reports whether a table's engine_full already has the TTL of column
 // plus months, as the server writes it.
 func containsTTL(engine, column string, months int) bool {
-	return regexpTTL(column, months).MatchString(engine)
-}
-
-func regexpTTL(column string, months int) *regexp.Regexp {
-	return regexp.MustCompile(`TTL ` + regexp.QuoteMeta(column) + ` \+ toIntervalMonth\(` + strconv.Itoa(months) + `\)(\s|$)`)
+	ttl := regexp.MustCompile(`TTL ` + regexp.QuoteMeta(column) + ` \+ toIntervalMonth\(` + strconv.Itoa(months) + `\)(\s|$)`)
+	return ttl.MatchString(engine)
 }

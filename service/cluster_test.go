@@ -175,15 +175,16 @@ type alertRow struct {
 // alerts reads every alert and every change id through the configured database.
 func (w *clusterWorld) alerts() ([]alertRow, []string) {
 	w.t.Helper()
-	return w.alertsOn(w.pool)
+	return w.alertsOn(w.pool, w.cfg.ClickHouse.Database)
 }
 
+// alertsOn reads every alert and every change id of database db through conn.
 func (w *clusterWorld) alertsOn(conn interface {
 	Select(ctx context.Context, dest any, query string, args ...any) error
-}) ([]alertRow, []string) {
+}, db string) ([]alertRow, []string) {
 	w.t.Helper()
 	ctx := context.Background()
-	db := "`" + w.cfg.ClickHouse.Database + "`"
+	db = "`" + db + "`"
 	var rows []alertRow
 	if err := conn.Select(ctx, &rows, "SELECT alert_id, detector, order_id, tracking_number, severity, recommendation, reason, evidence, first_detected_at, last_detected_at, status, resolved_at FROM "+db+".alerts FINAL ORDER BY alert_id"); err != nil {
 		w.t.Fatal(err)
@@ -320,9 +321,7 @@ func (w *clusterWorld) nodeAlerts(addr string) ([]alertRow, []string) {
 		w.t.Fatal(err)
 	}
 	defer conn.Close()
-	one := &clusterWorld{t: w.t, cfg: w.cfg, pool: nil}
-	one.cfg.ClickHouse.Database = schemas.LocalDatabase(w.cfg.ClickHouse.Database)
-	return one.alertsOn(conn)
+	return w.alertsOn(conn, schemas.LocalDatabase(w.cfg.ClickHouse.Database))
 }
 
 // The replicas of a shard keep one history: a replica that was down while the schedule

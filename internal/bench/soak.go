@@ -187,13 +187,10 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 		if err != nil {
 			return nil, err
 		}
+		defer c.Close()
 		nodes = append(nodes, schemas.Node{Name: a, Conn: c})
 	}
-	_, err = schemas.MigrateCluster(ctx, nodes, schemas.Layout{Database: db, Shards: cl.Name, Everywhere: cl.Everywhere}, time.Now)
-	for _, n := range nodes {
-		n.Conn.(interface{ Close() error }).Close()
-	}
-	if err != nil {
+	if _, err := schemas.MigrateCluster(ctx, nodes, schemas.Layout{Database: db, Shards: cl.Name, Everywhere: cl.Everywhere}, time.Now); err != nil {
 		return nil, err
 	}
 
