@@ -74,6 +74,9 @@ func (s *Set) Evaluate(ctx context.Context, session driver.Conn, cfg Config, asO
 	ev := Evaluation{FullReason: r.fullReason}
 	if r.mode == modeScoped {
 		ev.Scoped, ev.Orders = true, int(r.scope.orders)
+		if r.subset, err = s.foundSubset(ctx, r); err != nil {
+			return ev, err
+		}
 	}
 	f := &Findings{run: r, stages: map[string]time.Duration{}}
 	defer f.reportStages()
@@ -83,6 +86,32 @@ func (s *Set) Evaluate(ctx context.Context, session driver.Conn, cfg Config, asO
 		}
 	}
 	return ev, r.commit(ctx)
+}
+
+// foundSubset is stage 3 for the detectors that flagged an order of a scoped run: its
+// findings are few, and stage 3 for every detector cost more to plan than to run.
+func (s *Set) foundSubset(ctx context.Context, r *run) (*findingsSQL, error) {
+	start := time.Now()
+	var found []string
+	rows, err := r.conn.Query(ctx, statements.Text("found_detectors", sqlfile.Data{"Candidates": candidatesTable}))
+	if err != nil {
+		return nil, fmt.Errorf("detectors found: %w", SessionLost(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		found = append(found, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("detectors found: %w", SessionLost(err))
+	}
+	slices.SortFunc(found, func(a, b string) int { return cmp.Compare(slices.Index(s.names, a), slices.Index(s.names, b)) })
+	f, err := s.findingsFor(found)
+	s.stage("detectors found", start)
+	return f, err
 }
 
 // Eval returns the findings of the set's detectors as of asOf (Evaluate, Plain, Collect).
@@ -155,6 +184,16 @@ func (f *Findings) Scoped() bool { return f.run.mode == modeScoped }
 //	{{.Scoped}}                   Scoped
 func (f *Findings) Data(db string) sqlfile.Data {
 	r := f.run
+	if r.subset != nil {
+		return sqlfile.Data{
+			"DB":         sqlfile.Ident(db),
+			"Findings":   r.subset.all,
+			"Drafts":     r.subset.draft,
+			"FindingsOf": r.subset.findingsOf,
+			"ScopeOf":    r.scopeCondition,
+			"Scoped":     f.Scoped(),
+		}
+	}
 	return sqlfile.Data{
 		"DB":         sqlfile.Ident(db),
 		"Findings":   r.set.findings,

@@ -24,7 +24,9 @@ import (
 //  2. candidates.sql: each number's carrier summary joined to those orders once, and every
 //     detector's flag applied to the joined rows, into a second temporary table;
 //  3. findings.sql: timelines for the flagged numbers only, and each detector's severity,
-//     recommendation, reason and evidence.
+//     recommendation, reason and evidence (a scoped run's, for the detectors that
+//     flagged one of its few orders only: planning every detector's texts cost more
+//     than running them).
 //
 // The order state and the carrier summaries are the expensive part and are the same for
 // every detector, so they are computed once a run instead of once a detector; both read
@@ -54,6 +56,62 @@ type Set struct {
 	data           setData              // what the SQL files were rendered with
 	only           sync.Map             // table -> stage 3 for its rows (findingsOf)
 	eventDetectors []string
+	subsets        sync.Map // detectors found (comma-joined) -> *findingsSQL, for scoped runs
+}
+
+// findingsSQL is stage 3 for the findings of some of a set's detectors only: a scoped
+// run's few findings are of a few detectors, and planning every detector's texts was
+// most of the stage's cost (the plan grows with the detectors' expressions, not the rows).
+type findingsSQL struct {
+	all, draft string
+	data       setData
+	only       sync.Map // table -> stage 3 for its rows
+}
+
+// findingsOf is stage 3 for the rows of table, rendered once per table.
+func (f *findingsSQL) findingsOf(table string) (string, error) {
+	if q, ok := f.only.Load(table); ok {
+		return q.(string), nil
+	}
+	d := f.data
+	d.Mode, d.FlaggedRows = "only", onlyRows(table)
+	q, err := renderFile("findings.sql", d)
+	if err != nil {
+		return "", err
+	}
+	f.only.Store(table, q)
+	return q, nil
+}
+
+// findingsFor is stage 3 for the findings of the detectors named (some of the set's,
+// in the order of Names): rendered once per combination.
+func (s *Set) findingsFor(detectors []string) (*findingsSQL, error) {
+	key := strings.Join(detectors, ",")
+	if f, ok := s.subsets.Load(key); ok {
+		return f.(*findingsSQL), nil
+	}
+	f := &findingsSQL{data: s.data}
+	f.data.Detectors = nil
+	for _, p := range s.data.Detectors {
+		if slices.Contains(detectors, p.Name) {
+			f.data.Detectors = append(f.data.Detectors, p)
+		}
+	}
+	if len(f.data.Detectors) == 0 { // no findings: any one detector makes valid SQL
+		f.data.Detectors = s.data.Detectors[:1]
+	}
+	var err error
+	for _, v := range []struct {
+		mode string
+		into *string
+	}{{"all", &f.all}, {"draft", &f.draft}} {
+		f.data.Mode, f.data.FlaggedRows = v.mode, s.data.Candidates
+		if *v.into, err = renderFile("findings.sql", f.data); err != nil {
+			return nil, err
+		}
+	}
+	s.subsets.Store(key, f)
+	return f, nil
 }
 
 // part is one detector's contribution to a run, from sql/<name>.sql.
@@ -61,6 +119,7 @@ type part struct {
 	Name                                       string
 	Columns, Flag                              string            // stage 2: over an order joined to its number's summary
 	Severity, Recommendation, Reason, Evidence string            // stage 3: over a flagged row (plus timeline)
+	Facts                                      string            // stage 3: columns computed once per flagged row, for the texts above
 	Reasons                                    map[string]string // the reason per language: "reason" is en, "reason_<lang>" the others
 	NeedsEvents                                bool              // stage 3 builds the number's timeline
 	NextCheck                                  string            // stage 2, scheduled runs: the moments the flag or the text can change by time alone
@@ -218,6 +277,7 @@ func loadPart(name string) (part, error) {
 	}{
 		{"columns", false, &p.Columns}, {"flag", true, &p.Flag}, {"next_check", false, &p.NextCheck}, {"severity", true, &p.Severity},
 		{"recommendation", true, &p.Recommendation}, {"reason", true, &p.Reason}, {"evidence", true, &p.Evidence},
+		{"facts", false, &p.Facts},
 	} {
 		if *f.into, err = block(f.block, f.required); err != nil {
 			return part{}, err
@@ -510,6 +570,8 @@ type run struct {
 	scope      *scope
 	configHash uint64
 	fullReason string
+	// a scoped run's stage 3, for the detectors it found only (nil: the set's)
+	subset *findingsSQL
 }
 
 // preparePlain validates cfg and evaluates stages 1 and 2 of the set as of asOf on conn.

@@ -101,6 +101,7 @@ func benchDetect(ctx context.Context, env *cmdEnv, args []string) int {
 	var o bench.DetectOptions
 	fs.IntVar(&o.Repeat, "repeat", 3, "runs per measurement: the first records every alert, the median of the others is reported")
 	fs.BoolVar(&o.SkipSingle, "skip-single", false, "leave out the runs of one detector each")
+	fs.BoolVar(&o.Journeys, "journeys", false, "give some orders a buyer's journey (payments, cancellation requests, disputes, refunds): the journey's detectors then have work")
 	shards := fs.Int("shards", 1, "with 2 or more: the schedule's runs on one server and on each shard of a cluster of that many embedded servers, the rows each read")
 	if ok, code := parse(fs, args); !ok {
 		return code
@@ -189,7 +190,7 @@ func benchDetect(ctx context.Context, env *cmdEnv, args []string) int {
 		{"**scheduled run 5 minutes after the previous one, the data's own events of those minutes stored meanwhile** (events stored; orders evaluated)", func(s bench.DetectScale) string {
 			return fmt.Sprintf("**%.3f** (%d; %d)", s.Scheduled.IdleSeconds, s.Scheduled.IdleEvents, s.Scheduled.IdleOrders)
 		}},
-		{"of which (the last of them): " + stageNames(res[0].Scheduled.IdleStages), func(s bench.DetectScale) string { return stageSeconds(s.Scheduled.IdleStages) }},
+		{"of which (medians): " + stageNames(res[0].Scheduled.IdleStages), func(s bench.DetectScale) string { return stageSeconds(s.Scheduled.IdleStages) }},
 		{"**scheduled run after a minute of ingest** (events stored; orders evaluated)", func(s bench.DetectScale) string {
 			return fmt.Sprintf("**%.3f** (%d; %d)", s.Scheduled.IngestSeconds, s.Scheduled.IngestEvents, s.Scheduled.IngestOrders)
 		}},

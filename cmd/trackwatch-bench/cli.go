@@ -55,7 +55,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, environ 
 }
 
 const usage = `Usage: trackwatch-bench ingest [flags]
-       trackwatch-bench detect [--events 1000000,10000000] [--repeat 3] [--skip-single]
+       trackwatch-bench detect [--events 1000000,10000000] [--repeat 3] [--skip-single] [--journeys]
        trackwatch-bench notify [--changes 10000] [--runs 50] [--per-run 10] [--concurrency 4]
        trackwatch-bench api [--events 10000000] [--requests 200]
        trackwatch-bench backfill [--events 1000000] [--batch-rows 20000]
@@ -101,11 +101,15 @@ them: over the summaries kept at insert, and summarising every event instead (th
 baseline, detect.from_events), with the stages of each and the peak memory of
 ClickHouse and of trackwatch. The first run of a measurement records every alert; the
 median of the later ones (nothing changed) is reported, and the first run apart. Then it
-runs the schedule's own runs one after the other: one over every order, three 5
+runs the schedule's own runs one after the other: one over every order, --repeat 5
 minutes apart (each evaluating only what can have changed; the generated events dated
-in those minutes are stored before each, as an ingest would have), and one after a
+in those minutes are stored before each, as an ingest would have; each stage's median
+over them is reported), and one after a
 minute of ingest (60,000 carrier scans and 6,000 order events), failing if that one's counts of
-alerts firing differ from a run over every order as of the same moment.
+alerts firing differ from a run over every order as of the same moment. With
+--journeys, some orders also have a buyer's journey (every 10th paid, every 50th asked to
+cancel before its shipment, every 40th disputed, every 60th refunded), so that the
+journey's detectors (cancel_dodged, dispute_unanswered, refund_overdue) have work.
 
 detect --shards N loads each scale on one embedded server and copies it into a cluster
 of N (through its Distributed tables, sharded as ingest shards), then runs the schedule's

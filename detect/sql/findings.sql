@@ -27,6 +27,10 @@ SELECT
 FROM
 (
 SELECT *, multiIf({{range .Detectors}}detector = '{{.Name}}', {{.Severity}}, {{end}}'') AS detector_severity
+    -- each detector's facts (its "facts" block): computed here once, for the texts above
+    -- to read as columns (an expression its texts repeat was planned once per use)
+    {{range .Detectors}}{{with .Facts}},
+    {{.}}{{end}}{{end}}
 FROM
 (
 {{- if eq .Mode "draft"}}

@@ -28,6 +28,7 @@ type DetectOptions struct {
 	Scales     []int // tracking events per scale; default 1,000,000 and 10,000,000
 	Repeat     int   // runs per detector, the median reported; default 3
 	SkipSingle bool  // leave out the runs of one detector each (at 100M they take long)
+	Journeys   bool  // give some orders a buyer's journey (payments, cancellation requests, disputes, refunds)
 	ClickHouse devstack.ClickHouseConfig
 	Logger     *slog.Logger
 	Progress   func(string)
@@ -91,7 +92,7 @@ type ScheduledRuns struct {
 	IdleSeconds   float64       // median
 	IdleEvents    int           // carrier events stored before the last of them: the data's own, occurring in its 5 minutes
 	IdleOrders    int           // orders evaluated by the last of them
-	IdleStages    []StageTiming // the last of them
+	IdleStages    []StageTiming // the median of each stage over them
 	FullStages    []StageTiming
 	IdlePeak      PeakRSS
 	IngestRate    int // tracking events a second; a tenth as many order events
@@ -144,6 +145,12 @@ func detectScale(ctx context.Context, o DetectOptions, events int) (*DetectScale
 	start := time.Now()
 	if err := loadDetectData(ctx, conn, db, parcels, true); err != nil {
 		return nil, err
+	}
+	if o.Journeys {
+		if err := conn.Exec(ctx, statements.In(db, "generate_journeys"), clickhouse.Named("as_of", asOfBench),
+			clickhouse.Named("from", uint64(0)), clickhouse.Named("count", uint64(parcels))); err != nil {
+			return nil, fmt.Errorf("generate journeys: %w", err)
+		}
 	}
 	res := &DetectScale{Events: events, Orders: parcels, LoadSeconds: time.Since(start).Seconds()}
 	start = time.Now()
@@ -332,6 +339,8 @@ func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse
 	reset()
 	at := asOfBench
 	var idle []float64
+	idleStages := map[string][]float64{}
+	var idleOrder []string
 	for range max(o.Repeat, 1) {
 		// The data's own traffic in those 5 minutes: its carrier events occurring in them.
 		n, err := DeliverHeld(ctx, conn, db, at, at.Add(5*time.Minute))
@@ -349,7 +358,15 @@ func scheduledRuns(ctx context.Context, o DetectOptions, ch *devstack.ClickHouse
 		}
 		idle = append(idle, secs)
 		res.IdleOrders = n
-		res.IdleStages = staged() // the last run's
+		for _, st := range staged() {
+			if _, ok := idleStages[st.Stage]; !ok {
+				idleOrder = append(idleOrder, st.Stage)
+			}
+			idleStages[st.Stage] = append(idleStages[st.Stage], st.Seconds)
+		}
+	}
+	for _, st := range idleOrder {
+		res.IdleStages = append(res.IdleStages, StageTiming{st, median(idleStages[st])})
 	}
 	res.IdleSeconds, res.IdlePeak = median(idle), peak()
 

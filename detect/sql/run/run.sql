@@ -24,6 +24,9 @@
 {{define "next_checks"}}INSERT INTO {{.DB}}.detect_next_checks (detectors, check_at, order_id)
 SELECT {set_key:String}, next_check_at, order_id FROM {{.Candidates}} WHERE detector = '~next'{{end}}
 
+-- The detectors that flagged an order (a scoped run renders stage 3 for them only).
+{{define "found_detectors"}}SELECT DISTINCT detector FROM {{.Candidates}} WHERE detector != '~next'{{end}}
+
 -- The findings brought to Go (Collect), in a stable order.
 {{define "collect"}}SELECT * FROM (
 {{.Findings}}
