@@ -50,6 +50,7 @@ type Set struct {
 	names          []string
 	db             string
 	stages         map[variant]stageSQL // stages 1 and 2
+	journeyless    map[bool]stageSQL    // a scoped run's stages 1 and 2 when none of its orders has a journey, by summaries
 	findings       string               // stage 3, SELECT
 	findingsDraft  string               // stage 3 without timelines, with timeline_key
 	findingsOnly   string               // stage 3 for the rows of a table, the name a placeholder (config hash)
@@ -122,6 +123,7 @@ type part struct {
 	Facts                                      string            // stage 3: columns computed once per flagged row, for the texts above
 	Reasons                                    map[string]string // the reason per language: "reason" is en, "reason_<lang>" the others
 	NeedsEvents                                bool              // stage 3 builds the number's timeline
+	NeedsJourney                               bool              // flags only orders with a buyer's journey (order_journey.sql)
 	NextCheck                                  string            // stage 2, scheduled runs: the moments the flag or the text can change by time alone
 }
 
@@ -138,6 +140,7 @@ type setData struct {
 	OrderJourney           string
 	Mode, FlaggedRows      string // findings.sql
 	Dodged                 string // cancel_dodged's condition, for every order (candidates.sql)
+	Journeyless            bool   // no order has a journey: orders.sql leaves it out
 	// a scoped run's tables (findScope)
 	ScopeNumbers, ScopeOrderMonths, ScopeCarrierMonths string
 }
@@ -204,6 +207,35 @@ func NewSet(db string, names ...string) (*Set, error) {
 			}
 			s.stages[variant{summaries, mode}] = st
 		}
+	}
+	// A scoped run whose orders have no buyer's journey (most, at a moment that is now):
+	// stages 1 and 2 without the journey and the detectors that need one, which are
+	// most of what the journey costs a run that evaluates a few orders (planning).
+	s.journeyless = map[bool]stageSQL{}
+	journeyless := data
+	journeyless.Journeyless, journeyless.Dodged, journeyless.Detectors = true, "false", nil
+	for _, p := range parts {
+		if !p.NeedsJourney {
+			journeyless.Detectors = append(journeyless.Detectors, p)
+		}
+	}
+	for _, summaries := range []bool{true, false} {
+		d := journeyless
+		d.Summaries, d.Tracked, d.Scoped = summaries, true, true
+		var st stageSQL
+		if d.OrderSummary, err = renderFile("order_summary.sql", d); err != nil {
+			return nil, err
+		}
+		if st.orders, err = renderFile("orders.sql", d); err != nil {
+			return nil, err
+		}
+		if d.CarrierSummary, err = renderFile("carrier_summary.sql", d); err != nil {
+			return nil, err
+		}
+		if st.candidates, err = renderFile("candidates.sql", d); err != nil {
+			return nil, err
+		}
+		s.journeyless[summaries] = st
 	}
 	for _, v := range []struct {
 		mode, rows string
@@ -290,7 +322,12 @@ func loadPart(name string) (part, error) {
 		}
 	}
 	needs, err := block("needs_events", false)
+	if err != nil {
+		return part{}, err
+	}
 	p.NeedsEvents = needs == "true"
+	journey, err := block("needs_journey", false)
+	p.NeedsJourney = journey == "true"
 	return p, err
 }
 
@@ -460,6 +497,15 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 	}
 	args = append(args, clickhouse.Named("number_spec", spec), clickhouse.Named("number_spec_any", runs == 0))
 	sq := s.stages[variant{!cfg.FromEvents, mode}]
+	if mode == modeScoped {
+		var journeys uint64
+		if err := conn.QueryRow(ctx, statements.Text("scope_journeys", scopeData(s.db))).Scan(&journeys); err != nil {
+			return nil, fmt.Errorf("scope journeys: %w", SessionLost(err))
+		}
+		if journeys == 0 {
+			sq = s.journeyless[!cfg.FromEvents]
+		}
+	}
 	orders, candidates := sq.orders, sq.candidates
 	passes := cfg.Passes
 	if mode == modeScoped {

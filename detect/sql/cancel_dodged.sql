@@ -24,6 +24,8 @@ if(cancel_requested_at IS NOT NULL AND shipped_at >= cancel_requested_at
 {{end}}
 {{define "flag"}}cancel_dodged{{end}}
 {{define "needs_events"}}true{{end}}
+-- it flags only an order with a buyer's journey (a scoped run whose orders have none leaves it out)
+{{define "needs_journey"}}true{{end}}
 {{define "severity"}}'high'{{end}}
 {{define "recommendation"}}'open_dispute'{{end}}
 {{define "reason"}}

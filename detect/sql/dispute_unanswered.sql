@@ -17,6 +17,8 @@ disputed_at IS NOT NULL AND (dispute_answered_at IS NULL OR dispute_answered_at 
     AND state NOT IN ('refunded', 'refund_completed', 'cancelled', 'completed', 'confirmed')
     AND disputed_at <= {as_of:DateTime64(3, 'UTC')} - toIntervalDay({{th "dispute_answer_days" "carrier" "marketplace"}})
 {{end}}
+-- it flags only an order with a buyer's journey (a scoped run whose orders have none leaves it out)
+{{define "needs_journey"}}true{{end}}
 {{define "severity"}}'medium'{{end}}
 {{define "recommendation"}}'escalate_dispute'{{end}}
 {{define "reason"}}

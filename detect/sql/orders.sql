@@ -11,14 +11,17 @@ FROM
         o.tracking_number AS tracking_number, o.carrier AS carrier, o.placed_at AS placed_at, o.shipped_at AS shipped_at,
         o.ship_to_country AS ship_to_country, o.ship_to_postal AS ship_to_postal, o.ship_to_city AS ship_to_city,
         o.protection_days_given AS protection_days_given, o.protection_extended_days AS protection_extended_days, o.amount AS amount,
-        -- the journey (order_journey.sql), packed; '' for an order without one
-        {{journey_pack}} AS journey
+        -- the journey (order_journey.sql), packed; '' for an order without one (every
+        -- order of a scoped run that has none: .Journeyless)
+        {{if .Journeyless}}''{{else}}{{journey_pack}}{{end}} AS journey
     FROM
     (
 {{.OrderSummary}}
     ) AS o
+    {{- if not .Journeyless}}
     LEFT JOIN
     (
 {{.OrderJourney}}
     ) AS j ON j.order_id = o.order_id
+    {{- end}}
 )

@@ -44,6 +44,8 @@ toUInt16(if({{template "pending"}},
 if({{template "pending"}}, [{{next_midnight}}], [])
 {{end}}
 {{define "flag"}}refund_business_days >= refund_window_days{{end}}
+-- it flags only an order with a buyer's journey (a scoped run whose orders have none leaves it out)
+{{define "needs_journey"}}true{{end}}
 {{define "severity"}}'medium'{{end}}
 {{define "recommendation"}}'contact_support'{{end}}
 {{define "reason"}}

@@ -55,6 +55,12 @@ WHERE order_id IN (SELECT order_id FROM {{.Orders}}) GROUP BY order_id, month{{e
 SELECT {{carrier_months_merged}} FROM {{.DB}}.carrier_months
 WHERE tracking_number IN (SELECT tracking_number FROM {{.Numbers}}) GROUP BY tracking_number, carrier, month{{end}}
 
+-- How many of the scope's month rows say something of a buyer's journey (the rows hold
+-- every event's, whenever it occurred): with none, the run leaves the journey out.
+{{define "scope_journeys"}}SELECT count() FROM {{.OrderMonths}}
+WHERE payment != '' OR cancel_requested_at IS NOT NULL OR cancelled_at IS NOT NULL OR disputed_at IS NOT NULL
+    OR dispute_answered_at IS NOT NULL OR refund_approved_at IS NOT NULL OR refund_due != '' OR refund_completed != ''{{end}}
+
 -- The orders whose findings a scoped run evaluated: a consumer changes what it keeps
 -- for those alone.
 {{define "scope_condition"}}({{.Column}} IN (SELECT order_id FROM {{.Base}}) OR {{.Column}} IN (SELECT order_id FROM {{.RunOrders}} WHERE tracking_number IN (SELECT tracking_number FROM {{.Numbers}}))){{end}}
