@@ -51,7 +51,6 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{"backfill kafka needs --since", []string{"backfill", "kafka"}, nil, exitUsage, "", "--since"},
 		{"backtest needs --from", []string{"backtest", "--to", "2026-10-01"}, nil, exitUsage, "", "--from: required"},
 		{"backtest names a bad date", []string{"backtest", "--from", "yesterday", "--to", "2026-10-01"}, nil, exitUsage, "", `"yesterday" is neither a date`},
-		{"backtest refuses a cluster before connecting", []string{"backtest", "--from", "2026-10-01", "--to", "2026-10-02", "--set", "embedded.clickhouse.shards=2"}, nil, exitFailure, "", "not supported on a cluster yet"},
 		{"backtest names a bad detector", []string{"backtest", "--from", "2026-10-01", "--to", "2026-10-02", "--detector", "psychic"}, nil, exitUsage, "", `--detector "psychic"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
