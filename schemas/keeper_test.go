@@ -3,6 +3,7 @@ package schemas_test
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +212,68 @@ func TestKeeperDDLParses(t *testing.T) {
 	// the parser does reject what is not SQL: the check can fail
 	if err := conn.QueryRow(ctx, "SELECT formatQuery({q:String})", clickhouse.Named("q", stmts[1]+" ENGINE")).Scan(new(string)); err == nil {
 		t.Fatal("formatQuery accepted a statement with a stray ENGINE at its end")
+	}
+}
+
+// recordingConn is a server that has nothing yet: it records what it is sent.
+type recordingConn struct{ execs, selects []string }
+
+func (c *recordingConn) Exec(_ context.Context, q string, _ ...any) error {
+	c.execs = append(c.execs, q)
+	return nil
+}
+
+func (c *recordingConn) Select(_ context.Context, _ any, q string, _ ...any) error {
+	c.selects = append(c.selects, q)
+	return nil
+}
+
+// A keeper cluster is migrated through one server, once: every statement of the
+// bootstrap and the migrations in turn, each ON CLUSTER, each migration recorded once
+// (in a table replicated across every node), then the cluster-facing database.
+func TestMigrateKeeperAppliesEachStatementOnceOnCluster(t *testing.T) {
+	conn := &recordingConn{}
+	ran, err := schemas.MigrateKeeper(context.Background(), conn, keeperLayout, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := schemas.DDLOptions{Database: "tw_local", Cluster: "prod_cluster", Local: true}
+	boot, err := schemas.Bootstrap(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := schemas.Migrations(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ran) != len(all) {
+		t.Fatalf("applied %d migrations, want %d", len(ran), len(all))
+	}
+	want := slices.Clone(boot)
+	for _, m := range all {
+		want = append(want, m.Statements...)
+		want = append(want, "record "+m.Name)
+	}
+	want = append(want, "CREATE DATABASE IF NOT EXISTS `tw` ON CLUSTER `prod_cluster`")
+	var got []string
+	records := 0
+	for _, q := range conn.execs {
+		if strings.HasPrefix(q, "INSERT INTO `tw_local`.schema_migrations") && records < len(all) {
+			q = "record " + all[records].Name
+			records++
+		}
+		got = append(got, q)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("sent %d statements, want %d (each once, in order)", len(got), len(want))
+	}
+	for _, q := range got {
+		if !strings.HasPrefix(q, "record ") && !strings.Contains(q, "ON CLUSTER `prod_cluster`") {
+			t.Errorf("sent without ON CLUSTER:\n%s", q)
+		}
+	}
+	// a write_all cluster is not migrated this way, nor a keeper one node by node
+	if _, err := schemas.MigrateCluster(context.Background(), nil, keeperLayout, time.Now); err == nil {
+		t.Error("MigrateCluster migrated a keeper cluster node by node")
 	}
 }
