@@ -233,7 +233,7 @@ func MigrateCluster(ctx context.Context, nodes []Node, l Layout, now func() time
 // (schema_migrations among the tables replicated across every node, so the record is
 // one for the cluster), then the cluster-facing Distributed tables, ON CLUSTER too. It
 // needs servers with ClickHouse Keeper and the macros {shard} and {replica}; libchdb
-// has neither (KeeperScript is what it would run).
+// has neither (ClusterScript is what it would run).
 func MigrateKeeper(ctx context.Context, conn Conn, l Layout, now func() time.Time) ([]Migration, error) {
 	if l.Database == "" {
 		l.Database = "trackwatch"
@@ -249,12 +249,12 @@ func MigrateKeeper(ctx context.Context, conn Conn, l Layout, now func() time.Tim
 	return ran, distribute(ctx, conn, l)
 }
 
-// KeeperScript is the whole DDL of a keeper cluster (Layout.Keeper) as one script, as
-// MigrateKeeper applies it to a new cluster: the local database's migrations, then the
-// cluster-facing database and a Distributed table over each local table. `trackwatch
-// migrate --print` shows it, and a golden file holds it.
-func KeeperScript(l Layout) (string, error) {
-	l.Keeper = true
+// ClusterScript is the whole DDL of a new cluster of layout l as one script: the local
+// database's migrations, then the cluster-facing database and a Distributed table over
+// each local table. On a keeper cluster (Layout.Keeper) it is what MigrateKeeper runs,
+// once, every statement ON CLUSTER; on a write_all cluster, what MigrateCluster runs on
+// each node. `trackwatch migrate --print` shows it, and golden files hold it.
+func ClusterScript(l Layout) (string, error) {
 	if err := l.validate(); err != nil {
 		return "", err
 	}

@@ -20,7 +20,7 @@ import (
 
 var keeperLayout = schemas.Layout{Database: "tw", Shards: "prod_cluster", Everywhere: "prod_cluster_everywhere", Keeper: true}
 
-// scriptStatements splits a script as Script and KeeperScript write it: each statement
+// scriptStatements splits a script as Script and ClusterScript write it: each statement
 // ends with ";" and a blank line; comment lines are dropped.
 func scriptStatements(t *testing.T, script string) []string {
 	t.Helper()
@@ -69,7 +69,7 @@ func TestEveryWriteAllTableHasItsKeeperCounterpart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keeper, err := schemas.KeeperScript(keeperLayout)
+	keeper, err := schemas.ClusterScript(keeperLayout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestKeeperLayoutReplicatesViewTargets(t *testing.T) {
 // engines need no Keeper) reads each one and prints it back with its ON CLUSTER clause
 // and engine.
 func TestKeeperDDLParses(t *testing.T) {
-	keeper, err := schemas.KeeperScript(keeperLayout)
+	keeper, err := schemas.ClusterScript(keeperLayout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func renderAll(t *testing.T, opts schemas.DDLOptions) string {
 }
 
 func TestDDLMatchesGoldenFiles(t *testing.T) {
-	keeper := schemas.Layout{Database: "tw", Shards: "prod_cluster", Everywhere: "prod_cluster_everywhere"}
+	keeper := schemas.Layout{Database: "tw", Shards: "prod_cluster", Everywhere: "prod_cluster_everywhere", Keeper: true}
 	for _, tc := range []struct {
 		name   string
 		render func() (string, error)
@@ -43,10 +43,12 @@ func TestDDLMatchesGoldenFiles(t *testing.T) {
 		{"cluster with replicated engines", func() (string, error) {
 			return schemas.Script(schemas.DDLOptions{Database: "tw", Cluster: "prod_cluster"})
 		}},
-		{"write_all cluster local database", func() (string, error) {
-			return schemas.Script(schemas.DDLOptions{Database: "tw_local", Local: true})
+		{"write_all cluster layout", func() (string, error) {
+			l := keeper
+			l.Keeper = false
+			return schemas.ClusterScript(l)
 		}},
-		{"keeper cluster layout", func() (string, error) { return schemas.KeeperScript(keeper) }},
+		{"keeper cluster layout", func() (string, error) { return schemas.ClusterScript(keeper) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.render()

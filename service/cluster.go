@@ -33,16 +33,13 @@ func Clustered(cfg config.Config) bool {
 }
 
 // Script is the DDL trackwatch applies for cfg (`trackwatch migrate --print`): one
-// server's, or a keeper cluster's whole layout. A write_all cluster's is one server's
-// on each node's local database, with the Distributed tables made from what the nodes
-// hold.
+// server's, or a cluster's whole layout (a keeper cluster's once ON CLUSTER, a
+// write_all or embedded cluster's on each node).
 func Script(cfg config.Config) (string, error) {
-	if cfg.ClickHouse.Keeper() {
-		return schemas.KeeperScript(schemas.Layout{Database: cfg.ClickHouse.Database, Shards: cfg.ClickHouse.Cluster,
-			Everywhere: devstack.Everywhere(cfg.ClickHouse.Cluster), Keeper: true})
-	}
 	if Clustered(cfg) {
-		return schemas.Script(schemas.DDLOptions{Database: schemas.LocalDatabase(cfg.ClickHouse.Database), Local: true})
+		name := ClusterName(cfg)
+		return schemas.ClusterScript(schemas.Layout{Database: cfg.ClickHouse.Database, Shards: name,
+			Everywhere: devstack.Everywhere(name), Keeper: cfg.ClickHouse.Keeper()})
 	}
 	return schemas.Script(cfg.ClickHouse.DDL())
 }

@@ -670,3 +670,78 @@ ALTER TABLE `tw_local`.tracking_events
     ADD COLUMN IF NOT EXISTS provider LowCardinality(String) DEFAULT '' COMMENT 'the aggregator that sent the event (aftership, 17track, ...), or empty' AFTER status_given,
     ADD COLUMN IF NOT EXISTS provider_status LowCardinality(String) DEFAULT '' COMMENT 'the provider''s reading as status/detail, or empty' AFTER provider;
 
+-- the cluster-facing tables
+CREATE DATABASE IF NOT EXISTS `tw`;
+
+CREATE TABLE IF NOT EXISTS `tw`.`alert_actions` AS `tw_local`.`alert_actions`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'alert_actions');
+
+CREATE TABLE IF NOT EXISTS `tw`.`alert_changes` AS `tw_local`.`alert_changes`
+ENGINE = Distributed('prod_cluster', 'tw_local', 'alert_changes');
+
+CREATE TABLE IF NOT EXISTS `tw`.`alert_history` AS `tw_local`.`alert_history`
+ENGINE = Distributed('prod_cluster', 'tw_local', 'alert_history');
+
+CREATE TABLE IF NOT EXISTS `tw`.`alert_runs` AS `tw_local`.`alert_runs`
+ENGINE = Distributed('prod_cluster', 'tw_local', 'alert_runs');
+
+CREATE TABLE IF NOT EXISTS `tw`.`alerts` AS `tw_local`.`alerts`
+ENGINE = Distributed('prod_cluster', 'tw_local', 'alerts');
+
+CREATE TABLE IF NOT EXISTS `tw`.`backfill_files` AS `tw_local`.`backfill_files`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'backfill_files');
+
+CREATE TABLE IF NOT EXISTS `tw`.`backtests` AS `tw_local`.`backtests`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'backtests');
+
+CREATE TABLE IF NOT EXISTS `tw`.`carrier_months` AS `tw_local`.`carrier_months`
+ENGINE = Distributed('prod_cluster', 'tw_local', 'carrier_months', cityHash64(tracking_number));
+
+CREATE TABLE IF NOT EXISTS `tw`.`dead_letter_replays` AS `tw_local`.`dead_letter_replays`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'dead_letter_replays');
+
+CREATE TABLE IF NOT EXISTS `tw`.`dead_letters` AS `tw_local`.`dead_letters`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'dead_letters');
+
+CREATE TABLE IF NOT EXISTS `tw`.`detect_changes` AS `tw_local`.`detect_changes`
+ENGINE = Distributed('prod_cluster', 'tw_local', 'detect_changes');
+
+CREATE TABLE IF NOT EXISTS `tw`.`detect_checkpoints` AS `tw_local`.`detect_checkpoints`
+ENGINE = Distributed('prod_cluster', 'tw_local', 'detect_checkpoints');
+
+CREATE TABLE IF NOT EXISTS `tw`.`detect_next_checks` AS `tw_local`.`detect_next_checks`
+ENGINE = Distributed('prod_cluster', 'tw_local', 'detect_next_checks');
+
+CREATE TABLE IF NOT EXISTS `tw`.`detect_ticks` AS `tw_local`.`detect_ticks`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'detect_ticks');
+
+CREATE TABLE IF NOT EXISTS `tw`.`notify_attempts` AS `tw_local`.`notify_attempts`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'notify_attempts');
+
+CREATE TABLE IF NOT EXISTS `tw`.`notify_claims` AS `tw_local`.`notify_claims`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'notify_claims');
+
+CREATE TABLE IF NOT EXISTS `tw`.`notify_receivers` AS `tw_local`.`notify_receivers`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'notify_receivers');
+
+CREATE TABLE IF NOT EXISTS `tw`.`number_check_runs` AS `tw_local`.`number_check_runs`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'number_check_runs');
+
+CREATE TABLE IF NOT EXISTS `tw`.`number_checks` AS `tw_local`.`number_checks`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'number_checks');
+
+CREATE TABLE IF NOT EXISTS `tw`.`order_events` AS `tw_local`.`order_events`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'order_events');
+
+CREATE TABLE IF NOT EXISTS `tw`.`order_months` AS `tw_local`.`order_months`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'order_months');
+
+CREATE TABLE IF NOT EXISTS `tw`.`order_numbers` AS `tw_local`.`order_numbers`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'order_numbers');
+
+CREATE TABLE IF NOT EXISTS `tw`.`schema_migrations` AS `tw_local`.`schema_migrations`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'schema_migrations');
+
+CREATE TABLE IF NOT EXISTS `tw`.`tracking_events` AS `tw_local`.`tracking_events`
+ENGINE = Distributed('prod_cluster', 'tw_local', 'tracking_events', cityHash64(tracking_number));
+
