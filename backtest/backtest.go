@@ -84,7 +84,7 @@ func (o Options) ID() string {
 	return hex.EncodeToString(h[:8])
 }
 
-// Runner runs backtests against one ClickHouse database.
+// Runner runs backtests against one ClickHouse database, or a cluster's.
 type Runner struct {
 	// Conn is a pooled connection for the history and the report; Session opens a
 	// connection of its own for one step's detector run.
@@ -93,6 +93,13 @@ type Runner struct {
 	Database string
 	Config   detect.Config
 	Logger   *slog.Logger
+	// Nodes, on a sharded cluster, are its servers, as the scheduled runs get them:
+	// each step evaluates, on the first replica of each shard, that shard's orders in
+	// the node's database NodeDatabase (the local one), and keeps the findings there
+	// (alert_history is per shard); Conn then reads the record and the report through
+	// the cluster-facing Database, across the shards. Session is unused.
+	Nodes        []detect.Node
+	NodeDatabase string
 	// Progress is told after each step; nil reports nothing.
 	Progress func(done, total int, asOf time.Time, findings uint64)
 }
@@ -113,7 +120,14 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 	if err := o.Validate(); err != nil {
 		return Result{}, err
 	}
-	set, err := detect.NewSet(r.Database, o.Detectors...)
+	db := r.Database
+	if len(r.Nodes) > 0 {
+		if o.Notify {
+			return Result{}, errors.New("--notify: not supported on a cluster (the steps' alerts would be recorded on one shard's node, out of the scheduled runs' order)")
+		}
+		db = r.NodeDatabase
+	}
+	set, err := detect.NewSet(db, o.Detectors...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -127,7 +141,7 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 	start := time.Now()
 	steps := o.Steps()
 	res := Result{ID: o.ID(), Steps: len(steps), StepSeconds: make([]float64, len(steps))}
-	if err := r.Conn.Exec(ctx, statements.In(r.Database, "clear"), clickhouse.Named("id", res.ID)); err != nil {
+	if err := r.clear(ctx, res.ID); err != nil {
 		return res, fmt.Errorf("clear an earlier backtest's history: %w", err)
 	}
 	detectors := set.Names()
@@ -198,14 +212,55 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 // rows afterwards read the whole backtest's history again (as_of is not a prefix of its
 // key). With notify, the step is also recorded as alerts (alert.Store), after the copy.
 func (r *Runner) step(ctx context.Context, set *detect.Set, id string, asOf time.Time, notify bool) (uint64, error) {
-	session, err := r.Session(ctx)
+	if len(r.Nodes) == 0 {
+		return r.stepOn(ctx, r.Session, r.Database, r.Config, set, id, asOf, notify)
+	}
+	var n uint64
+	for _, node := range r.Nodes {
+		if node.Replica > 0 { // each shard once
+			continue
+		}
+		cfg := r.Config
+		cfg.Shard = node.Shard
+		k, err := r.stepOn(ctx, node.Open, r.NodeDatabase, cfg, set, id, asOf, false)
+		if err != nil {
+			return n, fmt.Errorf("node %s: %w", node.Name, err)
+		}
+		n += k
+	}
+	return n, nil
+}
+
+// clear deletes an earlier backtest's history with the same id: on a cluster, in each
+// node's database.
+func (r *Runner) clear(ctx context.Context, id string) error {
+	if len(r.Nodes) == 0 {
+		return r.Conn.Exec(ctx, statements.In(r.Database, "clear"), clickhouse.Named("id", id))
+	}
+	for _, n := range r.Nodes {
+		conn, err := n.Open(ctx)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		err = conn.Exec(ctx, statements.In(r.NodeDatabase, "clear"), clickhouse.Named("id", id))
+		conn.Close()
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// stepOn is step on a session that open opens, in database db.
+func (r *Runner) stepOn(ctx context.Context, open func(context.Context) (driver.Conn, error), db string, cfg detect.Config, set *detect.Set, id string, asOf time.Time, notify bool) (uint64, error) {
+	session, err := open(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer session.Close()
 	var wrote atomic.Uint64
 	consumers := []detect.Consumer{func(ctx context.Context, f *detect.Findings) error {
-		q, err := statements.Render("step", f.Data(r.Database))
+		q, err := statements.Render("step", f.Data(db))
 		if err != nil {
 			return err
 		}
@@ -219,7 +274,7 @@ func (r *Runner) step(ctx context.Context, set *detect.Set, id string, asOf time
 		var res alert.Result
 		consumers = append(consumers, alert.NewStore(r.Conn, r.Database).Consumer(&res))
 	}
-	_, err = set.Evaluate(ctx, session, r.Config, asOf, detect.Plain, consumers...)
+	_, err = set.Evaluate(ctx, session, cfg, asOf, detect.Plain, consumers...)
 	return wrote.Load(), err
 }
 

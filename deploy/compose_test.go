@@ -171,29 +171,7 @@ func TestTheClusterProfileIsAWriteAllClusterOfItsServers(t *testing.T) {
 	if cfg.ClickHouse.Cluster == "" || cfg.ClickHouse.Replication != "write_all" || len(cfg.ClickHouse.Addr) != 1 {
 		t.Fatalf("trackwatch-cluster: cluster %q, replication %q, addr %v: want a write_all cluster through one server", cfg.ClickHouse.Cluster, cfg.ClickHouse.Replication, cfg.ClickHouse.Addr)
 	}
-	xmlFile := filepath.Join("compose", "clickhouse-cluster.xml")
-	b, err := os.ReadFile(xmlFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		RemoteServers struct {
-			Clusters []struct {
-				XMLName xml.Name
-				Shards  []struct {
-					Internal bool `xml:"internal_replication"`
-					Replicas []struct {
-						Host     string `xml:"host"`
-						Port     int    `xml:"port"`
-						Password string `xml:"password"`
-					} `xml:"replica"`
-				} `xml:"shard"`
-			} `xml:",any"`
-		} `xml:"remote_servers"`
-	}
-	if err := xml.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("%s: %v", xmlFile, err)
-	}
+	doc := clusterConfig(t, filepath.Join("compose", "clickhouse-cluster.xml"))
 	shape := map[string][]int{}
 	for _, c := range doc.RemoteServers.Clusters {
 		for _, sh := range c.Shards {
@@ -220,6 +198,166 @@ func TestTheClusterProfileIsAWriteAllClusterOfItsServers(t *testing.T) {
 	}
 	if host, _, _ := strings.Cut(cfg.ClickHouse.Addr[0], ":"); cf.Services[host].Image == "" {
 		t.Errorf("trackwatch-cluster reaches %s, not a server of the profile", cfg.ClickHouse.Addr[0])
+	}
+}
+
+// serverConfig is what a ClickHouse server configuration file of the compose profiles
+// says of its cluster.
+type serverConfig struct {
+	RemoteServers struct {
+		Clusters []struct {
+			XMLName xml.Name
+			Shards  []struct {
+				Internal bool `xml:"internal_replication"`
+				Replicas []struct {
+					Host     string `xml:"host"`
+					Port     int    `xml:"port"`
+					Password string `xml:"password"`
+				} `xml:"replica"`
+			} `xml:"shard"`
+		} `xml:",any"`
+	} `xml:"remote_servers"`
+	Macros struct {
+		Shard struct {
+			Env string `xml:"from_env,attr"`
+		} `xml:"shard"`
+		Replica struct {
+			Env string `xml:"from_env,attr"`
+		} `xml:"replica"`
+	} `xml:"macros"`
+	Keepers []struct {
+		Host string `xml:"host"`
+		Port int    `xml:"port"`
+	} `xml:"zookeeper>node"`
+	DDLPath string `xml:"distributed_ddl>path"`
+}
+
+func clusterConfig(t *testing.T, file string) serverConfig {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc serverConfig
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return doc
+}
+
+// The keeper profile: three ClickHouse Keepers, one ensemble by their ids; four
+// ClickHouse servers that the mounted configuration names as 2 shards x 2 replicas and
+// as one shard of all four, with internal_replication (Keeper copies a replica's
+// inserts), each server's macros (from its environment) its own place in the cluster,
+// all of them knowing the three keepers; and a trackwatch whose configuration loads as a
+// keeper cluster reached through one of them.
+func TestTheKeeperProfileIsAReplicatedClusterOfItsServers(t *testing.T) {
+	dc := dockerCompose(t)
+	out, err := exec.Command(dc, "-f", filepath.Join("..", "docker-compose.yml"), "--profile", "keeper", "config").Output()
+	if err != nil {
+		t.Fatalf("docker-compose --profile keeper config: %v\n%s", err, out)
+	}
+	var cf composeFile
+	if err := yaml.Unmarshal(out, &cf); err != nil {
+		t.Fatal(err)
+	}
+	cfg := trackwatchConfig(t, cf, "trackwatch-keeper")
+	if !cfg.ClickHouse.Keeper() || len(cfg.ClickHouse.Addr) != 1 {
+		t.Fatalf("trackwatch-keeper: cluster %q, replication %q, addr %v: want a keeper cluster through one server", cfg.ClickHouse.Cluster, cfg.ClickHouse.Replication, cfg.ClickHouse.Addr)
+	}
+
+	// the keepers: one configuration whose raft members are the profile's keepers, each
+	// told its own id
+	var kc struct {
+		ServerID struct {
+			Env string `xml:"from_env,attr"`
+		} `xml:"keeper_server>server_id"`
+		Port int `xml:"keeper_server>tcp_port"`
+		Raft []struct {
+			ID   string `xml:"id"`
+			Host string `xml:"hostname"`
+		} `xml:"keeper_server>raft_configuration>server"`
+	}
+	b, err := os.ReadFile(filepath.Join("compose", "keeper.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(b, &kc); err != nil {
+		t.Fatalf("compose/keeper.xml: %v", err)
+	}
+	if len(kc.Raft) != 3 || kc.ServerID.Env == "" {
+		t.Fatalf("compose/keeper.xml: %d raft members, server_id from %q: want 3, the id from the environment", len(kc.Raft), kc.ServerID.Env)
+	}
+	keepers := map[string]bool{}
+	for _, m := range kc.Raft {
+		k, ok := cf.Services[m.Host]
+		if !ok || !slices.ContainsFunc(k.Volumes, func(v string) bool {
+			return strings.HasSuffix(v, "keeper.xml:/etc/clickhouse-keeper/keeper_config.xml:ro")
+		}) {
+			t.Errorf("raft member %s is not a keeper of the profile with this configuration", m.Host)
+			continue
+		}
+		if k.Environment[kc.ServerID.Env] != m.ID {
+			t.Errorf("keeper %s: %s=%q, but the raft configuration gives it id %s", m.Host, kc.ServerID.Env, k.Environment[kc.ServerID.Env], m.ID)
+		}
+		if k.Healthcheck == nil {
+			t.Errorf("keeper %s has no health check", m.Host)
+		}
+		keepers[m.Host] = true
+	}
+
+	doc := clusterConfig(t, filepath.Join("compose", "clickhouse-keeper-cluster.xml"))
+	if doc.DDLPath == "" || doc.Macros.Shard.Env == "" || doc.Macros.Replica.Env == "" {
+		t.Fatalf("compose/clickhouse-keeper-cluster.xml: distributed_ddl %q, macros from %q and %q: want all three", doc.DDLPath, doc.Macros.Shard.Env, doc.Macros.Replica.Env)
+	}
+	if len(doc.Keepers) != len(keepers) {
+		t.Errorf("the servers know %d keepers, the ensemble has %d", len(doc.Keepers), len(keepers))
+	}
+	for _, k := range doc.Keepers {
+		if !keepers[k.Host] || k.Port != kc.Port {
+			t.Errorf("the servers' keeper %s:%d is not a keeper of the ensemble on its port %d", k.Host, k.Port, kc.Port)
+		}
+	}
+	shape := map[string][]int{}
+	places := map[string]bool{}
+	for _, c := range doc.RemoteServers.Clusters {
+		for si, sh := range c.Shards {
+			if !sh.Internal {
+				t.Errorf("cluster %s: internal_replication false: with Keeper, each shard's insert goes to one replica, which replicates it", c.XMLName.Local)
+			}
+			shape[c.XMLName.Local] = append(shape[c.XMLName.Local], len(sh.Replicas))
+			for ri, r := range sh.Replicas {
+				s, ok := cf.Services[r.Host]
+				if !ok || !slices.ContainsFunc(s.Volumes, func(v string) bool {
+					return strings.HasSuffix(v, "clickhouse-keeper-cluster.xml:/etc/clickhouse-server/config.d/cluster.xml:ro")
+				}) {
+					t.Errorf("cluster %s names %s, which is not a server of the profile with this configuration", c.XMLName.Local, r.Host)
+					continue
+				}
+				if r.Port != 9000 || r.Password != s.Environment["CLICKHOUSE_PASSWORD"] || r.Password != cfg.ClickHouse.Password.Reveal() {
+					t.Errorf("cluster %s: %s:%d with another password than the server's and trackwatch's", c.XMLName.Local, r.Host, r.Port)
+				}
+				if c.XMLName.Local != cfg.ClickHouse.Cluster {
+					continue
+				}
+				// its macros are its place in the shards' cluster, unique
+				place := s.Environment[doc.Macros.Shard.Env] + "/" + s.Environment[doc.Macros.Replica.Env]
+				if want := fmt.Sprintf("%d/%d", si+1, ri+1); place != want {
+					t.Errorf("%s: macros shard/replica %s, but the cluster has it as %s", r.Host, place, want)
+				}
+				if places[place] {
+					t.Errorf("%s: macros %s again", r.Host, place)
+				}
+				places[place] = true
+			}
+		}
+	}
+	name := cfg.ClickHouse.Cluster
+	if !slices.Equal(shape[name], []int{2, 2}) || !slices.Equal(shape[name+"_everywhere"], []int{4}) {
+		t.Errorf("clusters %v: want %s as 2 shards of 2 replicas and %s_everywhere as one shard of 4", shape, name, name)
+	}
+	if host, _, _ := strings.Cut(cfg.ClickHouse.Addr[0], ":"); !slices.ContainsFunc(cf.Services[host].Volumes, func(v string) bool { return strings.Contains(v, "clickhouse-keeper-cluster.xml") }) {
+		t.Errorf("trackwatch-keeper reaches %s, not a server of the profile", cfg.ClickHouse.Addr[0])
 	}
 }
 

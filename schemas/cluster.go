@@ -2,8 +2,13 @@ package schemas
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trackwatch/trackwatch/sqlfile"
@@ -82,7 +87,74 @@ var placements = map[string]Placement{
 // know).
 func PlacementOf(table string) Placement { return placements[table] }
 
-// Layout names the databases and clusters of an embedded cluster.
+// fedFromEverywhere are the tables, besides the Everywhere ones, that a materialized
+// view fills from an Everywhere table: detect_changes, from order_events. On a keeper
+// cluster an insert reaches one node and a replica that fetches the part does not run
+// the views, so such a table must replicate across every node too, or the other
+// shards would never see an order change (TestKeeperLayoutReplicatesViewTargets).
+var fedFromEverywhere = map[string]bool{"detect_changes": true}
+
+// ReplicatedEverywhere reports whether table, on a keeper cluster, is one replicated
+// table across every node (else its replicas are the nodes of a shard).
+func ReplicatedEverywhere(table string) bool {
+	return placements[table] == Everywhere || fedFromEverywhere[table]
+}
+
+// The Keeper paths and replica names of a keeper cluster's local tables (DDLOptions
+// Local with Cluster). {uuid} is the table's, which an ON CLUSTER statement gives every
+// node alike, so that a migration's CREATE OR REPLACE (0004) makes a new table rather
+// than meet the old one's path; {shard} and {replica} are each server's macros. A table
+// replicated across every node has one path for all shards and a replica name unique
+// across them.
+var (
+	shardPath      = []string{"'/clickhouse/tables/{uuid}/{shard}'", "'{replica}'"}
+	everywherePath = []string{"'/clickhouse/tables/{uuid}/all'", "'{shard}-{replica}'"}
+)
+
+// LocalGranularity is the index_granularity of the order tables (orderTables) in a
+// cluster's local database. Every node holds every order, and a scheduled run on a
+// shard looks its changed orders up one by one: each lookup reads at least a granule,
+// so with the default 8,192 rows a few hundred scattered orders read most of those
+// tables on every shard (BENCHMARKS.md, "Rows read per shard"). A cluster's tables are
+// created new, so they can take it at creation; one server keeps the default.
+const LocalGranularity = 1024
+
+// orderTables are the tables a scoped run looks orders up in, by order_id or number.
+var orderTables = map[string]bool{"order_events": true, "order_months": true, "order_numbers": true}
+
+var createRe = regexp.MustCompile("^CREATE (?:OR REPLACE )?TABLE (?:IF NOT EXISTS )?`[^`]+`\\.(\\w+)")
+
+// place adapts the statements of a cluster's local database (Local) to where each
+// table's rows live: a keeper cluster's tables replicated across every node get their
+// path, and the order tables their granularity. Other statements are unchanged.
+func (o DDLOptions) place(stmts []string) []string {
+	if !o.Local {
+		return stmts
+	}
+	for i, s := range stmts {
+		m := createRe.FindStringSubmatch(s)
+		if m == nil {
+			continue
+		}
+		if o.Cluster != "" && ReplicatedEverywhere(m[1]) {
+			s = strings.Replace(s, strings.Join(shardPath, ", "), strings.Join(everywherePath, ", "), 1)
+		}
+		if orderTables[m[1]] {
+			setting := "index_granularity = " + strconv.Itoa(LocalGranularity)
+			lines := strings.Split(s, "\n")
+			if last := lines[len(lines)-1]; strings.HasPrefix(last, "SETTINGS ") {
+				lines[len(lines)-1] = last + ", " + setting
+			} else {
+				lines = append(lines, "SETTINGS "+setting)
+			}
+			s = strings.Join(lines, "\n")
+		}
+		stmts[i] = s
+	}
+	return stmts
+}
+
+// Layout names the databases and clusters of a sharded cluster.
 type Layout struct {
 	// Database is the cluster-facing database (clickhouse.database); its tables are
 	// Distributed tables over the local ones.
@@ -90,6 +162,21 @@ type Layout struct {
 	// Shards is the cluster of the shards (clickhouse.cluster); Everywhere, the
 	// cluster of one shard whose replicas are all the nodes.
 	Shards, Everywhere string
+	// Keeper says the servers replicate through ClickHouse Keeper
+	// (clickhouse.replication keeper): the local tables are Replicated*MergeTree,
+	// created once ON CLUSTER (MigrateKeeper), and the clusters set
+	// internal_replication. Else each replica is written by the inserts (write_all, and
+	// every embedded cluster) and every node is migrated in turn (MigrateCluster).
+	Keeper bool
+}
+
+// ddl is the DDL of the layout's local database.
+func (l Layout) ddl() DDLOptions {
+	o := DDLOptions{Database: l.Local(), Local: true}
+	if l.Keeper {
+		o.Cluster = l.Shards
+	}
+	return o
 }
 
 // Local is the database that holds the rows on each node.
@@ -126,7 +213,10 @@ func MigrateCluster(ctx context.Context, nodes []Node, l Layout, now func() time
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
-	ran, err := MigrateNodes(ctx, nodes, DDLOptions{Database: l.Local()}, now)
+	if l.Keeper {
+		return nil, errors.New("replication: a keeper cluster is migrated once, ON CLUSTER (MigrateKeeper), not node by node")
+	}
+	ran, err := MigrateNodes(ctx, nodes, l.ddl(), now)
 	if err != nil {
 		return ran, err
 	}
@@ -138,14 +228,79 @@ func MigrateCluster(ctx context.Context, nodes []Node, l Layout, now func() time
 	return ran, nil
 }
 
-// distribute creates or updates the Distributed tables of conn's node.
+// MigrateKeeper migrates a keeper cluster (Layout.Keeper) through conn, any one of its
+// servers: each migration once, ON CLUSTER, the local tables Replicated*MergeTree
+// (schema_migrations among the tables replicated across every node, so the record is
+// one for the cluster), then the cluster-facing Distributed tables, ON CLUSTER too. It
+// needs servers with ClickHouse Keeper and the macros {shard} and {replica}; libchdb
+// has neither (ClusterScript is what it would run).
+func MigrateKeeper(ctx context.Context, conn Conn, l Layout, now func() time.Time) ([]Migration, error) {
+	if l.Database == "" {
+		l.Database = "trackwatch"
+	}
+	l.Keeper = true
+	if err := l.validate(); err != nil {
+		return nil, err
+	}
+	ran, err := Migrate(ctx, conn, l.ddl(), now)
+	if err != nil {
+		return ran, err
+	}
+	return ran, distribute(ctx, conn, l)
+}
+
+// ClusterScript is the whole DDL of a new cluster of layout l as one script: the local
+// database's migrations, then the cluster-facing database and a Distributed table over
+// each local table. On a keeper cluster (Layout.Keeper) it is what MigrateKeeper runs,
+// once, every statement ON CLUSTER; on a write_all cluster, what MigrateCluster runs on
+// each node. `trackwatch migrate --print` shows it, and golden files hold it.
+func ClusterScript(l Layout) (string, error) {
+	if err := l.validate(); err != nil {
+		return "", err
+	}
+	script, err := Script(l.ddl())
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(script)
+	b.WriteString("-- the cluster-facing tables\n")
+	b.WriteString(statements.Text("database", l.data("")) + ";\n\n")
+	for _, t := range slices.Sorted(maps.Keys(placements)) {
+		b.WriteString(statements.Text("distributed", l.data(t)) + ";\n\n")
+	}
+	return b.String(), nil
+}
+
+// data is what the statements of sql/cluster.sql are rendered with for table t (none:
+// the database's).
+func (l Layout) data(t string) sqlfile.Data {
+	data := sqlfile.Data{"DB": sqlfile.Ident(l.Database), "Local": sqlfile.Ident(l.Local()), "LocalName": l.Local(),
+		"Table": sqlfile.Ident(t), "TableName": t, "Cluster": l.Shards, "Key": "", "Replace": false, "OnCluster": ""}
+	if l.Keeper {
+		data["OnCluster"] = " ON CLUSTER " + sqlfile.Ident(l.Shards).String()
+	}
+	switch {
+	case placements[t] == ByNumber:
+		data["Key"] = ShardingKey
+	case placements[t] == Everywhere, l.Keeper && ReplicatedEverywhere(t):
+		// every node holds every row: read from one (through the shards' cluster, each
+		// shard would answer with all of them)
+		data["Cluster"] = l.Everywhere
+	}
+	return data
+}
+
+// distribute creates or updates the Distributed tables of conn's node (of every node, ON
+// CLUSTER, on a keeper cluster).
 func distribute(ctx context.Context, conn Conn, l Layout) error {
-	if err := conn.Exec(ctx, statements.In(l.Database, "database")); err != nil {
+	if err := conn.Exec(ctx, statements.Text("database", l.data(""))); err != nil {
 		return fmt.Errorf("cluster database: %w", err)
 	}
 	var tables []struct {
 		Database string `ch:"database"`
 		Table    string `ch:"table"`
+		Engine   string `ch:"engine"`
 		Columns  string `ch:"columns"`
 	}
 	if err := conn.Select(ctx, &tables, statements.Text("tables", nil), namedArgs("local", l.Local(), "db", l.Database)...); err != nil {
@@ -156,6 +311,9 @@ func distribute(ctx context.Context, conn Conn, l Layout) error {
 	cols := map[string]string{}
 	for _, t := range tables {
 		if t.Database == l.Database {
+			if t.Engine != "Distributed" { // replacing it would drop its rows
+				return fmt.Errorf("table %s.%s is a %s table, not a Distributed one: the database holds rows of a server not yet laid out as a cluster; copy them into the cluster (docs/cluster.md#resharding) or choose another clickhouse.database", t.Database, t.Table, t.Engine)
+			}
 			have[t.Table] = t.Columns
 		} else {
 			local = append(local, t.Table)
@@ -172,14 +330,7 @@ func distribute(ctx context.Context, conn Conn, l Layout) error {
 		if exists && current == cols[t] {
 			continue
 		}
-		data := sqlfile.Data{"DB": sqlfile.Ident(l.Database), "Local": sqlfile.Ident(l.Local()), "LocalName": l.Local(),
-			"Table": sqlfile.Ident(t), "TableName": t, "Cluster": l.Shards, "Key": "", "Replace": exists}
-		switch p {
-		case ByNumber:
-			data["Key"] = ShardingKey
-		case Everywhere:
-			data["Cluster"] = l.Everywhere
-		}
+		data := l.data(t).With("Replace", exists)
 		if err := conn.Exec(ctx, statements.Text("distributed", data)); err != nil {
 			return fmt.Errorf("cluster table %s: %w", t, err)
 		}

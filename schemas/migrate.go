@@ -39,6 +39,12 @@ type DDLOptions struct {
 	// Cluster, when set, emits ON CLUSTER DDL with Replicated* engines, for users who
 	// run a ClickHouse cluster with {shard} and {replica} macros defined.
 	Cluster string `yaml:"cluster"`
+	// Local says Database is the local database of a sharded cluster (Layout): the
+	// order tables, looked up order by order on every node, get finer granules
+	// (LocalGranularity); with Cluster, each replicated table gets a Keeper path by
+	// where its rows live (replicated within its shard, or across every node, see
+	// keeperPath). Not in YAML: the service sets it.
+	Local bool `yaml:"-"`
 }
 
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -105,7 +111,7 @@ func Migrations(opts DDLOptions) ([]Migration, error) {
 			}
 		}
 		sum := sha256.Sum256(summed)
-		out = append(out, Migration{Version: version, Name: name, Statements: splitStatements(sql), Checksum: hex.EncodeToString(sum[:])})
+		out = append(out, Migration{Version: version, Name: name, Statements: opts.place(splitStatements(sql)), Checksum: hex.EncodeToString(sum[:])})
 	}
 	return out, nil
 }
@@ -125,7 +131,7 @@ func Bootstrap(opts DDLOptions) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return splitStatements(sql), nil
+	return opts.place(splitStatements(sql)), nil
 }
 
 // render renders template name of the file at path in files (a migration file is one
@@ -136,7 +142,11 @@ func render(files fs.FS, path, name string, opts DDLOptions) (string, error) {
 		// variant with the conventional ZooKeeper path and replica macro.
 		"engine": func(family string, args ...string) string {
 			var params []string
-			if opts.Cluster != "" {
+			switch {
+			case opts.Cluster != "" && opts.Local:
+				params = append(params, shardPath...)
+				family = "Replicated" + family
+			case opts.Cluster != "":
 				params = append(params, "'/clickhouse/tables/{shard}/{database}/{table}'", "'{replica}'")
 				family = "Replicated" + family
 			}

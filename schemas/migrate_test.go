@@ -34,15 +34,27 @@ func renderAll(t *testing.T, opts schemas.DDLOptions) string {
 }
 
 func TestDDLMatchesGoldenFiles(t *testing.T) {
+	keeper := schemas.Layout{Database: "tw", Shards: "prod_cluster", Everywhere: "prod_cluster_everywhere", Keeper: true}
 	for _, tc := range []struct {
-		name string
-		opts schemas.DDLOptions
+		name   string
+		render func() (string, error)
 	}{
-		{"single server with defaults", schemas.DDLOptions{}},
-		{"cluster with replicated engines", schemas.DDLOptions{Database: "tw", Cluster: "prod_cluster"}},
+		{"single server with defaults", func() (string, error) { return schemas.Script(schemas.DDLOptions{}) }},
+		{"cluster with replicated engines", func() (string, error) {
+			return schemas.Script(schemas.DDLOptions{Database: "tw", Cluster: "prod_cluster"})
+		}},
+		{"write_all cluster layout", func() (string, error) {
+			l := keeper
+			l.Keeper = false
+			return schemas.ClusterScript(l)
+		}},
+		{"keeper cluster layout", func() (string, error) { return schemas.ClusterScript(keeper) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := renderAll(t, tc.opts)
+			got, err := tc.render()
+			if err != nil {
+				t.Fatal(err)
+			}
 			golden := filepath.Join("testdata", "golden", strings.ReplaceAll(tc.name, " ", "_")+".sql")
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {

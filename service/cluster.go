@@ -13,6 +13,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/devstack"
 	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/sqlfile"
 	"github.com/trackwatch/trackwatch/store"
@@ -26,9 +27,21 @@ import (
 // and copying them to the shard's other replicas.
 
 // Clustered reports whether cfg starts (or, for a command, reaches) an embedded cluster,
-// or names configured servers that form a write_all cluster.
+// or names configured servers that form a cluster (write_all or keeper).
 func Clustered(cfg config.Config) bool {
-	return cfg.ClickHouse.Embedded() && cfg.Embedded.ClickHouse.Clustered() || cfg.ClickHouse.WriteAll()
+	return cfg.ClickHouse.Embedded() && cfg.Embedded.ClickHouse.Clustered() || cfg.ClickHouse.WriteAll() || cfg.ClickHouse.Keeper()
+}
+
+// Script is the DDL trackwatch applies for cfg (`trackwatch migrate --print`): one
+// server's, or a cluster's whole layout (a keeper cluster's once ON CLUSTER, a
+// write_all or embedded cluster's on each node).
+func Script(cfg config.Config) (string, error) {
+	if Clustered(cfg) {
+		name := ClusterName(cfg)
+		return schemas.ClusterScript(schemas.Layout{Database: cfg.ClickHouse.Database, Shards: name,
+			Everywhere: devstack.Everywhere(name), Keeper: cfg.ClickHouse.Keeper()})
+	}
+	return schemas.Script(cfg.ClickHouse.DDL())
 }
 
 // ClusterName is the name of the cluster's shards: clickhouse.cluster, default
@@ -90,8 +103,22 @@ func nodeConfig(cfg store.Config) store.Config {
 }
 
 // migrateCluster applies the schema on every node of the stack's cluster, whose nodes it
-// reads from the first server when the configuration named servers.
+// reads from the first server when the configuration named servers: on a keeper
+// cluster once, ON CLUSTER, through the configured servers (listed under the first
+// node's address), else node by node.
 func migrateCluster(ctx context.Context, cfg config.Config, stack *Stack, now func() time.Time) (map[string][]schemas.Migration, error) {
+	if stack.keeper {
+		conn, err := store.Open(ctx, cfg.ClickHouse)
+		if err != nil {
+			return nil, fmt.Errorf("clickhouse: %w", err)
+		}
+		defer conn.Close()
+		if stack.Nodes, _, err = clusterNodes(ctx, conn, stack.clusterName); err != nil {
+			return nil, err
+		}
+		ran, err := schemas.MigrateKeeper(ctx, conn, stack.layout(cfg.ClickHouse.Database), now)
+		return map[string][]schemas.Migration{stack.Nodes[0].Addr: ran}, err
+	}
 	if len(stack.Nodes) == 0 {
 		conn, err := store.Open(ctx, cfg.ClickHouse)
 		if err != nil {
@@ -114,15 +141,24 @@ func migrateCluster(ctx context.Context, cfg config.Config, stack *Stack, now fu
 		defer conn.Close()
 		nodes = append(nodes, schemas.Node{Name: addr, Conn: conn})
 	}
-	return schemas.MigrateCluster(ctx, nodes, schemas.Layout{Database: c.Database, Shards: stack.clusterName, Everywhere: stack.everywhere}, now)
+	return schemas.MigrateCluster(ctx, nodes, stack.layout(c.Database), now)
 }
 
-// onEveryNode runs do on conn and the configured database, or, on an embedded cluster,
-// on each node and its local database in turn, and returns what the first node's do
-// returned.
+// onEveryNode runs do on conn and the configured database, or, on a write_all
+// cluster, on each node and its local database in turn, and returns what the first
+// node's do returned. On a keeper cluster it runs once, on the local database of a
+// configured server: what do writes there reaches the other replicas through Keeper.
 func onEveryNode(ctx context.Context, cfg config.Config, stack *Stack, conn driver.Conn, do func(driver.Conn, string) (int, error)) (int, error) {
 	if !stack.Clustered() {
 		return do(conn, cfg.ClickHouse.Database)
+	}
+	if stack.keeper {
+		nc, err := store.Open(ctx, cfg.ClickHouse)
+		if err != nil {
+			return 0, fmt.Errorf("clickhouse: %w", err)
+		}
+		defer nc.Close()
+		return do(nc, schemas.LocalDatabase(cfg.ClickHouse.Database))
 	}
 	c := nodeConfig(cfg.ClickHouse)
 	first := -1
@@ -157,10 +193,18 @@ func (s *Stack) onNodes(ctx context.Context, conn driver.Conn, cfg store.Config,
 	for _, n := range nodes {
 		if n.Replica > 1 { // one replica of a shard evaluates, the others get its records
 			so.Sync = syncReplica(cfg)
+			if s.keeper {
+				so.Sync = replicated
+			}
 		}
 	}
 	return nil
 }
+
+// replicated is the SyncFunc of a keeper cluster: a shard's replicas share its
+// records through ReplicatedMergeTree, so one replica evaluates (detect.runNodes picks
+// the one with the latest run) and nothing is copied.
+func replicated(context.Context, detect.Node, detect.Node) error { return nil }
 
 // syncTables are what a shard's scheduled run records (schemas.PerNode), in the order a
 // run writes them (its checkpoint last), each with the column its rows are versioned by.

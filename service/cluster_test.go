@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/backtest"
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
@@ -368,4 +369,79 @@ func TestReplicasOfAShardKeepOneHistory(t *testing.T) {
 			t.Errorf("replica %d: %d alert changes, one server %d", n.Replica, len(changes), len(wantChanges))
 		}
 	}
+}
+
+// A backtest on a 2-shard cluster reports what one server reports on the same traffic:
+// each step evaluated shard by shard, the findings kept on their shard, the report read
+// across the shards.
+func TestBacktestOnAClusterReportsWhatOneServerReports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three embedded ClickHouse servers")
+	}
+	traffic := simulate.Run(simulate.Options{Seed: 5, Orders: 300})
+	o := backtest.Options{From: traffic.AsOf.Add(-6 * 24 * time.Hour), To: traffic.AsOf, Step: 24 * time.Hour}
+	type outcome struct {
+		report backtest.Report
+		first  []backtest.FirstAlert
+		res    backtest.Result
+	}
+	run := func(w *clusterWorld) outcome {
+		w.ingest(traffic.Messages)
+		ctx := context.Background()
+		clients, err := Connect(ctx, w.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer clients.Close()
+		r, err := clients.Backtests(ctx, w.cfg.Detect, devstacktest.Logger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out outcome
+		for range 2 { // a second run with the same options replaces the first's history
+			if out.res, err = r.Run(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out.res.Took, out.res.StepSeconds = 0, nil
+		if out.report, err = r.Report(ctx, out.res.ID); err != nil {
+			t.Fatal(err)
+		}
+		if out.first, err = r.FirstAlerts(ctx, out.res.ID); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	one := run(startWorld(t, 1))
+	if one.res.Findings < 50 || len(one.first) < 20 {
+		t.Fatalf("one server: %d findings, %d first alerts: too few to compare", one.res.Findings, len(one.first))
+	}
+	w := startWorld(t, 2)
+	got := run(w)
+	if !reflect.DeepEqual(got.res, one.res) {
+		t.Errorf("result: %+v on the cluster, %+v on one server", got.res, one.res)
+	}
+	if !reflect.DeepEqual(got.report, one.report) {
+		t.Errorf("report:\n%+v on the cluster\n%+v on one server", got.report, one.report)
+	}
+	if !reflect.DeepEqual(got.first, one.first) {
+		t.Errorf("first alerts: %d on the cluster, %d on one server", len(got.first), len(one.first))
+	}
+	// the steps' findings split between the shards' nodes
+	for i, n := range w.stack.Nodes {
+		conn, err := store.Open(context.Background(), store.Config{Username: "default", DialTimeout: 5 * time.Second, MaxOpenConns: 1}, n.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k uint64
+		err = conn.QueryRow(context.Background(), "SELECT count() FROM `"+schemas.LocalDatabase(w.cfg.ClickHouse.Database)+"`.alert_history FINAL").Scan(&k)
+		conn.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == 0 || k >= one.res.Findings {
+			t.Errorf("node %d holds %d of the %d findings: the steps did not split", i+1, k, one.res.Findings)
+		}
+	}
+	t.Logf("%d steps, %d findings, %d orders first flagged", got.res.Steps, got.res.Findings, len(got.first))
 }

@@ -96,6 +96,9 @@ func (c *Clients) detectNodes(ctx context.Context, set *detect.Set, cfg detect.C
 	}
 	var all []detect.Finding
 	for _, n := range detectNodes(nodes, shards, c.store) {
+		if c.keeper && n.Replica > 0 { // the shard's replicas get its records through Keeper
+			continue
+		}
 		session, err := n.Open(ctx)
 		if err != nil {
 			return nil, res, fmt.Errorf("node %s: %w", n.Name, err)
@@ -131,10 +134,18 @@ func (c *Clients) detectNodes(ctx context.Context, set *detect.Set, cfg detect.C
 }
 
 // Backtests is a backtest runner over the clients' database, each step on a session of
-// its own.
-func (c *Clients) Backtests(cfg detect.Config, logger *slog.Logger) *backtest.Runner {
-	return &backtest.Runner{Conn: c.ClickHouse, Database: c.store.Database, Config: cfg, Logger: logger,
+// its own; on a cluster, each step on a node of each shard, over its local database.
+func (c *Clients) Backtests(ctx context.Context, cfg detect.Config, logger *slog.Logger) (*backtest.Runner, error) {
+	r := &backtest.Runner{Conn: c.ClickHouse, Database: c.store.Database, Config: cfg, Logger: logger,
 		Session: func(ctx context.Context) (driver.Conn, error) { return c.Session(ctx) }}
+	if c.cluster != "" {
+		nodes, shards, err := clusterNodes(ctx, c.ClickHouse, c.cluster)
+		if err != nil {
+			return nil, err
+		}
+		r.Nodes, r.NodeDatabase = detectNodes(nodes, shards, c.store), schemas.LocalDatabase(c.store.Database)
+	}
+	return r, nil
 }
 
 // SchemaState is what the configured ClickHouse says of trackwatch's schema.

@@ -20,8 +20,10 @@ type Clients struct {
 
 	store store.Config
 	addrs []string
-	// cluster names an embedded cluster's shards ("" for one server)
+	// cluster names a cluster's shards ("" for one server); keeper, a cluster
+	// replicated through ClickHouse Keeper (a shard's replicas share its records)
 	cluster string
+	keeper  bool
 }
 
 // Connect reaches the configured servers or, when none are configured, the embedded
@@ -46,7 +48,7 @@ func Connect(ctx context.Context, cfg config.Config) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w%s", err, hint)
 	}
-	return &Clients{ClickHouse: conn, Brokers: brokers, store: cfg.ClickHouse, addrs: addrs, cluster: cluster}, nil
+	return &Clients{ClickHouse: conn, Brokers: brokers, store: cfg.ClickHouse, addrs: addrs, cluster: cluster, keeper: cfg.ClickHouse.Keeper()}, nil
 }
 
 // Session opens a connection of its own to the same ClickHouse, for statements that

@@ -96,7 +96,11 @@ func Migrate(ctx context.Context, cfg config.Config, stack *Stack, logger *slog.
 		logger.Info("schema up to date", "database", cfg.ClickHouse.Database, "local_database", schemas.LocalDatabase(cfg.ClickHouse.Database),
 			"cluster", stack.clusterName, "nodes", len(stack.Nodes))
 		_, err = onEveryNode(ctx, cfg, stack, nil, func(c driver.Conn, db string) (int, error) {
-			return 0, retain(ctx, c, schemas.DDLOptions{Database: db}, cfg.ClickHouse.Retention, logger)
+			opts := schemas.DDLOptions{Database: db}
+			if stack.keeper { // once for every node
+				opts.Cluster = stack.clusterName
+			}
+			return 0, retain(ctx, c, opts, cfg.ClickHouse.Retention, logger)
 		})
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/devstack"
+	"github.com/trackwatch/trackwatch/schemas"
 	"github.com/trackwatch/trackwatch/store"
 )
 
@@ -35,18 +36,27 @@ type Stack struct {
 	// a cluster's names (remote_servers) of its shards and of its one shard of every
 	// node; empty for one server
 	clusterName, everywhere string
+	// keeper: configured servers that replicate through ClickHouse Keeper (else each
+	// replica is written by the inserts)
+	keeper bool
 }
 
-// Clustered reports whether the stack is a write_all cluster (an embedded one, or
-// configured servers with clickhouse.replication write_all).
+// Clustered reports whether the stack is a sharded cluster (an embedded one, or
+// configured servers with clickhouse.cluster).
 func (s *Stack) Clustered() bool { return s.clusterName != "" }
+
+// layout is the stack's cluster layout for the configured database.
+func (s *Stack) layout(db string) schemas.Layout {
+	return schemas.Layout{Database: db, Shards: s.clusterName, Everywhere: s.everywhere, Keeper: s.keeper}
+}
 
 // StartStack starts the embedded parts that the config leaves unset. With force, it
 // starts both regardless (trackwatch dev).
 func StartStack(ctx context.Context, cfg config.Config, force bool, logger *slog.Logger) (*Stack, error) {
 	s := &Stack{Brokers: cfg.Kafka.Brokers, ClickHouseAddr: cfg.ClickHouse.Addr}
-	if cfg.ClickHouse.WriteAll() && !force { // its nodes are read from the servers (Migrate)
+	if (cfg.ClickHouse.WriteAll() || cfg.ClickHouse.Keeper()) && !force { // its nodes are read from the servers (Migrate)
 		s.clusterName, s.everywhere = cfg.ClickHouse.Cluster, devstack.Everywhere(cfg.ClickHouse.Cluster)
+		s.keeper = cfg.ClickHouse.Keeper()
 	}
 	if force || cfg.Kafka.Embedded() {
 		k, err := devstack.StartKafka(cfg.Embedded.Kafka, cfg.Kafka.Topics(), logger.With("component", "embedded-kafka"))

@@ -25,15 +25,16 @@ type Config struct {
 	Addr []string `yaml:"addr"`
 	// Database holds trackwatch's tables. Default trackwatch.
 	Database string `yaml:"database"`
-	// Cluster names the ClickHouse cluster (remote_servers) trackwatch's tables span.
-	// With Replication keeper (the default), migrations emit ON CLUSTER DDL with
-	// Replicated* engines; with write_all, trackwatch keeps its rows in <database>_local on
-	// every node and Distributed tables in <database> (as on an embedded cluster).
+	// Cluster names the ClickHouse cluster (remote_servers) trackwatch's tables span:
+	// trackwatch keeps its rows in <database>_local on every node and Distributed tables
+	// in <database> (schemas.Layout). The servers must also define <cluster>_everywhere,
+	// one shard whose replicas are every node (for the tables every node holds whole).
 	Cluster string `yaml:"cluster"`
-	// Replication is how a cluster's replicas get their rows: keeper (ReplicatedMergeTree,
-	// which needs ClickHouse Keeper) or write_all (plain MergeTree on every node, each
-	// replica written by trackwatch's Distributed inserts; the cluster must also define
-	// <cluster>_everywhere, one shard of every node). Default keeper.
+	// Replication is how a cluster's replicas get their rows: keeper (Replicated*MergeTree
+	// tables created ON CLUSTER once, which needs ClickHouse Keeper, the macros {shard}
+	// and {replica}, and internal_replication on both clusters) or write_all (plain
+	// MergeTree on every node, each replica written by trackwatch's Distributed inserts,
+	// every node migrated in turn). Default keeper.
 	Replication string `yaml:"replication"`
 	// Username to authenticate as. Default "default".
 	Username string `yaml:"username"`
@@ -141,6 +142,12 @@ const (
 // WriteAll reports whether the configured servers form a write_all cluster.
 func (c *Config) WriteAll() bool {
 	return len(c.Addr) > 0 && c.Cluster != "" && c.Replication == ReplicationWriteAll
+}
+
+// Keeper reports whether the configured servers form a keeper cluster: replicated
+// through ClickHouse Keeper, migrated ON CLUSTER.
+func (c *Config) Keeper() bool {
+	return len(c.Addr) > 0 && c.Cluster != "" && c.Replication == ReplicationKeeper
 }
 
 // Embedded reports whether no server is configured, so the embedded one must start.

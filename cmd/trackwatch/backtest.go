@@ -11,7 +11,6 @@ import (
 
 	"github.com/trackwatch/trackwatch/backtest"
 	"github.com/trackwatch/trackwatch/detect"
-	"github.com/trackwatch/trackwatch/service"
 )
 
 const backtestUsage = `Usage: trackwatch backtest --from DATE --to DATE [--step 24h] [--detector NAME ...] [--parallel 2] [--notify] [--format table|json|csv]
@@ -66,16 +65,16 @@ func backtestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 	if !ok {
 		return exitUsage
 	}
-	if service.Clustered(cfg) {
-		fmt.Fprintln(env.stderr, "trackwatch backtest: not supported on a cluster yet (a backtest runs over one database; see docs/cluster.md)")
-		return exitFailure
-	}
 	clients, ok := connect(ctx, env, "backtest", cfg)
 	if !ok {
 		return exitFailure
 	}
 	defer clients.Close()
-	r := clients.Backtests(cfg.Detect, logger)
+	r, err := clients.Backtests(ctx, cfg.Detect, logger)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "trackwatch backtest: %v\n", err)
+		return exitFailure
+	}
 	last := time.Now()
 	r.Progress = func(done, total int, asOf time.Time, findings uint64) {
 		if done == total || time.Since(last) >= 5*time.Second {

@@ -40,6 +40,10 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{"config refuses a password for the embedded server's passwordless user", []string{"config", "--set", "clickhouse.password=hunter2"}, nil, exitUsage, "", "the embedded server's user default has no password"},
 		{"config lists keys with env names", []string{"config", "--keys"}, nil, exitOK, "TRACKWATCH_KAFKA_SASL_PASSWORD", ""},
 		{"migrate --print emits ON CLUSTER DDL", []string{"migrate", "--print", "--set", "clickhouse.cluster=c1"}, nil, exitOK, "ON CLUSTER `c1`", ""},
+		{"migrate --print on a keeper cluster emits its layout, Distributed tables over replicated local ones", []string{"migrate", "--print", "--set", "clickhouse.addr=db1:9000", "--set", "clickhouse.cluster=c1"}, nil, exitOK,
+			"CREATE TABLE IF NOT EXISTS `trackwatch`.`tracking_events` ON CLUSTER `c1` AS `trackwatch_local`.`tracking_events`\nENGINE = Distributed('c1', 'trackwatch_local', 'tracking_events', cityHash64(tracking_number))", ""},
+		{"migrate --print on a write_all cluster emits each node's local database and Distributed tables", []string{"migrate", "--print", "--set", "clickhouse.addr=db1:9000", "--set", "clickhouse.cluster=c1", "--set", "clickhouse.replication=write_all"}, nil, exitOK,
+			"CREATE TABLE IF NOT EXISTS `trackwatch`.`order_numbers` AS `trackwatch_local`.`order_numbers`\nENGINE = Distributed('c1_everywhere', 'trackwatch_local', 'order_numbers')", ""},
 		{"version names the embedded engine", []string{"version"}, nil, exitOK, "libchdb 26.", ""},
 		{"backfill load needs files", []string{"backfill", "load"}, nil, exitUsage, "", "name at least one file"},
 		{"backfill load names a bad --topic", []string{"backfill", "load", "--topic", "parcels", "x.ndjson"}, nil, exitUsage, "", `--topic "parcels" is not tracking or order`},
@@ -47,7 +51,6 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{"backfill kafka needs --since", []string{"backfill", "kafka"}, nil, exitUsage, "", "--since"},
 		{"backtest needs --from", []string{"backtest", "--to", "2026-10-01"}, nil, exitUsage, "", "--from: required"},
 		{"backtest names a bad date", []string{"backtest", "--from", "yesterday", "--to", "2026-10-01"}, nil, exitUsage, "", `"yesterday" is neither a date`},
-		{"backtest refuses a cluster before connecting", []string{"backtest", "--from", "2026-10-01", "--to", "2026-10-02", "--set", "embedded.clickhouse.shards=2"}, nil, exitFailure, "", "not supported on a cluster yet"},
 		{"backtest names a bad detector", []string{"backtest", "--from", "2026-10-01", "--to", "2026-10-02", "--detector", "psychic"}, nil, exitUsage, "", `--detector "psychic"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -230,7 +230,7 @@ func migrateCmd(ctx context.Context, env *cmdEnv, c command, args []string) int 
 		return exitUsage
 	}
 	if *printOnly {
-		script, err := schemas.Script(cfg.ClickHouse.DDL())
+		script, err := service.Script(cfg)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "trackwatch: %v\n", err)
 			return exitUsage
