@@ -115,7 +115,8 @@ detect --shards N loads each scale on one embedded server and copies it into a c
 of N (through its Distributed tables, sharded as ingest shards), then runs the schedule's
 first run (every order) and one 5 minutes later (what changed) on the one server and on
 each shard in turn, printing the rows each server read (its SelectedRows counter) and
-its time; it fails when the shards' alerts together are not the one server's.
+its time; it fails when the shards' alerts together are not the one server's, alert by
+alert (ids, states, texts and evidence: a count and an XOR of their hashes per server).
 
 soak starts a cluster of --shards x --replicas embedded servers and a Kafka broker, three
 'trackwatch run' processes pointed at them and a webhook receiver, and produces simulated

@@ -28,12 +28,14 @@ type ShardsOptions struct {
 // NodeRun is one server's part of a run: the rows it read (its SelectedRows counter)
 // and the time its part took, evaluate and record.
 type NodeRun struct {
-	Node     string // "one server", or "shard N"
-	Rows     uint64
-	Seconds  float64
-	Firing   int // alerts firing after it, on this server
-	Orders   int // orders a scoped run evaluated; -1 for every order
-	Fraction float64
+	Node    string // "one server", or "shard N"
+	Rows    uint64
+	Seconds float64
+	Firing  int // alerts firing after it, on this server
+	// the alerts on this server after it, and their digest (alerts_digest)
+	alerts, digest uint64
+	Orders         int // orders a scoped run evaluated; -1 for every order
+	Fraction       float64
 }
 
 // ShardsScale is one scale's runs: each run on one server (the baseline, first) and on
@@ -221,17 +223,24 @@ func shardsScale(ctx context.Context, o ShardsOptions, events int) (*ShardsScale
 			for _, k := range rec.Firing {
 				r.Firing += k
 			}
+			if err := n.conn.QueryRow(ctx, statements.In(nodeDB, "alerts_digest")).Scan(&r.alerts, &r.digest); err != nil {
+				return nil, fmt.Errorf("%s: alerts: %w", n.name, err)
+			}
 			out = append(out, r)
 		}
-		sum := 0
+		sum, alerts, digest := 0, uint64(0), uint64(0)
 		for i := range out {
 			out[i].Fraction = float64(out[i].Rows) / float64(max(out[0].Rows, 1))
 			if i > 0 {
-				sum += out[i].Firing
+				sum, alerts, digest = sum+out[i].Firing, alerts+out[i].alerts, digest^out[i].digest
 			}
 		}
 		if sum != out[0].Firing {
 			return out, fmt.Errorf("as of %s: %d alerts firing on the shards together, %d on one server", at.Format(time.RFC3339), sum, out[0].Firing)
+		}
+		// every alert the same: ids, states, texts and evidence
+		if alerts != out[0].alerts || digest != out[0].digest {
+			return out, fmt.Errorf("as of %s: the shards' %d alerts differ from one server's %d (digests %x, %x)", at.Format(time.RFC3339), alerts, out[0].alerts, digest, out[0].digest)
 		}
 		return out, nil
 	}

@@ -13,6 +13,11 @@
 -- kept) into the cluster.
 {{define "copy_new_events"}}INSERT INTO {{.DB}}.tracking_events SELECT * FROM remote({from:String}, {db:String}, 'tracking_events') WHERE ingested_at >= {since:DateTime64(3, 'UTC')}{{end}}
 
+-- What a node's alerts say, in one number: the count and the XOR of each alert's hash
+-- (the shards' alerts are disjoint, so their XOR is one server's when they say the same).
+{{define "alerts_digest"}}SELECT count(), groupBitXor(sipHash64(alert_id, status, severity, recommendation, reason, evidence,
+    first_detected_at, last_detected_at, coalesce(toString(resolved_at), ''))) FROM {{.DB}}.alerts FINAL{{end}}
+
 {{define "server_now"}}SELECT now64(3, 'UTC'){{end}}
 
 -- The soak (soak.go): every alert change logged, through the cluster.
