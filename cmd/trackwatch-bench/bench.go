@@ -95,6 +95,18 @@ func printIngestResult(w io.Writer, r *bench.IngestResult) {
 		r.Trackwatch.EventsPerSec/r.Ceiling.EventsPerSec, r.ProduceSeconds)
 }
 
+// firingPerDetector lists the detectors with alerts firing, by name.
+func firingPerDetector(firing map[string]int) string {
+	var out []string
+	for d, n := range firing {
+		if n > 0 {
+			out = append(out, fmt.Sprintf("%s %d", d, n))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
 func benchDetect(ctx context.Context, env *cmdEnv, args []string) int {
 	fs, cf := newFlags(env)
 	scales := fs.String("events", "1000000,10000000", "comma-separated tracking-event counts, one scale each (orders are a tenth)")
@@ -180,6 +192,7 @@ func benchDetect(ctx context.Context, env *cmdEnv, args []string) int {
 			return fmt.Sprintf("**%.2f**", s.AllSeconds)
 		}},
 		{"of which: " + stageNames(res[0].AllStages), func(s bench.DetectScale) string { return stageSeconds(s.AllStages) }},
+		{"alerts firing after it, per detector", func(s bench.DetectScale) string { return firingPerDetector(s.AllFiring) }},
 		{"the first such run (no alert recorded before: every alert new)", func(s bench.DetectScale) string {
 			return fmt.Sprintf("%.2f", s.AllFirstSeconds)
 		}},
