@@ -52,9 +52,10 @@ WHERE p % 25 != 4{{if eq .Part "stored"}} AND occurred_at <= {as_of:DateTime64(3
 
 -- The buyer's journey of some orders (--journeys), for orders {from} .. {from} + {count} - 1:
 -- every 10th order paid (a payment method in turn), every 50th asked to cancel 12 hours
--- before it was shipped, every 40th disputed 20 days after the shipment (every 80th
--- answered 2 days later), every 60th refunded: approved after 15 days (every 120th
--- completed 3 days later). Only what occurred by as_of.
+-- before it was shipped (half of them numbers that stall at "information received"),
+-- every 40th disputed 20 days after the shipment (every 80th answered 2 days later),
+-- every 60th refunded: approved after 15 days (every 120th completed 3 days later).
+-- Only what occurred by as_of.
 {{define "generate_journeys"}}
 INSERT INTO {{.DB}}.order_events (event_id, order_id, marketplace, seller_id, buyer_id, status, occurred_at,
     payment_method, refund_amount, reason, source_topic, source_partition, source_offset)
@@ -66,7 +67,7 @@ SELECT concat('oj-', toString(o), '-', ev.1), concat('o-', toString(o)), if(o % 
 FROM (SELECT number AS o, if(o % 50 = 1, o - 1, o) AS p, {{template "shipped_at"}} AS shipped FROM numbers({from:UInt64}, {count:UInt64}))
 ARRAY JOIN arrayFilter(e -> e.1 != '', [
     (if(o % 10 = 3, 'paid', ''), toInt64(600 - 86400)),
-    (if(o % 50 = 7, 'cancel_requested', ''), toInt64(-43200)),
+    (if(o % 50 = 3, 'cancel_requested', ''), toInt64(-43200)),
     (if(o % 40 = 9, 'disputed', ''), toInt64(20 * 86400)),
     (if(o % 80 = 9, 'dispute_responded', ''), toInt64(22 * 86400)),
     (if(o % 60 = 11, 'refund_approved', ''), toInt64(15 * 86400)),
