@@ -49,7 +49,7 @@ type Result struct {
 	// of sellers that should flag it as of AsOf (seller_valid_tracking_rate); the other
 	// sellers (seller-N, whose orders the scenarios draw at random) are not labelled.
 	SellerTruth map[string][]string
-	AsOf     time.Time
+	AsOf        time.Time
 }
 
 type place struct{ country, city, postal string }
