@@ -41,9 +41,6 @@ func ValidScanSQL(shipped, scanDays, scans string) string {
 	return sellerStatements.Text("valid_scan", sqlfile.Data{"Shipped": shipped, "ScanDays": scanDays, "Scans": scans})
 }
 
-// hasSellers reports whether the set evaluates seller_valid_tracking_rate.
-func (s *Set) hasSellers() bool { return s.sellers }
-
 // clusterDatabase is the database whose tables answer for the whole cluster when db is
 // a node's local one on a sharded cluster (schemas.LocalDatabase), else db.
 func clusterDatabase(db string, sh Shard) string {
