@@ -78,7 +78,7 @@ FROM (
         FROM {{.SellerOrders}} AS o
         LEFT JOIN (
             SELECT tracking_number, groupArray(occurred_at) AS scans FROM {{.Cluster}}.tracking_events
-            WHERE physical = 1 AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
+            WHERE {{if .Skip}}0 AND {{end}}physical = 1 AND occurred_at <= {as_of:DateTime64(3, 'UTC')}
               AND occurred_at >= {as_of:DateTime64(3, 'UTC')} - toIntervalDay({{template "window_max"}} + 1)
               AND tracking_number GLOBAL IN (SELECT tracking_number FROM {{.SellerOrders}} WHERE tracking_number != '')
             GROUP BY tracking_number
@@ -91,7 +91,7 @@ LEFT JOIN (
     -- the seller's orders with firing alerts (of the order detectors), as recorded
     SELECT seller_id, marketplace, count() AS alerts, arraySort(groupUniqArray(order_id)) AS orders
     FROM {{.Cluster}}.alerts FINAL
-    WHERE status = 'firing' AND order_id != '' AND first_detected_at <= {as_of:DateTime64(3, 'UTC')}
+    WHERE {{if .Skip}}0 AND {{end}}status = 'firing' AND order_id != '' AND first_detected_at <= {as_of:DateTime64(3, 'UTC')}
     GROUP BY seller_id, marketplace
 ) AS a ON a.seller_id = s.seller_id AND a.marketplace = s.marketplace
 SETTINGS join_use_nulls = 1{{end}}
