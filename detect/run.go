@@ -200,7 +200,7 @@ func (s *Set) findingsOf(table string) (string, error) {
 		return q.(string), nil
 	}
 	if s.sellersOnly {
-		q := statements.Text("seller_findings", sqlfile.Data{"Rows": sellerRows(table)})
+		q := statements.Text("seller_findings", sqlfile.Data{"Rows": sellerRows(table), "Draft": false})
 		s.only.Store(table, q)
 		return q, nil
 	}

@@ -167,3 +167,25 @@ func TestSellerAlertFiresOnceAndResolvesWhenTheRateRecovers(t *testing.T) {
 		t.Errorf("seller alerts after the recovery: %+v", as)
 	}
 }
+
+// A set of the seller detector alone (its own detect.schedules entry) has no order
+// state and no candidates: its scheduled runs, full then scoped, record the sellers'.
+func TestASellerDetectorOnItsOwnSchedule(t *testing.T) {
+	w := newWorld(t)
+	w.shipments("bad", "aliexpress", 30, 12, 1, 15)
+	st := alert.NewStore(w.Conn, db)
+	set, err := detect.NewSet(db, detect.SellerValidTrackingRate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, at := range []time.Time{asOf(28), asOf(28).Add(5 * time.Minute)} {
+		var res alert.Result
+		ev, err := set.Evaluate(context.Background(), w.Conn, detect.Config{}, at, detect.Scheduled, st.Consumer(&res))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Scoped != (i == 1) || res.Firing[detect.SellerValidTrackingRate] != 1 || res.Count(alert.ChangeFired) != 1-i {
+			t.Errorf("run %d (%s): firing %v, changes %v", i, ev, res.Firing, res.Counts)
+		}
+	}
+}
