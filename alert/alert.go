@@ -34,11 +34,13 @@ type (
 	Recommendation = detect.Recommendation
 )
 
-// Alert is one alert: a detector's finding on one order and tracking number, with its
-// life cycle. Evidence (in the embedded Finding) is a JSON object.
+// Alert is one alert: a detector's finding on one order and tracking number (or, for
+// seller_valid_tracking_rate, on one seller of a marketplace: no order, no number),
+// with its life cycle. Evidence (in the embedded Finding) is a JSON object.
 type Alert struct {
-	// AlertID is derived from (detector, order, tracking number): every run and every
-	// instance names the same condition the same way.
+	// AlertID is derived from (detector, order, tracking number), or (detector, seller,
+	// marketplace) for a seller's alert: every run and every instance names the same
+	// condition the same way.
 	AlertID        string `ch:"alert_id" json:"alert_id"`
 	detect.Finding        // with the detector's name
 	// FirstDetectedAt starts the current firing episode; LastDetectedAt is the latest
@@ -49,6 +51,15 @@ type Alert struct {
 	ResolvedAt      *time.Time `ch:"resolved_at" json:"resolved_at"`
 	// AsOf is the moment of the run that wrote this state: the latest as-of wins.
 	AsOf time.Time `ch:"as_of" json:"as_of"`
+}
+
+// Subject names what the alert is about, for a message's one line: "order O (tracking
+// T)", or "seller S on M" for a seller's alert (no order).
+func (a Alert) Subject() string {
+	if a.OrderID == "" {
+		return fmt.Sprintf("seller %s on %s", a.SellerID, a.Marketplace)
+	}
+	return fmt.Sprintf("order %s (tracking %s)", a.OrderID, a.TrackingNumber)
 }
 
 // ChangeKind says how a run changed an alert.

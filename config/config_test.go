@@ -35,6 +35,8 @@ func TestBadConfigFilesNameTheProblem(t *testing.T) {
 		"cluster_too_many_nodes.yaml":                  "embedded.clickhouse.shards: 5 x 4 replicas is more than 16 embedded nodes",
 		"replication_unknown.yaml":                     `clickhouse.replication: "paxos" must be keeper or write_all`,
 		"retention_summaries_shorter.yaml":             "clickhouse.retention.summaries_months: 25 must be from events_months (26)",
+		"seller_vtr_target_by_carrier.yaml":            "detect.by_carrier.ups.seller_vtr_target: a seller's rate spans its carriers",
+		"seller_vtr_target_out_of_range.yaml":          "detect.seller_vtr_target: 95 is out of range 0..1",
 	}
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	if len(files) != len(want) {

@@ -36,7 +36,12 @@ var ReasonLanguages = []string{"en", "ja"}
 
 // Names are the detectors' public identifiers, used in alerts, config and metrics.
 var Names = []string{"invalid_tracking_number", "carrier_mismatch", "never_scanned", "stalled_eir", "label_voided", "went_silent", "scan_before_order",
-	"tracking_reuse", "destination_mismatch", "protection_expiry", "cancel_dodged", "dispute_unanswered", "refund_overdue"}
+	"tracking_reuse", "destination_mismatch", "protection_expiry", "cancel_dodged", "dispute_unanswered", "refund_overdue",
+	SellerValidTrackingRate}
+
+// SellerValidTrackingRate is the one detector of sellers rather than orders: its alerts
+// carry a seller id and no order id or tracking number (sql/seller_valid_tracking_rate.sql).
+const SellerValidTrackingRate = "seller_valid_tracking_rate"
 
 // Config holds the detectors' thresholds. The zero value is usable: defaults from the
 // domain's rules are written beside each field.
@@ -78,6 +83,16 @@ type Config struct {
 	RefundDaysBankTransfer     int `yaml:"refund_days_bank_transfer"`
 	RefundDaysConvenienceStore int `yaml:"refund_days_convenience_store"`
 	RefundDaysOther            int `yaml:"refund_days_other"`
+	// SellerVTR*: seller_valid_tracking_rate flags a seller whose valid tracking rate
+	// (the share of its orders shipped in the last SellerVTRWindowDays, and at least
+	// SellerVTRScanDays ago, whose number had a physical carrier scan from a day before
+	// to SellerVTRScanDays after the shipment: the workspace's definition) is below
+	// SellerVTRTarget, once it shipped at least SellerVTRMinOrders such orders.
+	// Defaults: 30 days, 5 days, 20 orders, 0.95 (Amazon's Valid Tracking Rate).
+	SellerVTRWindowDays int     `yaml:"seller_vtr_window_days"`
+	SellerVTRScanDays   int     `yaml:"seller_vtr_scan_days"`
+	SellerVTRMinOrders  int     `yaml:"seller_vtr_min_orders"`
+	SellerVTRTarget     float64 `yaml:"seller_vtr_target"`
 	// Holidays are, per marketplace, the dates (YYYY-MM-DD) refund_overdue does not count
 	// as business days besides weekends, e.g. {aliexpress: ["2026-10-01"]}. Default none.
 	Holidays map[string][]string `yaml:"holidays"`
@@ -153,6 +168,12 @@ type Thresholds struct {
 	RefundDaysBankTransfer     int `yaml:"refund_days_bank_transfer"`
 	RefundDaysConvenienceStore int `yaml:"refund_days_convenience_store"`
 	RefundDaysOther            int `yaml:"refund_days_other"`
+	// The seller_valid_tracking_rate settings: per marketplace only (a seller's rate
+	// spans its carriers).
+	SellerVTRWindowDays int     `yaml:"seller_vtr_window_days"`
+	SellerVTRScanDays   int     `yaml:"seller_vtr_scan_days"`
+	SellerVTRMinOrders  int     `yaml:"seller_vtr_min_orders"`
+	SellerVTRTarget     float64 `yaml:"seller_vtr_target"`
 }
 
 // thresholdDef is one of the thresholds a carrier or a marketplace can override: its key,
@@ -182,7 +203,17 @@ var thresholds = []thresholdDef{
 	{"refund_days_bank_transfer", 20, func(c *Config) *int { return &c.RefundDaysBankTransfer }, func(t *Thresholds) *int { return &t.RefundDaysBankTransfer }},
 	{"refund_days_convenience_store", 20, func(c *Config) *int { return &c.RefundDaysConvenienceStore }, func(t *Thresholds) *int { return &t.RefundDaysConvenienceStore }},
 	{"refund_days_other", 20, func(c *Config) *int { return &c.RefundDaysOther }, func(t *Thresholds) *int { return &t.RefundDaysOther }},
+	{"seller_vtr_window_days", 30, func(c *Config) *int { return &c.SellerVTRWindowDays }, func(t *Thresholds) *int { return &t.SellerVTRWindowDays }},
+	{"seller_vtr_scan_days", 5, func(c *Config) *int { return &c.SellerVTRScanDays }, func(t *Thresholds) *int { return &t.SellerVTRScanDays }},
+	{"seller_vtr_min_orders", 20, func(c *Config) *int { return &c.SellerVTRMinOrders }, func(t *Thresholds) *int { return &t.SellerVTRMinOrders }},
 }
+
+// sellerThresholds are the thresholds of seller_valid_tracking_rate: a marketplace can
+// override them, a carrier cannot.
+var sellerThresholds = []string{"seller_vtr_window_days", "seller_vtr_scan_days", "seller_vtr_min_orders", "seller_vtr_target"}
+
+// defaultSellerVTRTarget is Config.SellerVTRTarget's default.
+const defaultSellerVTRTarget = 0.95
 
 // WithDefaults returns c with every unset value set to its default.
 func (c Config) WithDefaults() Config {
@@ -190,6 +221,9 @@ func (c Config) WithDefaults() Config {
 		if v := t.global(&c); *v == 0 {
 			*v = t.def
 		}
+	}
+	if c.SellerVTRTarget == 0 {
+		c.SellerVTRTarget = defaultSellerVTRTarget
 	}
 	if c.PostalCarriers == nil {
 		c.PostalCarriers = []string{"china-post", "japan-post", "korea-post", "royal-mail", "la-poste", "deutsche-post", "usps-international"}
@@ -260,6 +294,24 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s: %d is out of range 1..3650", t.key, v)
 		}
 	}
+	if v := c.SellerVTRTarget; v < 0 || v > 1 {
+		return fmt.Errorf("seller_vtr_target: %g is out of range 0..1 (a share of shipped orders, e.g. 0.95)", v)
+	}
+	for name, o := range c.ByMarketplace {
+		if v := o.SellerVTRTarget; v < 0 || v > 1 {
+			return fmt.Errorf("by_marketplace.%s.seller_vtr_target: %g is out of range 0..1 (0 inherits)", name, v)
+		}
+	}
+	for name, o := range c.ByCarrier {
+		for _, t := range thresholds {
+			if slices.Contains(sellerThresholds, t.key) && *t.override(&o) != 0 {
+				return fmt.Errorf("by_carrier.%s.%s: a seller's rate spans its carriers: set it globally or in by_marketplace", name, t.key)
+			}
+		}
+		if o.SellerVTRTarget != 0 {
+			return fmt.Errorf("by_carrier.%s.seller_vtr_target: a seller's rate spans its carriers: set it globally or in by_marketplace", name)
+		}
+	}
 	for _, section := range []struct {
 		name      string
 		overrides map[string]Thresholds
@@ -293,6 +345,13 @@ func (c *Config) params() []any {
 	for _, t := range thresholds {
 		out = append(out, clickhouse.Named(t.key, uint16(*t.global(c))))
 	}
+	targets := map[string]float64{}
+	for market, o := range c.ByMarketplace {
+		if o.SellerVTRTarget > 0 {
+			targets[market] = o.SellerVTRTarget
+		}
+	}
+	out = append(out, clickhouse.Named("seller_vtr_target", c.SellerVTRTarget), clickhouse.Named("seller_vtr_target_by_marketplace", targets))
 	holidays := map[string][]string{} // YYYY-MM-DD, as Validate checked: compared with toString(Date)
 	for market, days := range c.Holidays {
 		holidays[market] = days
@@ -353,13 +412,17 @@ const (
 	// RecommendContactSupport: a refund due has not arrived (or not in full) within its
 	// payment method's window; ask the marketplace's support to check it.
 	RecommendContactSupport Recommendation = "contact_support"
+	// RecommendReviewSeller: the seller's valid tracking rate is below target; an
+	// analyst reviews the seller's account and its orders.
+	RecommendReviewSeller Recommendation = "review_seller"
 )
 
 // Recommendations lists the recommendations the detectors make.
 var Recommendations = []Recommendation{RecommendOpenDispute, RecommendExtendProtection, RecommendVerifyCarrier,
-	RecommendEscalateDispute, RecommendContactSupport}
+	RecommendEscalateDispute, RecommendContactSupport, RecommendReviewSeller}
 
-// Finding is one flagged order.
+// Finding is one flagged order, or for seller_valid_tracking_rate one flagged seller
+// (OrderID, TrackingNumber and BuyerID empty).
 type Finding struct {
 	Detector       string         `ch:"detector" json:"detector"`
 	OrderID        string         `ch:"order_id" json:"order_id"`

@@ -74,8 +74,11 @@ func (s *Set) Evaluate(ctx context.Context, session driver.Conn, cfg Config, asO
 	ev := Evaluation{FullReason: r.fullReason}
 	if r.mode == modeScoped {
 		ev.Scoped, ev.Orders = true, int(r.scope.orders)
-		if r.subset, err = s.foundSubset(ctx, r); err != nil {
-			return ev, err
+		// (a set of the sellers' detector alone has no candidates: its findings are all)
+		if !s.sellersOnly {
+			if r.subset, err = s.foundSubset(ctx, r); err != nil {
+				return ev, err
+			}
 		}
 	}
 	f := &Findings{run: r, stages: map[string]time.Duration{}}
@@ -122,7 +125,7 @@ func (s *Set) Eval(ctx context.Context, session driver.Conn, cfg Config, asOf ti
 }
 
 // Collect is a consumer that reads the findings into *dst, ordered by detector (in the
-// order of Names), order id and number; the same data and moment always give the same
+// order of Names), order id and number, seller and marketplace; the same data and moment always give the same
 // findings.
 func Collect(dst *[]Finding) Consumer {
 	return func(ctx context.Context, f *Findings) error {
@@ -138,12 +141,13 @@ func Collect(dst *[]Finding) Consumer {
 }
 
 // SortFindings orders findings as Collect does: by detector (in the order of Names),
-// order id and number; findings gathered from several runs (a cluster's shards) then
+// order id and number, seller and marketplace; findings gathered from several runs (a cluster's shards) then
 // read as one run's.
 func SortFindings(fs []Finding) {
 	slices.SortFunc(fs, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(slices.Index(Names, a.Detector), slices.Index(Names, b.Detector)),
-			strings.Compare(a.OrderID, b.OrderID), strings.Compare(a.TrackingNumber, b.TrackingNumber))
+			strings.Compare(a.OrderID, b.OrderID), strings.Compare(a.TrackingNumber, b.TrackingNumber),
+			strings.Compare(a.SellerID, b.SellerID), strings.Compare(a.Marketplace, b.Marketplace))
 	})
 }
 

@@ -148,6 +148,8 @@ func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
 	w.order("disputed", "b10", tokyo, date(2026, 11, 1), date(2026, 11, 3), "RR383838385CN", 60, "disputed")
 	w.event("RR383838385CN", "Accepted", date(2026, 11, 4), nil, nil)
 	w.journey("refund", step{"paid", date(2026, 10, 1), `"payment_method":"paypal"`}, step{"refund_approved", date(2026, 11, 2), ""})
+	// a seller with 12 of 30 orders in November never scanned
+	w.shipments("vtr", "aliexpress", 30, 12, 32, 20)
 	at := date(2026, 11, 30) // protection of the October 5 orders ends on December 4
 
 	all, err := detect.NewSet(db)
@@ -180,7 +182,8 @@ func TestOneRunOfAllDetectorsFindsWhatEachFindsAlone(t *testing.T) {
 	for i := range alone {
 		a, b := alone[i], together[i]
 		if a.Detector != b.Detector || a.OrderID != b.OrderID || a.Reason != b.Reason || !bytes.Equal(a.Evidence, b.Evidence) ||
-			a.Severity != b.Severity || a.Recommendation != b.Recommendation || !a.ProtectionEndsAt.Equal(*b.ProtectionEndsAt) {
+			a.Severity != b.Severity || a.Recommendation != b.Recommendation || a.SellerID != b.SellerID ||
+			(a.ProtectionEndsAt == nil) != (b.ProtectionEndsAt == nil) || (a.ProtectionEndsAt != nil && !a.ProtectionEndsAt.Equal(*b.ProtectionEndsAt)) {
 			t.Errorf("finding %d differs:\nalone    %+v\ntogether %+v", i, a, b)
 		}
 	}

@@ -58,6 +58,8 @@ type Set struct {
 	only           sync.Map             // table -> stage 3 for its rows (findingsOf)
 	eventDetectors []string
 	subsets        sync.Map // detectors found (comma-joined) -> *findingsSQL, for scoped runs
+	sellers        bool     // seller_valid_tracking_rate: a stage of its own (sellers.go)
+	sellersOnly    bool     // no detector of orders: no order state, no candidates
 }
 
 // findingsSQL is stage 3 for the findings of some of a set's detectors only: a scoped
@@ -76,6 +78,9 @@ func (f *findingsSQL) findingsOf(table string) (string, error) {
 	}
 	d := f.data
 	d.Mode, d.FlaggedRows = "only", onlyRows(table)
+	if d.SellerRows != "" {
+		d.SellerRows = sellerRows(table)
+	}
 	q, err := renderFile("findings.sql", d)
 	if err != nil {
 		return "", err
@@ -106,7 +111,10 @@ func (s *Set) findingsFor(detectors []string) (*findingsSQL, error) {
 		mode string
 		into *string
 	}{{"all", &f.all}, {"draft", &f.draft}} {
-		f.data.Mode, f.data.FlaggedRows = v.mode, s.data.Candidates
+		f.data.Mode, f.data.FlaggedRows, f.data.SellerRows = v.mode, s.data.Candidates, ""
+		if s.sellers {
+			f.data.SellerRows = sellerRows("")
+		}
 		if *v.into, err = renderFile("findings.sql", f.data); err != nil {
 			return nil, err
 		}
@@ -141,6 +149,7 @@ type setData struct {
 	Mode, FlaggedRows      string // findings.sql
 	Dodged                 string // cancel_dodged's condition, for every order (candidates.sql)
 	Journeyless            bool   // no order has a journey: orders.sql leaves it out
+	SellerRows             string // findings.sql: the sellers stage's findings, "" without it
 	// a scoped run's tables (findScope)
 	ScopeNumbers, ScopeOrderMonths, ScopeCarrierMonths string
 }
@@ -160,6 +169,11 @@ func NewSet(db string, names ...string) (*Set, error) {
 	var parts []part
 	for _, n := range Names { // the canonical order, whatever order names came in
 		if !slices.Contains(names, n) {
+			continue
+		}
+		if n == SellerValidTrackingRate { // a stage of its own, no part of the candidates
+			s.names = append(s.names, n)
+			s.sellers = true
 			continue
 		}
 		p, err := loadPart(n)
@@ -240,19 +254,32 @@ func NewSet(db string, names ...string) (*Set, error) {
 	for _, v := range []struct {
 		mode, rows string
 		into       *string
+		sellers    string
 	}{
-		{"all", flagged, &s.findings},
-		{"draft", flagged, &s.findingsDraft},
+		{"all", flagged, &s.findings, sellerRows("")},
+		{"draft", flagged, &s.findingsDraft, sellerRows("")},
 		// for the config hash: the rows of a table named by FindingsOf, with a
 		// placeholder for its name
-		{"only", onlyRows("$only_table"), &s.findingsOnly},
+		{"only", onlyRows("$only_table"), &s.findingsOnly, sellerRows("$only_table")},
 	} {
-		data.Mode, data.FlaggedRows = v.mode, v.rows
+		data.Mode, data.FlaggedRows, data.SellerRows = v.mode, v.rows, ""
+		if s.sellers {
+			data.SellerRows = v.sellers
+		}
 		if *v.into, err = renderFile("findings.sql", data); err != nil {
 			return nil, err
 		}
 	}
 	s.data = data
+	if s.sellersOnly = len(parts) == 0; s.sellersOnly {
+		for _, v := range []struct {
+			rows  string
+			draft bool
+			into  *string
+		}{{sellerRows(""), false, &s.findings}, {sellerRows(""), true, &s.findingsDraft}, {sellerRows("$only_table"), false, &s.findingsOnly}} {
+			*v.into = statements.Text("seller_findings", sqlfile.Data{"Rows": v.rows, "Draft": v.draft})
+		}
+	}
 	return s, nil
 }
 
@@ -269,8 +296,16 @@ func (s *Set) findingsOf(table string) (string, error) {
 	if q, ok := s.only.Load(table); ok {
 		return q.(string), nil
 	}
+	if s.sellersOnly {
+		q := statements.Text("seller_findings", sqlfile.Data{"Rows": sellerRows(table), "Draft": false})
+		s.only.Store(table, q)
+		return q, nil
+	}
 	d := s.data
 	d.Mode, d.FlaggedRows = "only", onlyRows(table)
+	if s.sellers {
+		d.SellerRows = sellerRows(table)
+	}
 	q, err := renderFile("findings.sql", d)
 	if err != nil {
 		return "", err
@@ -521,10 +556,14 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 			passes = int((rows + ordersPerPass - 1) / ordersPerPass)
 		}
 	}
-	for _, st := range []struct{ what, table, query, summaries, key string }{
+	stages := []struct{ what, table, query, summaries, key string }{
 		{"order state", ordersTable, orders, "order_months", "order_id"},
 		{"candidates", candidatesTable, candidates, "carrier_months", "tracking_number"},
-	} {
+	}
+	if s.sellersOnly {
+		stages = nil
+	}
+	for _, st := range stages {
 		start := time.Now()
 		if err := dropTemporary(ctx, conn, st.table); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.what, err)
@@ -565,7 +604,12 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		}
 		s.stage(st.what, start)
 	}
-	if mode != modePlain {
+	if s.sellers {
+		if err := s.evaluateSellers(ctx, conn, cfg, args); err != nil {
+			return nil, err
+		}
+	}
+	if mode != modePlain && !s.sellersOnly {
 		start := time.Now()
 		if err := conn.Exec(ctx, statements.Text("next_checks", sqlfile.DB(s.db).With("Candidates", candidatesTable)),
 			clickhouse.Named("set_key", s.key())); err != nil {
@@ -592,7 +636,7 @@ const (
 func (s *Set) cleanup(conn driver.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, t := range append([]string{candidatesTable, ordersTable}, scopeTables...) {
+	for _, t := range append([]string{sellersTable, sellerOrdersTable, candidatesTable, ordersTable}, scopeTables...) {
 		_ = dropTemporary(ctx, conn, t)
 	}
 }

@@ -107,6 +107,10 @@ func (s *Set) configHash(cfg Config) uint64 {
 		fmt.Fprint(h, s.stages[v].orders, "\x00", s.stages[v].candidates, "\x00")
 	}
 	fmt.Fprint(h, s.findings, "\x00", s.findingsDraft, "\x00", s.findingsOnly, "\x00")
+	if s.sellers {
+		sql, _ := sqlFiles.ReadFile("sql/" + SellerValidTrackingRate + ".sql")
+		fmt.Fprint(h, string(sql), "\x00")
+	}
 	var params []string // in a stable order (params ranges over maps)
 	for _, p := range cfg.params() {
 		params = append(params, fmt.Sprintf("%v", p))
@@ -241,6 +245,9 @@ func scopeData(db string) sqlfile.Data {
 func (r *run) scopeCondition(column string) string {
 	if r.mode != modeScoped {
 		return ""
+	}
+	if r.set.sellersOnly {
+		return statements.Text("seller_scope_condition", sqlfile.Data{"Column": column})
 	}
 	return statements.Text("scope_condition", scopeData(r.set.db).With("Column", column))
 }

@@ -36,6 +36,11 @@ func (f *fakeAlerts) Query(_ context.Context, q alert.Query) (alert.Page, error)
 	if q.Detector == "never_scanned" {
 		return alert.Page{}, fmt.Errorf("%w: boom", alert.ErrBadQuery)
 	}
+	if q.Detector == detect.SellerValidTrackingRate {
+		return alert.Page{Alerts: []alert.Listed{{Alert: alert.Alert{AlertID: "sv1", Status: alert.StatusFiring,
+			Finding: detect.Finding{Detector: q.Detector, SellerID: "s9", Marketplace: "aliexpress", Severity: detect.SeverityCritical,
+				Recommendation: detect.RecommendReviewSeller, Reason: "Seller s9 has a valid tracking rate of 60% on aliexpress"}}}}}, nil
+	}
 	p := alert.Page{Alerts: []alert.Listed{{Alert: alert.Alert{AlertID: "a1", Status: alert.StatusFiring,
 		Finding: detect.Finding{Detector: "stalled_eir", OrderID: "o1", Reason: "=HYPERLINK(\"x\")"}}}}}
 	if q.Cursor == "" && q.Limit == 1000 {
@@ -379,4 +384,43 @@ func (numbered) Detail(context.Context, string) (lookup.Detail, error) {
 	return lookup.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "n1", Finding: detect.Finding{Detector: "invalid_tracking_number",
 		OrderID: "o1", TrackingNumber: "1Z5R89390357567128", Evidence: []byte(`{}`)}}},
 		Order: []lookup.OrderEvent{{Status: "shipped", TrackingNumber: "1Z5R89390357567128", Carrier: "ups"}}}, nil
+}
+
+// A seller's alert: the API lists it by detector with its seller_id and no order; the
+// seller page shows it above the rate by week.
+func TestASellersAlertIsListedAndOnTheSellerPage(t *testing.T) {
+	srv, f := apiServer(t, httpapi.Config{})
+	resp, body := call(t, "GET", srv.URL+"/api/v1/alerts?detector=seller_valid_tracking_rate", "", "")
+	var page struct {
+		Alerts []struct {
+			Detector string `json:"detector"`
+			SellerID string `json:"seller_id"`
+			OrderID  string `json:"order_id"`
+		} `json:"alerts"`
+	}
+	if err := json.Unmarshal([]byte(body), &page); err != nil || resp.StatusCode != 200 || len(page.Alerts) != 1 ||
+		page.Alerts[0].SellerID != "s9" || page.Alerts[0].OrderID != "" || f.queries[0].Detector != detect.SellerValidTrackingRate {
+		t.Fatalf("%d %s (%v)", resp.StatusCode, body, err)
+	}
+
+	s, err := httpapi.New(httpapi.Config{Listen: "127.0.0.1:0"}, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui := &fakeAlerts{}
+	s.MountUI(ui, ui, nil, time.Now)
+	usrv := httptest.NewServer(s.Handler())
+	defer usrv.Close()
+	resp, body = call(t, "GET", usrv.URL+"/sellers/s9", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "Valid tracking rate alerts") || !strings.Contains(body, "valid tracking rate of 60% on aliexpress") ||
+		!strings.Contains(body, `href="/alerts/sv1"`) {
+		t.Errorf("seller page: %d\n%s", resp.StatusCode, body)
+	}
+	var sawSellerQuery bool
+	for _, q := range ui.queries {
+		sawSellerQuery = sawSellerQuery || (q.Detector == detect.SellerValidTrackingRate && q.SellerID == "s9")
+	}
+	if !sawSellerQuery {
+		t.Errorf("the seller page did not ask for the seller's alerts: %+v", ui.queries)
+	}
 }

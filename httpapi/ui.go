@@ -254,6 +254,12 @@ func (u *ui) seller(w http.ResponseWriter, r *http.Request) {
 		u.failPage(w, r, err)
 		return
 	}
+	// the seller's own alerts (seller_valid_tracking_rate), firing or resolved
+	own, err := u.api.alerts.Query(r.Context(), alert.Query{SellerID: id, Detector: detect.SellerValidTrackingRate, Sort: "recency", Limit: 10})
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
 	var bars []bar
 	for _, wk := range ss[0].Weeks {
 		v := 1.0
@@ -262,7 +268,7 @@ func (u *ui) seller(w http.ResponseWriter, r *http.Request) {
 		}
 		bars = append(bars, bar{Label: wk.Week.Format("01-02"), Value: v})
 	}
-	u.render(w, r, "seller", map[string]any{"Title": "Seller " + id, "S": ss[0], "Worst": worst, "Chart": barChart(bars, 1, 0.95, "%")})
+	u.render(w, r, "seller", map[string]any{"Title": "Seller " + id, "S": ss[0], "Worst": worst, "SellerAlerts": own, "Chart": barChart(bars, 1, 0.95, "%")})
 }
 
 func (u *ui) overview(w http.ResponseWriter, r *http.Request) {

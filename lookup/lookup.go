@@ -20,6 +20,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/sqlfile"
 )
 
@@ -42,9 +43,12 @@ var sqlFiles embed.FS
 
 // statements are the package's SQL (sql/*.sql): events.sql the timelines and order
 // histories, sellers.sql the sellers' figures. The alert store's fragments are functions
-// of the database: {{alertCases .DB}} (every acted-on alert's case, alert.CaseSQL).
+// of the database: {{alertCases .DB}} (every acted-on alert's case, alert.CaseSQL);
+// the detectors' share {{validScan shipped scanDays scans}} (detect.ValidScanSQL).
 var statements = sqlfile.MustParse(sqlFiles, "sql/*.sql", template.FuncMap{
 	"alertCases": func(db sqlfile.Ident) string { return alert.CaseSQL(string(db)) },
+	// the Valid Tracking Rate's condition, seller_valid_tracking_rate's own
+	"validScan": detect.ValidScanSQL,
 })
 
 // sql is the statement name of sql/*.sql in the reader's database.

@@ -262,6 +262,16 @@ func TestClusterFindsWhatOneServerFinds(t *testing.T) {
 	if len(one.findings) < 100 || len(one.alerts[2]) < 100 {
 		t.Fatalf("one server: %d findings, %d alerts: too few to compare", len(one.findings), len(one.alerts[2]))
 	}
+	// the simulation's labelled sellers: a seller's rate spans the shards' numbers
+	sellers := 0
+	for _, a := range one.alerts[2] {
+		if a.Detector == detect.SellerValidTrackingRate {
+			sellers++
+		}
+	}
+	if sellers == 0 {
+		t.Fatalf("one server: no %s alert to compare", detect.SellerValidTrackingRate)
+	}
 	for _, shards := range []int{2, 3} {
 		t.Run(fmt.Sprintf("%d shards", shards), func(t *testing.T) {
 			w := startWorld(t, shards)

@@ -45,7 +45,8 @@ func (r *Result) WriteFiles(dir string) error {
 		AsOf     string              `json:"as_of"`
 		Truth    map[string][]string `json:"truth"`
 		Scenario map[string]string   `json:"scenario"`
-	}{r.AsOf.Format("2006-01-02T15:04:05Z07:00"), r.Truth, r.Scenario}, "", "  ")
+		Sellers  map[string][]string `json:"seller_truth"`
+	}{r.AsOf.Format("2006-01-02T15:04:05Z07:00"), r.Truth, r.Scenario, r.SellerTruth}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -181,13 +181,24 @@ func measure(t *testing.T, o simulate.Options) []measurement {
 	var out []measurement
 	for _, name := range detect.Names {
 		flagged := map[string]bool{}
+		truths := res.Truth
 		for _, f := range findings {
 			if f.Detector == name {
 				flagged[f.OrderID] = true
 			}
 		}
+		if name == detect.SellerValidTrackingRate {
+			// a detector of sellers: measured on the labelled sellers (the others draw
+			// their orders from every scenario at random, frauds and all)
+			truths, flagged = res.SellerTruth, map[string]bool{}
+			for _, f := range findings {
+				if f.Detector == name {
+					flagged[f.SellerID+"@"+f.Marketplace] = true
+				}
+			}
+		}
 		m := measurement{name: name}
-		for order, truth := range res.Truth {
+		for order, truth := range truths {
 			want := slices.Contains(truth, name)
 			switch {
 			case want && flagged[order]:

@@ -231,3 +231,42 @@ var numberScenarios = []scenario{
 		s.journey(tn, carrier, shipped.Add(hours(8)), &to, 5, nil)
 	}},
 }
+
+// minOrdersForSellers: a simulation of at least this many orders also has the labelled
+// sellers (sellerCases); a smaller one is too small a marketplace to judge sellers by.
+const minOrdersForSellers = 200
+
+// sellerCases are the labelled sellers of seller_valid_tracking_rate, each on
+// aliexpress with orders shipped 8 to 28 days before the moment (inside the 30-day
+// window, past the 5 days a scan may take): one with 30 orders of which 12 never got a
+// carrier event (a rate of 0.6: flagged; its unscanned orders are never_scanned's),
+// and two traps: 30 orders that all moved, and 10 orders that never got a scan (under
+// the 20 orders a seller is judged from).
+func (s *sim) sellerCases() {
+	for _, c := range []struct {
+		name              string
+		orders, unscanned int
+		truth             []string
+	}{
+		{"seller_low_vtr", 30, 12, []string{"seller_valid_tracking_rate"}},
+		{"trap_seller_all_scanned", 30, 0, []string{}},
+		{"trap_seller_few_orders", 10, 10, []string{}},
+	} {
+		seller := fmt.Sprintf("%s-%d", c.name, s.batch)
+		s.res.SellerTruth[seller+"@aliexpress"] = c.truth
+		for i := range c.orders {
+			to, seen := s.dest()
+			tn, carrier := s.number()
+			shipped := s.daysAgo(s.between(8, 28))
+			spec := orderSpec{name: c.name, to: to, placed: shipped.Add(-hours(30)), shipped: shipped, tn: tn, carrier: carrier, protection: 60,
+				seller: seller, marketplace: "aliexpress"}
+			if i < c.unscanned {
+				spec.truth = []string{"never_scanned"}
+				s.order(spec)
+				continue
+			}
+			s.order(spec)
+			s.journey(tn, carrier, shipped.Add(hours(8)), &seen, 3, &seen)
+		}
+	}
+}

@@ -45,7 +45,11 @@ type Result struct {
 	Truth map[string][]string
 	// Scenario names the case each order was generated for.
 	Scenario map[string]string
-	AsOf     time.Time
+	// SellerTruth maps each labelled seller ("seller_id@marketplace") to the detectors
+	// of sellers that should flag it as of AsOf (seller_valid_tracking_rate); the other
+	// sellers (seller-N, whose orders the scenarios draw at random) are not labelled.
+	SellerTruth map[string][]string
+	AsOf        time.Time
 }
 
 type place struct{ country, city, postal string }
@@ -121,10 +125,13 @@ func Run(o Options) *Result {
 		o.AsOf = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	}
 	s := &sim{wording: o.Wording, rng: rand.New(rand.NewPCG(o.Seed, uint64(11+o.Batch))), asOf: o.AsOf.UTC(), batch: o.Batch, serial: o.Batch * 20_000,
-		res: &Result{Truth: map[string][]string{}, Scenario: map[string]string{}, AsOf: o.AsOf.UTC()}}
+		res: &Result{Truth: map[string][]string{}, Scenario: map[string]string{}, SellerTruth: map[string][]string{}, AsOf: o.AsOf.UTC()}}
 	for range o.Orders {
 		sc := scenarios[s.rng.IntN(len(scenarios))]
 		sc.gen(s, sc.name)
+	}
+	if o.Orders >= minOrdersForSellers {
+		s.sellerCases()
 	}
 	// Out of order: producers deliver late and interleaved; the detectors must not care.
 	s.rng.Shuffle(len(s.res.Messages), func(i, j int) { s.res.Messages[i], s.res.Messages[j] = s.res.Messages[j], s.res.Messages[i] })
@@ -208,6 +215,8 @@ type orderSpec struct {
 	// placed, paid and shipped (an order with no tn is never shipped)
 	payment string
 	steps   []step
+	// seller and marketplace, for a labelled seller's order; "" draws them at random
+	seller, marketplace string
 }
 
 // step is one order event of the buyer's journey, with the contract's other fields.
@@ -227,7 +236,11 @@ func (s *sim) order(o orderSpec) string {
 		o.buyer = fmt.Sprintf("buyer-%d-%d", s.batch, s.n)
 	}
 	mk := []string{"aliexpress", "aliexpress", "aliexpress", "amazon"}[s.rng.IntN(4)]
-	base := map[string]any{"order_id": id, "marketplace": mk, "seller_id": fmt.Sprintf("seller-%d", s.rng.IntN(50)), "buyer_id": o.buyer}
+	seller := fmt.Sprintf("seller-%d", s.rng.IntN(50))
+	if o.seller != "" { // a labelled seller's order (sellerCases)
+		seller, mk = o.seller, o.marketplace
+	}
+	base := map[string]any{"order_id": id, "marketplace": mk, "seller_id": seller, "buyer_id": o.buyer}
 	with := func(extra map[string]any) map[string]any {
 		m := map[string]any{}
 		for k, v := range base {

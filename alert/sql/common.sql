@@ -21,3 +21,8 @@
     count() AS actions
 FROM {{.DB}}.alert_actions FINAL
 GROUP BY alert_id{{end}}
+
+-- An alert's id, from a finding: its detector, order and number; a seller's alert
+-- (seller_valid_tracking_rate: no order, no number) from its detector, seller and
+-- marketplace instead.
+{{define "alert_id"}}lower(hex(if(order_id = '' AND tracking_number = '', sipHash128(detector, seller_id, marketplace), sipHash128(detector, order_id, tracking_number)))){{end}}

@@ -17,7 +17,7 @@
 -- draft's fields and what its timeline is built from. Only the ids and the hash are
 -- kept: the texts are hashed as they stream by.
 {{define "findings"}}CREATE TEMPORARY TABLE trackwatch_run_findings ENGINE = Memory AS
-SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, detector, order_id, tracking_number,
+SELECT {{template "alert_id"}} AS alert_id, detector, order_id, tracking_number,
     sipHash64(seller_id, buyer_id, marketplace, severity, recommendation, reason, reasons, evidence, timeline_key,
         isNull(protection_ends_at), ifNull(protection_ends_at, toDateTime64(0, 3, 'UTC')), isNull(amount), ifNull(amount, 0)) AS content_hash
 FROM ({{.Drafts}}){{end}}
@@ -99,7 +99,7 @@ WHERE cityHash64(alert_id) % {chunks:UInt64} = {chunk:UInt64}{{end}}
 
 -- A chunk's findings in full, timelines and all (a run where little changed builds few).
 {{define "full_findings"}}CREATE TEMPORARY TABLE trackwatch_run_full ENGINE = Memory AS
-SELECT lower(hex(sipHash128(detector, order_id, tracking_number))) AS alert_id, * FROM ({{call .FindingsOf "trackwatch_run_chunk"}}){{end}}
+SELECT {{template "alert_id"}} AS alert_id, * FROM ({{call .FindingsOf "trackwatch_run_chunk"}}){{end}}
 
 -- The change log first: a run that dies after it is completed by the next one (see
 -- prior_state); one that dies before it has changed nothing.

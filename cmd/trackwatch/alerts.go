@@ -51,7 +51,11 @@ func alertsCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 		tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "STATUS\tDETECTOR\tORDER\tTRACKING NUMBER\tSEVERITY\tRECOMMENDATION\tFIRST DETECTED\tLAST DETECTED")
 		for _, a := range as {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Status, a.Detector, a.OrderID, a.TrackingNumber, a.Severity, a.Recommendation,
+			order := a.OrderID
+			if order == "" { // a seller's alert (seller_valid_tracking_rate)
+				order = "seller " + a.SellerID
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Status, a.Detector, order, a.TrackingNumber, a.Severity, a.Recommendation,
 				a.FirstDetectedAt.UTC().Format("2006-01-02 15:04"), a.LastDetectedAt.UTC().Format("2006-01-02 15:04"))
 		}
 		tw.Flush()

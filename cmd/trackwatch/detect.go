@@ -81,7 +81,11 @@ func detectCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
 			if r.ProtectionEndsAt != nil {
 				ends = r.ProtectionEndsAt.UTC().Format("2006-01-02")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Detector, r.OrderID, r.TrackingNumber, r.Severity, r.Recommendation, ends, r.Reason)
+			order := r.OrderID
+			if order == "" { // a seller's finding (seller_valid_tracking_rate)
+				order = "seller " + r.SellerID
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Detector, order, r.TrackingNumber, r.Severity, r.Recommendation, ends, r.Reason)
 		}
 		tw.Flush()
 		fmt.Fprintf(env.stdout, "%d findings as of %s", len(all), asOf.Format(time.RFC3339))

@@ -61,3 +61,8 @@ FROM
 {{- end}}
 )
 )
+{{- with .SellerRows}}
+-- the sellers stage's findings (seller_valid_tracking_rate: sellers, not orders)
+UNION ALL
+SELECT *{{if eq $.Mode "draft"}}, toUInt64(0) AS timeline_key{{end}} FROM {{.}}
+{{- end}}

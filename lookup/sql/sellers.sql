@@ -3,9 +3,11 @@
 -- and to (the window), scan_days, limit.
 
 -- Every order shipped in the window (latest shipment wins) with whether its number had a
--- physical scan from a day before to scan_days after the shipment.
+-- physical scan from a day before to scan_days after the shipment: the Valid Tracking
+-- Rate's definition, the same as the seller_valid_tracking_rate detector's.
 {{define "shipped"}}SELECT o.last_seller AS seller_id, o.order_id AS order_id, o.shipped_at AS shipped_at,
-    arrayExists(x -> x >= o.shipped_at - toIntervalDay(1) AND x <= o.shipped_at + toIntervalDay({scan_days:UInt16}), ifNull(t.scans, [])) AS valid
+    -- the definition seller_valid_tracking_rate reads (detect.ValidScanSQL)
+    {{validScan "o.shipped_at" "{scan_days:UInt16}" "ifNull(t.scans, [])"}} AS valid
 FROM (
     SELECT order_id, argMax(seller_id, occurred_at) AS last_seller, argMaxIf(tracking_number, occurred_at, status = 'shipped') AS tn,
         maxIf(occurred_at, status = 'shipped') AS shipped_at

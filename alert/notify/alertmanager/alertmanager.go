@@ -134,6 +134,9 @@ func (n *Notifier) postable(a alert.Alert, endsAt time.Time) postableAlert {
 		}
 	}
 	summary := fmt.Sprintf("%s: order %s, tracking %s", a.Detector, a.OrderID, a.TrackingNumber)
+	if a.OrderID == "" { // a seller's alert: the seller_id label, no order_id
+		summary = fmt.Sprintf("%s: seller %s on %s", a.Detector, a.SellerID, a.Marketplace)
+	}
 	if a.Recommendation != "" {
 		summary += ": " + string(a.Recommendation)
 	}

@@ -259,3 +259,23 @@ func TestResendGoesOnAfterAFailedRequest(t *testing.T) {
 		t.Errorf("%d requests, want 2: one failure does not stop the rest", got)
 	}
 }
+
+func TestASellersAlertHasASellerLabelAndNoOrder(t *testing.T) {
+	srv, requests := receiver(t, http.StatusOK)
+	n := newNotifier(srv, "", 64)
+	a := firing("")
+	a.Detector, a.TrackingNumber, a.BuyerID, a.Recommendation = detect.SellerValidTrackingRate, "", "", detect.RecommendReviewSeller
+	a.ProtectionEndsAt, a.Amount = nil, nil
+	if err := n.Notify(t.Context(), notify.Delivery{Now: t0, Changes: []alert.Change{{Kind: alert.ChangeFired, Alert: a}}}); err != nil {
+		t.Fatal(err)
+	}
+	got := decode(t, requests()[0].body)[0]
+	want := map[string]string{"alertname": "seller_valid_tracking_rate", "severity": "high", "seller_id": "seller-7",
+		"marketplace": "aliexpress", "recommendation": "review_seller"}
+	if !maps.Equal(got.Labels, want) {
+		t.Errorf("labels %v, want %v", got.Labels, want)
+	}
+	if want := "seller_valid_tracking_rate: seller seller-7 on aliexpress: review_seller"; got.Annotations["summary"] != want {
+		t.Errorf("summary %q, want %q", got.Annotations["summary"], want)
+	}
+}

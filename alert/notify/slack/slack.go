@@ -136,7 +136,7 @@ func joinLines(lines []string, max int) string {
 
 // line is a change in one line of mrkdwn, for the fallback text.
 func line(c alert.Change) string {
-	s := fmt.Sprintf("%s %s %s for order %s (tracking %s)", emoji(c), c.Detector, verb(c), c.OrderID, c.TrackingNumber)
+	s := fmt.Sprintf("%s %s %s for %s", emoji(c), c.Detector, verb(c), c.Subject())
 	if c.Kind != alert.ChangeResolved && c.Recommendation != "" {
 		s += ": " + humanize(string(c.Recommendation))
 	}
@@ -146,6 +146,9 @@ func line(c alert.Change) string {
 // blocks renders one change in at most blocksPerChange blocks.
 func (n *Notifier) blocks(c alert.Change) []block {
 	header := fmt.Sprintf("%s %s %s: order %s", emoji(c), c.Detector, verb(c), c.OrderID)
+	if c.OrderID == "" { // a seller's alert
+		header = fmt.Sprintf("%s %s %s: seller %s", emoji(c), c.Detector, verb(c), c.SellerID)
+	}
 	out := []block{{Type: "header", Text: &text{Type: "plain_text", Text: truncate(header, maxHeader), Emoji: true}}}
 
 	var fields []text // at most 10: Slack's limit

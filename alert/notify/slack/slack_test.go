@@ -270,3 +270,25 @@ func TestA429IsAnHTTPErrorWithRetryAfter(t *testing.T) {
 		t.Errorf("error %#v, want *notify.HTTPError 429 with RetryAfter 30s", err)
 	}
 }
+
+func TestASellersAlertNamesTheSeller(t *testing.T) {
+	c := change(alert.ChangeFired, "")
+	c.Detector, c.TrackingNumber, c.BuyerID, c.Recommendation = detect.SellerValidTrackingRate, "", "", detect.RecommendReviewSeller
+	c.ProtectionEndsAt, c.Amount = nil, nil
+	_, body, err := post(t, http.StatusOK, nil, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decode(t, body)
+	if want := ":rotating_light: seller_valid_tracking_rate fired for seller seller-7 on aliexpress: review seller"; m.Text != want {
+		t.Errorf("text %q, want %q", m.Text, want)
+	}
+	if want := ":rotating_light: seller_valid_tracking_rate fired: seller seller-7"; m.Blocks[0].Text.Text != want {
+		t.Errorf("header %q, want %q", m.Blocks[0].Text.Text, want)
+	}
+	for _, f := range m.Blocks[1].Fields {
+		if strings.HasPrefix(f.Text, "*Order*") || strings.HasPrefix(f.Text, "*Tracking number*") {
+			t.Errorf("a seller's alert has the field %q", f.Text)
+		}
+	}
+}

@@ -30,4 +30,4 @@ SELECT {set_key:String}, next_check_at, order_id FROM {{.Candidates}} WHERE dete
 -- The findings brought to Go (Collect), in a stable order.
 {{define "collect"}}SELECT * FROM (
 {{.Findings}}
-) ORDER BY indexOf({detectors:Array(String)}, detector), order_id, tracking_number{{end}}
+) ORDER BY indexOf({detectors:Array(String)}, detector), order_id, tracking_number, seller_id, marketplace{{end}}

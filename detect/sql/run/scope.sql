@@ -63,7 +63,8 @@ WHERE payment != '' OR cancel_requested_at IS NOT NULL OR cancelled_at IS NOT NU
 
 -- The orders whose findings a scoped run evaluated: a consumer changes what it keeps
 -- for those alone.
-{{define "scope_condition"}}({{.Column}} IN (SELECT order_id FROM {{.Base}}) OR {{.Column}} IN (SELECT order_id FROM {{.RunOrders}} WHERE tracking_number IN (SELECT tracking_number FROM {{.Numbers}}))){{end}}
+-- A seller's alert (seller_valid_tracking_rate: no order id) is evaluated in every run.
+{{define "scope_condition"}}({{.Column}} = '' OR {{.Column}} IN (SELECT order_id FROM {{.Base}}) OR {{.Column}} IN (SELECT order_id FROM {{.RunOrders}} WHERE tracking_number IN (SELECT tracking_number FROM {{.Numbers}}))){{end}}
 
 -- A recorded scheduled run, the one the next builds on.
 {{define "commit"}}INSERT INTO {{.DB}}.detect_checkpoints (detectors, config_hash, as_of, watermark, full)
@@ -77,3 +78,12 @@ SELECT {set_key:String}, {hash:UInt64}, {as_of:DateTime64(3, 'UTC')}, {watermark
 -- The moment of the latest scheduled run of the set recorded in this database (0 when
 -- none): on a cluster, the replica of a shard with the latest evaluates the next.
 {{define "latest_scheduled"}}SELECT max(as_of) FROM {{.DB}}.detect_checkpoints WHERE detectors = {set_key:String}{{end}}
+
+-- The sellers stage's findings (seller_valid_tracking_rate, ../seller_valid_tracking_rate.sql),
+-- all or those named in a table (FindingsOf).
+{{define "seller_rows"}}(SELECT * FROM {{.Sellers}}{{if .Table}} WHERE (detector, order_id, tracking_number) IN (SELECT detector, order_id, tracking_number FROM {{.Table}}){{end}}){{end}}
+
+-- A set of seller_valid_tracking_rate alone: its findings are the sellers stage's (no
+-- order state, no candidates), and a scoped run's alerts are the sellers'.
+{{define "seller_findings"}}SELECT *{{if .Draft}}, toUInt64(0) AS timeline_key{{end}} FROM {{.Rows}}{{end}}
+{{define "seller_scope_condition"}}({{.Column}} = ''){{end}}
