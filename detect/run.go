@@ -514,7 +514,9 @@ var ErrPooledConn = errors.New("a detector run needs a connection of its own (at
 // table on conn. It returns the query parameters for the later stages.
 // A scheduled run (mode full or scoped) also writes each evaluated order's next check;
 // a scoped one evaluates the orders of its scope only (findScope's tables), in one pass.
-func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time, mode runMode) ([]any, error) {
+// With sellers false, the sellers stage evaluates no seller (a scoped run within the
+// hour of the previous run: scopeSellers).
+func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time, mode runMode, sellers bool) ([]any, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -605,7 +607,7 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 		s.stage(st.what, start)
 	}
 	if s.sellers {
-		if err := s.evaluateSellers(ctx, conn, cfg, args); err != nil {
+		if err := s.evaluateSellers(ctx, conn, cfg, args, sellers); err != nil {
 			return nil, err
 		}
 	}
@@ -666,7 +668,7 @@ type run struct {
 
 // preparePlain validates cfg and evaluates stages 1 and 2 of the set as of asOf on conn.
 func (s *Set) preparePlain(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (*run, error) {
-	args, err := s.prepare(ctx, conn, cfg, asOf, modePlain)
+	args, err := s.prepare(ctx, conn, cfg, asOf, modePlain, true)
 	if err != nil {
 		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
 	}

@@ -81,6 +81,8 @@ var scopeTables = []string{scopeCarrierMonths, scopeOrderMonths, scopeOrders, sc
 // state; the findings are those of the ones on scopeNumbers).
 type scope struct {
 	orders uint64
+	// the run evaluates the sellers (scopeSellers), and their alerts are in its scope
+	sellers bool
 }
 
 // key names the set in detect_next_checks and detect_checkpoints.
@@ -180,11 +182,12 @@ func (s *Set) prepareScheduled(ctx context.Context, conn driver.Conn, cfg Config
 				r.fullReason = fmt.Sprintf("more than %d orders changed", maxScopedOrders)
 			} else {
 				r.mode, r.scope = modeScoped, sc
+				sc.sellers = s.sellers && scopeSellers(cp.AsOf, asOf)
 			}
 		}
 	}
 	s.stage("scope", start)
-	args, err := s.prepare(ctx, conn, cfg, asOf, r.mode)
+	args, err := s.prepare(ctx, conn, cfg, asOf, r.mode, r.scope == nil || r.scope.sellers)
 	if err != nil {
 		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
 	}
@@ -247,9 +250,9 @@ func (r *run) scopeCondition(column string) string {
 		return ""
 	}
 	if r.set.sellersOnly {
-		return statements.Text("seller_scope_condition", sqlfile.Data{"Column": column})
+		return statements.Text("seller_scope_condition", sqlfile.Data{"Column": column, "Sellers": r.scope.sellers})
 	}
-	return statements.Text("scope_condition", scopeData(r.set.db).With("Column", column))
+	return statements.Text("scope_condition", scopeData(r.set.db).With("Column", column).With("Sellers", r.scope.sellers))
 }
 
 // commit records a scheduled run, once its findings are consumed, as the run the next

@@ -53,11 +53,12 @@ func clusterDatabase(db string, sh Shard) string {
 }
 
 // evaluateSellers runs the sellers stage: every seller of every marketplace, in every
-// run, scoped or not (a few statements over the window's shipments, measured in
-// BENCHMARKS.md). On a sharded cluster only shard 0 evaluates them, reading the scans
+// run over every order and in the first scoped run of each hour (scopeSellers; a few
+// statements over the window's shipments, measured in BENCHMARKS.md); with evaluate
+// false, none. On a sharded cluster only shard 0 evaluates them, reading the scans
 // and alerts of every shard through the Distributed tables; the other shards' tables
 // are empty, so a cluster fires each seller's alert once, as one server does.
-func (s *Set) evaluateSellers(ctx context.Context, conn driver.Conn, cfg Config, args []any) error {
+func (s *Set) evaluateSellers(ctx context.Context, conn driver.Conn, cfg Config, args []any, evaluate bool) error {
 	start := time.Now()
 	for _, t := range []string{sellersTable, sellerOrdersTable} {
 		if err := dropTemporary(ctx, conn, t); err != nil {
@@ -65,7 +66,7 @@ func (s *Set) evaluateSellers(ctx context.Context, conn driver.Conn, cfg Config,
 		}
 	}
 	data := sqlfile.Data{"DB": sqlfile.Ident(s.db), "Cluster": sqlfile.Ident(clusterDatabase(s.db, cfg.Shard)),
-		"Skip": cfg.Shard.Count > 1 && cfg.Shard.Index != 0, "SellerOrders": sellerOrdersTable, "Sellers": sellersTable,
+		"Skip": !evaluate || cfg.Shard.Count > 1 && cfg.Shard.Index != 0, "SellerOrders": sellerOrdersTable, "Sellers": sellersTable,
 		"Name": SellerValidTrackingRate, "MaxListed": MaxListedOrders,
 		"ValidScan": sqlfile.Data{"Shipped": "o.shipped_at", "ScanDays": "o.scan_days", "Scans": "t.scans"}}
 	for _, block := range []string{"seller_orders", "sellers"} {
@@ -83,6 +84,16 @@ func (s *Set) evaluateSellers(ctx context.Context, conn driver.Conn, cfg Config,
 
 // sellerRows are the sellers stage's findings, or those whose (detector, order_id,
 // tracking_number) are rows of table ("" for all of them).
+
+// scopeSellers reports whether a scoped run as of asOf after a run as of prev
+// evaluates the sellers: when it is the first of an hour (UTC). A seller's rate is over
+// 30 days of shipments and moves by the hour at most; reading every shipment of the
+// window in each 5-minute run was most of such a run's cost (BENCHMARKS.md). A scoped
+// run that does not evaluate them leaves the sellers' alerts as they are (its scope
+// leaves them out); a run over every order always evaluates them.
+func scopeSellers(prev, asOf time.Time) bool {
+	return !asOf.UTC().Truncate(time.Hour).Equal(prev.UTC().Truncate(time.Hour))
+}
 func sellerRows(table string) string {
 	return statements.Text("seller_rows", sqlfile.Data{"Sellers": sellersTable, "Table": table})
 }

@@ -189,3 +189,38 @@ func TestASellerDetectorOnItsOwnSchedule(t *testing.T) {
 		}
 	}
 }
+
+// A scoped run within the hour of the previous run leaves the sellers' alerts as they
+// are, whatever changed; the first scoped run of the next hour evaluates the sellers
+// again.
+func TestScopedRunsEvaluateTheSellersOnceAnHour(t *testing.T) {
+	w := newWorld(t)
+	w.shipments("bad", "aliexpress", 30, 12, 1, 15)
+	st := alert.NewStore(w.Conn, db)
+	set, err := detect.NewSet(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(at time.Time) (detect.Evaluation, alert.Result) {
+		t.Helper()
+		var res alert.Result
+		ev, err := set.Evaluate(context.Background(), w.Conn, detect.Config{}, at, detect.Scheduled, st.Consumer(&res))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev, res
+	}
+	if _, res := record(asOf(28)); res.Firing[detect.SellerValidTrackingRate] != 1 {
+		t.Fatalf("firing after the first run: %v", res.Firing)
+	}
+	// 300 scanned shipments in the window: the rate recovers (318 of 330)
+	w.shipments("bad", "aliexpress", 300, 0, 10, 10)
+	ev, res := record(asOf(28).Add(5 * time.Minute))
+	if !ev.Scoped || res.Count(alert.ChangeResolved) != 0 || res.Firing[detect.SellerValidTrackingRate] != 1 {
+		t.Errorf("a scoped run within the hour (%s): changes %v, firing %v", ev, res.Counts, res.Firing)
+	}
+	ev, res = record(asOf(28).Add(time.Hour))
+	if !ev.Scoped || res.Count(alert.ChangeResolved) != 1 || res.Firing[detect.SellerValidTrackingRate] != 0 {
+		t.Errorf("the first scoped run of the next hour (%s): changes %v, firing %v", ev, res.Counts, res.Firing)
+	}
+}

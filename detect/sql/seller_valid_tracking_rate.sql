@@ -7,10 +7,10 @@
 -- fewer than {seller_vtr_min_orders} such orders is not judged. Every setting per
 -- marketplace (th with no carrier: a seller's rate spans its carriers).
 --
--- A detector of sellers, not orders: it is no part of the candidates. A run evaluates
--- every seller in a stage of its own (sellers.go), scheduled runs too (a seller's rate
--- moves with any of its orders, and by time alone as orders enter and leave the
--- window), and findings.sql adds its rows: no order id, no tracking number, the seller
+-- A detector of sellers, not orders: it is no part of the candidates. A run over every
+-- order, and the first scoped run of each hour, evaluates every seller in a stage of
+-- its own (sellers.go: a seller's rate moves with any of its orders, and by time alone
+-- as orders enter and leave the window), and findings.sql adds its rows: no order id, no tracking number, the seller
 -- and marketplace. On a cluster, shard 0 evaluates the sellers for the whole cluster:
 -- the orders are on every node, the scans read through the Distributed tables.
 

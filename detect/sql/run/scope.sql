@@ -63,8 +63,9 @@ WHERE payment != '' OR cancel_requested_at IS NOT NULL OR cancelled_at IS NOT NU
 
 -- The orders whose findings a scoped run evaluated: a consumer changes what it keeps
 -- for those alone.
--- A seller's alert (seller_valid_tracking_rate: no order id) is evaluated in every run.
-{{define "scope_condition"}}({{.Column}} = '' OR {{.Column}} IN (SELECT order_id FROM {{.Base}}) OR {{.Column}} IN (SELECT order_id FROM {{.RunOrders}} WHERE tracking_number IN (SELECT tracking_number FROM {{.Numbers}}))){{end}}
+-- A seller's alert (seller_valid_tracking_rate: no order id) is in the scope of a run
+-- that evaluates the sellers (.Sellers: the first scoped run of each hour).
+{{define "scope_condition"}}({{if .Sellers}}{{.Column}} = '' OR {{end}}{{.Column}} IN (SELECT order_id FROM {{.Base}}) OR {{.Column}} IN (SELECT order_id FROM {{.RunOrders}} WHERE tracking_number IN (SELECT tracking_number FROM {{.Numbers}}))){{end}}
 
 -- A recorded scheduled run, the one the next builds on.
 {{define "commit"}}INSERT INTO {{.DB}}.detect_checkpoints (detectors, config_hash, as_of, watermark, full)
@@ -86,4 +87,4 @@ SELECT {set_key:String}, {hash:UInt64}, {as_of:DateTime64(3, 'UTC')}, {watermark
 -- A set of seller_valid_tracking_rate alone: its findings are the sellers stage's (no
 -- order state, no candidates), and a scoped run's alerts are the sellers'.
 {{define "seller_findings"}}SELECT *{{if .Draft}}, toUInt64(0) AS timeline_key{{end}} FROM {{.Rows}}{{end}}
-{{define "seller_scope_condition"}}({{.Column}} = ''){{end}}
+{{define "seller_scope_condition"}}{{if .Sellers}}({{.Column}} = ''){{else}}0{{end}}{{end}}
