@@ -108,13 +108,9 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	rng(&d.ProtectionTo, "protection_to", q.ProtectionTo)
 	eq(&d.Case, "case", string(q.Case))
 	if q.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		var c cursor
-		if err == nil {
-			err = json.Unmarshal(b, &c)
-		}
+		c, err := decodeCursor(q.Cursor)
 		if err != nil {
-			return Page{}, fmt.Errorf("%w: cursor is not one this API gave", ErrBadQuery)
+			return Page{}, err
 		}
 		d.Cursor = true
 		args = append(args, clickhouse.Named("ck", c.Key), clickhouse.Named("ca", c.Amt), clickhouse.Named("ci", c.ID))
