@@ -32,6 +32,13 @@ func CaseID(marketplace, orderID, sellerID string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// noCase is ErrNotFound for a case: errors.Is(err, ErrNotFound) holds, and it says
+// "no such case".
+type noCase struct{}
+
+func (noCase) Error() string        { return "no such case" }
+func (noCase) Is(target error) bool { return target == ErrNotFound }
+
 // CaseSummary is one case as the queue lists it: the alerts of one order (or of one
 // seller, for alerts without an order) taken together.
 type CaseSummary struct {
@@ -286,7 +293,7 @@ func (s *Store) caseSummary(ctx context.Context, caseID string) (CaseSummary, er
 		return CaseSummary{}, fmt.Errorf("read case: %w", err)
 	}
 	if len(rows) == 0 {
-		return CaseSummary{}, fmt.Errorf("case %s: %w", caseID, ErrNotFound)
+		return CaseSummary{}, noCase{}
 	}
 	return rows[0].CaseSummary, nil
 }
@@ -299,7 +306,7 @@ func (s *Store) caseAlerts(ctx context.Context, caseID string) ([]Alert, error) 
 		return nil, fmt.Errorf("read case alerts: %w", err)
 	}
 	if len(as) == 0 {
-		return nil, fmt.Errorf("case %s: %w", caseID, ErrNotFound)
+		return nil, noCase{}
 	}
 	return as, nil
 }

@@ -27,8 +27,34 @@ import (
 // fakeAlerts is an alert store and an event tables' reader in memory, for the handlers
 // alone.
 type fakeAlerts struct {
-	queries []alert.Query
-	acts    []alert.Action
+	queries     []alert.Query
+	acts        []alert.Action
+	caseQueries []alert.CaseQuery
+	caseActs    []string // case id: action
+}
+
+func (f *fakeAlerts) Cases(_ context.Context, q alert.CaseQuery) (alert.CasePage, error) {
+	f.caseQueries = append(f.caseQueries, q)
+	return alert.CasePage{Cases: []alert.CaseSummary{{CaseID: "c1", OrderID: "o1", Signals: 2, Detectors: []string{"protection_expiry", "stalled_eir"},
+		Status: alert.StatusFiring, State: alert.CaseOpen}}}, nil
+}
+
+func (f *fakeAlerts) ActCase(_ context.Context, id string, a alert.Action, _ time.Time) (alert.CaseSummary, error) {
+	if id != "c1" {
+		return alert.CaseSummary{}, alert.ErrNotFound
+	}
+	if a.Action == "" {
+		return alert.CaseSummary{}, fmt.Errorf("%w: action missing", alert.ErrBadAction)
+	}
+	f.caseActs = append(f.caseActs, id+": "+string(a.Action))
+	return alert.CaseSummary{CaseID: id, State: alert.CaseClosed, Outcome: a.Outcome}, nil
+}
+
+func (f *fakeAlerts) Case(_ context.Context, id string) (lookup.CaseView, error) {
+	if id != "c1" {
+		return lookup.CaseView{}, alert.ErrNotFound
+	}
+	return lookup.CaseView{CaseDetail: alert.CaseDetail{CaseSummary: alert.CaseSummary{CaseID: "c1"}, Dispute: map[string]string{"en": "x"}}}, nil
 }
 
 func (f *fakeAlerts) Query(_ context.Context, q alert.Query) (alert.Page, error) {
@@ -224,7 +250,7 @@ func TestTheOpenAPIDocumentMatchesTheRoutes(t *testing.T) {
 			route := strings.ToUpper(method) + " " + path
 			documented = append(documented, route)
 			resp, body := call(t, strings.ToUpper(method), srv.URL+param.ReplaceAllString(path, "a1"), "", `{"action":"comment","comment":"x"}`)
-			if resp.StatusCode == 404 && !strings.Contains(body, "no such alert") || resp.StatusCode == 405 {
+			if resp.StatusCode == 404 && !strings.Contains(body, "no such alert") && !strings.Contains(body, "no such case") || resp.StatusCode == 405 {
 				t.Errorf("%s is documented but answers %d", route, resp.StatusCode)
 			}
 		}
@@ -379,4 +405,41 @@ func (numbered) Detail(context.Context, string) (lookup.Detail, error) {
 	return lookup.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "n1", Finding: detect.Finding{Detector: "invalid_tracking_number",
 		OrderID: "o1", TrackingNumber: "1Z5R89390357567128", Evidence: []byte(`{}`)}}},
 		Order: []lookup.OrderEvent{{Status: "shipped", TrackingNumber: "1Z5R89390357567128", Carrier: "ups"}}}, nil
+}
+
+// The cases' endpoints: filters read and checked, naming the parameter that is wrong;
+// a case and its actions.
+func TestCasesEndpoints(t *testing.T) {
+	srv, f := apiServer(t, httpapi.Config{})
+	for _, tc := range []struct {
+		method, path, body string
+		code               int
+		want               string
+	}{
+		{"GET", "/api/v1/cases?detector=stalled_eir&min_signals=2&linked=true&sort=recency", "", 200, `"case_id": "c1"`},
+		{"GET", "/api/v1/cases?linked_to=c9&tracking_number=RR1", "", 200, `"signals": 2`},
+		{"GET", "/api/v1/cases?min_signals=0", "", 400, "is not a number from 1 to 100"},
+		{"GET", "/api/v1/cases?linked=yes", "", 400, "is not true or false"},
+		{"GET", "/api/v1/cases?format=csv", "", 400, "unknown parameter"},
+		{"GET", "/api/v1/cases?detector=nope", "", 400, "is not one of invalid_tracking_number"},
+		{"GET", "/api/v1/cases/c1", "", 200, `"dispute"`},
+		{"GET", "/api/v1/cases/c2", "", 404, "no such alert"},
+		{"GET", "/api/v1/cases/c1?x=1", "", 400, "takes no query parameters"},
+		{"POST", "/api/v1/cases/c1/actions", `{"action":"close","outcome":"confirmed_fake"}`, 200, `"outcome": "confirmed_fake"`},
+		{"POST", "/api/v1/cases/c1/actions", `{"action":"close","verdict":"x"}`, 400, "unknown field"},
+		{"POST", "/api/v1/cases/c1/actions", `{}`, 400, "action missing"},
+		{"POST", "/api/v1/cases/c2/actions", `{"action":"acknowledge"}`, 404, ""},
+	} {
+		resp, body := call(t, tc.method, srv.URL+tc.path, "", tc.body)
+		if resp.StatusCode != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s: %d %s; want %d with %q", tc.method, tc.path, resp.StatusCode, body, tc.code, tc.want)
+		}
+	}
+	q := f.caseQueries[0]
+	if q.Detector != "stalled_eir" || q.MinSignals != 2 || !q.Linked || q.Sort != "recency" || f.caseQueries[1].LinkedTo != "c9" {
+		t.Errorf("queries %+v", f.caseQueries)
+	}
+	if !slices.Equal(f.caseActs, []string{"c1: close"}) {
+		t.Errorf("actions %v", f.caseActs)
+	}
 }
