@@ -335,7 +335,7 @@ func TestPagesEscapeWhatSellersAndCarriersWrite(t *testing.T) {
 	s.MountUI(h, h, nil, time.Now)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
-	for _, path := range []string{"/queue", "/alerts/x"} {
+	for _, path := range []string{"/queue", "/alerts", "/alerts/x", "/cases/x"} {
 		resp, body := call(t, "GET", srv.URL+path, "", "")
 		if resp.StatusCode != 200 || strings.Contains(body, "<script>alert(1)</script>") || !strings.Contains(body, "&lt;script&gt;") {
 			t.Errorf("%s: %d, unescaped: %v", path, resp.StatusCode, strings.Contains(body, "<script>alert(1)</script>"))
@@ -345,6 +345,18 @@ func TestPagesEscapeWhatSellersAndCarriersWrite(t *testing.T) {
 
 // hostile is a store whose text fields carry markup.
 type hostile struct{ *fakeAlerts }
+
+func (hostile) Cases(context.Context, alert.CaseQuery) (alert.CasePage, error) {
+	return alert.CasePage{Cases: []alert.CaseSummary{{CaseID: "x", OrderID: evil, SellerID: evil, TrackingNumbers: []string{evil}, Detectors: []string{evil}, Linked: 1}}}, nil
+}
+
+func (hostile) Case(context.Context, string) (lookup.CaseView, error) {
+	c := alert.CaseSummary{CaseID: "x", OrderID: evil, TrackingNumbers: []string{evil}, Signals: 1}
+	return lookup.CaseView{CaseDetail: alert.CaseDetail{CaseSummary: c, Dispute: map[string]string{"en": evil},
+		Alerts: []alert.Alert{{AlertID: "y", Finding: detect.Finding{Detector: "stalled_eir", Reason: evil}}},
+		LinkedCases: []alert.CaseSummary{{CaseID: "z", OrderID: evil, BuyerID: evil}}},
+		Carrier: []lookup.Event{{RawStatus: evil}}, Journey: []lookup.Step{}}, nil
+}
 
 const evil = "<script>alert(1)</script>"
 
@@ -441,5 +453,40 @@ func TestCasesEndpoints(t *testing.T) {
 	}
 	if !slices.Equal(f.caseActs, []string{"c1: close"}) {
 		t.Errorf("actions %v", f.caseActs)
+	}
+}
+
+// The workspace's forms act on cases (the queue's bulk actions, a case's page, closing
+// a ring) or on alerts, never both at once.
+func TestTheActionsFormActsOnCasesOrAlerts(t *testing.T) {
+	s, err := httpapi.New(httpapi.Config{Listen: "127.0.0.1:0"}, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeAlerts{}
+	s.MountUI(f, f, nil, time.Now)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(form string) (*http.Response, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/ui/actions", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, _ := post("case_id=c1&action=close&outcome=confirmed_fake&back=/queue")
+	if resp.StatusCode != 303 || !strings.Contains(resp.Header.Get("Location"), "1+case") || !slices.Equal(f.caseActs, []string{"c1: close"}) {
+		t.Errorf("closing a case: %d %s, acts %v", resp.StatusCode, resp.Header.Get("Location"), f.caseActs)
+	}
+	if resp, body := post("case_id=c1&alert_id=a1&action=acknowledge"); resp.StatusCode != 400 || !strings.Contains(body, "not both") {
+		t.Errorf("cases and alerts at once: %d", resp.StatusCode)
+	}
+	if resp, body := post("case_id=c2&action=acknowledge"); resp.StatusCode != 404 || !strings.Contains(body, "not found") {
+		t.Errorf("an unknown case: %d", resp.StatusCode)
 	}
 }
