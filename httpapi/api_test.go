@@ -353,7 +353,7 @@ func (hostile) Cases(context.Context, alert.CaseQuery) (alert.CasePage, error) {
 func (hostile) Case(context.Context, string) (lookup.CaseView, error) {
 	c := alert.CaseSummary{CaseID: "x", OrderID: evil, TrackingNumbers: []string{evil}, Signals: 1}
 	return lookup.CaseView{CaseDetail: alert.CaseDetail{CaseSummary: c, Dispute: map[string]string{"en": evil},
-		Alerts: []alert.Alert{{AlertID: "y", Finding: detect.Finding{Detector: "stalled_eir", Reason: evil}}},
+		Alerts:      []alert.Alert{{AlertID: "y", Finding: detect.Finding{Detector: "stalled_eir", Reason: evil}}},
 		LinkedCases: []alert.CaseSummary{{CaseID: "z", OrderID: evil, BuyerID: evil}}},
 		Carrier: []lookup.Event{{RawStatus: evil}}, Journey: []lookup.Step{}}, nil
 }
