@@ -421,3 +421,7 @@ func sentences(text string) []string {
 	}
 	return out
 }
+
+// CaseIDSQL is the SQL expression of an alert row's case id (CaseID), over the columns
+// marketplace, order_id and seller_id, for other packages' statements.
+func CaseIDSQL() string { return statements.In("", "case_id") }
