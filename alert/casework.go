@@ -112,7 +112,7 @@ type CasePage struct {
 type caseQueryData struct {
 	DB                                                     sqlfile.Ident
 	Status, Detector, Severity, Recommendation, Case       bool
-	Narrow, CaseID, Marketplace, SellerID, BuyerID         bool
+	Narrow, Key, Marketplace, SellerID, BuyerID            bool
 	OrderID, TrackingNumber, LinkedTo                      bool
 	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo bool
 	NotClosed, MinSignals, Linked, Cursor                  bool
@@ -131,7 +131,10 @@ func recStrength() []string {
 }
 
 // Cases returns a page of cases matching q.
-func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
+func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) { return s.cases(ctx, q, nil) }
+
+// cases is Cases; ring, when set, is the key of the case q.LinkedTo names, already found.
+func (s *Store) cases(ctx context.Context, q CaseQuery, ring *caseKey) (CasePage, error) {
 	if q.Limit == 0 {
 		q.Limit = 50
 	}
@@ -164,7 +167,20 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
 	eq(&d.BuyerID, "buyer_id", q.BuyerID)
 	eq(&d.OrderID, "order_id", q.OrderID)
 	eq(&d.TrackingNumber, "tracking_number", strings.ToUpper(strings.TrimSpace(q.TrackingNumber)))
-	eq(&d.LinkedTo, "linked_to", q.LinkedTo)
+	if q.LinkedTo != "" && ring == nil {
+		k, ok, err := s.caseKey(ctx, q.LinkedTo)
+		if err != nil {
+			return CasePage{}, err
+		}
+		if !ok { // no such case: no ring
+			return CasePage{Cases: []CaseSummary{}}, nil
+		}
+		ring = &k
+	}
+	if ring != nil {
+		d.LinkedTo = true
+		args = append(args, ring.args()...)
+	}
 	d.Narrow = d.Marketplace || d.SellerID || d.BuyerID || d.OrderID || d.TrackingNumber || d.LinkedTo
 	rng := func(set *bool, name string, t time.Time) {
 		if !t.IsZero() {
@@ -215,6 +231,31 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
 	return p, nil
 }
 
+// caseKey is what a case's alerts have in common: the marketplace, the order id, and the
+// seller id when the order id is "" (sql/casework.sql, case_key).
+type caseKey struct {
+	Market string `ch:"k_market"`
+	Order  string `ch:"k_order"`
+	Seller string `ch:"k_seller"`
+}
+
+// args are the key as the parameters key_market, key_order, key_seller.
+func (k caseKey) args() []any {
+	return []any{clickhouse.Named("key_market", k.Market), clickhouse.Named("key_order", k.Order), clickhouse.Named("key_seller", k.Seller)}
+}
+
+// caseKey finds the key of case id; ok is false when no alert is in that case.
+func (s *Store) caseKey(ctx context.Context, id string) (k caseKey, ok bool, err error) {
+	var rows []caseKey
+	if err := s.Conn.Select(ctx, &rows, statements.In(s.DB, "case_key_of"), clickhouse.Named("id", id)); err != nil {
+		return caseKey{}, false, fmt.Errorf("find case: %w", err)
+	}
+	if len(rows) == 0 {
+		return caseKey{}, false, nil
+	}
+	return rows[0], true, nil
+}
+
 // decodeCursor reads a page's cursor (Page.Next, CasePage.Next).
 func decodeCursor(s string) (cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -243,7 +284,14 @@ type CaseDetail struct {
 
 // GetCase returns a case in full, or ErrNotFound.
 func (s *Store) GetCase(ctx context.Context, caseID string) (CaseDetail, error) {
-	p, err := s.Cases(ctx, CaseQuery{LinkedTo: caseID, Limit: 1000, Sort: "recency"})
+	k, ok, err := s.caseKey(ctx, caseID)
+	if err != nil {
+		return CaseDetail{}, err
+	}
+	if !ok {
+		return CaseDetail{}, noCase{}
+	}
+	p, err := s.cases(ctx, CaseQuery{LinkedTo: caseID, Limit: 1000, Sort: "recency"}, &k)
 	if err != nil {
 		return CaseDetail{}, err
 	}
@@ -258,13 +306,13 @@ func (s *Store) GetCase(ctx context.Context, caseID string) (CaseDetail, error) 
 		}
 	}
 	if !found { // a case without a tracking number links to none: read it alone
-		one, err := s.caseSummary(ctx, caseID)
+		one, err := s.caseSummary(ctx, k)
 		if err != nil {
 			return CaseDetail{}, err
 		}
 		d.CaseSummary = one
 	}
-	if d.Alerts, err = s.caseAlerts(ctx, caseID); err != nil {
+	if d.Alerts, err = s.caseAlerts(ctx, k); err != nil {
 		return CaseDetail{}, err
 	}
 	ids := make([]string, len(d.Alerts))
@@ -279,17 +327,17 @@ func (s *Store) GetCase(ctx context.Context, caseID string) (CaseDetail, error) 
 	return d, nil
 }
 
-// caseSummary reads one case's summary, or ErrNotFound.
-func (s *Store) caseSummary(ctx context.Context, caseID string) (CaseSummary, error) {
+// caseSummary reads the summary of the case of key k, or ErrNotFound.
+func (s *Store) caseSummary(ctx context.Context, k caseKey) (CaseSummary, error) {
 	var rows []struct {
 		CaseSummary
 		KUrgency int64  `ch:"k_urgency"`
 		KAmount  string `ch:"k_amount"`
 		KRecency int64  `ch:"k_recency"`
 	}
-	d := caseQueryData{DB: sqlfile.Ident(s.DB), Narrow: true, CaseID: true, Sort: "recency"}
-	if err := s.Conn.Select(ctx, &rows, statements.Text("case_query", d), clickhouse.Named("recs", recStrength()),
-		clickhouse.Named("case_id", caseID), clickhouse.Named("limit", uint32(1))); err != nil {
+	d := caseQueryData{DB: sqlfile.Ident(s.DB), Narrow: true, Key: true, Sort: "recency"}
+	args := append([]any{clickhouse.Named("recs", recStrength()), clickhouse.Named("limit", uint32(1))}, k.args()...)
+	if err := s.Conn.Select(ctx, &rows, statements.Text("case_query", d), args...); err != nil {
 		return CaseSummary{}, fmt.Errorf("read case: %w", err)
 	}
 	if len(rows) == 0 {
@@ -298,11 +346,12 @@ func (s *Store) caseSummary(ctx context.Context, caseID string) (CaseSummary, er
 	return rows[0].CaseSummary, nil
 }
 
-// caseAlerts reads a case's alerts in full, strongest first, or ErrNotFound.
-func (s *Store) caseAlerts(ctx context.Context, caseID string) ([]Alert, error) {
+// caseAlerts reads the alerts of the case of key k in full, strongest first, or
+// ErrNotFound.
+func (s *Store) caseAlerts(ctx context.Context, k caseKey) ([]Alert, error) {
 	var as []Alert
-	if err := s.Conn.Select(ctx, &as, statements.In(s.DB, "case_alerts"), clickhouse.Named("id", caseID),
-		clickhouse.Named("recs", recStrength())); err != nil {
+	args := append([]any{clickhouse.Named("recs", recStrength())}, k.args()...)
+	if err := s.Conn.Select(ctx, &as, statements.In(s.DB, "case_alerts"), args...); err != nil {
 		return nil, fmt.Errorf("read case alerts: %w", err)
 	}
 	if len(as) == 0 {
@@ -318,7 +367,14 @@ func (s *Store) ActCase(ctx context.Context, caseID string, a Action, now time.T
 	if err := a.validate(); err != nil {
 		return CaseSummary{}, err
 	}
-	as, err := s.caseAlerts(ctx, caseID)
+	k, ok, err := s.caseKey(ctx, caseID)
+	if err != nil {
+		return CaseSummary{}, err
+	}
+	if !ok {
+		return CaseSummary{}, noCase{}
+	}
+	as, err := s.caseAlerts(ctx, k)
 	if err != nil {
 		return CaseSummary{}, err
 	}
@@ -334,7 +390,7 @@ func (s *Store) ActCase(ctx context.Context, caseID string, a Action, now time.T
 		clickhouse.Named("comment", a.Comment), clickhouse.Named("at", now.UTC())); err != nil {
 		return CaseSummary{}, fmt.Errorf("record action: %w", err)
 	}
-	return s.caseSummary(ctx, caseID)
+	return s.caseSummary(ctx, k)
 }
 
 // CaseDispute is a case's dispute text in each language its alerts' reasons have: the

@@ -21,16 +21,31 @@
 FROM {{.DB}}.alert_actions FINAL
 GROUP BY alert_id{{end}}
 
--- Every case (the alerts of current_alerts grouped by case id), with the case state its
--- alerts' actions give it: closed when every alert is closed, acknowledged when every one
--- is acknowledged or closed, open otherwise (a new alert reopens a closed case). The
--- case's severity and recommendation are its strongest firing alert's (of all, once
--- none fires): severity first, then the recommendation's strength, the rank of its
--- place in {recs:Array(String)} (weakest first). Narrow keeps the cases that have an
--- alert matching the filters set (CaseID, Marketplace, ..., LinkedTo: an alert carrying
--- a number of that case).
+-- A case's key: the columns an alert's case is grouped by (marketplace, order id, and
+-- the seller id for an alert without an order); case_id_k is the case id of a key
+-- (k_market, k_order, k_seller), the same as case_id of its alerts.
+{{define "case_key"}}marketplace, order_id, if(order_id = '', seller_id, ''){{end}}
+{{define "case_id_k"}}lower(hex(substring(SHA256(if(k_order != '', concat('order', '\0', k_market, '\0', k_order),
+    concat('seller', '\0', k_market, '\0', k_seller))), 1, 16))){{end}}
+
+-- The key of the case whose id is {id:String} (no row: no such case).
+{{define "case_key_of"}}
+SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id, '') AS k_seller FROM {{.DB}}.alerts
+WHERE {{template "case_id"}} = {id:String} LIMIT 1
+{{end}}
+
+-- Every case: the alerts of current_alerts grouped by their case's key, with the case
+-- state its alerts' actions give it: closed when every alert is closed, acknowledged
+-- when every one is acknowledged or closed, open otherwise (a new alert reopens a
+-- closed case). The case's severity and recommendation are its strongest firing
+-- alert's (of all, once none fires): severity first, then the recommendation's
+-- strength, the rank of its place in {recs:Array(String)} (weakest first). Narrow keeps
+-- the cases that have an alert matching the filters set (Key: the case of key_market,
+-- key_order, key_seller; Marketplace, ...; LinkedTo: an alert carrying a number of the
+-- case of that key). The cases' identity columns never change, so the narrowing reads
+-- alerts without FINAL.
 {{define "case_rows"}}
-SELECT case_id, any(a.marketplace) AS marketplace, any(a.order_id) AS order_id, any(a.seller_id) AS seller_id, any(a.buyer_id) AS buyer_id,
+SELECT {{template "case_id_k"}} AS case_id, k_market AS marketplace, k_order AS order_id, any(a.seller_id) AS seller_id, any(a.buyer_id) AS buyer_id,
     arraySort(groupUniqArrayIf(a.tracking_number, a.tracking_number != '')) AS tracking_numbers,
     arraySort(groupUniqArray(a.detector)) AS detectors, count() AS signals, countIf(a.status = 'firing') AS firing,
     if(firing > 0, 'firing', 'resolved') AS status,
@@ -44,43 +59,38 @@ SELECT case_id, any(a.marketplace) AS marketplace, any(a.order_id) AS order_id, 
     argMax(ifNull(c.assignee, ''), ifNull(c.assigned_at, toDateTime64(0, 3, 'UTC'))) AS assignee,
     if(case_state = 'closed', argMax(ifNull(c.outcome, ''), ifNull(c.closed_at, toDateTime64(0, 3, 'UTC'))), '') AS outcome,
     toUInt64(length(arrayDistinct(arrayFlatten(groupArray(ifNull(c.action_ids, [])))))) AS actions
-FROM (SELECT {{template "case_id"}} AS case_id, alert_id, marketplace, order_id, seller_id, buyer_id, tracking_number, detector, status,
-        severity, recommendation, first_detected_at, last_detected_at, resolved_at, protection_ends_at, amount
-    FROM {{template "current_alerts" .}}) AS a
+FROM (SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id, '') AS k_seller, alert_id, seller_id, buyer_id,
+        tracking_number, detector, status, severity, recommendation, first_detected_at, last_detected_at, resolved_at, protection_ends_at, amount
+    FROM {{template "current_alerts" .}}
+    {{- if .Narrow}}
+    WHERE ({{template "case_key"}}) IN (SELECT {{template "case_key"}} FROM {{.DB}}.alerts WHERE 1
+        {{- if .Key}} AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}{{end}}
+        {{- if .Marketplace}} AND marketplace = {marketplace:String}{{end}}
+        {{- if .SellerID}} AND seller_id = {seller_id:String}{{end}}
+        {{- if .BuyerID}} AND buyer_id = {buyer_id:String}{{end}}
+        {{- if .OrderID}} AND order_id = {order_id:String}{{end}}
+        {{- if .TrackingNumber}} AND tracking_number = {tracking_number:String}{{end}}
+        {{- if .LinkedTo}} AND tracking_number IN (SELECT tracking_number FROM {{.DB}}.alerts WHERE tracking_number != ''
+            AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}){{end}})
+    {{- end}}) AS a
 LEFT JOIN ({{template "alert_case_acts" .}}) AS c ON c.alert_id = a.alert_id
-{{- if .Narrow}}
-WHERE case_id IN (SELECT {{template "case_id"}} FROM {{.DB}}.alerts FINAL WHERE 1
-    {{- if .CaseID}} AND {{template "case_id"}} = {case_id:String}{{end}}
-    {{- if .Marketplace}} AND marketplace = {marketplace:String}{{end}}
-    {{- if .SellerID}} AND seller_id = {seller_id:String}{{end}}
-    {{- if .BuyerID}} AND buyer_id = {buyer_id:String}{{end}}
-    {{- if .OrderID}} AND order_id = {order_id:String}{{end}}
-    {{- if .TrackingNumber}} AND tracking_number = {tracking_number:String}{{end}}
-    {{- if .LinkedTo}} AND tracking_number IN (SELECT tracking_number FROM {{.DB}}.alerts FINAL
-        WHERE tracking_number != '' AND {{template "case_id"}} = {linked_to:String}){{end}})
-{{- end}}
-GROUP BY case_id
+GROUP BY k_market, k_order, k_seller
 SETTINGS join_use_nulls = 1
 {{end}}
 
--- A page of cases matching a CaseQuery, with how many other cases share a tracking
--- number with each (linked). Rendered with caseQueryData, like query_keys.
+-- A page of cases matching a CaseQuery, with how many other cases share each of its
+-- tracking numbers, summed over its numbers (linked: rings maps every number that more
+-- than one case carries to the number of cases but one). Rendered with caseQueryData,
+-- like query_keys.
 {{define "case_query"}}
+WITH (SELECT CAST((groupArray(tn), groupArray(others)), 'Map(String, UInt64)') FROM (
+        SELECT tracking_number AS tn, uniqExact({{template "case_key"}}) - 1 AS others FROM {{.DB}}.alerts
+        WHERE tracking_number != '' GROUP BY tn HAVING others > 0)) AS rings
 SELECT * FROM (
-    SELECT r.*, toUInt64(ifNull(l.linked, 0)) AS linked,
+    SELECT r.*, toUInt64(arraySum(arrayMap(n -> rings[n], r.tracking_numbers))) AS linked,
         toInt64(toUnixTimestamp64Milli(ifNull(r.protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
         toString(ifNull(r.amount, toDecimal64(0, 4))) AS k_amount, toInt64(toUnixTimestamp64Milli(r.last_detected_at)) AS k_recency
     FROM ({{template "case_rows" .}}) AS r
-    LEFT JOIN (
-        -- per case, the other cases that carry one of its numbers
-        SELECT p.case_id AS case_id, uniqExact(q.case_id) AS linked
-        FROM (SELECT DISTINCT {{template "case_id"}} AS case_id, tracking_number FROM {{.DB}}.alerts FINAL WHERE tracking_number != '') AS p
-        INNER JOIN (SELECT DISTINCT {{template "case_id"}} AS case_id, tracking_number FROM {{.DB}}.alerts FINAL WHERE tracking_number != '') AS q
-            ON q.tracking_number = p.tracking_number
-        WHERE q.case_id != p.case_id
-        GROUP BY p.case_id
-    ) AS l ON l.case_id = r.case_id
-    SETTINGS join_use_nulls = 1
 )
 WHERE 1
 {{- if .Status}} AND status = {status:String}{{end}}
@@ -102,9 +112,10 @@ ORDER BY {{if eq .Sort "recency"}}k_recency DESC, case_id ASC{{else}}k_urgency A
 LIMIT {limit:UInt32}
 {{end}}
 
--- The alerts of one case (id) in full.
+-- The alerts of one case (its key) in full.
 {{define "case_alerts"}}
-SELECT {{template "alert_columns"}} FROM {{template "current_alerts" .}} WHERE {{template "case_id"}} = {id:String}
+SELECT {{template "alert_columns"}} FROM {{template "current_alerts" .}}
+WHERE marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}
 ORDER BY status = 'firing' DESC, indexOf(['low', 'medium', 'high', 'critical'], severity) DESC, indexOf({recs:Array(String)}, recommendation) DESC, detector, alert_id
 {{end}}
 
