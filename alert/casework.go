@@ -112,7 +112,7 @@ type CasePage struct {
 type caseQueryData struct {
 	DB                                                     sqlfile.Ident
 	Status, Detector, Severity, Recommendation, Case       bool
-	Narrow, Key, Marketplace, SellerID, BuyerID            bool
+	Narrow, Key, Keys, Ring, Marketplace, SellerID, BuyerID bool
 	OrderID, TrackingNumber, LinkedTo                      bool
 	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo bool
 	NotClosed, MinSignals, Linked, Cursor                  bool
@@ -205,19 +205,21 @@ func (s *Store) cases(ctx context.Context, q CaseQuery, ring *caseKey) (CasePage
 		args = append(args, clickhouse.Named("ck", c.Key), clickhouse.Named("ca", c.Amt), clickhouse.Named("ci", c.ID))
 	}
 	args = append(args, clickhouse.Named("limit", uint32(q.Limit+1)))
-	var rows []struct {
-		CaseSummary
+	var keys []struct {
+		caseKey
+		CaseID   string `ch:"case_id"`
 		KUrgency int64  `ch:"k_urgency"`
 		KAmount  string `ch:"k_amount"`
 		KRecency int64  `ch:"k_recency"`
 	}
-	if err := s.Conn.Select(ctx, &rows, statements.Text("case_query", d), args...); err != nil {
+	if err := s.Conn.Select(ctx, &keys, statements.Text("case_keys", d), args...); err != nil {
 		return CasePage{}, fmt.Errorf("list cases: %w", err)
 	}
 	p := CasePage{Cases: []CaseSummary{}}
-	for i, r := range rows {
+	page := make([]caseKey, 0, len(keys))
+	for i, k := range keys {
 		if i == q.Limit {
-			last := rows[i-1]
+			last := keys[i-1]
 			c := cursor{Key: last.KUrgency, Amt: last.KAmount, ID: last.CaseID}
 			if q.Sort == "recency" {
 				c = cursor{Key: last.KRecency, ID: last.CaseID}
@@ -226,9 +228,83 @@ func (s *Store) cases(ctx context.Context, q CaseQuery, ring *caseKey) (CasePage
 			p.Next = base64.RawURLEncoding.EncodeToString(b)
 			break
 		}
-		p.Cases = append(p.Cases, r.CaseSummary)
+		page = append(page, k.caseKey)
+	}
+	rows, err := s.caseRows(ctx, page...)
+	if err != nil {
+		return CasePage{}, err
+	}
+	for _, k := range page { // in the page's order
+		if c, ok := rows[k]; ok {
+			p.Cases = append(p.Cases, c)
+		}
 	}
 	return p, nil
+}
+
+// caseRows reads the cases of keys in full, with how many other cases share their
+// numbers (Linked).
+func (s *Store) caseRows(ctx context.Context, keys ...caseKey) (map[caseKey]CaseSummary, error) {
+	out := make(map[caseKey]CaseSummary, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	km, ko, ks := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		km[i], ko[i], ks[i] = k.Market, k.Order, k.Seller
+	}
+	rows, err := s.readCases(ctx, caseQueryData{DB: sqlfile.Ident(s.DB), Narrow: true, Keys: true},
+		clickhouse.Named("km", km), clickhouse.Named("ko", ko), clickhouse.Named("ks", ks))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.key()] = r
+	}
+	return out, nil
+}
+
+// key is a case's key.
+func (c CaseSummary) key() caseKey {
+	k := caseKey{Market: c.Marketplace, Order: c.OrderID}
+	if c.OrderID == "" {
+		k.Seller = c.SellerID
+	}
+	return k
+}
+
+// readCases reads the cases case_rows selects when rendered with d, in full, with how
+// many other cases share their numbers (Linked).
+func (s *Store) readCases(ctx context.Context, d caseQueryData, args ...any) ([]CaseSummary, error) {
+	var rows []CaseSummary
+	if err := s.Conn.Select(ctx, &rows, statements.Text("case_rows", d), append(args, clickhouse.Named("recs", recStrength()))...); err != nil {
+		return nil, fmt.Errorf("read cases: %w", err)
+	}
+	var tns []string
+	for _, r := range rows {
+		tns = append(tns, r.TrackingNumbers...)
+	}
+	cases := map[string]uint64{}
+	if len(tns) > 0 {
+		var links []struct {
+			TN    string `ch:"tn"`
+			Cases uint64 `ch:"cases"`
+		}
+		if err := s.Conn.Select(ctx, &links, statements.In(s.DB, "case_links"), clickhouse.Named("tns", tns)); err != nil {
+			return nil, fmt.Errorf("read linked cases: %w", err)
+		}
+		for _, l := range links {
+			cases[l.TN] = l.Cases
+		}
+	}
+	for i, r := range rows {
+		for _, tn := range r.TrackingNumbers {
+			if n := cases[tn]; n > 1 {
+				rows[i].Linked += n - 1
+			}
+		}
+	}
+	return rows, nil
 }
 
 // caseKey is what a case's alerts have in common: the marketplace, the order id, and the
@@ -291,27 +367,25 @@ func (s *Store) GetCase(ctx context.Context, caseID string) (CaseDetail, error) 
 	if !ok {
 		return CaseDetail{}, noCase{}
 	}
-	p, err := s.cases(ctx, CaseQuery{LinkedTo: caseID, Limit: 1000, Sort: "recency"}, &k)
+	// the case and its ring at once
+	ring, err := s.readCases(ctx, caseQueryData{DB: sqlfile.Ident(s.DB), Narrow: true, Ring: true}, k.args()...)
 	if err != nil {
 		return CaseDetail{}, err
 	}
 	var d CaseDetail
 	found := false
 	d.LinkedCases = []CaseSummary{}
-	for _, c := range p.Cases {
-		if c.CaseID == caseID {
+	for _, c := range ring {
+		if c.key() == k {
 			d.CaseSummary, found = c, true
 		} else {
 			d.LinkedCases = append(d.LinkedCases, c)
 		}
 	}
-	if !found { // a case without a tracking number links to none: read it alone
-		one, err := s.caseSummary(ctx, k)
-		if err != nil {
-			return CaseDetail{}, err
-		}
-		d.CaseSummary = one
+	if !found {
+		return CaseDetail{}, noCase{}
 	}
+	slices.SortFunc(d.LinkedCases, func(a, b CaseSummary) int { return strings.Compare(a.CaseID, b.CaseID) })
 	if d.Alerts, err = s.caseAlerts(ctx, k); err != nil {
 		return CaseDetail{}, err
 	}
@@ -329,21 +403,15 @@ func (s *Store) GetCase(ctx context.Context, caseID string) (CaseDetail, error) 
 
 // caseSummary reads the summary of the case of key k, or ErrNotFound.
 func (s *Store) caseSummary(ctx context.Context, k caseKey) (CaseSummary, error) {
-	var rows []struct {
-		CaseSummary
-		KUrgency int64  `ch:"k_urgency"`
-		KAmount  string `ch:"k_amount"`
-		KRecency int64  `ch:"k_recency"`
+	rows, err := s.caseRows(ctx, k)
+	if err != nil {
+		return CaseSummary{}, err
 	}
-	d := caseQueryData{DB: sqlfile.Ident(s.DB), Narrow: true, Key: true, Sort: "recency"}
-	args := append([]any{clickhouse.Named("recs", recStrength()), clickhouse.Named("limit", uint32(1))}, k.args()...)
-	if err := s.Conn.Select(ctx, &rows, statements.Text("case_query", d), args...); err != nil {
-		return CaseSummary{}, fmt.Errorf("read case: %w", err)
-	}
-	if len(rows) == 0 {
+	c, ok := rows[k]
+	if !ok {
 		return CaseSummary{}, noCase{}
 	}
-	return rows[0].CaseSummary, nil
+	return c, nil
 }
 
 // caseAlerts reads the alerts of the case of key k in full, strongest first, or

@@ -11,7 +11,7 @@ import (
 // database quoted and nothing left of the template; a page's filters and order come from
 // the statement's own text, their values from parameters.
 func TestReadersStatementsRender(t *testing.T) {
-	for _, name := range []string{"query_rows", "stats_by_detector_day", "stats_queue", "stats_precision", "case_act", "case_actions", "case_of", "case_alerts", "case_history", "case_act_all"} {
+	for _, name := range []string{"query_rows", "stats_by_detector_day", "stats_queue", "stats_precision", "case_act", "case_actions", "case_of", "case_alerts", "case_history", "case_act_all", "case_links", "case_key_of"} {
 		q, err := statements.Render(name, sqlfile.DB("t`w"))
 		if err != nil {
 			t.Fatal(err)

@@ -34,37 +34,20 @@ SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id
 WHERE {{template "case_id"}} = {id:String} LIMIT 1
 {{end}}
 
--- Every case: the alerts of current_alerts grouped by their case's key, with the case
--- state its alerts' actions give it: closed when every alert is closed, acknowledged
--- when every one is acknowledged or closed, open otherwise (a new alert reopens a
--- closed case). The case's severity and recommendation are its strongest firing
--- alert's (of all, once none fires): severity first, then the recommendation's
--- strength, the rank of its place in {recs:Array(String)} (weakest first). Narrow keeps
--- the cases that have an alert matching the filters set (Key: the case of key_market,
--- key_order, key_seller; Marketplace, ...; LinkedTo: an alert carrying a number of the
--- case of that key). The cases' identity columns never change, so the narrowing reads
--- alerts without FINAL.
-{{define "case_rows"}}
-SELECT {{template "case_id_k"}} AS case_id, k_market AS marketplace, k_order AS order_id, any(a.seller_id) AS seller_id, any(a.buyer_id) AS buyer_id,
-    arraySort(groupUniqArrayIf(a.tracking_number, a.tracking_number != '')) AS tracking_numbers,
-    arraySort(groupUniqArray(a.detector)) AS detectors, count() AS signals, countIf(a.status = 'firing') AS firing,
-    if(firing > 0, 'firing', 'resolved') AS status,
-    argMax(a.severity, (a.status = 'firing', indexOf(['low', 'medium', 'high', 'critical'], a.severity), indexOf({recs:Array(String)}, a.recommendation))) AS severity,
-    argMax(a.recommendation, (a.status = 'firing', indexOf(['low', 'medium', 'high', 'critical'], a.severity), indexOf({recs:Array(String)}, a.recommendation))) AS recommendation,
-    min(a.first_detected_at) AS opened_at, max(a.last_detected_at) AS last_detected_at,
-    if(firing = 0, max(a.resolved_at), NULL) AS resolved_at,
-    if(firing > 0, minIf(a.protection_ends_at, a.status = 'firing'), min(a.protection_ends_at)) AS protection_ends_at, max(a.amount) AS amount,
-    multiIf(countIf(ifNull(c.case_state, 'open') = 'closed') = count(), 'closed',
-            countIf(ifNull(c.case_state, 'open') IN ('acknowledged', 'closed')) = count(), 'acknowledged', 'open') AS case_state,
-    argMax(ifNull(c.assignee, ''), ifNull(c.assigned_at, toDateTime64(0, 3, 'UTC'))) AS assignee,
-    if(case_state = 'closed', argMax(ifNull(c.outcome, ''), ifNull(c.closed_at, toDateTime64(0, 3, 'UTC'))), '') AS outcome,
-    toUInt64(length(arrayDistinct(arrayFlatten(groupArray(ifNull(c.action_ids, [])))))) AS actions
-FROM (SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id, '') AS k_seller, alert_id, seller_id, buyer_id,
-        tracking_number, detector, status, severity, recommendation, first_detected_at, last_detected_at, resolved_at, protection_ends_at, amount
-    FROM {{template "current_alerts" .}}
+-- The filters of a query of cases on its alerts (Narrow): the cases that have an alert
+-- matching the filters set (Key: the case of key_market, key_order, key_seller;
+-- Ring: that case and those that carry one of its numbers; Keys: the cases of the keys
+-- km, ko, ks (arrays, one case each); Marketplace, ...;
+-- LinkedTo: an alert carrying a number of the case of that key). The cases' identity
+-- columns never change, so the narrowing reads alerts without FINAL.
+{{define "case_narrow"}}
     {{- if .Narrow}}
     WHERE ({{template "case_key"}}) IN (SELECT {{template "case_key"}} FROM {{.DB}}.alerts WHERE 1
         {{- if .Key}} AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}{{end}}
+        {{- if .Ring}} AND ((marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String})
+            OR tracking_number IN (SELECT tracking_number FROM {{.DB}}.alerts WHERE tracking_number != ''
+                AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String})){{end}}
+        {{- if .Keys}} AND ({{template "case_key"}}) IN (SELECT t.1, t.2, t.3 FROM (SELECT arrayJoin(arrayZip({km:Array(String)}, {ko:Array(String)}, {ks:Array(String)})) AS t)){{end}}
         {{- if .Marketplace}} AND marketplace = {marketplace:String}{{end}}
         {{- if .SellerID}} AND seller_id = {seller_id:String}{{end}}
         {{- if .BuyerID}} AND buyer_id = {buyer_id:String}{{end}}
@@ -72,31 +55,59 @@ FROM (SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', sel
         {{- if .TrackingNumber}} AND tracking_number = {tracking_number:String}{{end}}
         {{- if .LinkedTo}} AND tracking_number IN (SELECT tracking_number FROM {{.DB}}.alerts WHERE tracking_number != ''
             AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}){{end}})
-    {{- end}}) AS a
-LEFT JOIN ({{template "alert_case_acts" .}}) AS c ON c.alert_id = a.alert_id
-GROUP BY k_market, k_order, k_seller
-SETTINGS join_use_nulls = 1
-{{end}}
+    {{- end}}
+{{- end}}
 
--- A page of cases matching a CaseQuery, with how many other cases share each of its
--- tracking numbers, summed over its numbers (linked: rings maps every number that more
--- than one case carries to the number of cases but one). Rendered with caseQueryData,
--- like query_keys.
-{{define "case_query"}}
+-- Each case's state from its alerts' actions (c: alert_case_acts joined to each alert
+-- a): closed when every alert is closed, acknowledged when every one is acknowledged or
+-- closed, open otherwise (a new alert reopens a closed case).
+{{define "case_state"}}multiIf(countIf(ifNull(c.case_state, 'open') = 'closed') = count(), 'closed',
+            countIf(ifNull(c.case_state, 'open') IN ('acknowledged', 'closed')) = count(), 'acknowledged', 'open'){{end}}
+
+-- A case's strongest alert's severity and recommendation: the firing ones first (all,
+-- once none fires), then severity, then the recommendation's strength, the rank of its
+-- place in {recs:Array(String)} (weakest first).
+{{define "strongest"}}(a.status = 'firing', indexOf(['low', 'medium', 'high', 'critical'], a.severity), indexOf({recs:Array(String)}, a.recommendation)){{end}}
+
+-- A page of cases matching a CaseQuery: their keys and sort keys only (the page's cases
+-- are read in full after, by key: case_rows). Each filter adds what it needs of the
+-- case's alerts; rendered with caseQueryData, like query_keys. Linked needs rings: the
+-- number of other cases sharing each tracking number that more than one case carries.
+{{define "case_keys"}}
+{{- if .Linked}}
 WITH (SELECT CAST((groupArray(tn), groupArray(others)), 'Map(String, UInt64)') FROM (
         SELECT tracking_number AS tn, uniqExact({{template "case_key"}}) - 1 AS others FROM {{.DB}}.alerts
         WHERE tracking_number != '' GROUP BY tn HAVING others > 0)) AS rings
-SELECT * FROM (
-    SELECT r.*, toUInt64(arraySum(arrayMap(n -> rings[n], r.tracking_numbers))) AS linked,
-        toInt64(toUnixTimestamp64Milli(ifNull(r.protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
-        toString(ifNull(r.amount, toDecimal64(0, 4))) AS k_amount, toInt64(toUnixTimestamp64Milli(r.last_detected_at)) AS k_recency
-    FROM ({{template "case_rows" .}}) AS r
+{{- end}}
+SELECT k_market, k_order, k_seller, {{template "case_id_k"}} AS case_id,
+    toInt64(toUnixTimestamp64Milli(ifNull(protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
+    toString(ifNull(amount, toDecimal64(0, 4))) AS k_amount, toInt64(toUnixTimestamp64Milli(last_detected_at)) AS k_recency
+FROM (
+    SELECT k_market, k_order, k_seller, countIf(a.status = 'firing') AS firing,
+        if(firing > 0, minIf(a.protection_ends_at, a.status = 'firing'), min(a.protection_ends_at)) AS protection_ends_at,
+        max(a.amount) AS amount, max(a.last_detected_at) AS last_detected_at, min(a.first_detected_at) AS opened_at,
+        {{template "case_state"}} AS case_state
+        {{- if .Detector}}, countIf(a.detector = {detector:String}) AS with_detector{{end}}
+        {{- if .Severity}}, argMax(a.severity, {{template "strongest"}}) AS severity{{end}}
+        {{- if .Recommendation}}, argMax(a.recommendation, {{template "strongest"}}) AS recommendation{{end}}
+        {{- if .MinSignals}}, count() AS signals{{end}}
+        {{- if .Linked}}, toUInt64(arraySum(arrayMap(n -> rings[n], groupUniqArrayIf(a.tracking_number, a.tracking_number != '')))) AS linked{{end}}
+    FROM (SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id, '') AS k_seller, alert_id, status, protection_ends_at,
+            amount, last_detected_at, first_detected_at{{if .Detector}}, detector{{end}}{{if or .Severity .Recommendation}}, severity, recommendation{{end}}
+            {{- if .Linked}}, tracking_number{{end}}
+        FROM {{template "current_alerts" .}}
+        {{- template "case_narrow" .}}) AS a
+    LEFT JOIN (SELECT alert_id, multiIf(argMaxIf(action, at, action IN ('acknowledge', 'close', 'reopen')) = 'acknowledge', 'acknowledged',
+            argMaxIf(action, at, action IN ('acknowledge', 'close', 'reopen')) = 'close', 'closed', 'open') AS case_state
+        FROM {{.DB}}.alert_actions FINAL GROUP BY alert_id) AS c ON c.alert_id = a.alert_id
+    GROUP BY k_market, k_order, k_seller
+    SETTINGS join_use_nulls = 1
 )
 WHERE 1
-{{- if .Status}} AND status = {status:String}{{end}}
+{{- if .Status}} AND if(firing > 0, 'firing', 'resolved') = {status:String}{{end}}
 {{- if .NotClosed}} AND case_state != 'closed'{{end}}
 {{- if .Case}} AND case_state = {case:String}{{end}}
-{{- if .Detector}} AND has(detectors, {detector:String}){{end}}
+{{- if .Detector}} AND with_detector > 0{{end}}
 {{- if .Severity}} AND severity = {severity:String}{{end}}
 {{- if .Recommendation}} AND recommendation = {recommendation:String}{{end}}
 {{- if .MinSignals}} AND signals >= {min_signals:UInt64}{{end}}
@@ -110,6 +121,36 @@ WHERE 1
 {{- end}}{{end}}
 ORDER BY {{if eq .Sort "recency"}}k_recency DESC, case_id ASC{{else}}k_urgency ASC, toDecimal64(k_amount, 4) DESC, case_id ASC{{end}}
 LIMIT {limit:UInt32}
+{{end}}
+
+-- The cases of a page (Narrow and Keys, or Key) in full, with their case state and
+-- actions (alert_case_acts).
+{{define "case_rows"}}
+SELECT {{template "case_id_k"}} AS case_id, k_market AS marketplace, k_order AS order_id, any(a.seller_id) AS seller_id, any(a.buyer_id) AS buyer_id,
+    arraySort(groupUniqArrayIf(a.tracking_number, a.tracking_number != '')) AS tracking_numbers,
+    arraySort(groupUniqArray(a.detector)) AS detectors, count() AS signals, countIf(a.status = 'firing') AS firing,
+    if(firing > 0, 'firing', 'resolved') AS status,
+    argMax(a.severity, {{template "strongest"}}) AS severity, argMax(a.recommendation, {{template "strongest"}}) AS recommendation,
+    min(a.first_detected_at) AS opened_at, max(a.last_detected_at) AS last_detected_at,
+    if(firing = 0, max(a.resolved_at), NULL) AS resolved_at,
+    if(firing > 0, minIf(a.protection_ends_at, a.status = 'firing'), min(a.protection_ends_at)) AS protection_ends_at, max(a.amount) AS amount,
+    {{template "case_state"}} AS case_state,
+    argMax(ifNull(c.assignee, ''), ifNull(c.assigned_at, toDateTime64(0, 3, 'UTC'))) AS assignee,
+    if(case_state = 'closed', argMax(ifNull(c.outcome, ''), ifNull(c.closed_at, toDateTime64(0, 3, 'UTC'))), '') AS outcome,
+    toUInt64(length(arrayDistinct(arrayFlatten(groupArray(ifNull(c.action_ids, [])))))) AS actions
+FROM (SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id, '') AS k_seller, alert_id, seller_id, buyer_id,
+        tracking_number, detector, status, severity, recommendation, first_detected_at, last_detected_at, resolved_at, protection_ends_at, amount
+    FROM {{template "current_alerts" .}}
+    {{- template "case_narrow" .}}) AS a
+LEFT JOIN ({{template "alert_case_acts" .}}) AS c ON c.alert_id = a.alert_id
+GROUP BY k_market, k_order, k_seller
+SETTINGS join_use_nulls = 1
+{{end}}
+
+-- How many cases carry each of the tracking numbers {tns:Array(String)}.
+{{define "case_links"}}
+SELECT tracking_number AS tn, uniqExact({{template "case_key"}}) AS cases FROM {{.DB}}.alerts
+WHERE tracking_number IN {tns:Array(String)} GROUP BY tn
 {{end}}
 
 -- The alerts of one case (its key) in full.
