@@ -39,10 +39,11 @@ WHERE {{template "case_id"}} = {id:String} LIMIT 1
 -- Ring: that case and those that carry one of its numbers; Keys: the cases of the keys
 -- km, ko, ks (arrays, one case each); Marketplace, ...;
 -- LinkedTo: an alert carrying a number of the case of that key). The cases' identity
--- columns never change, so the narrowing reads alerts without FINAL.
+-- columns never change, so the narrowing reads alerts without FINAL, and names the
+-- alerts by id: the latest rows (FINAL) are then read through the primary key.
 {{define "case_narrow"}}
     {{- if .Narrow}}
-    WHERE ({{template "case_key"}}) IN (SELECT {{template "case_key"}} FROM {{.DB}}.alerts WHERE 1
+    WHERE alert_id IN (SELECT alert_id FROM {{.DB}}.alerts WHERE ({{template "case_key"}}) IN (SELECT {{template "case_key"}} FROM {{.DB}}.alerts WHERE 1
         {{- if .Key}} AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}{{end}}
         {{- if .Ring}} AND ((marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String})
             OR tracking_number IN (SELECT tracking_number FROM {{.DB}}.alerts WHERE tracking_number != ''
@@ -54,7 +55,7 @@ WHERE {{template "case_id"}} = {id:String} LIMIT 1
         {{- if .OrderID}} AND order_id = {order_id:String}{{end}}
         {{- if .TrackingNumber}} AND tracking_number = {tracking_number:String}{{end}}
         {{- if .LinkedTo}} AND tracking_number IN (SELECT tracking_number FROM {{.DB}}.alerts WHERE tracking_number != ''
-            AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}){{end}})
+            AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}){{end}}))
     {{- end}}
 {{- end}}
 
@@ -156,7 +157,8 @@ WHERE tracking_number IN {tns:Array(String)} GROUP BY tn
 -- The alerts of one case (its key) in full.
 {{define "case_alerts"}}
 SELECT {{template "alert_columns"}} FROM {{template "current_alerts" .}}
-WHERE marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}
+WHERE alert_id IN (SELECT alert_id FROM {{.DB}}.alerts
+    WHERE marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String})
 ORDER BY status = 'firing' DESC, indexOf(['low', 'medium', 'high', 'critical'], severity) DESC, indexOf({recs:Array(String)}, recommendation) DESC, detector, alert_id
 {{end}}
 
