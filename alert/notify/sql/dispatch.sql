@@ -74,11 +74,11 @@ ORDER BY alert_id
 {{end}}
 
 -- The alerts of cases (cases, ids as alert.CaseID), for a receiver that groups by case:
--- each one's current row.
+-- each one's current row (found without FINAL: an alert's case never changes; then read
+-- by id).
 {{define "case_members"}}
-SELECT alert_id, case_id, status, first_detected_at, resolved_at
-FROM (SELECT alert_id, {{caseID}} AS case_id, status, first_detected_at, resolved_at FROM {{.DB}}.alerts FINAL)
-WHERE case_id IN {cases:Array(String)}
+SELECT alert_id, {{caseID}} AS case_id, status, first_detected_at, resolved_at FROM {{.DB}}.alerts FINAL
+WHERE alert_id IN (SELECT alert_id FROM {{.DB}}.alerts WHERE {{caseID}} IN {cases:Array(String)})
 {{end}}
 
 -- The logged changes of alerts (ids) up to a moment, oldest first (a change logged twice
