@@ -110,13 +110,13 @@ type CasePage struct {
 
 // caseQueryData is what case_query (sql/casework.sql) is rendered with.
 type caseQueryData struct {
-	DB                                                     sqlfile.Ident
-	Status, Detector, Severity, Recommendation, Case       bool
+	DB                                                      sqlfile.Ident
+	Status, Detector, Severity, Recommendation, Case        bool
 	Narrow, Key, Keys, Ring, Marketplace, SellerID, BuyerID bool
-	OrderID, TrackingNumber, LinkedTo                      bool
-	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo bool
-	NotClosed, MinSignals, Linked, Cursor                  bool
-	Sort                                                   string
+	OrderID, TrackingNumber, LinkedTo                       bool
+	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo  bool
+	NotClosed, MinSignals, Linked, Cursor                   bool
+	Sort                                                    string
 }
 
 // recStrength is the recommendations from the weakest to the strongest, the parameter
@@ -131,7 +131,9 @@ func recStrength() []string {
 }
 
 // Cases returns a page of cases matching q.
-func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) { return s.cases(ctx, q, nil) }
+func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
+	return s.cases(ctx, q, nil)
+}
 
 // cases is Cases; ring, when set, is the key of the case q.LinkedTo names, already found.
 func (s *Store) cases(ctx context.Context, q CaseQuery, ring *caseKey) (CasePage, error) {
