@@ -108,7 +108,7 @@ type CasePage struct {
 	Next  string        `json:"next,omitempty"`
 }
 
-// caseQueryData is what case_query (sql/casework.sql) is rendered with.
+// caseQueryData is what case_keys and case_rows (sql/casework.sql) are rendered with.
 type caseQueryData struct {
 	DB                                                      sqlfile.Ident
 	Status, Detector, Severity, Recommendation, Case        bool
