@@ -203,13 +203,16 @@ func (s *Store) cases(ctx context.Context, q CaseQuery, ring *caseKey) (CasePage
 		if err != nil {
 			return CasePage{}, err
 		}
+		if len(c.Case) != 3 {
+			return CasePage{}, fmt.Errorf("%w: cursor is not one of a page of cases", ErrBadQuery)
+		}
 		d.Cursor = true
-		args = append(args, clickhouse.Named("ck", c.Key), clickhouse.Named("ca", c.Amt), clickhouse.Named("ci", c.ID))
+		args = append(args, clickhouse.Named("ck", c.Key), clickhouse.Named("ca", c.Amt),
+			clickhouse.Named("cm", c.Case[0]), clickhouse.Named("co", c.Case[1]), clickhouse.Named("cs", c.Case[2]))
 	}
 	args = append(args, clickhouse.Named("limit", uint32(q.Limit+1)))
 	var keys []struct {
 		caseKey
-		CaseID   string `ch:"case_id"`
 		KUrgency int64  `ch:"k_urgency"`
 		KAmount  string `ch:"k_amount"`
 		KRecency int64  `ch:"k_recency"`
@@ -222,9 +225,10 @@ func (s *Store) cases(ctx context.Context, q CaseQuery, ring *caseKey) (CasePage
 	for i, k := range keys {
 		if i == q.Limit {
 			last := keys[i-1]
-			c := cursor{Key: last.KUrgency, Amt: last.KAmount, ID: last.CaseID}
+			key := []string{last.Market, last.Order, last.Seller}
+			c := cursor{Key: last.KUrgency, Amt: last.KAmount, Case: key}
 			if q.Sort == "recency" {
-				c = cursor{Key: last.KRecency, ID: last.CaseID}
+				c = cursor{Key: last.KRecency, Case: key}
 			}
 			b, _ := json.Marshal(c)
 			p.Next = base64.RawURLEncoding.EncodeToString(b)

@@ -48,6 +48,8 @@ type cursor struct {
 	Key int64  `json:"k"` // protection end (urgency) or last detection (recency), Unix ms
 	Amt string `json:"a"` // amount (urgency)
 	ID  string `json:"i"`
+	// Case is a case's key (marketplace, order, seller) on a page of cases.
+	Case []string `json:"c,omitempty"`
 }
 
 // ErrBadQuery is returned for a query parameter out of its range.

@@ -63,7 +63,7 @@ func TestCaseStatementsRender(t *testing.T) {
 		{"case_keys", caseQueryData{DB: "tw", Sort: "urgency"}, []string{"FROM `tw`.alert_actions FINAL", "ORDER BY k_urgency ASC"},
 			[]string{"rings", "{detector:String}", "{recs:Array(String)}", "alert_id IN (SELECT alert_id"}},
 		{"case_keys", all, []string{"AS rings", "countIf(a.detector = {detector:String}) AS with_detector", "AND signals >= {min_signals:UInt64}",
-			"AND seller_id = {seller_id:String}", "AND tracking_number = {tracking_number:String}", "{key_market:String}", "AND (k_urgency > {ck:Int64} OR"}, nil},
+			"AND seller_id = {seller_id:String}", "AND tracking_number = {tracking_number:String}", "{key_market:String}", "AND (k_urgency > {ck:Int64} OR", "({cm:String}, {co:String}, {cs:String})"}, nil},
 		{"case_rows", caseQueryData{DB: "tw", Narrow: true, Keys: true}, []string{"arrayZip({km:Array(String)}, {ko:Array(String)}, {ks:Array(String)})"}, []string{"{key_market"}},
 		{"case_rows", caseQueryData{DB: "tw", Narrow: true, Ring: true}, []string{"OR tracking_number IN (SELECT tracking_number"}, []string{"{km:"}},
 	} {

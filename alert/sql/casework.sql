@@ -71,7 +71,8 @@ WHERE {{template "case_id"}} = {id:String} LIMIT 1
 {{define "strongest"}}(a.status = 'firing', indexOf(['low', 'medium', 'high', 'critical'], a.severity), indexOf({recs:Array(String)}, a.recommendation)){{end}}
 
 -- A page of cases matching a CaseQuery: their keys and sort keys only (the page's cases
--- are read in full after, by key: case_rows). Each filter adds what it needs of the
+-- are read in full after, by key: case_rows), ties broken by the key (the case id, a
+-- hash, is computed for the page's cases only). Each filter adds what it needs of the
 -- case's alerts; rendered with caseQueryData, like query_keys. Linked needs rings: the
 -- number of other cases sharing each tracking number that more than one case carries.
 {{define "case_keys"}}
@@ -80,13 +81,14 @@ WITH (SELECT CAST((groupArray(tn), groupArray(others)), 'Map(String, UInt64)') F
         SELECT tracking_number AS tn, uniqExact({{template "case_key"}}) - 1 AS others FROM {{.DB}}.alerts
         WHERE tracking_number != '' GROUP BY tn HAVING others > 0)) AS rings
 {{- end}}
-SELECT k_market, k_order, k_seller, {{template "case_id_k"}} AS case_id,
+SELECT k_market, k_order, k_seller,
     toInt64(toUnixTimestamp64Milli(ifNull(protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
     toString(ifNull(amount, toDecimal64(0, 4))) AS k_amount, toInt64(toUnixTimestamp64Milli(last_detected_at)) AS k_recency
 FROM (
     SELECT k_market, k_order, k_seller, countIf(a.status = 'firing') AS firing,
         if(firing > 0, minIf(a.protection_ends_at, a.status = 'firing'), min(a.protection_ends_at)) AS protection_ends_at,
-        max(a.amount) AS amount, max(a.last_detected_at) AS last_detected_at, min(a.first_detected_at) AS opened_at,
+        max(a.amount) AS amount, max(a.last_detected_at) AS last_detected_at
+        {{- if or .DetectedFrom .DetectedTo}}, min(a.first_detected_at) AS opened_at{{end}},
         {{template "case_state"}} AS case_state
         {{- if .Detector}}, countIf(a.detector = {detector:String}) AS with_detector{{end}}
         {{- if .Severity}}, argMax(a.severity, {{template "strongest"}}) AS severity{{end}}
@@ -94,7 +96,7 @@ FROM (
         {{- if .MinSignals}}, count() AS signals{{end}}
         {{- if .Linked}}, toUInt64(arraySum(arrayMap(n -> rings[n], groupUniqArrayIf(a.tracking_number, a.tracking_number != '')))) AS linked{{end}}
     FROM (SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id, '') AS k_seller, alert_id, status, protection_ends_at,
-            amount, last_detected_at, first_detected_at{{if .Detector}}, detector{{end}}{{if or .Severity .Recommendation}}, severity, recommendation{{end}}
+            amount, last_detected_at{{if or .DetectedFrom .DetectedTo}}, first_detected_at{{end}}{{if .Detector}}, detector{{end}}{{if or .Severity .Recommendation}}, severity, recommendation{{end}}
             {{- if .Linked}}, tracking_number{{end}}
         FROM {{template "current_alerts" .}}
         {{- template "case_narrow" .}}) AS a
@@ -117,10 +119,11 @@ WHERE 1
 {{- if .DetectedTo}} AND opened_at < {detected_to:DateTime64(3, 'UTC')}{{end}}
 {{- if .ProtectionFrom}} AND protection_ends_at >= {protection_from:DateTime64(3, 'UTC')}{{end}}
 {{- if .ProtectionTo}} AND protection_ends_at < {protection_to:DateTime64(3, 'UTC')}{{end}}
-{{- if .Cursor}}{{if eq .Sort "recency"}} AND (k_recency < {ck:Int64} OR (k_recency = {ck:Int64} AND case_id > {ci:String}))
-{{- else}} AND (k_urgency > {ck:Int64} OR (k_urgency = {ck:Int64} AND (toDecimal64(k_amount, 4) < toDecimal64({ca:String}, 4) OR (k_amount = {ca:String} AND case_id > {ci:String}))))
+{{- if .Cursor}}{{if eq .Sort "recency"}} AND (k_recency < {ck:Int64} OR (k_recency = {ck:Int64} AND (k_market, k_order, k_seller) > ({cm:String}, {co:String}, {cs:String})))
+{{- else}} AND (k_urgency > {ck:Int64} OR (k_urgency = {ck:Int64} AND (toDecimal64(k_amount, 4) < toDecimal64({ca:String}, 4)
+    OR (k_amount = {ca:String} AND (k_market, k_order, k_seller) > ({cm:String}, {co:String}, {cs:String})))))
 {{- end}}{{end}}
-ORDER BY {{if eq .Sort "recency"}}k_recency DESC, case_id ASC{{else}}k_urgency ASC, toDecimal64(k_amount, 4) DESC, case_id ASC{{end}}
+ORDER BY {{if eq .Sort "recency"}}k_recency DESC{{else}}k_urgency ASC, toDecimal64(k_amount, 4) DESC{{end}}, k_market, k_order, k_seller
 LIMIT {limit:UInt32}
 {{end}}
 
