@@ -132,11 +132,6 @@ func recStrength() []string {
 
 // Cases returns a page of cases matching q.
 func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
-	return s.cases(ctx, q, nil)
-}
-
-// cases is Cases; ring, when set, is the key of the case q.LinkedTo names, already found.
-func (s *Store) cases(ctx context.Context, q CaseQuery, ring *caseKey) (CasePage, error) {
 	if q.Limit == 0 {
 		q.Limit = 50
 	}
@@ -169,7 +164,7 @@ func (s *Store) cases(ctx context.Context, q CaseQuery, ring *caseKey) (CasePage
 	eq(&d.BuyerID, "buyer_id", q.BuyerID)
 	eq(&d.OrderID, "order_id", q.OrderID)
 	eq(&d.TrackingNumber, "tracking_number", strings.ToUpper(strings.TrimSpace(q.TrackingNumber)))
-	if q.LinkedTo != "" && ring == nil {
+	if q.LinkedTo != "" {
 		k, ok, err := s.caseKey(ctx, q.LinkedTo)
 		if err != nil {
 			return CasePage{}, err
@@ -177,11 +172,8 @@ func (s *Store) cases(ctx context.Context, q CaseQuery, ring *caseKey) (CasePage
 		if !ok { // no such case: no ring
 			return CasePage{Cases: []CaseSummary{}}, nil
 		}
-		ring = &k
-	}
-	if ring != nil {
 		d.LinkedTo = true
-		args = append(args, ring.args()...)
+		args = append(args, k.args()...)
 	}
 	d.Narrow = d.Marketplace || d.SellerID || d.BuyerID || d.OrderID || d.TrackingNumber || d.LinkedTo
 	rng := func(set *bool, name string, t time.Time) {
