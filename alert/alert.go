@@ -2,7 +2,9 @@
 // Store that records a detector run's findings as alerts (firing, resolved, re-fired),
 // writes each change of state to a durable change log that notifications are delivered
 // from (package alert/notify), and reads alerts and their cases back for the CLI and
-// dashboards. The workspace's reads of the event tables (timelines, orders, sellers) are
+// dashboards. A case holds every alert of one order (of one seller for alerts without an
+// order): computed from the alerts when read (casework.go), its actions recorded on each
+// of its alerts. The workspace's reads of the event tables (timelines, orders, sellers) are
 // package lookup's, which shows alerts beside them through this package.
 //
 // The dependency goes one way: detect evaluates and knows nothing of alerts; alert reads

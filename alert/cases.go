@@ -90,19 +90,8 @@ var ErrBadAction = errors.New("bad action")
 
 // Act records a case action on an alert by actor at now and returns the case after it.
 func (s *Store) Act(ctx context.Context, alertID string, a Action, now time.Time) (Case, error) {
-	switch {
-	case !slices.Contains(ActionKinds, a.Action):
-		return Case{}, fmt.Errorf("%w: action %q is not one of acknowledge, assign, comment, close, reopen", ErrBadAction, a.Action)
-	case a.Action == ActClose && !slices.Contains(Outcomes, a.Outcome):
-		return Case{}, fmt.Errorf("%w: close needs an outcome: confirmed_fake, false_positive, buyer_refunded or duplicate", ErrBadAction)
-	case a.Action != ActClose && a.Outcome != "":
-		return Case{}, fmt.Errorf("%w: only close takes an outcome", ErrBadAction)
-	case a.Action == ActAssign && strings.TrimSpace(a.Assignee) == "":
-		return Case{}, fmt.Errorf("%w: assign needs an assignee", ErrBadAction)
-	case a.Action == ActComment && strings.TrimSpace(a.Comment) == "":
-		return Case{}, fmt.Errorf("%w: comment needs a comment", ErrBadAction)
-	case len(a.Comment) > 10_000 || len(a.Assignee) > 200:
-		return Case{}, fmt.Errorf("%w: comment over 10,000 or assignee over 200 characters", ErrBadAction)
+	if err := a.validate(); err != nil {
+		return Case{}, err
 	}
 	if _, err := s.Get(ctx, alertID); err != nil {
 		return Case{}, err
@@ -118,6 +107,25 @@ func (s *Store) Act(ctx context.Context, alertID string, a Action, now time.Time
 	}
 	c, _, err := s.CaseOf(ctx, alertID)
 	return c, err
+}
+
+// validate says what is wrong with an action, naming it (ErrBadAction).
+func (a Action) validate() error {
+	switch {
+	case !slices.Contains(ActionKinds, a.Action):
+		return fmt.Errorf("%w: action %q is not one of acknowledge, assign, comment, close, reopen", ErrBadAction, a.Action)
+	case a.Action == ActClose && !slices.Contains(Outcomes, a.Outcome):
+		return fmt.Errorf("%w: close needs an outcome: confirmed_fake, false_positive, buyer_refunded or duplicate", ErrBadAction)
+	case a.Action != ActClose && a.Outcome != "":
+		return fmt.Errorf("%w: only close takes an outcome", ErrBadAction)
+	case a.Action == ActAssign && strings.TrimSpace(a.Assignee) == "":
+		return fmt.Errorf("%w: assign needs an assignee", ErrBadAction)
+	case a.Action == ActComment && strings.TrimSpace(a.Comment) == "":
+		return fmt.Errorf("%w: comment needs a comment", ErrBadAction)
+	case len(a.Comment) > 10_000 || len(a.Assignee) > 200:
+		return fmt.Errorf("%w: comment over 10,000 or assignee over 200 characters", ErrBadAction)
+	}
+	return nil
 }
 
 // CaseOf returns an alert's case and its actions, oldest first.

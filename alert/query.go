@@ -48,6 +48,8 @@ type cursor struct {
 	Key int64  `json:"k"` // protection end (urgency) or last detection (recency), Unix ms
 	Amt string `json:"a"` // amount (urgency)
 	ID  string `json:"i"`
+	// Case is a case's key (marketplace, order, seller) on a page of cases.
+	Case []string `json:"c,omitempty"`
 }
 
 // ErrBadQuery is returned for a query parameter out of its range.
@@ -108,13 +110,9 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	rng(&d.ProtectionTo, "protection_to", q.ProtectionTo)
 	eq(&d.Case, "case", string(q.Case))
 	if q.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		var c cursor
-		if err == nil {
-			err = json.Unmarshal(b, &c)
-		}
+		c, err := decodeCursor(q.Cursor)
 		if err != nil {
-			return Page{}, fmt.Errorf("%w: cursor is not one this API gave", ErrBadQuery)
+			return Page{}, err
 		}
 		d.Cursor = true
 		args = append(args, clickhouse.Named("ck", c.Key), clickhouse.Named("ca", c.Amt), clickhouse.Named("ci", c.ID))

@@ -11,7 +11,7 @@ import (
 // database quoted and nothing left of the template; a page's filters and order come from
 // the statement's own text, their values from parameters.
 func TestReadersStatementsRender(t *testing.T) {
-	for _, name := range []string{"query_rows", "stats_by_detector_day", "stats_queue", "stats_precision", "case_act", "case_actions", "case_of"} {
+	for _, name := range []string{"query_rows", "stats_by_detector_day", "stats_queue", "stats_precision", "case_act", "case_actions", "case_of", "case_alerts", "case_history", "case_act_all", "case_links", "case_key_of"} {
 		q, err := statements.Render(name, sqlfile.DB("t`w"))
 		if err != nil {
 			t.Fatal(err)
@@ -44,6 +44,41 @@ func TestReadersStatementsRender(t *testing.T) {
 		for _, w := range tc.not {
 			if strings.Contains(q, w) {
 				t.Errorf("%+v: has %q:\n%s", tc.d, w, q)
+			}
+		}
+	}
+}
+
+// A page of cases renders each filter that is set as a condition on its parameter, and
+// only the aggregates the filters need; the cases in full are narrowed by key.
+func TestCaseStatementsRender(t *testing.T) {
+	all := caseQueryData{DB: "tw", Status: true, Detector: true, Severity: true, Recommendation: true, Case: true, Narrow: true,
+		Marketplace: true, SellerID: true, BuyerID: true, OrderID: true, TrackingNumber: true, LinkedTo: true, DetectedFrom: true,
+		DetectedTo: true, ProtectionFrom: true, ProtectionTo: true, NotClosed: true, MinSignals: true, Linked: true, Cursor: true, Sort: "urgency"}
+	for _, tc := range []struct {
+		name      string
+		d         caseQueryData
+		want, not []string
+	}{
+		{"case_keys", caseQueryData{DB: "tw", Sort: "urgency"}, []string{"FROM `tw`.alert_actions FINAL", "ORDER BY k_urgency ASC"},
+			[]string{"rings", "{detector:String}", "{recs:Array(String)}", "alert_id IN (SELECT alert_id"}},
+		{"case_keys", all, []string{"AS rings", "countIf(a.detector = {detector:String}) AS with_detector", "AND signals >= {min_signals:UInt64}",
+			"AND seller_id = {seller_id:String}", "AND tracking_number = {tracking_number:String}", "{key_market:String}", "AND (k_urgency > {ck:Int64} OR", "({cm:String}, {co:String}, {cs:String})"}, nil},
+		{"case_rows", caseQueryData{DB: "tw", Narrow: true, Keys: true}, []string{"arrayZip({km:Array(String)}, {ko:Array(String)}, {ks:Array(String)})"}, []string{"{key_market"}},
+		{"case_rows", caseQueryData{DB: "tw", Narrow: true, Ring: true}, []string{"OR tracking_number IN (SELECT tracking_number"}, []string{"{km:"}},
+	} {
+		q := statements.Text(tc.name, tc.d)
+		if strings.Contains(q, "{{") || strings.Contains(q, "<no value>") {
+			t.Errorf("%s: not rendered:\n%s", tc.name, q)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(q, w) {
+				t.Errorf("%s %+v: lacks %q:\n%s", tc.name, tc.d, w, q)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(q, w) {
+				t.Errorf("%s %+v: has %q:\n%s", tc.name, tc.d, w, q)
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,12 +26,15 @@ type Alerts interface {
 	Query(ctx context.Context, q alert.Query) (alert.Page, error)
 	Act(ctx context.Context, alertID string, a alert.Action, now time.Time) (alert.Case, error)
 	Stats(ctx context.Context, now time.Time) (alert.Stats, error)
+	Cases(ctx context.Context, q alert.CaseQuery) (alert.CasePage, error)
+	ActCase(ctx context.Context, caseID string, a alert.Action, now time.Time) (alert.CaseSummary, error)
 }
 
 // Lookup is what the API needs of the event tables' reader (lookup.Reader): an alert
 // with its timelines, orders, numbers and sellers.
 type Lookup interface {
 	Detail(ctx context.Context, alertID string) (lookup.Detail, error)
+	Case(ctx context.Context, caseID string) (lookup.CaseView, error)
 	Order(ctx context.Context, orderID string, asOf time.Time) (lookup.OrderView, error)
 	Tracking(ctx context.Context, number string, asOf time.Time) (lookup.TrackingView, error)
 	Sellers(ctx context.Context, sellerID string, w lookup.SellerWindow, sort string, limit int) ([]lookup.SellerStats, error)
@@ -52,6 +56,9 @@ var Routes = []string{
 	"GET /api/v1/sellers",
 	"GET /api/v1/sellers/{seller_id}",
 	"GET /api/v1/numbers/{number}",
+	"GET /api/v1/cases",
+	"GET /api/v1/cases/{case_id}",
+	"POST /api/v1/cases/{case_id}/actions",
 }
 
 // MountNumbers serves GET /api/v1/numbers/{number}?carrier=SLUG: the explanation of a
@@ -91,6 +98,9 @@ func (s *Server) MountAPI(alerts Alerts, reader Lookup, now func() time.Time) {
 	s.Mux.HandleFunc(Routes[6], a.tracking)
 	s.Mux.HandleFunc(Routes[7], a.sellers)
 	s.Mux.HandleFunc(Routes[8], a.sellers)
+	s.Mux.HandleFunc(Routes[10], a.cases)
+	s.Mux.HandleFunc(Routes[11], a.caseDetail)
+	s.Mux.HandleFunc(Routes[12], a.caseAct)
 }
 
 type api struct {
@@ -119,7 +129,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func (a *api) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, alert.ErrNotFound):
-		writeError(w, http.StatusNotFound, "no such alert")
+		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, lookup.ErrUnknown):
 		writeError(w, http.StatusNotFound, "nothing is known of it")
 	case errors.Is(err, alert.ErrBadQuery), errors.Is(err, alert.ErrBadAction):
@@ -133,12 +143,46 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 var listParams = []string{"status", "case", "detector", "severity", "recommendation", "marketplace", "seller_id", "buyer_id",
 	"order_id", "tracking_number", "detected_from", "detected_to", "protection_from", "protection_to", "sort", "limit", "cursor", "format"}
 
+// caseParams are GET /api/v1/cases's parameters: the alerts' filters, on cases, and
+// the cases' own.
+var caseParams = append(slices.DeleteFunc(slices.Clone(listParams), func(p string) bool { return p == "format" }), "min_signals", "linked", "linked_to")
+
+// parseCaseQuery reads the cases' filters, naming the parameter that is wrong.
+func parseCaseQuery(r *http.Request) (alert.CaseQuery, error) {
+	q, err := parseFilters(r.URL.Query(), caseParams)
+	if err != nil {
+		return alert.CaseQuery{}, err
+	}
+	v := r.URL.Query()
+	cq := alert.CaseQuery{Status: q.Status, Case: q.Case, Detector: q.Detector, Severity: q.Severity, Recommendation: q.Recommendation,
+		Marketplace: q.Marketplace, SellerID: q.SellerID, BuyerID: q.BuyerID, OrderID: q.OrderID, TrackingNumber: q.TrackingNumber,
+		DetectedFrom: q.DetectedFrom, DetectedTo: q.DetectedTo, ProtectionFrom: q.ProtectionFrom, ProtectionTo: q.ProtectionTo,
+		Sort: q.Sort, Limit: q.Limit, Cursor: q.Cursor, LinkedTo: v.Get("linked_to")}
+	if x := v.Get("min_signals"); x != "" {
+		if cq.MinSignals, err = strconv.Atoi(x); err != nil || cq.MinSignals < 1 || cq.MinSignals > 100 {
+			return cq, fmt.Errorf("min_signals: %q is not a number from 1 to 100", x)
+		}
+	}
+	switch x := v.Get("linked"); x {
+	case "", "false":
+	case "true":
+		cq.Linked = true
+	default:
+		return cq, fmt.Errorf("linked: %q is not true or false", x)
+	}
+	return cq, nil
+}
+
 // parseQuery reads the list filters, naming the parameter that is wrong.
 func parseQuery(r *http.Request) (alert.Query, error) {
-	v := r.URL.Query()
+	return parseFilters(r.URL.Query(), listParams)
+}
+
+// parseFilters reads the alerts' filters from v, whose parameters must be in allowed.
+func parseFilters(v url.Values, allowed []string) (alert.Query, error) {
 	for k := range v {
-		if !slices.Contains(listParams, k) {
-			return alert.Query{}, fmt.Errorf("unknown parameter %q (parameters: %s)", k, strings.Join(listParams, ", "))
+		if !slices.Contains(allowed, k) {
+			return alert.Query{}, fmt.Errorf("unknown parameter %q (parameters: %s)", k, strings.Join(allowed, ", "))
 		}
 	}
 	oneOf := func(name string, allowed []string) (string, error) {
@@ -278,17 +322,65 @@ type actionRequest struct {
 	Comment  string           `json:"comment"`
 }
 
-func (a *api) act(w http.ResponseWriter, r *http.Request) {
+// readAction reads an action's body, answering 400 when it is not one.
+func readAction(w http.ResponseWriter, r *http.Request) (alert.Action, bool) {
 	var req actionRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		writeError(w, http.StatusBadRequest, "body: want {\"action\": ..., \"assignee\"?, \"outcome\"?, \"comment\"?}: "+err.Error())
+		return alert.Action{}, false
+	}
+	return alert.Action{Action: req.Action, Actor: caller(r.Context()).name, Assignee: req.Assignee, Outcome: req.Outcome, Comment: req.Comment}, true
+}
+
+func (a *api) act(w http.ResponseWriter, r *http.Request) {
+	act, ok := readAction(w, r)
+	if !ok {
 		return
 	}
-	who := caller(r.Context())
-	c, err := a.alerts.Act(r.Context(), r.PathValue("alert_id"), alert.Action{Action: req.Action, Actor: who.name,
-		Assignee: req.Assignee, Outcome: req.Outcome, Comment: req.Comment}, a.now())
+	c, err := a.alerts.Act(r.Context(), r.PathValue("alert_id"), act, a.now())
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (a *api) cases(w http.ResponseWriter, r *http.Request) {
+	q, err := parseCaseQuery(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	p, err := a.alerts.Cases(r.Context(), q)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (a *api) caseDetail(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Query()) > 0 {
+		writeError(w, http.StatusBadRequest, "a case takes no query parameters")
+		return
+	}
+	v, err := a.lookup.Case(r.Context(), r.PathValue("case_id"))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// caseAct applies an action to a case: recorded on each of its alerts.
+func (a *api) caseAct(w http.ResponseWriter, r *http.Request) {
+	act, ok := readAction(w, r)
+	if !ok {
+		return
+	}
+	c, err := a.alerts.ActCase(r.Context(), r.PathValue("case_id"), act, a.now())
 	if err != nil {
 		a.fail(w, err)
 		return

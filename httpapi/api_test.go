@@ -27,8 +27,34 @@ import (
 // fakeAlerts is an alert store and an event tables' reader in memory, for the handlers
 // alone.
 type fakeAlerts struct {
-	queries []alert.Query
-	acts    []alert.Action
+	queries     []alert.Query
+	acts        []alert.Action
+	caseQueries []alert.CaseQuery
+	caseActs    []string // case id: action
+}
+
+func (f *fakeAlerts) Cases(_ context.Context, q alert.CaseQuery) (alert.CasePage, error) {
+	f.caseQueries = append(f.caseQueries, q)
+	return alert.CasePage{Cases: []alert.CaseSummary{{CaseID: "c1", OrderID: "o1", Signals: 2, Detectors: []string{"protection_expiry", "stalled_eir"},
+		Status: alert.StatusFiring, State: alert.CaseOpen}}}, nil
+}
+
+func (f *fakeAlerts) ActCase(_ context.Context, id string, a alert.Action, _ time.Time) (alert.CaseSummary, error) {
+	if id != "c1" {
+		return alert.CaseSummary{}, alert.ErrNotFound
+	}
+	if a.Action == "" {
+		return alert.CaseSummary{}, fmt.Errorf("%w: action missing", alert.ErrBadAction)
+	}
+	f.caseActs = append(f.caseActs, id+": "+string(a.Action))
+	return alert.CaseSummary{CaseID: id, State: alert.CaseClosed, Outcome: a.Outcome}, nil
+}
+
+func (f *fakeAlerts) Case(_ context.Context, id string) (lookup.CaseView, error) {
+	if id != "c1" {
+		return lookup.CaseView{}, alert.ErrNotFound
+	}
+	return lookup.CaseView{CaseDetail: alert.CaseDetail{CaseSummary: alert.CaseSummary{CaseID: "c1"}, Dispute: map[string]string{"en": "x"}}}, nil
 }
 
 func (f *fakeAlerts) Query(_ context.Context, q alert.Query) (alert.Page, error) {
@@ -229,7 +255,7 @@ func TestTheOpenAPIDocumentMatchesTheRoutes(t *testing.T) {
 			route := strings.ToUpper(method) + " " + path
 			documented = append(documented, route)
 			resp, body := call(t, strings.ToUpper(method), srv.URL+param.ReplaceAllString(path, "a1"), "", `{"action":"comment","comment":"x"}`)
-			if resp.StatusCode == 404 && !strings.Contains(body, "no such alert") || resp.StatusCode == 405 {
+			if resp.StatusCode == 404 && !strings.Contains(body, "no such alert") && !strings.Contains(body, "no such case") || resp.StatusCode == 405 {
 				t.Errorf("%s is documented but answers %d", route, resp.StatusCode)
 			}
 		}
@@ -314,7 +340,7 @@ func TestPagesEscapeWhatSellersAndCarriersWrite(t *testing.T) {
 	s.MountUI(h, h, nil, time.Now)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
-	for _, path := range []string{"/queue", "/alerts/x"} {
+	for _, path := range []string{"/queue", "/alerts", "/alerts/x", "/cases/x"} {
 		resp, body := call(t, "GET", srv.URL+path, "", "")
 		if resp.StatusCode != 200 || strings.Contains(body, "<script>alert(1)</script>") || !strings.Contains(body, "&lt;script&gt;") {
 			t.Errorf("%s: %d, unescaped: %v", path, resp.StatusCode, strings.Contains(body, "<script>alert(1)</script>"))
@@ -324,6 +350,18 @@ func TestPagesEscapeWhatSellersAndCarriersWrite(t *testing.T) {
 
 // hostile is a store whose text fields carry markup.
 type hostile struct{ *fakeAlerts }
+
+func (hostile) Cases(context.Context, alert.CaseQuery) (alert.CasePage, error) {
+	return alert.CasePage{Cases: []alert.CaseSummary{{CaseID: "x", OrderID: evil, SellerID: evil, TrackingNumbers: []string{evil}, Detectors: []string{evil}, Linked: 1}}}, nil
+}
+
+func (hostile) Case(context.Context, string) (lookup.CaseView, error) {
+	c := alert.CaseSummary{CaseID: "x", OrderID: evil, TrackingNumbers: []string{evil}, Signals: 1}
+	return lookup.CaseView{CaseDetail: alert.CaseDetail{CaseSummary: c, Dispute: map[string]string{"en": evil},
+		Alerts:      []alert.Alert{{AlertID: "y", Finding: detect.Finding{Detector: "stalled_eir", Reason: evil}}},
+		LinkedCases: []alert.CaseSummary{{CaseID: "z", OrderID: evil, BuyerID: evil}}},
+		Carrier: []lookup.Event{{RawStatus: evil}}, Journey: []lookup.Step{}}, nil
+}
 
 const evil = "<script>alert(1)</script>"
 
@@ -384,6 +422,78 @@ func (numbered) Detail(context.Context, string) (lookup.Detail, error) {
 	return lookup.Detail{Listed: alert.Listed{Alert: alert.Alert{AlertID: "n1", Finding: detect.Finding{Detector: "invalid_tracking_number",
 		OrderID: "o1", TrackingNumber: "1Z5R89390357567128", Evidence: []byte(`{}`)}}},
 		Order: []lookup.OrderEvent{{Status: "shipped", TrackingNumber: "1Z5R89390357567128", Carrier: "ups"}}}, nil
+}
+
+// The cases' endpoints: filters read and checked, naming the parameter that is wrong;
+// a case and its actions.
+func TestCasesEndpoints(t *testing.T) {
+	srv, f := apiServer(t, httpapi.Config{})
+	for _, tc := range []struct {
+		method, path, body string
+		code               int
+		want               string
+	}{
+		{"GET", "/api/v1/cases?detector=stalled_eir&min_signals=2&linked=true&sort=recency", "", 200, `"case_id": "c1"`},
+		{"GET", "/api/v1/cases?linked_to=c9&tracking_number=RR1", "", 200, `"signals": 2`},
+		{"GET", "/api/v1/cases?min_signals=0", "", 400, "is not a number from 1 to 100"},
+		{"GET", "/api/v1/cases?linked=yes", "", 400, "is not true or false"},
+		{"GET", "/api/v1/cases?format=csv", "", 400, "unknown parameter"},
+		{"GET", "/api/v1/cases?detector=nope", "", 400, "is not one of invalid_tracking_number"},
+		{"GET", "/api/v1/cases/c1", "", 200, `"dispute"`},
+		{"GET", "/api/v1/cases/c2", "", 404, "no such alert"},
+		{"GET", "/api/v1/cases/c1?x=1", "", 400, "takes no query parameters"},
+		{"POST", "/api/v1/cases/c1/actions", `{"action":"close","outcome":"confirmed_fake"}`, 200, `"outcome": "confirmed_fake"`},
+		{"POST", "/api/v1/cases/c1/actions", `{"action":"close","verdict":"x"}`, 400, "unknown field"},
+		{"POST", "/api/v1/cases/c1/actions", `{}`, 400, "action missing"},
+		{"POST", "/api/v1/cases/c2/actions", `{"action":"acknowledge"}`, 404, ""},
+	} {
+		resp, body := call(t, tc.method, srv.URL+tc.path, "", tc.body)
+		if resp.StatusCode != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s: %d %s; want %d with %q", tc.method, tc.path, resp.StatusCode, body, tc.code, tc.want)
+		}
+	}
+	q := f.caseQueries[0]
+	if q.Detector != "stalled_eir" || q.MinSignals != 2 || !q.Linked || q.Sort != "recency" || f.caseQueries[1].LinkedTo != "c9" {
+		t.Errorf("queries %+v", f.caseQueries)
+	}
+	if !slices.Equal(f.caseActs, []string{"c1: close"}) {
+		t.Errorf("actions %v", f.caseActs)
+	}
+}
+
+// The workspace's forms act on cases (the queue's bulk actions, a case's page, closing
+// a ring) or on alerts, never both at once.
+func TestTheActionsFormActsOnCasesOrAlerts(t *testing.T) {
+	s, err := httpapi.New(httpapi.Config{Listen: "127.0.0.1:0"}, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeAlerts{}
+	s.MountUI(f, f, nil, time.Now)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(form string) (*http.Response, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/ui/actions", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, _ := post("case_id=c1&action=close&outcome=confirmed_fake&back=/queue")
+	if resp.StatusCode != 303 || !strings.Contains(resp.Header.Get("Location"), "1+case") || !slices.Equal(f.caseActs, []string{"c1: close"}) {
+		t.Errorf("closing a case: %d %s, acts %v", resp.StatusCode, resp.Header.Get("Location"), f.caseActs)
+	}
+	if resp, body := post("case_id=c1&alert_id=a1&action=acknowledge"); resp.StatusCode != 400 || !strings.Contains(body, "not both") {
+		t.Errorf("cases and alerts at once: %d", resp.StatusCode)
+	}
+	if resp, body := post("case_id=c2&action=acknowledge"); resp.StatusCode != 404 || !strings.Contains(body, "not found") {
+		t.Errorf("an unknown case: %d", resp.StatusCode)
+	}
 }
 
 // A seller's alert: the API lists it by detector with its seller_id and no order; the

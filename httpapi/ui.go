@@ -72,7 +72,7 @@ var funcs = template.FuncMap{
 // pages are the dashboard's templates, one per page, each with the layout.
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, p := range []string{"queue", "alert", "order", "seller", "sellers", "overview", "login"} {
+	for _, p := range []string{"queue", "cases", "case", "alert", "order", "seller", "sellers", "overview", "login"} {
 		out[p] = template.Must(template.New(p+".html").Funcs(funcs).ParseFS(uiFiles, "ui/layout.html", "ui/"+p+".html"))
 	}
 	return out
@@ -87,7 +87,9 @@ func (s *Server) MountUI(alerts Alerts, reader Lookup, gatherer prometheus.Gathe
 	static, _ := fs.Sub(staticFiles, "static")
 	s.Mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/queue", http.StatusFound) })
-	s.Mux.HandleFunc("GET /queue", u.queue)
+	s.Mux.HandleFunc("GET /queue", u.cases)
+	s.Mux.HandleFunc("GET /cases/{case_id}", u.caseView)
+	s.Mux.HandleFunc("GET /alerts", u.queue)
 	s.Mux.HandleFunc("GET /alerts/{alert_id}", u.alert)
 	s.Mux.HandleFunc("GET /orders/{order_id}", u.order)
 	s.Mux.HandleFunc("GET /sellers", u.sellers)
@@ -132,6 +134,63 @@ func (u *ui) failPage(w http.ResponseWriter, r *http.Request, err error) {
 	u.render(w, r, "login", map[string]any{"Title": http.StatusText(status), "Flash": msg})
 }
 
+// cases is the queue: a row per case (every alert of one order), firing and not closed
+// unless the filters say otherwise.
+func (u *ui) cases(w http.ResponseWriter, r *http.Request) {
+	q, err := parseCaseQuery(r)
+	if err != nil {
+		u.failPage(w, r, fmt.Errorf("%w: %v", alert.ErrBadQuery, err))
+		return
+	}
+	raw := r.URL.Query()
+	if !raw.Has("status") {
+		q.Status = alert.StatusFiring
+		raw.Set("status", "firing")
+	}
+	if q.Case == "" {
+		q.NotClosed = true
+	}
+	if q.Sort == "" {
+		q.Sort = "urgency"
+		raw.Set("sort", "urgency")
+	}
+	p, err := u.api.alerts.Cases(r.Context(), q)
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
+	Q := map[string]string{}
+	for k := range raw {
+		Q[k] = raw.Get(k)
+	}
+	next := url.Values{}
+	for k, v := range raw {
+		next[k] = v
+	}
+	next.Set("cursor", p.Next)
+	opts := map[string][]string{"Status": {"", "firing", "resolved"}, "Case": {"", "open", "acknowledged", "closed"},
+		"Detector": append([]string{""}, detect.Names...), "Severity": {"", "critical", "high", "medium", "low"},
+		"Recommendation": recommendationOptions(), "Signals": {"", "2", "3", "4"}}
+	u.render(w, r, "cases", map[string]any{"Title": "Queue", "Page": p, "Q": Q, "Options": opts, "NextQuery": next.Encode(),
+		"Back": r.URL.RequestURI(), "Flash": r.URL.Query().Get("done"), "Outcomes": alert.Outcomes})
+}
+
+// caseView is a case's page: its signals, dispute text, journey, linked cases and
+// actions.
+func (u *ui) caseView(w http.ResponseWriter, r *http.Request) {
+	v, err := u.api.lookup.Case(r.Context(), r.PathValue("case_id"))
+	if err != nil {
+		u.failPage(w, r, err)
+		return
+	}
+	title := "Case order " + v.OrderID
+	if v.OrderID == "" {
+		title = "Case seller " + v.SellerID
+	}
+	u.render(w, r, "case", map[string]any{"Title": title, "V": v, "Outcomes": alert.Outcomes, "Flash": r.URL.Query().Get("done")})
+}
+
+// queue lists alerts one by one (a row per detector per order), as before cases.
 func (u *ui) queue(w http.ResponseWriter, r *http.Request) {
 	q, err := parseQuery(r)
 	if err != nil {
@@ -174,7 +233,7 @@ func (u *ui) queue(w http.ResponseWriter, r *http.Request) {
 	opts := map[string][]string{"Status": {"", "firing", "resolved"}, "Case": {"", "open", "acknowledged", "closed"},
 		"Detector": append([]string{""}, detect.Names...), "Severity": {"", "critical", "high", "medium", "low"},
 		"Recommendation": recommendationOptions()}
-	u.render(w, r, "queue", map[string]any{"Title": "Queue", "Page": p, "Q": Q, "Options": opts, "NextQuery": next.Encode(),
+	u.render(w, r, "queue", map[string]any{"Title": "Alerts", "Page": p, "Q": Q, "Options": opts, "NextQuery": next.Encode(),
 		"CSVQuery": csvQ.Encode(), "Back": r.URL.RequestURI(), "Flash": r.URL.Query().Get("done")})
 }
 
@@ -343,22 +402,33 @@ func labels[T interface {
 	return strings.Join(parts, ",")
 }
 
-// actions applies a form's action to one or more alerts (bulk from the queue), then
-// goes back to the page it came from.
+// actions applies a form's action to one or more cases (case_id: the queue's bulk
+// actions, a case's page, closing a ring) or alerts (alert_id), then goes back to the
+// page it came from.
 func (u *ui) actions(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		u.failPage(w, r, fmt.Errorf("%w: %v", alert.ErrBadAction, err))
 		return
 	}
-	ids := r.PostForm["alert_id"]
-	if len(ids) == 0 || len(ids) > 500 {
-		u.failPage(w, r, fmt.Errorf("%w: select between 1 and 500 alerts", alert.ErrBadAction))
+	ids, cases := r.PostForm["alert_id"], r.PostForm["case_id"]
+	what := "alert(s)"
+	if len(cases) > 0 {
+		ids, what = cases, "case(s)"
+	}
+	if len(ids) == 0 || len(ids) > 500 || len(cases) > 0 && len(r.PostForm["alert_id"]) > 0 {
+		u.failPage(w, r, fmt.Errorf("%w: select between 1 and 500 cases or alerts (not both)", alert.ErrBadAction))
 		return
 	}
 	a := alert.Action{Action: alert.ActionKind(r.PostForm.Get("action")), Actor: caller(r.Context()).name,
 		Assignee: r.PostForm.Get("assignee"), Outcome: alert.Outcome(r.PostForm.Get("outcome")), Comment: r.PostForm.Get("comment")}
 	for _, id := range ids {
-		if _, err := u.api.alerts.Act(r.Context(), id, a, u.api.now()); err != nil {
+		var err error
+		if len(cases) > 0 {
+			_, err = u.api.alerts.ActCase(r.Context(), id, a, u.api.now())
+		} else {
+			_, err = u.api.alerts.Act(r.Context(), id, a, u.api.now())
+		}
+		if err != nil {
 			u.failPage(w, r, err)
 			return
 		}
@@ -371,7 +441,7 @@ func (u *ui) actions(w http.ResponseWriter, r *http.Request) {
 	if strings.Contains(back, "?") {
 		sep = "&"
 	}
-	http.Redirect(w, r, back+sep+"done="+url.QueryEscape(fmt.Sprintf("%s: %d alert(s)", a.Action, len(ids))), http.StatusSeeOther)
+	http.Redirect(w, r, back+sep+"done="+url.QueryEscape(fmt.Sprintf("%s: %d %s", a.Action, len(ids), what)), http.StatusSeeOther)
 }
 
 // login keeps a valid token in a cookie for this site.

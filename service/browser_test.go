@@ -32,9 +32,10 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// The dashboard in a real browser: the queue lists the simulator's alerts, a filter
-// narrows it, the alert page shows the carrier timeline, and an acknowledge from the
-// page shows in the API. Each page is screenshotted into the test's directory, or into
+// The dashboard in a real browser: the queue lists the simulator's cases, a filter
+// narrows it, a case with two signals is closed from its page and the overview's
+// precision counts it for both detectors, the alert page shows the carrier timeline,
+// and an acknowledge from the page shows in the API. Each page is screenshotted into the test's directory, or into
 // $TRACKWATCH_SCREENSHOTS (make screenshots: docs/screenshots).
 func TestTheDashboardInABrowser(t *testing.T) {
 	exe := chromium(t)
@@ -72,6 +73,21 @@ func TestTheDashboardInABrowser(t *testing.T) {
 		getJSON(t, base+"/api/v1/alerts?detector=stalled_eir&status=firing", &stalled)
 	}
 	target := stalled.Alerts[0]
+	// a case with two signals (or more), of another order than target's
+	var two alert.CaseSummary
+	for deadline := time.Now().Add(2 * time.Minute); two.CaseID == ""; time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no case with two signals within 2 minutes")
+		}
+		var cs alert.CasePage
+		getJSON(t, base+"/api/v1/cases?min_signals=2&status=firing&limit=100", &cs)
+		for _, c := range cs.Cases {
+			if c.OrderID != target.OrderID && c.OrderID != "" {
+				two = c
+				break
+			}
+		}
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -111,8 +127,8 @@ func TestTheDashboardInABrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	do(chromedp.Navigate(base+"/queue"), chromedp.WaitVisible(chromedp.CSS(`table.alerts tbody tr`)))
-	queue := text(`table.alerts`)
+	do(chromedp.Navigate(base+"/queue"), chromedp.WaitVisible(chromedp.CSS(`table.cases tbody tr`)))
+	queue := text(`table.cases`)
 	shot("queue")
 	do(chromedp.SetValue(chromedp.CSS(`select[name=detector]`), "stalled_eir"), chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)))
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) { // the filtered page has loaded
@@ -124,8 +140,18 @@ func TestTheDashboardInABrowser(t *testing.T) {
 			t.Fatalf("the filter did not load its page (at %s, %v)", loc, err)
 		}
 	}
-	do(chromedp.WaitVisible(chromedp.CSS(`table.alerts tbody tr`)))
-	filtered := text(`table.alerts tbody`)
+	do(chromedp.WaitVisible(chromedp.CSS(`table.cases tbody tr`)))
+	filtered := text(`table.cases tbody`)
+	// the case with two signals: its page, closed from it, then the outcome on the
+	// overview's precision for each of its detectors
+	do(chromedp.Navigate(base+"/cases/"+two.CaseID), chromedp.WaitVisible(chromedp.CSS(`table.signals tbody tr`)))
+	casePage := text(`main`)
+	shot("case")
+	do(chromedp.SetValue(chromedp.CSS(`form.actions select[name=outcome]`), "confirmed_fake"),
+		chromedp.Click(chromedp.CSS(`form.actions button[value=close]`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+	closedPage := text(`main`)
+	do(chromedp.Navigate(base+"/overview"), chromedp.WaitVisible(chromedp.CSS(`table.precision`)))
+	precision := text(`table.precision`)
 	do(chromedp.Navigate(base+"/alerts/"+target.AlertID), chromedp.WaitVisible(chromedp.CSS(`ol.timeline li`)))
 	page := text(`main`)
 	shot("alert")
@@ -140,6 +166,28 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	shot("seller")
 	if !strings.Contains(queue, target.OrderID) {
 		t.Errorf("the queue does not list %s", target.OrderID)
+	}
+	for _, det := range two.Detectors {
+		if !strings.Contains(casePage, det) {
+			t.Errorf("the case page of %s lacks its signal %s:\n%s", two.OrderID, det, casePage)
+		}
+	}
+	if !strings.Contains(casePage, "Dispute text") || !strings.Contains(casePage, "The buyer's journey") {
+		t.Errorf("the case page lacks the dispute text or the journey:\n%s", casePage)
+	}
+	if !strings.Contains(closedPage, "close: 1 case(s)") || !strings.Contains(closedPage, "confirmed_fake") {
+		t.Errorf("after closing, the case page says:\n%s", closedPage)
+	}
+	for _, det := range two.Detectors { // closed once, counted for each detector
+		found := false
+		for _, line := range strings.Split(precision, "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == det && f[1] != "0" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the overview's precision does not count the closed case for %s:\n%s", det, precision)
+		}
 	}
 	for _, line := range strings.Split(strings.TrimSpace(filtered), "\n") {
 		if strings.TrimSpace(line) != "" && !strings.Contains(line, "stalled_eir") {

@@ -59,6 +59,9 @@ type ReceiverConfig struct {
 	Recommendations []detect.Recommendation `yaml:"recommendations"`
 	// SendResolved sends resolved changes too. Default true.
 	SendResolved *bool `yaml:"send_resolved"`
+	// GroupBy is alert (a notification per alert change, the default) or case (a
+	// notification per change of a case: every alert of one order; GroupByCase).
+	GroupBy string `yaml:"group_by"`
 
 	// Headers are added to every request (values masked in config dumps).
 	Headers map[string]secret.String `yaml:"headers"`
@@ -201,6 +204,12 @@ func (r *ReceiverConfig) validate() error {
 		if !slices.Contains(detect.Recommendations, rec) {
 			return fmt.Errorf("recommendations: %q is not one of %s", rec, recommendationList())
 		}
+	}
+	if r.GroupBy == "" {
+		r.GroupBy = GroupByAlert
+	}
+	if r.GroupBy != GroupByAlert && r.GroupBy != GroupByCase {
+		return fmt.Errorf("group_by: %q is not alert or case", r.GroupBy)
 	}
 	if r.SendResolved == nil {
 		t := true

@@ -33,6 +33,7 @@ func TestBadReceiverConfigNamesTheKeyAndNeverTheSecret(t *testing.T) {
 		{"a short key", func(r *notify.ReceiverConfig) { r.PreviousSecret = "whsec_VE9QU0VDUkVU" }, "receivers[0]: previous_secret:"},
 		{"an unknown detector", func(r *notify.ReceiverConfig) { r.Detectors = []string{"psychic"} }, "receivers[0]: detectors: unknown detector"},
 		{"an unknown severity", func(r *notify.ReceiverConfig) { r.MinSeverity = "urgent" }, "receivers[0]: min_severity:"},
+		{"an unknown grouping", func(r *notify.ReceiverConfig) { r.GroupBy = "order" }, `receivers[0]: group_by: "order" is not alert or case`},
 		{"an unknown recommendation", func(r *notify.ReceiverConfig) { r.Recommendations = []alert.Recommendation{"wait"} }, "receivers[0]: recommendations:"},
 		{"bearer and basic auth", func(r *notify.ReceiverConfig) {
 			r.BearerToken = "TOPSECRET"

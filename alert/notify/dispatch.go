@@ -371,8 +371,10 @@ type attempt struct {
 func (d *Dispatcher) deliver(ctx context.Context, l *loop, changes []due) (gone bool, err error) {
 	cfg := l.get().Config
 	var groups [][]due
+	var cases []*CaseChange // a group's case, for a receiver that groups by case
 	now := d.now().UTC()
 	var log []attempt
+	var live []due
 	for _, c := range changes {
 		if now.Sub(c.Origin) > cfg.MaxAge { // too old to send now: failed for good
 			log = append(log, attempt{Receiver: cfg.Name, ChangeID: c.ChangeID, Attempt: c.Attempts + 1, Outcome: OutcomeFailed,
@@ -381,10 +383,20 @@ func (d *Dispatcher) deliver(ctx context.Context, l *loop, changes []due) (gone 
 			d.m.FinalFailures.WithLabelValues(cfg.Name).Inc()
 			continue
 		}
-		if n := len(groups); n > 0 && len(groups[n-1]) < cfg.MaxAlerts {
-			groups[n-1] = append(groups[n-1], c)
-		} else {
-			groups = append(groups, []due{c})
+		live = append(live, c)
+	}
+	if cfg.GroupBy == GroupByCase {
+		// one request per case, whatever max_alerts says: a case has a few alerts
+		if groups, cases, err = d.byCase(ctx, live); err != nil {
+			return false, err // nothing sent: the claims expire and the changes are due again
+		}
+	} else {
+		for _, c := range live {
+			if n := len(groups); n > 0 && len(groups[n-1]) < cfg.MaxAlerts {
+				groups[n-1] = append(groups[n-1], c)
+			} else {
+				groups = append(groups, []due{c})
+			}
 		}
 	}
 	var mu sync.Mutex
@@ -393,14 +405,18 @@ func (d *Dispatcher) deliver(ctx context.Context, l *loop, changes []due) (gone 
 	var wg sync.WaitGroup
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	for _, g := range groups {
+	for i, g := range groups {
 		if err := l.limiter.Wait(sctx); err != nil {
 			break // stopping, or gone
+		}
+		var cc *CaseChange
+		if cases != nil {
+			cc = cases[i]
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			rows, isGone := d.send(sctx, l, g)
+			rows, isGone := d.send(sctx, l, g, cc)
 			mu.Lock()
 			log = append(log, rows...)
 			mu.Unlock()
@@ -442,8 +458,9 @@ func (d *Dispatcher) writeLog(ctx context.Context, rows []attempt) error {
 	return nil
 }
 
-// send makes one request and returns its log rows, one per change.
-func (d *Dispatcher) send(ctx context.Context, l *loop, g []due) ([]attempt, bool) {
+// send makes one request and returns its log rows, one per change; cc is the changes'
+// case for a receiver that groups by case (nil otherwise).
+func (d *Dispatcher) send(ctx context.Context, l *loop, g []due, cc *CaseChange) ([]attempt, bool) {
 	cfg := l.get().Config
 	changes := make([]alert.Change, len(g))
 	attemptNo := 0
@@ -452,7 +469,7 @@ func (d *Dispatcher) send(ctx context.Context, l *loop, g []due) ([]attempt, boo
 		attemptNo = max(attemptNo, int(c.Attempts-c.Base)+1)
 	}
 	start := d.now()
-	del := Delivery{ID: DeliveryID(changes), Changes: changes, Attempt: attemptNo, Now: start.UTC()}
+	del := Delivery{ID: DeliveryID(changes), Changes: changes, Attempt: attemptNo, Now: start.UTC(), Case: cc}
 	rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	err := l.get().Notifier.Notify(rctx, del)
 	cancel()

@@ -35,6 +35,9 @@ type Delivery struct {
 	Attempt int
 	// Now is the moment of this attempt.
 	Now time.Time
+	// Case is set for a receiver that groups by case (group_by: case): the case the
+	// changes are all of, and how they change it.
+	Case *CaseChange
 }
 
 // DeliveryID is the idempotency key of a delivery of changes: the change id of one, and

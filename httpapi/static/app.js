@@ -7,7 +7,7 @@ document.addEventListener('DOMContentLoaded', () => {
   }));
   const all = document.getElementById('all');
   if (all) all.addEventListener('change', () => {
-    document.querySelectorAll('input[name=alert_id]').forEach(c => { c.checked = all.checked; });
+    document.querySelectorAll('input[type=checkbox][name=alert_id], input[type=checkbox][name=case_id]').forEach(c => { c.checked = all.checked; });
   });
   const counts = document.getElementById('counts');
   const refresh = () => fetch(counts.dataset.src, {credentials: 'same-origin'}).then(r => r.ok ? r.json() : null).then(s => {

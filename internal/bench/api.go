@@ -126,14 +126,27 @@ func API(ctx context.Context, o APIOptions) (*APIResult, error) {
 		store func() error
 		path  func() string
 	}{
-		{"queue, first page (firing, not closed, urgency)", func() error {
+		{"alert queue, first page (firing, not closed, urgency)", func() error {
 			_, err := alerts.Query(ctx, alert.Query{Status: alert.StatusFiring, NotClosed: true})
 			return err
-		}, func() string { return "/queue" }},
-		{"queue filtered by detector", func() error {
+		}, func() string { return "/alerts" }},
+		{"alert queue filtered by detector", func() error {
 			_, err := alerts.Query(ctx, alert.Query{Status: alert.StatusFiring, NotClosed: true, Detector: "tracking_reuse"})
 			return err
+		}, func() string { return "/alerts?detector=tracking_reuse" }},
+		{"queue of cases, first page (firing, not closed, urgency)", func() error {
+			_, err := alerts.Cases(ctx, alert.CaseQuery{Status: alert.StatusFiring, NotClosed: true})
+			return err
+		}, func() string { return "/queue" }},
+		{"queue of cases filtered by detector", func() error {
+			_, err := alerts.Cases(ctx, alert.CaseQuery{Status: alert.StatusFiring, NotClosed: true, Detector: "tracking_reuse"})
+			return err
 		}, func() string { return "/queue?detector=tracking_reuse" }},
+		{"case page", func() error {
+			a := pick()
+			_, err := reader.Case(ctx, alert.CaseID(a.Marketplace, a.OrderID, a.SellerID))
+			return err
+		}, func() string { a := pick(); return "/cases/" + alert.CaseID(a.Marketplace, a.OrderID, a.SellerID) }},
 		{"API alerts by seller (JSON)", func() error {
 			_, err := alerts.Query(ctx, alert.Query{SellerID: pick().SellerID})
 			return err

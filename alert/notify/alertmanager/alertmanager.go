@@ -35,6 +35,9 @@ type Notifier struct {
 	alertURL  func(alertID string) string
 	lifetime  time.Duration
 	maxAlerts int
+	// byCase (group_by: case) labels every alert with its case_id, so that a route
+	// with group_by: [case_id] makes one notification of a case's alerts.
+	byCase bool
 }
 
 // New returns a Notifier for the receiver r, whose URL is the Alertmanager's base URL
@@ -48,6 +51,7 @@ func New(r notify.ReceiverConfig, alertURL func(alertID string) string, client *
 		alertURL:  alertURL,
 		lifetime:  lifetimeResends * r.ResendInterval,
 		maxAlerts: r.MaxAlerts,
+		byCase:    r.GroupBy == notify.GroupByCase,
 	}
 	// A config that skipped Validate still gets the documented defaults rather than
 	// alerts that expire at once or a resend that never ends.
@@ -104,6 +108,14 @@ func (n *Notifier) Resend(ctx context.Context, alerts []alert.Alert, now time.Ti
 	return errors.Join(errs...)
 }
 
+// caseID is an alert's case_id label: "" (no label) unless the receiver groups by case.
+func (n *Notifier) caseID(a alert.Alert) string {
+	if !n.byCase {
+		return ""
+	}
+	return alert.CaseID(a.Marketplace, a.OrderID, a.SellerID)
+}
+
 // postableAlert is an alert as Alertmanager's v2 API takes it (models.PostableAlert).
 type postableAlert struct {
 	Labels       map[string]string `json:"labels"`
@@ -126,6 +138,7 @@ func (n *Notifier) postable(a alert.Alert, endsAt time.Time) postableAlert {
 		"order_id":        a.OrderID,
 		"tracking_number": a.TrackingNumber,
 		"recommendation":  string(a.Recommendation),
+		"case_id":         n.caseID(a),
 	} {
 		// Alertmanager drops empty label values on arrival; leaving them out ourselves
 		// keeps what we send and what it stores the same.

@@ -56,11 +56,30 @@ func New(r notify.ReceiverConfig, alertURL func(alertID string) string, client *
 
 // Notify posts the delivery's changes as one message.
 func (n *Notifier) Notify(ctx context.Context, d notify.Delivery) error {
-	body, err := json.Marshal(n.message(d.Changes))
+	m := n.message(d.Changes)
+	if c := d.Case; c != nil { // group_by: case: the case first
+		head := caseLine(*c)
+		m.Text = esc(head, 300) + "\n" + m.Text
+		if r := []rune(head); len(r) > 150 { // a header's plain text holds 150 characters
+			head = string(r[:149]) + "…"
+		}
+		m.Blocks = append([]block{{Type: "header", Text: &text{Type: "plain_text", Text: head}}}, m.Blocks...)
+	}
+	body, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encode message: %w", err)
 	}
 	return notify.Post(ctx, n.client, n.url, n.headers, body)
+}
+
+// caseLine says how a delivery changes its case: "Case opened: order o1 (2 alerts, 2
+// firing)".
+func caseLine(c notify.CaseChange) string {
+	what := "order " + c.OrderID
+	if c.OrderID == "" {
+		what = "seller " + c.SellerID
+	}
+	return fmt.Sprintf("Case %s: %s (%d alerts, %d firing)", c.Kind, what, c.Signals, c.Firing)
 }
 
 type message struct {

@@ -72,3 +72,19 @@ WHERE status = 'firing'
   AND {send_resolved:Bool} = {send_resolved:Bool}
 ORDER BY alert_id
 {{end}}
+
+-- The alerts of cases (cases, ids as alert.CaseID), for a receiver that groups by case:
+-- each one's current row (found without FINAL: an alert's case never changes; then read
+-- by id).
+{{define "case_members"}}
+SELECT alert_id, {{caseID}} AS case_id, status, first_detected_at, resolved_at FROM {{.DB}}.alerts FINAL
+WHERE alert_id IN (SELECT alert_id FROM {{.DB}}.alerts WHERE {{caseID}} IN {cases:Array(String)})
+{{end}}
+
+-- The logged changes of alerts (ids) up to a moment, oldest first (a change logged twice
+-- is one row here: the same id, kind and moment).
+{{define "member_changes"}}
+SELECT DISTINCT alert_id, kind, as_of FROM {{.DB}}.alert_changes
+WHERE alert_id IN {ids:Array(String)} AND as_of <= {until:DateTime64(3, 'UTC')}
+ORDER BY as_of
+{{end}}

@@ -28,7 +28,23 @@ const (
 	TypeFiring   = "alert.firing"   // a change of kind fired or refired
 	TypeResolved = "alert.resolved" // a change of kind resolved
 	TypeBatch    = "alert.batch"    // several changes (max_alerts > 1)
+	// A receiver that groups by case gets one of these per change of a case, with the
+	// changes of its alerts.
+	TypeCaseOpened   = "case.opened"
+	TypeCaseUpdated  = "case.updated"
+	TypeCaseResolved = "case.resolved"
 )
+
+// CasePayload is the body of a delivery to a receiver that groups by case: the case and
+// the changes of its alerts that changed it.
+type CasePayload struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      struct {
+		Case    notify.CaseChange `json:"case"`
+		Changes []Payload         `json:"changes"`
+	} `json:"data"`
+}
 
 // Payload is the body of a delivery of one change.
 type Payload struct {
@@ -75,16 +91,33 @@ func New(r notify.ReceiverConfig, client *http.Client) (*Notifier, error) {
 	return n, nil
 }
 
+// one is the payload of one change.
+func one(c alert.Change) Payload {
+	t := TypeFiring
+	if c.Kind == alert.ChangeResolved {
+		t = TypeResolved
+	}
+	return Payload{Type: t, Timestamp: c.AsOf.UTC(), Data: c}
+}
+
+// CaseBody renders the body of a delivery of a case's changes (group_by: case). It
+// depends only on the case and the changes, so every retry sends the same bytes.
+func CaseBody(cc notify.CaseChange, changes []alert.Change) ([]byte, error) {
+	var b CasePayload
+	b.Type = "case." + string(cc.Kind)
+	b.Data.Case = cc
+	for _, c := range changes {
+		b.Data.Changes = append(b.Data.Changes, one(c))
+		if c.AsOf.After(b.Timestamp) {
+			b.Timestamp = c.AsOf.UTC()
+		}
+	}
+	return json.Marshal(b)
+}
+
 // Body renders the body of a delivery. It depends only on the changes, so every retry
 // sends the same bytes.
 func Body(changes []alert.Change) ([]byte, error) {
-	one := func(c alert.Change) Payload {
-		t := TypeFiring
-		if c.Kind == alert.ChangeResolved {
-			t = TypeResolved
-		}
-		return Payload{Type: t, Timestamp: c.AsOf.UTC(), Data: c}
-	}
 	if len(changes) == 1 {
 		return json.Marshal(one(changes[0]))
 	}
@@ -115,6 +148,9 @@ func Sign(keys [][]byte, id string, ts time.Time, body []byte) string {
 // Notify posts the delivery, signed.
 func (n *Notifier) Notify(ctx context.Context, d notify.Delivery) error {
 	body, err := Body(d.Changes)
+	if d.Case != nil {
+		body, err = CaseBody(*d.Case, d.Changes)
+	}
 	if err != nil {
 		return fmt.Errorf("encode delivery: %w", err)
 	}

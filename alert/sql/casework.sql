@@ -1,0 +1,181 @@
+-- The cases of casework.go: every alert of one order (or, for an alert without an order,
+-- of one seller) is one case. Cases are computed from the alerts and their actions, not
+-- stored: a case action is recorded on each alert of the case (alert_actions, one
+-- action_id on every row), so an alert's own case and the per-detector precision read
+-- the same rows as before.
+
+-- An alert row's case id: the first 16 bytes of the SHA-256 of "order", the marketplace
+-- and the order id (NUL-separated), in hex; for an alert without an order, of "seller",
+-- the marketplace and the seller id. alert.CaseID computes the same in Go.
+{{define "case_id"}}lower(hex(substring(SHA256(if(order_id != '', concat('order', '\0', marketplace, '\0', order_id),
+    concat('seller', '\0', marketplace, '\0', seller_id))), 1, 16))){{end}}
+
+-- Each acted-on alert's case state, with the moments of its latest assign and close and
+-- the ids of its actions (a case action has one id on every alert of the case).
+{{define "alert_case_acts"}}SELECT alert_id,
+    multiIf(argMaxIf(action, at, action IN ('acknowledge', 'close', 'reopen')) = 'acknowledge', 'acknowledged',
+            argMaxIf(action, at, action IN ('acknowledge', 'close', 'reopen')) = 'close', 'closed', 'open') AS case_state,
+    argMaxIf(assignee, at, action = 'assign') AS assignee, maxIf(at, action = 'assign') AS assigned_at,
+    argMaxIf(outcome, at, action = 'close') AS outcome, maxIf(at, action = 'close') AS closed_at,
+    groupArray(action_id) AS action_ids
+FROM {{.DB}}.alert_actions FINAL
+GROUP BY alert_id{{end}}
+
+-- A case's key: the columns an alert's case is grouped by (marketplace, order id, and
+-- the seller id for an alert without an order); case_id_k is the case id of a key
+-- (k_market, k_order, k_seller), the same as case_id of its alerts.
+{{define "case_key"}}marketplace, order_id, if(order_id = '', seller_id, ''){{end}}
+{{define "case_id_k"}}lower(hex(substring(SHA256(if(k_order != '', concat('order', '\0', k_market, '\0', k_order),
+    concat('seller', '\0', k_market, '\0', k_seller))), 1, 16))){{end}}
+
+-- The key of the case whose id is {id:String} (no row: no such case).
+{{define "case_key_of"}}
+SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id, '') AS k_seller FROM {{.DB}}.alerts
+WHERE {{template "case_id"}} = {id:String} LIMIT 1
+{{end}}
+
+-- The filters of a query of cases on its alerts (Narrow): the cases that have an alert
+-- matching the filters set (Key: the case of key_market, key_order, key_seller;
+-- Ring: that case and those that carry one of its numbers; Keys: the cases of the keys
+-- km, ko, ks (arrays, one case each); Marketplace, ...;
+-- LinkedTo: an alert carrying a number of the case of that key). The cases' identity
+-- columns never change, so the narrowing reads alerts without FINAL, and names the
+-- alerts by id: the latest rows (FINAL) are then read through the primary key.
+{{define "case_narrow"}}
+    {{- if .Narrow}}
+    WHERE alert_id IN (SELECT alert_id FROM {{.DB}}.alerts WHERE ({{template "case_key"}}) IN (SELECT {{template "case_key"}} FROM {{.DB}}.alerts WHERE 1
+        {{- if .Key}} AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}{{end}}
+        {{- if .Ring}} AND ((marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String})
+            OR tracking_number IN (SELECT tracking_number FROM {{.DB}}.alerts WHERE tracking_number != ''
+                AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String})){{end}}
+        {{- if .Keys}} AND ({{template "case_key"}}) IN (SELECT t.1, t.2, t.3 FROM (SELECT arrayJoin(arrayZip({km:Array(String)}, {ko:Array(String)}, {ks:Array(String)})) AS t)){{end}}
+        {{- if .Marketplace}} AND marketplace = {marketplace:String}{{end}}
+        {{- if .SellerID}} AND seller_id = {seller_id:String}{{end}}
+        {{- if .BuyerID}} AND buyer_id = {buyer_id:String}{{end}}
+        {{- if .OrderID}} AND order_id = {order_id:String}{{end}}
+        {{- if .TrackingNumber}} AND tracking_number = {tracking_number:String}{{end}}
+        {{- if .LinkedTo}} AND tracking_number IN (SELECT tracking_number FROM {{.DB}}.alerts WHERE tracking_number != ''
+            AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}){{end}}))
+    {{- end}}
+{{- end}}
+
+-- Each case's state from its alerts' actions (c: alert_case_acts joined to each alert
+-- a): closed when every alert is closed, acknowledged when every one is acknowledged or
+-- closed, open otherwise (a new alert reopens a closed case).
+{{define "case_state"}}multiIf(countIf(ifNull(c.case_state, 'open') = 'closed') = count(), 'closed',
+            countIf(ifNull(c.case_state, 'open') IN ('acknowledged', 'closed')) = count(), 'acknowledged', 'open'){{end}}
+
+-- A case's strongest alert's severity and recommendation: the firing ones first (all,
+-- once none fires), then severity, then the recommendation's strength, the rank of its
+-- place in {recs:Array(String)} (weakest first).
+{{define "strongest"}}(a.status = 'firing', indexOf(['low', 'medium', 'high', 'critical'], a.severity), indexOf({recs:Array(String)}, a.recommendation)){{end}}
+
+-- A page of cases matching a CaseQuery: their keys and sort keys only (the page's cases
+-- are read in full after, by key: case_rows), ties broken by the key (the case id, a
+-- hash, is computed for the page's cases only). Each filter adds what it needs of the
+-- case's alerts; rendered with caseQueryData, like query_keys. Linked needs rings: the
+-- number of other cases sharing each tracking number that more than one case carries.
+{{define "case_keys"}}
+{{- if .Linked}}
+WITH (SELECT CAST((groupArray(tn), groupArray(others)), 'Map(String, UInt64)') FROM (
+        SELECT tracking_number AS tn, uniqExact({{template "case_key"}}) - 1 AS others FROM {{.DB}}.alerts
+        WHERE tracking_number != '' GROUP BY tn HAVING others > 0)) AS rings
+{{- end}}
+SELECT k_market, k_order, k_seller,
+    toInt64(toUnixTimestamp64Milli(ifNull(protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
+    toString(ifNull(amount, toDecimal64(0, 4))) AS k_amount, toInt64(toUnixTimestamp64Milli(last_detected_at)) AS k_recency
+FROM (
+    SELECT k_market, k_order, k_seller, countIf(a.status = 'firing') AS firing,
+        if(firing > 0, minIf(a.protection_ends_at, a.status = 'firing'), min(a.protection_ends_at)) AS protection_ends_at,
+        max(a.amount) AS amount, max(a.last_detected_at) AS last_detected_at
+        {{- if or .DetectedFrom .DetectedTo}}, min(a.first_detected_at) AS opened_at{{end}},
+        {{template "case_state"}} AS case_state
+        {{- if .Detector}}, countIf(a.detector = {detector:String}) AS with_detector{{end}}
+        {{- if .Severity}}, argMax(a.severity, {{template "strongest"}}) AS severity{{end}}
+        {{- if .Recommendation}}, argMax(a.recommendation, {{template "strongest"}}) AS recommendation{{end}}
+        {{- if .MinSignals}}, count() AS signals{{end}}
+        {{- if .Linked}}, toUInt64(arraySum(arrayMap(n -> rings[n], groupUniqArrayIf(a.tracking_number, a.tracking_number != '')))) AS linked{{end}}
+    FROM (SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id, '') AS k_seller, alert_id, status, protection_ends_at,
+            amount, last_detected_at{{if or .DetectedFrom .DetectedTo}}, first_detected_at{{end}}{{if .Detector}}, detector{{end}}{{if or .Severity .Recommendation}}, severity, recommendation{{end}}
+            {{- if .Linked}}, tracking_number{{end}}
+        FROM {{template "current_alerts" .}}
+        {{- template "case_narrow" .}}) AS a
+    LEFT JOIN (SELECT alert_id, multiIf(argMaxIf(action, at, action IN ('acknowledge', 'close', 'reopen')) = 'acknowledge', 'acknowledged',
+            argMaxIf(action, at, action IN ('acknowledge', 'close', 'reopen')) = 'close', 'closed', 'open') AS case_state
+        FROM {{.DB}}.alert_actions FINAL GROUP BY alert_id) AS c ON c.alert_id = a.alert_id
+    GROUP BY k_market, k_order, k_seller
+    SETTINGS join_use_nulls = 1
+)
+WHERE 1
+{{- if .Status}} AND if(firing > 0, 'firing', 'resolved') = {status:String}{{end}}
+{{- if .NotClosed}} AND case_state != 'closed'{{end}}
+{{- if .Case}} AND case_state = {case:String}{{end}}
+{{- if .Detector}} AND with_detector > 0{{end}}
+{{- if .Severity}} AND severity = {severity:String}{{end}}
+{{- if .Recommendation}} AND recommendation = {recommendation:String}{{end}}
+{{- if .MinSignals}} AND signals >= {min_signals:UInt64}{{end}}
+{{- if .Linked}} AND linked > 0{{end}}
+{{- if .DetectedFrom}} AND opened_at >= {detected_from:DateTime64(3, 'UTC')}{{end}}
+{{- if .DetectedTo}} AND opened_at < {detected_to:DateTime64(3, 'UTC')}{{end}}
+{{- if .ProtectionFrom}} AND protection_ends_at >= {protection_from:DateTime64(3, 'UTC')}{{end}}
+{{- if .ProtectionTo}} AND protection_ends_at < {protection_to:DateTime64(3, 'UTC')}{{end}}
+{{- if .Cursor}}{{if eq .Sort "recency"}} AND (k_recency < {ck:Int64} OR (k_recency = {ck:Int64} AND (k_market, k_order, k_seller) > ({cm:String}, {co:String}, {cs:String})))
+{{- else}} AND (k_urgency > {ck:Int64} OR (k_urgency = {ck:Int64} AND (toDecimal64(k_amount, 4) < toDecimal64({ca:String}, 4)
+    OR (k_amount = {ca:String} AND (k_market, k_order, k_seller) > ({cm:String}, {co:String}, {cs:String})))))
+{{- end}}{{end}}
+ORDER BY {{if eq .Sort "recency"}}k_recency DESC{{else}}k_urgency ASC, toDecimal64(k_amount, 4) DESC{{end}}, k_market, k_order, k_seller
+LIMIT {limit:UInt32}
+{{end}}
+
+-- The cases of a page (Narrow and Keys, or Key) in full, with their case state and
+-- actions (alert_case_acts).
+{{define "case_rows"}}
+SELECT {{template "case_id_k"}} AS case_id, k_market AS marketplace, k_order AS order_id, any(a.seller_id) AS seller_id, any(a.buyer_id) AS buyer_id,
+    arraySort(groupUniqArrayIf(a.tracking_number, a.tracking_number != '')) AS tracking_numbers,
+    arraySort(groupUniqArray(a.detector)) AS detectors, count() AS signals, countIf(a.status = 'firing') AS firing,
+    if(firing > 0, 'firing', 'resolved') AS status,
+    argMax(a.severity, {{template "strongest"}}) AS severity, argMax(a.recommendation, {{template "strongest"}}) AS recommendation,
+    min(a.first_detected_at) AS opened_at, max(a.last_detected_at) AS last_detected_at,
+    if(firing = 0, max(a.resolved_at), NULL) AS resolved_at,
+    if(firing > 0, minIf(a.protection_ends_at, a.status = 'firing'), min(a.protection_ends_at)) AS protection_ends_at, max(a.amount) AS amount,
+    {{template "case_state"}} AS case_state,
+    argMax(ifNull(c.assignee, ''), ifNull(c.assigned_at, toDateTime64(0, 3, 'UTC'))) AS assignee,
+    if(case_state = 'closed', argMax(ifNull(c.outcome, ''), ifNull(c.closed_at, toDateTime64(0, 3, 'UTC'))), '') AS outcome,
+    toUInt64(length(arrayDistinct(arrayFlatten(groupArray(ifNull(c.action_ids, [])))))) AS actions
+FROM (SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id, '') AS k_seller, alert_id, seller_id, buyer_id,
+        tracking_number, detector, status, severity, recommendation, first_detected_at, last_detected_at, resolved_at, protection_ends_at, amount
+    FROM {{template "current_alerts" .}}
+    {{- template "case_narrow" .}}) AS a
+LEFT JOIN ({{template "alert_case_acts" .}}) AS c ON c.alert_id = a.alert_id
+GROUP BY k_market, k_order, k_seller
+SETTINGS join_use_nulls = 1
+{{end}}
+
+-- How many cases carry each of the tracking numbers {tns:Array(String)}.
+{{define "case_links"}}
+SELECT tracking_number AS tn, uniqExact({{template "case_key"}}) AS cases FROM {{.DB}}.alerts
+WHERE tracking_number IN {tns:Array(String)} GROUP BY tn
+{{end}}
+
+-- The alerts of one case (its key) in full.
+{{define "case_alerts"}}
+SELECT {{template "alert_columns"}} FROM {{template "current_alerts" .}}
+WHERE alert_id IN (SELECT alert_id FROM {{.DB}}.alerts
+    WHERE marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String})
+ORDER BY status = 'firing' DESC, indexOf(['low', 'medium', 'high', 'critical'], severity) DESC, indexOf({recs:Array(String)}, recommendation) DESC, detector, alert_id
+{{end}}
+
+-- A case's actions: one row per case action (one action_id on every alert it was
+-- recorded on), and an action on one alert alone, oldest first.
+{{define "case_history"}}
+SELECT action_id, any(x.alert_id) AS alert_id, any(x.action) AS action, any(x.actor) AS actor, any(x.assignee) AS assignee,
+    any(x.outcome) AS outcome, any(x.comment) AS comment, min(x.at) AS at
+FROM (SELECT * FROM {{.DB}}.alert_actions FINAL WHERE alert_id IN {ids:Array(String)}) AS x
+GROUP BY action_id ORDER BY at, action_id
+{{end}}
+
+-- Records one case action on each of the case's alerts (ids), under one action id.
+{{define "case_act_all"}}
+INSERT INTO {{.DB}}.alert_actions (action_id, alert_id, action, actor, assignee, outcome, comment, at)
+SELECT {id:String}, arrayJoin({ids:Array(String)}), {action:String}, {actor:String}, {assignee:String}, {outcome:String}, {comment:String}, {at:DateTime64(3, 'UTC')}
+{{end}}
