@@ -117,7 +117,13 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := r.Config.Validate(); err != nil {
+	return r.run(ctx, o, r.Config, set, []string{o.ID()})
+}
+
+// run evaluates set with cfg at every step of o and records the findings under ids: one
+// backtest id, or for a varied set one per value, in the order of its values.
+func (r *Runner) run(ctx context.Context, o Options, cfg detect.Config, set *detect.Set, ids []string) (Result, error) {
+	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
 	log := r.Logger
@@ -126,13 +132,15 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 	}
 	start := time.Now()
 	steps := o.Steps()
-	res := Result{ID: o.ID(), Steps: len(steps), StepSeconds: make([]float64, len(steps))}
-	if err := r.Conn.Exec(ctx, statements.In(r.Database, "clear"), clickhouse.Named("id", res.ID)); err != nil {
-		return res, fmt.Errorf("clear an earlier backtest's history: %w", err)
-	}
+	res := Result{ID: ids[0], Steps: len(steps), StepSeconds: make([]float64, len(steps))}
 	detectors := set.Names()
-	if err := r.record(ctx, res.ID, o, detectors, len(steps), 0, start); err != nil {
-		return res, err
+	for _, id := range ids {
+		if err := r.Conn.Exec(ctx, statements.In(r.Database, "clear"), clickhouse.Named("id", id)); err != nil {
+			return res, fmt.Errorf("clear an earlier backtest's history: %w", err)
+		}
+		if err := r.record(ctx, id, o, detectors, len(steps), 0, start); err != nil {
+			return res, err
+		}
 	}
 	parallel := o.Parallel
 	if o.Notify {
@@ -153,7 +161,7 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 			defer wg.Done()
 			for i := range jobs {
 				t0 := time.Now()
-				n, err := r.step(stepCtx, set, res.ID, steps[i], o.Notify)
+				n, err := r.step(stepCtx, set, cfg, ids, steps[i], o.Notify)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("step as of %s: %w", steps[i].Format(time.RFC3339), err)
@@ -183,8 +191,10 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 	if firstErr == nil && ctx.Err() != nil {
 		firstErr = ctx.Err()
 	}
-	if err := r.record(context.WithoutCancel(ctx), res.ID, o, detectors, len(steps), done, start); err != nil && firstErr == nil {
-		firstErr = err
+	for _, id := range ids {
+		if err := r.record(context.WithoutCancel(ctx), id, o, detectors, len(steps), done, start); err != nil && firstErr == nil {
+			firstErr = err
+		}
 	}
 	log.Info("backtest done", "backtest_id", res.ID, "steps", done, "of", len(steps), "findings", res.Findings, "seconds", res.Took.Seconds())
 	return res, firstErr
@@ -197,7 +207,9 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 // count is the rows the insert wrote, as the server reports them: counting the step's
 // rows afterwards read the whole backtest's history again (as_of is not a prefix of its
 // key). With notify, the step is also recorded as alerts (alert.Store), after the copy.
-func (r *Runner) step(ctx context.Context, set *detect.Set, id string, asOf time.Time, notify bool) (uint64, error) {
+// A varied set's findings go to the backtest id of their value (ids, in the order of
+// the set's values).
+func (r *Runner) step(ctx context.Context, set *detect.Set, cfg detect.Config, ids []string, asOf time.Time, notify bool) (uint64, error) {
 	session, err := r.Session(ctx)
 	if err != nil {
 		return 0, err
@@ -205,7 +217,11 @@ func (r *Runner) step(ctx context.Context, set *detect.Set, id string, asOf time
 	defer session.Close()
 	var wrote atomic.Uint64
 	consumers := []detect.Consumer{func(ctx context.Context, f *detect.Findings) error {
-		q, err := statements.Render("step", f.Data(r.Database))
+		block, id := "step", any(ids[0])
+		if set.Varied() {
+			block, id = "vary_step", variantIDs(set, ids)
+		}
+		q, err := statements.Render(block, f.Data(r.Database))
 		if err != nil {
 			return err
 		}
@@ -219,7 +235,7 @@ func (r *Runner) step(ctx context.Context, set *detect.Set, id string, asOf time
 		var res alert.Result
 		consumers = append(consumers, alert.NewStore(r.Conn, r.Database).Consumer(&res))
 	}
-	_, err = set.Evaluate(ctx, session, r.Config, asOf, detect.Plain, consumers...)
+	_, err = set.Evaluate(ctx, session, cfg, asOf, detect.Plain, consumers...)
 	return wrote.Load(), err
 }
 
