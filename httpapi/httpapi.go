@@ -118,6 +118,8 @@ type Server struct {
 	// webhooks: inbound provider webhooks are mounted (MountWebhooks); their paths
 	// authenticate with the provider's signature, not with a token
 	webhooks atomic.Bool
+	// comparisons: the latest backtest comparison on the overview (MountComparisons)
+	comparisons atomic.Pointer[Comparisons]
 	ln       net.Listener
 	srv      *http.Server
 	logger   *slog.Logger
