@@ -1,7 +1,9 @@
 // Package backtest evaluates the detectors as of every step of a past period over the
 // stored history, keeps each step's findings in alert_history (apart from the live
 // alerts), and reports per detector how many alerts each step raised and how early the
-// first alert came for orders that ended in a dispute, a refund or a cancellation.
+// first alert came for orders that ended in a dispute, a refund or a cancellation. A
+// comparison (Runner.Vary) does so for several values of one detector setting over the
+// same steps, sharing each step's run among them where the setting allows.
 package backtest
 
 import (
