@@ -118,11 +118,12 @@ type Server struct {
 	// webhooks: inbound provider webhooks are mounted (MountWebhooks); their paths
 	// authenticate with the provider's signature, not with a token
 	webhooks atomic.Bool
-	// comparisons: the latest backtest comparison on the overview (MountComparisons)
-	comparisons atomic.Pointer[Comparisons]
 	ln       net.Listener
 	srv      *http.Server
 	logger   *slog.Logger
+
+	// comparisons: the latest backtest comparison on the overview (MountComparisons)
+	comparisons atomic.Pointer[Comparisons]
 }
 
 // New builds the server with /healthz running checks and /metrics serving gatherer.
