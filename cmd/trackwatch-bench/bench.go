@@ -389,6 +389,7 @@ func benchBacktest(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.IntVar(&o.Parallel, "parallel", 2, "steps evaluated at once")
 	fs.StringVar(&o.Vary, "vary", "", "also time backtest --vary of these values (e.g. detect.stalled_days=5,7,10) beside a backtest of the detectors the setting changes")
 	fs.BoolVar(&o.SkipAll, "skip-all", false, "leave out the one-step baseline and the backtest of every detector (with --vary)")
+	fs.BoolVar(&o.VaryFirst, "vary-first", false, "time the comparison before its baseline (to alternate the order between runs)")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}

@@ -28,7 +28,10 @@ type BacktestOptions struct {
 	// changes with its configured value (the baseline it shares work against).
 	Vary string
 	// SkipAll leaves out the one-step baseline and the backtest of every detector.
-	SkipAll    bool
+	SkipAll bool
+	// VaryFirst times the comparison before its baseline (alternating the order between
+	// runs on a machine whose load changes).
+	VaryFirst  bool
 	ClickHouse devstack.ClickHouseConfig
 	Logger     *slog.Logger
 	Progress   func(string)
@@ -152,21 +155,36 @@ func Backtest(ctx context.Context, o BacktestOptions) (*BacktestResult, error) {
 	res.VaryValues, res.VaryShared = len(v.Values), detect.Shared(v.Key)
 	affected := steps
 	affected.Detectors = res.VaryDetectors
-	purge()
-	progress(fmt.Sprintf("baseline: a backtest of %s (the detectors detect.%s changes), %d steps", strings.Join(res.VaryDetectors, ", "), v.Key, o.Steps))
-	one, err := r.Run(ctx, affected)
-	if err != nil {
-		return nil, err
+	baseline := func() error {
+		purge()
+		progress(fmt.Sprintf("baseline: a backtest of %s (the detectors detect.%s changes), %d steps", strings.Join(res.VaryDetectors, ", "), v.Key, o.Steps))
+		one, err := r.Run(ctx, affected)
+		if err != nil {
+			return err
+		}
+		res.AffectedSeconds, res.AffectedFindings, res.AffectedStepSeconds = one.Took.Seconds(), one.Findings, one.StepSeconds
+		res.AffectedPeakMiB = peakRSSMiB(ch.Pid())
+		return nil
 	}
-	res.AffectedSeconds, res.AffectedFindings, res.AffectedStepSeconds = one.Took.Seconds(), one.Findings, one.StepSeconds
-	res.AffectedPeakMiB = peakRSSMiB(ch.Pid())
-	purge()
-	progress(fmt.Sprintf("backtest --vary %s, %d steps", o.Vary, o.Steps))
-	_, vres, err := r.Vary(ctx, steps, v)
-	if err != nil {
-		return nil, err
+	compare := func() error {
+		purge()
+		progress(fmt.Sprintf("backtest --vary %s, %d steps", o.Vary, o.Steps))
+		_, vres, err := r.Vary(ctx, steps, v)
+		if err != nil {
+			return err
+		}
+		res.VarySeconds, res.VaryFindings, res.VarySteps = vres.Took.Seconds(), vres.Findings, vres.StepSeconds
+		res.VaryPeakMiB = peakRSSMiB(ch.Pid())
+		return nil
 	}
-	res.VarySeconds, res.VaryFindings, res.VarySteps = vres.Took.Seconds(), vres.Findings, vres.StepSeconds
-	res.VaryPeakMiB = peakRSSMiB(ch.Pid())
+	order := []func() error{baseline, compare}
+	if o.VaryFirst {
+		order = []func() error{compare, baseline}
+	}
+	for _, f := range order {
+		if err := f(); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
