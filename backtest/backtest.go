@@ -1,7 +1,9 @@
 // Package backtest evaluates the detectors as of every step of a past period over the
 // stored history, keeps each step's findings in alert_history (apart from the live
 // alerts), and reports per detector how many alerts each step raised and how early the
-// first alert came for orders that ended in a dispute, a refund or a cancellation.
+// first alert came for orders that ended in a dispute, a refund or a cancellation. A
+// comparison (Runner.Vary) does so for several values of one detector setting over the
+// same steps, sharing each step's run among them where the setting allows.
 package backtest
 
 import (
@@ -120,18 +122,29 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 	if err := o.Validate(); err != nil {
 		return Result{}, err
 	}
-	db := r.Database
-	if len(r.Nodes) > 0 {
-		if o.Notify {
-			return Result{}, errors.New("--notify: not supported on a cluster (the steps' alerts would be recorded on one shard's node, out of the scheduled runs' order)")
-		}
-		db = r.NodeDatabase
+	if len(r.Nodes) > 0 && o.Notify {
+		return Result{}, errors.New("--notify: not supported on a cluster (the steps' alerts would be recorded on one shard's node, out of the scheduled runs' order)")
 	}
-	set, err := detect.NewSet(db, o.Detectors...)
+	set, err := detect.NewSet(r.evalDatabase(), o.Detectors...)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := r.Config.Validate(); err != nil {
+	return r.run(ctx, o, r.Config, set, []string{o.ID()})
+}
+
+// evalDatabase is the database a step's detector run evaluates: Database, or on a
+// cluster each node's NodeDatabase.
+func (r *Runner) evalDatabase() string {
+	if len(r.Nodes) > 0 {
+		return r.NodeDatabase
+	}
+	return r.Database
+}
+
+// run evaluates set with cfg at every step of o and records the findings under ids: one
+// backtest id, or for a varied set one per value, in the order of its values.
+func (r *Runner) run(ctx context.Context, o Options, cfg detect.Config, set *detect.Set, ids []string) (Result, error) {
+	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
 	log := r.Logger
@@ -140,13 +153,15 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 	}
 	start := time.Now()
 	steps := o.Steps()
-	res := Result{ID: o.ID(), Steps: len(steps), StepSeconds: make([]float64, len(steps))}
-	if err := r.clear(ctx, res.ID); err != nil {
-		return res, fmt.Errorf("clear an earlier backtest's history: %w", err)
-	}
+	res := Result{ID: ids[0], Steps: len(steps), StepSeconds: make([]float64, len(steps))}
 	detectors := set.Names()
-	if err := r.record(ctx, res.ID, o, detectors, len(steps), 0, start); err != nil {
-		return res, err
+	for _, id := range ids {
+		if err := r.clear(ctx, id); err != nil {
+			return res, fmt.Errorf("clear an earlier backtest's history: %w", err)
+		}
+		if err := r.record(ctx, id, o, detectors, len(steps), 0, start); err != nil {
+			return res, err
+		}
 	}
 	parallel := o.Parallel
 	if o.Notify {
@@ -167,7 +182,7 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 			defer wg.Done()
 			for i := range jobs {
 				t0 := time.Now()
-				n, err := r.step(stepCtx, set, res.ID, steps[i], o.Notify)
+				n, err := r.step(stepCtx, set, cfg, ids, steps[i], o.Notify)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("step as of %s: %w", steps[i].Format(time.RFC3339), err)
@@ -197,8 +212,10 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 	if firstErr == nil && ctx.Err() != nil {
 		firstErr = ctx.Err()
 	}
-	if err := r.record(context.WithoutCancel(ctx), res.ID, o, detectors, len(steps), done, start); err != nil && firstErr == nil {
-		firstErr = err
+	for _, id := range ids {
+		if err := r.record(context.WithoutCancel(ctx), id, o, detectors, len(steps), done, start); err != nil && firstErr == nil {
+			firstErr = err
+		}
 	}
 	log.Info("backtest done", "backtest_id", res.ID, "steps", done, "of", len(steps), "findings", res.Findings, "seconds", res.Took.Seconds())
 	return res, firstErr
@@ -211,18 +228,20 @@ func (r *Runner) Run(ctx context.Context, o Options) (Result, error) {
 // count is the rows the insert wrote, as the server reports them: counting the step's
 // rows afterwards read the whole backtest's history again (as_of is not a prefix of its
 // key). With notify, the step is also recorded as alerts (alert.Store), after the copy.
-func (r *Runner) step(ctx context.Context, set *detect.Set, id string, asOf time.Time, notify bool) (uint64, error) {
+// A varied set's findings go to the backtest id of their value (ids, in the order of
+// the set's values).
+func (r *Runner) step(ctx context.Context, set *detect.Set, cfg detect.Config, ids []string, asOf time.Time, notify bool) (uint64, error) {
 	if len(r.Nodes) == 0 {
-		return r.stepOn(ctx, r.Session, r.Database, r.Config, set, id, asOf, notify)
+		return r.stepOn(ctx, r.Session, r.Database, cfg, set, ids, asOf, notify)
 	}
 	var n uint64
 	for _, node := range r.Nodes {
 		if node.Replica > 0 { // each shard once
 			continue
 		}
-		cfg := r.Config
-		cfg.Shard = node.Shard
-		k, err := r.stepOn(ctx, node.Open, r.NodeDatabase, cfg, set, id, asOf, false)
+		c := cfg
+		c.Shard = node.Shard
+		k, err := r.stepOn(ctx, node.Open, r.NodeDatabase, c, set, ids, asOf, false)
 		if err != nil {
 			return n, fmt.Errorf("node %s: %w", node.Name, err)
 		}
@@ -252,7 +271,7 @@ func (r *Runner) clear(ctx context.Context, id string) error {
 }
 
 // stepOn is step on a session that open opens, in database db.
-func (r *Runner) stepOn(ctx context.Context, open func(context.Context) (driver.Conn, error), db string, cfg detect.Config, set *detect.Set, id string, asOf time.Time, notify bool) (uint64, error) {
+func (r *Runner) stepOn(ctx context.Context, open func(context.Context) (driver.Conn, error), db string, cfg detect.Config, set *detect.Set, ids []string, asOf time.Time, notify bool) (uint64, error) {
 	session, err := open(ctx)
 	if err != nil {
 		return 0, err
@@ -260,7 +279,11 @@ func (r *Runner) stepOn(ctx context.Context, open func(context.Context) (driver.
 	defer session.Close()
 	var wrote atomic.Uint64
 	consumers := []detect.Consumer{func(ctx context.Context, f *detect.Findings) error {
-		q, err := statements.Render("step", f.Data(db))
+		block, id := "step", any(ids[0])
+		if set.Varied() {
+			block, id = "vary_step", variantIDs(set, ids)
+		}
+		q, err := statements.Render(block, f.Data(db))
 		if err != nil {
 			return err
 		}

@@ -62,6 +62,9 @@ func (e Evaluation) String() string {
 func (s *Set) Evaluate(ctx context.Context, session driver.Conn, cfg Config, asOf time.Time, mode Mode, consumers ...Consumer) (Evaluation, error) {
 	var r *run
 	var err error
+	if mode == Scheduled && s.vary != nil {
+		return Evaluation{}, fmt.Errorf("detect %s: a varied set (detect.%s) evaluates plain runs only", strings.Join(s.names, ", "), s.vary.Key)
+	}
 	if mode == Scheduled {
 		r, err = s.prepareScheduled(ctx, session, cfg, asOf)
 	} else {

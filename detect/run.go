@@ -57,9 +57,10 @@ type Set struct {
 	data           setData              // what the SQL files were rendered with
 	only           sync.Map             // table -> stage 3 for its rows (findingsOf)
 	eventDetectors []string
-	subsets        sync.Map // detectors found (comma-joined) -> *findingsSQL, for scoped runs
-	sellers        bool     // seller_valid_tracking_rate: a stage of its own (sellers.go)
-	sellersOnly    bool     // no detector of orders: no order state, no candidates
+	subsets        sync.Map   // detectors found (comma-joined) -> *findingsSQL, for scoped runs
+	sellers        bool       // seller_valid_tracking_rate: a stage of its own (sellers.go)
+	sellersOnly    bool       // no detector of orders: no order state, no candidates
+	vary           *Variation // NewVariedSet; nil for one variant
 }
 
 // findingsSQL is stage 3 for the findings of some of a set's detectors only: a scoped
@@ -147,16 +148,22 @@ type setData struct {
 	OrderSummary           string
 	OrderJourney           string
 	Mode, FlaggedRows      string // findings.sql
-	Dodged                 string // cancel_dodged's condition, for every order (candidates.sql)
-	Journeyless            bool   // no order has a journey: orders.sql leaves it out
-	SellerRows             string // findings.sql: the sellers stage's findings, "" without it
+	// Vary: a varied set (NewVariedSet): every order's row once per variant, with the
+	// variant's value in column vary_value, through the detectors' columns, flags and
+	// texts (candidates.sql, findings.sql)
+	Vary        bool
+	Dodged      string // cancel_dodged's condition, for every order (candidates.sql)
+	Journeyless bool   // no order has a journey: orders.sql leaves it out
+	SellerRows  string // findings.sql: the sellers stage's findings, "" without it
 	// a scoped run's tables (findScope)
 	ScopeNumbers, ScopeOrderMonths, ScopeCarrierMonths string
 }
 
 // NewSet returns the detectors called names (all of them when names is empty) for
 // database db, in the order of Names.
-func NewSet(db string, names ...string) (*Set, error) {
+func NewSet(db string, names ...string) (*Set, error) { return newSet(db, nil, names) }
+
+func newSet(db string, vary *Variation, names []string) (*Set, error) {
 	if len(names) == 0 {
 		names = Names
 	}
@@ -165,18 +172,25 @@ func NewSet(db string, names ...string) (*Set, error) {
 			return nil, fmt.Errorf("unknown detector %q (detectors: %s)", n, strings.Join(Names, ", "))
 		}
 	}
-	s := &Set{db: db}
+	s := &Set{db: db, vary: vary}
+	varyKey := ""
+	if vary != nil {
+		varyKey = vary.Key
+	}
 	var parts []part
 	for _, n := range Names { // the canonical order, whatever order names came in
 		if !slices.Contains(names, n) {
 			continue
 		}
 		if n == SellerValidTrackingRate { // a stage of its own, no part of the candidates
+			if vary != nil {
+				return nil, fmt.Errorf("%s: a detector of sellers cannot be varied", n)
+			}
 			s.names = append(s.names, n)
 			s.sellers = true
 			continue
 		}
-		p, err := loadPart(n)
+		p, err := loadPart(n, varyKey)
 		if err != nil {
 			return nil, err
 		}
@@ -190,8 +204,8 @@ func NewSet(db string, names ...string) (*Set, error) {
 	flagged := statements.Text("flagged", sqlfile.Data{"Candidates": candidatesTable})
 	data := setData{DB: "`" + db + "`", Orders: ordersTable, Candidates: flagged, Detectors: parts,
 		ScopeNumbers: scopeNumbers, ScopeOrderMonths: scopeOrderMonths, ScopeCarrierMonths: scopeCarrierMonths,
-		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages}
-	dodged, err := parseSQL("cancel_dodged.sql")
+		Reuse: slices.Contains(s.names, "tracking_reuse"), Langs: ReasonLanguages, Vary: vary != nil}
+	dodged, err := parseVaried("cancel_dodged.sql", varyKey)
 	if err != nil {
 		return nil, err
 	}
@@ -317,9 +331,10 @@ func (s *Set) findingsOf(table string) (string, error) {
 // Names returns the detectors in the set.
 func (s *Set) Names() []string { return slices.Clone(s.names) }
 
-// loadPart reads a detector's file: named blocks of SQL expressions.
-func loadPart(name string) (part, error) {
-	t, err := parseSQL(name + ".sql")
+// loadPart reads a detector's file: named blocks of SQL expressions; threshold vary
+// (or "") as parseVaried.
+func loadPart(name, vary string) (part, error) {
+	t, err := parseVaried(name+".sql", vary)
 	if err != nil {
 		return part{}, err
 	}
@@ -376,7 +391,7 @@ func threshold(name, carrier, marketplace string) string {
 }
 
 func thresholdData(name, carrier, marketplace string) sqlfile.Data {
-	return sqlfile.Data{"Name": name, "Carrier": carrier, "Marketplace": marketplace}
+	return sqlfile.Data{"Name": name, "Carrier": carrier, "Marketplace": marketplace, "Global": ""}
 }
 
 // fragmentData is what the fragments are rendered with.
@@ -408,8 +423,22 @@ func summaryEventsWhere(summaries bool, db string, scoped bool) string {
 
 // parseSQL parses one of the detectors' SQL files (sql/*.sql) with the shared fragments
 // as template functions.
-func parseSQL(file string) (*sqlfile.Set, error) {
-	set, err := sqlfile.Parse(sqlFiles, "sql/"+file, template.FuncMap{"th": threshold,
+func parseSQL(file string) (*sqlfile.Set, error) { return parseVaried(file, "") }
+
+// parseVaried is parseSQL where threshold vary (a key of thresholds, or "") reads its
+// global value from the column vary_value, the row's variant's (NewVariedSet).
+func parseVaried(file, vary string) (*sqlfile.Set, error) {
+	th := threshold
+	if vary != "" {
+		th = func(name, carrier, marketplace string) string {
+			d := thresholdData(name, carrier, marketplace)
+			if name == vary {
+				d["Global"] = varyColumn
+			}
+			return statements.Text("th", d)
+		}
+	}
+	set, err := sqlfile.Parse(sqlFiles, "sql/"+file, template.FuncMap{"th": th,
 		"carrier_history": fragment("carrier_history"), "window_start": fragment("window_start"),
 		"window_start_min": fragment("window_start_min"), "shard": shard,
 		"carrier_month_states": schemas.CarrierMonthStates, "summary_events_where": summaryEventsWhere,
@@ -486,8 +515,16 @@ func scopedCandidatesContext(ctx context.Context) context.Context {
 }
 
 func (s *Set) args(cfg Config, asOf time.Time) []any {
-	return append(cfg.params(), clickhouse.Named("as_of", asOf.UTC()), clickhouse.Named("detectors", s.names),
+	out := append(cfg.params(), clickhouse.Named("as_of", asOf.UTC()), clickhouse.Named("detectors", s.names),
 		clickhouse.Named("event_detectors", s.eventDetectors))
+	if s.vary != nil {
+		values := make([]uint16, len(s.vary.Values))
+		for i, v := range s.vary.Values {
+			values[i] = uint16(v)
+		}
+		out = append(out, clickhouse.Named("vary_values", values))
+	}
+	return out
 }
 
 // ErrSessionLost is wrapped around an error of a run whose connection to ClickHouse was

@@ -121,6 +121,9 @@ type Server struct {
 	ln       net.Listener
 	srv      *http.Server
 	logger   *slog.Logger
+
+	// comparisons: the latest backtest comparison on the overview (MountComparisons)
+	comparisons atomic.Pointer[Comparisons]
 }
 
 // New builds the server with /healthz running checks and /metrics serving gatherer.

@@ -83,7 +83,13 @@ var pages = func() map[string]*template.Template {
 // JavaScript.
 func (s *Server) MountUI(alerts Alerts, reader Lookup, gatherer prometheus.Gatherer, now func() time.Time) {
 	u := &ui{api: &api{alerts: alerts, lookup: reader, now: now, log: s.logger}, gatherer: gatherer, tokens: func() []hashedToken { return *s.tokens.Load() },
-		numbers: func() *trackingnumber.Checker { return s.numbers.Load() }}
+		numbers: func() *trackingnumber.Checker { return s.numbers.Load() },
+		comparisons: func() Comparisons {
+			if c := s.comparisons.Load(); c != nil {
+				return *c
+			}
+			return nil
+		}}
 	static, _ := fs.Sub(staticFiles, "static")
 	s.Mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/queue", http.StatusFound) })
@@ -107,6 +113,8 @@ type ui struct {
 	api      *api
 	gatherer prometheus.Gatherer
 	tokens   func() []hashedToken // the current ones: a reload replaces them
+	// comparisons reads the latest backtest comparison (nil until MountComparisons)
+	comparisons func() Comparisons
 }
 
 // render writes a page; data gets the layout's fields (who, counts).
@@ -354,7 +362,7 @@ func (u *ui) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.render(w, r, "overview", map[string]any{"Title": "Overview", "Stats": st, "Counts": st, "Chart": stackedChart(days, detect.Names, counts),
-		"Metrics": u.metrics(), "Journey": journey})
+		"Metrics": u.metrics(), "Journey": journey, "Comparison": u.comparison(r.Context())})
 }
 
 // metric is one figure from /metrics, for the overview.

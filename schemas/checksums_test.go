@@ -24,6 +24,7 @@ var releasedChecksums = map[string]string{
 	"0015_number_checks.sql":          "07215aa43a6e3a6b49478f43abd58ffb21e85319e833dd56ce3c70d7b94727c0",
 	"0016_order_journey.sql":          "610e2fc60cd74bfc069bb2caf4e4f552e8d8082ce027ea2b1417f9a632d8554e",
 	"0017_provider_status.sql":        "869e7ea5a17d7de3df06eed009296c24412f2bf4aacaab9de9e2bd803fdeda55",
+	"0018_backtest_comparisons.sql":   "f53edcb9c036a306b2ab52b0b7b614ab31cac22196e4b3b14c5703972e038f1a",
 }
 
 func TestReleasedMigrationsKeepTheirChecksums(t *testing.T) {

@@ -73,6 +73,8 @@ var placements = map[string]Placement{
 	"backfill_files":      Everywhere,
 	"backtests":           Everywhere,
 	"schema_migrations":   Everywhere,
+	// comparisons of a setting's values (backtest --vary), as the backtests
+	"backtest_comparisons": Everywhere,
 
 	"alerts":             PerNode,
 	"alert_changes":      PerNode,

@@ -150,7 +150,7 @@ func TestMigrateTwiceCreatesTablesOnce(t *testing.T) {
 	for _, tb := range tables {
 		names = append(names, tb.Name)
 	}
-	if got, want := strings.Join(names, ","), "alert_actions,alert_changes,alert_history,alert_runs,alerts,backfill_files,backtests,carrier_months,carrier_months_mv,dead_letter_replays,dead_letters,detect_changes,detect_changes_order_mv,detect_changes_tracking_mv,detect_checkpoints,detect_next_checks,detect_ticks,notify_attempts,notify_claims,notify_receivers,number_check_runs,number_checks,number_checks_mv,order_events,order_months,order_months_mv,order_numbers,order_numbers_mv,schema_migrations,tracking_events"; got != want {
+	if got, want := strings.Join(names, ","), "alert_actions,alert_changes,alert_history,alert_runs,alerts,backfill_files,backtest_comparisons,backtests,carrier_months,carrier_months_mv,dead_letter_replays,dead_letters,detect_changes,detect_changes_order_mv,detect_changes_tracking_mv,detect_checkpoints,detect_next_checks,detect_ticks,notify_attempts,notify_claims,notify_receivers,number_check_runs,number_checks,number_checks_mv,order_events,order_months,order_months_mv,order_numbers,order_numbers_mv,schema_migrations,tracking_events"; got != want {
 		t.Fatalf("tables = %s, want %s", got, want)
 	}
 	var recorded uint64

@@ -210,6 +210,9 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	if !strings.Contains(overview, "Refunds by payment method") || !strings.Contains(overview, "Disputes that stall") {
 		t.Errorf("the overview lacks the journey's figures:\n%s", overview)
 	}
+	if !strings.Contains(overview, "No comparison yet") { // the service reads backtest_comparisons for the overview
+		t.Errorf("the overview lacks the thresholds compared (none yet):\n%s", overview)
+	}
 	var d lookup.Detail
 	getJSON(t, base+"/api/v1/alerts/"+target.AlertID, &d)
 	if d.Case.State != alert.CaseAcknowledged || len(d.Actions) != 1 || d.Actions[0].Actor != "local" {

@@ -18,6 +18,7 @@ import (
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/alert/notify"
 	"github.com/trackwatch/trackwatch/alert/notify/integrations"
+	"github.com/trackwatch/trackwatch/backtest"
 	"github.com/trackwatch/trackwatch/config"
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/feeds"
@@ -222,6 +223,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		api.MountAPI(alerts, lookups, opts.Now)
 		api.MountNumbers(numbers)
+		api.MountComparisons(backtest.Comparisons{Conn: conn, Database: cfg.ClickHouse.Database})
 		api.MountUI(alerts, lookups, opts.Registry, opts.Now)
 		if len(cfg.Ingest.Webhooks) > 0 {
 			h, closeProducer, err := Webhooks(cfg, stack.Brokers, conn, opts.Registry, logger.With("component", "webhooks"))

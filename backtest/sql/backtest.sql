@@ -11,6 +11,14 @@ FROM (
 {{.Drafts}}
 ){{end}}
 
+-- A varied set's step (backtest --vary): each finding into the history of its value's
+-- variant ({bt_id} maps each value to its backtest id).
+{{define "vary_step"}}INSERT INTO {{.DB}}.alert_history (backtest_id, as_of, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason)
+SELECT {bt_id:Map(UInt16, String)}[vary_value], {as_of:DateTime64(3, 'UTC')}, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason
+FROM (
+{{.Drafts}}
+){{end}}
+
 {{define "record"}}INSERT INTO {{.DB}}.backtests (backtest_id, from_date, to_date, step_seconds, detectors, steps, steps_done, started_at, updated_at)
 SELECT {id:String}, {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}, {step:UInt32}, {detectors:Array(String)}, {steps:UInt32}, {done:UInt32},
     {started:DateTime64(3, 'UTC')}, now64(3){{end}}
@@ -47,3 +55,27 @@ FROM per_step AS p LEFT JOIN lead AS l ON l.detector = p.detector
 GROUP BY p.detector ORDER BY p.detector{{end}}
 
 {{define "first_alerts"}}SELECT detector, order_id, min(as_of) AS first_at, argMin(protection_ends_at, as_of) AS protection_ends_at FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String} GROUP BY detector, order_id ORDER BY detector, order_id{{end}}
+
+-- Per detector, the orders a backtest flagged whose live alert from the same detector
+-- an analyst closed as confirmed fake or as a false positive ({{.Cases}}: the alerts'
+-- cases, alert.CaseSQL).
+{{define "outcomes"}}SELECT h.detector AS detector,
+    uniqExactIf(h.order_id, c.outcome = 'confirmed_fake') AS confirmed_fake,
+    uniqExactIf(h.order_id, c.outcome = 'false_positive') AS false_positive
+FROM (SELECT DISTINCT detector, order_id FROM {{.DB}}.alert_history WHERE backtest_id = {id:String}) AS h
+INNER JOIN (SELECT alert_id, detector, order_id FROM {{.DB}}.alerts FINAL) AS a ON a.detector = h.detector AND a.order_id = h.order_id
+INNER JOIN ({{.Cases}}) AS c ON c.alert_id = a.alert_id
+WHERE c.case_state = 'closed' AND c.outcome IN ('confirmed_fake', 'false_positive')
+GROUP BY h.detector ORDER BY h.detector{{end}}
+
+-- A comparison (backtest --vary), one row per value and detector.
+{{define "keep_comparison"}}INSERT INTO {{.DB}}.backtest_comparisons (comparison_id, created_at, setting, value, detector, backtest_id, from_date, to_date,
+    step_seconds, steps, shared, min_per_step, median_per_step, max_per_step, orders, ended_badly, median_lead_days, p10_lead_days,
+    after_protection, later_dispute_or_refund, confirmed_fake, false_positive){{end}}
+
+-- The latest comparison kept.
+{{define "last_comparison"}}SELECT comparison_id, created_at, setting, value, detector, backtest_id, from_date, to_date, step_seconds, steps, shared,
+    min_per_step, median_per_step, max_per_step, orders, ended_badly, median_lead_days, p10_lead_days, after_protection, later_dispute_or_refund, confirmed_fake, false_positive
+FROM {{.DB}}.backtest_comparisons FINAL
+WHERE comparison_id = (SELECT argMax(comparison_id, created_at) FROM {{.DB}}.backtest_comparisons)
+ORDER BY value, detector{{end}}

@@ -401,11 +401,23 @@ func benchBacktest(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.IntVar(&o.Events, "events", 10_000_000, "tracking events generated (orders are a tenth)")
 	fs.IntVar(&o.Steps, "steps", 60, "daily steps")
 	fs.IntVar(&o.Parallel, "parallel", 2, "steps evaluated at once")
+	fs.StringVar(&o.Vary, "vary", "", "also time backtest --vary of these values (e.g. detect.stalled_days=5,7,10) beside a backtest of the detectors the setting changes")
+	fs.BoolVar(&o.SkipAll, "skip-all", false, "leave out the one-step baseline and the backtest of every detector (with --vary)")
+	fs.BoolVar(&o.VaryFirst, "vary-first", false, "time the comparison before its baseline (to alternate the order between runs)")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
 	if o.Events < 1000 || o.Steps < 1 || o.Parallel < 1 {
 		fmt.Fprintln(env.stderr, "trackwatch-bench backtest: --events must be at least 1000, --steps and --parallel at least 1")
+		return exitUsage
+	}
+	if o.Vary != "" {
+		if err := bench.CheckVary(o.Vary); err != nil {
+			fmt.Fprintf(env.stderr, "trackwatch-bench backtest: %v\n", err)
+			return exitUsage
+		}
+	} else if o.SkipAll {
+		fmt.Fprintln(env.stderr, "trackwatch-bench backtest: --skip-all leaves nothing to time without --vary")
 		return exitUsage
 	}
 	cfg, logger, progress, ok := benchEnv(env, cf)
@@ -418,18 +430,42 @@ func benchBacktest(ctx context.Context, env *cmdEnv, args []string) int {
 		logger.Error("bench failed", "err", err)
 		return exitFailure
 	}
-	steps := slices.Clone(res.StepSeconds)
-	slices.Sort(steps)
 	fmt.Fprintf(env.stdout, "trackwatch bench backtest: %d CPUs, %s; %d tracking events, %d orders (generated in %.1fs)\n\n",
 		runtime.NumCPU(), runtime.Version(), res.Events, res.Orders, res.LoadSeconds)
 	fmt.Fprintln(env.stdout, "| measurement | seconds |")
 	fmt.Fprintln(env.stdout, "|---|---:|")
-	fmt.Fprintf(env.stdout, "| one step alone (baseline: all detectors as of the last day, findings into alert_history) | %.2f |\n", res.OneStepSeconds)
-	fmt.Fprintf(env.stdout, "| %d steps one after another at that cost (estimate) | %.1f |\n", res.Steps, res.OneStepSeconds*float64(res.Steps))
-	fmt.Fprintf(env.stdout, "| backtest, %d daily steps, %d at once | %.1f |\n", res.Steps, res.Parallel, res.Seconds)
-	fmt.Fprintf(env.stdout, "| per step (wall time / steps) | %.2f |\n", res.Seconds/float64(res.Steps))
-	fmt.Fprintf(env.stdout, "| a step's evaluation: fastest / median / slowest | %.2f / %.2f / %.2f |\n", steps[0], steps[len(steps)/2], steps[len(steps)-1])
-	fmt.Fprintf(env.stdout, "\n%d findings recorded; ClickHouse peak RSS during the backtest %.0f MiB\n", res.Findings, res.PeakClickHouseMiB)
+	spread := func(s []float64) string {
+		s = slices.Clone(s)
+		slices.Sort(s)
+		if len(s) == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f / %.2f / %.2f", s[0], s[len(s)/2], s[len(s)-1])
+	}
+	if !o.SkipAll {
+		fmt.Fprintf(env.stdout, "| one step alone (baseline: all detectors as of the last day, findings into alert_history) | %.2f |\n", res.OneStepSeconds)
+		fmt.Fprintf(env.stdout, "| %d steps one after another at that cost (estimate) | %.1f |\n", res.Steps, res.OneStepSeconds*float64(res.Steps))
+		fmt.Fprintf(env.stdout, "| backtest, %d daily steps, %d at once | %.1f |\n", res.Steps, res.Parallel, res.Seconds)
+		fmt.Fprintf(env.stdout, "| per step (wall time / steps) | %.2f |\n", res.Seconds/float64(res.Steps))
+		fmt.Fprintf(env.stdout, "| a step's evaluation: fastest / median / slowest | %s |\n", spread(res.StepSeconds))
+	}
+	if o.Vary != "" {
+		fmt.Fprintf(env.stdout, "| backtest of %s (the detectors the setting changes), %d steps | %.1f |\n", strings.Join(res.VaryDetectors, ", "), res.Steps, res.AffectedSeconds)
+		fmt.Fprintf(env.stdout, "| its steps' evaluation: fastest / median / slowest | %s |\n", spread(res.AffectedStepSeconds))
+		fmt.Fprintf(env.stdout, "| backtest --vary %s (%d values, shared run per step: %v), %d steps | %.1f |\n", o.Vary, res.VaryValues, res.VaryShared, res.Steps, res.VarySeconds)
+		fmt.Fprintf(env.stdout, "| its steps' evaluation: fastest / median / slowest | %s |\n", spread(res.VarySteps))
+		fmt.Fprintf(env.stdout, "| --vary / one backtest of the same detectors | %.2f |\n", res.VarySeconds/res.AffectedSeconds)
+		if !o.SkipAll {
+			fmt.Fprintf(env.stdout, "| --vary / one backtest of every detector | %.2f |\n", res.VarySeconds/res.Seconds)
+		}
+	}
+	if !o.SkipAll {
+		fmt.Fprintf(env.stdout, "\n%d findings recorded; ClickHouse peak RSS during the backtest %.0f MiB\n", res.Findings, res.PeakClickHouseMiB)
+	}
+	if o.Vary != "" {
+		fmt.Fprintf(env.stdout, "\n--vary: %d findings recorded (the same detectors alone: %d); ClickHouse peak RSS %.0f MiB (the same detectors alone: %.0f MiB)\n",
+			res.VaryFindings, res.AffectedFindings, res.VaryPeakMiB, res.AffectedPeakMiB)
+	}
 	return exitOK
 }
 

@@ -59,7 +59,7 @@ const usage = `Usage: trackwatch-bench ingest [flags]
        trackwatch-bench notify [--changes 10000] [--runs 50] [--per-run 10] [--concurrency 4]
        trackwatch-bench api [--events 10000000] [--requests 200]
        trackwatch-bench backfill [--events 1000000] [--batch-rows 20000]
-       trackwatch-bench backtest [--events 10000000] [--steps 60] [--parallel 2]
+       trackwatch-bench backtest [--events 10000000] [--steps 60] [--parallel 2] [--vary detect.stalled_days=5,7,10] [--skip-all] [--vary-first]
        trackwatch-bench detect --shards 2 [--events 1000000,10000000]
        trackwatch-bench soak [--load 5m] [--orders 10] [--instances 3] [--shards 2] [--replicas 2] [--stop-replica N]
        trackwatch-bench webhooks [--requests 50000] [--concurrency 64] [--latency-seconds 20]
@@ -82,7 +82,10 @@ plain ingest of them (the reference). Everything runs in this process against it
 embedded Kafka and ClickHouse.
 
 backtest generates the detector benchmark's data and times a backtest of --steps daily
-steps ending at the data's as-of moment, beside one step alone (the baseline).
+steps ending at the data's as-of moment, beside one step alone (the baseline). With
+--vary it then times a backtest of the detectors the setting changes (the baseline) and
+backtest --vary of the values over the same steps (--skip-all: only these two;
+--vary-first: the comparison first).
 
 api loads the detector benchmark's data, records every detector's alerts, and times the
 workspace: the queue (first page, and filtered), an alert page, a seller page and an

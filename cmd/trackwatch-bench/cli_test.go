@@ -36,6 +36,8 @@ func TestUsageAndFlagErrors(t *testing.T) {
 		{"api: too few requests", []string{"api", "--requests", "1"}, nil, exitUsage, []string{"api: --events must be at least 10000 and --requests at least 10"}},
 		{"backfill: too few events", []string{"backfill", "--events", "1"}, nil, exitUsage, []string{"backfill: --events must be at least 1000"}},
 		{"backtest: no steps", []string{"backtest", "--steps", "0"}, nil, exitUsage, []string{"backtest: --events must be at least 1000, --steps and --parallel at least 1"}},
+		{"backtest: a --vary setting that is no detector setting", []string{"backtest", "--vary", "detect.stalled=5,7"}, nil, exitUsage, []string{"backtest: --vary: detect.stalled is not a numeric detector setting"}},
+		{"backtest: --skip-all without --vary", []string{"backtest", "--skip-all"}, nil, exitUsage, []string{"--skip-all leaves nothing to time without --vary"}},
 		{"a bad --set stops it before anything runs", []string{"backtest", "--events", "1000", "--set", "log.level=loud"}, nil, exitUsage, []string{"trackwatch-bench: ", "log.level"}},
 		{"a bad environment variable too", []string{"notify"}, []string{"TRACKWATCH_LOG_LEVEL=loud"}, exitUsage, []string{"log.level"}},
 		{"a config file that is not there", []string{"detect", "--config", "does-not-exist.yaml"}, nil, exitUsage, []string{"does-not-exist.yaml"}},

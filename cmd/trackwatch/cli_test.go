@@ -51,6 +51,10 @@ func TestCLIExitCodesAndMessages(t *testing.T) {
 		{"backfill kafka needs --since", []string{"backfill", "kafka"}, nil, exitUsage, "", "--since"},
 		{"backtest needs --from", []string{"backtest", "--to", "2026-10-01"}, nil, exitUsage, "", "--from: required"},
 		{"backtest names a bad date", []string{"backtest", "--from", "yesterday", "--to", "2026-10-01"}, nil, exitUsage, "", `"yesterday" is neither a date`},
+		{"backtest --vary names a setting that is not a numeric detector setting", []string{"backtest", "--from", "2026-10-01", "--to", "2026-10-02", "--vary", "detect.stalled_dayz=5,7"}, nil, exitUsage, "", "detect.stalled_dayz is not a numeric detector setting"},
+		{"backtest --vary names a value that is not a number", []string{"backtest", "--from", "2026-10-01", "--to", "2026-10-02", "--vary", "detect.stalled_days=5,a week"}, nil, exitUsage, "", `detect.stalled_days: "a week" is not a whole number`},
+		{"backtest --vary compares one setting at a time", []string{"backtest", "--from", "2026-10-01", "--to", "2026-10-02", "--vary", "detect.stalled_days=5,7", "--vary", "detect.silent_days=20,30"}, nil, exitUsage, "", "--vary is given 2 times: compare one setting at a time"},
+		{"backtest --vary never notifies", []string{"backtest", "--from", "2026-10-01", "--to", "2026-10-02", "--vary", "detect.stalled_days=5,7", "--notify"}, nil, exitUsage, "", "--notify with --vary"},
 		{"backtest names a bad detector", []string{"backtest", "--from", "2026-10-01", "--to", "2026-10-02", "--detector", "psychic"}, nil, exitUsage, "", `--detector "psychic"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,11 +8,15 @@
 -- (.Tracked) also keeps, for each order with one, the next moment its findings can change
 -- by time alone (a row with detector '~next'), and a scoped run (.Scoped) evaluates only
 -- the orders on the numbers of its scope (the others on those numbers are there for
--- tracking_reuse to compare with).
+-- tracking_reuse to compare with). A varied set (.Vary) evaluates its detectors once per
+-- variant over one join: each row is repeated per value and tagged with it (vary_value).
 SELECT detector, * EXCEPT ({{journey_names}})
 FROM
 (
-    SELECT *,
+    SELECT *,{{if .Vary}}
+        -- a varied set: the row once per variant, with the variant's value of the
+        -- threshold varied, which the detectors' expressions read (fragments.sql, th)
+        vary_value,{{end}}
         -- a shipment declared to dodge a cancellation (cancel_dodged.sql), kept for every
         -- order whatever the set: it lifts the severity of the order's other findings
         {{.Dodged}} AS cancel_dodged{{range .Detectors}}{{with .Columns}},
@@ -82,7 +86,8 @@ FROM
             GROUP BY a.order_id
         ) AS r ON r.order_id = o.order_id
         {{- end}}
-    )
+    ){{if .Vary}}
+    ARRAY JOIN {vary_values:Array(UInt16)} AS vary_value{{end}}
 )
 ARRAY JOIN arrayFilter(d -> d != '', [
     {{- range $i, $d := .Detectors}}{{if $i}},{{end}}

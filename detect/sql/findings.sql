@@ -5,6 +5,7 @@
 -- changes whenever the number's events in the window change (timeline_key), for a
 -- recorder to tell which alerts changed at a fraction of the cost; "only", the findings
 -- whose (detector, order, number) are rows of a table (Findings.Data's FindingsOf), with timelines.
+-- A varied set's findings also carry the value of their variant (vary_value).
 SELECT
     detector, order_id, tracking_number, seller_id, buyer_id, marketplace,
     -- a shipment declared to dodge a cancellation lifts the order's other findings a level
@@ -21,6 +22,9 @@ SELECT
         '') AS evidence,
     ends_at AS protection_ends_at,
     amount
+    {{- if .Vary}},
+    vary_value
+    {{- end}}
     {{- if eq .Mode "draft"}},
     timeline_key
     {{- end}}

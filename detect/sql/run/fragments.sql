@@ -3,7 +3,11 @@
 
 -- th: a threshold for a row: its carrier's value, else its marketplace's, else the
 -- global one. .Name is the threshold, .Carrier and .Marketplace the row's columns.
-{{define "th"}}if(empty({{"{"}}{{.Name}}_by_carrier:Map(String, UInt16)}) AND empty({{"{"}}{{.Name}}_by_marketplace:Map(String, UInt16)}), {{"{"}}{{.Name}}:UInt16}, multiIf(mapContains({{"{"}}{{.Name}}_by_carrier:Map(String, UInt16)}, {{.Carrier}}), {{"{"}}{{.Name}}_by_carrier:Map(String, UInt16)}[{{.Carrier}}], mapContains({{"{"}}{{.Name}}_by_marketplace:Map(String, UInt16)}, {{.Marketplace}}), {{"{"}}{{.Name}}_by_marketplace:Map(String, UInt16)}[{{.Marketplace}}], {{"{"}}{{.Name}}:UInt16})){{end}}
+{{define "th"}}if(empty({{"{"}}{{.Name}}_by_carrier:Map(String, UInt16)}) AND empty({{"{"}}{{.Name}}_by_marketplace:Map(String, UInt16)}), {{template "th_global" .}}, multiIf(mapContains({{"{"}}{{.Name}}_by_carrier:Map(String, UInt16)}, {{.Carrier}}), {{"{"}}{{.Name}}_by_carrier:Map(String, UInt16)}[{{.Carrier}}], mapContains({{"{"}}{{.Name}}_by_marketplace:Map(String, UInt16)}, {{.Marketplace}}), {{"{"}}{{.Name}}_by_marketplace:Map(String, UInt16)}[{{.Marketplace}}], {{template "th_global" .}})){{end}}
+-- th_global: the global value of a threshold: its parameter, or, for the threshold a
+-- varied set varies (NewVariedSet), the row's variant's value (.Global, the column
+-- vary_value).
+{{define "th_global"}}{{if .Global}}{{.Global}}{{else}}{{"{"}}{{.Name}}:UInt16}{{end}}{{end}}
 
 -- window_start: the start of the recycle window of a row's carrier.
 {{define "window_start"}}({as_of:DateTime64(3, 'UTC')} - toIntervalMonth({{template "th" .RecycleMonths}})){{end}}

@@ -1,0 +1,172 @@
+package detect
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// varyColumn is the column of a varied set's rows that holds the row's variant's value
+// (candidates.sql, findings.sql).
+const varyColumn = "vary_value"
+
+// Variation is several values of one numeric setting, evaluated together by a varied set
+// (NewVariedSet): a backtest comparing thresholds (backtest --vary).
+type Variation struct {
+	// Key is the setting, as in the detect section of the configuration (stalled_days).
+	Key string
+	// Values are the values compared, each 1..3650.
+	Values []int
+}
+
+// VariableSettings are the numeric settings a backtest can vary: every threshold
+// (default_protection_days, stalled_days, ...) and silent_days_express.
+func VariableSettings() []string {
+	out := make([]string, 0, len(thresholds)+1)
+	for _, t := range thresholds {
+		out = append(out, t.key)
+	}
+	return append(out, "silent_days_express")
+}
+
+// stageSettings are the thresholds the stages before the detectors read (the order
+// state's protection, the carrier summary's recycle window): a variant of them changes
+// every row a run joins, so their variants cannot share a run.
+var stageSettings = []string{"default_protection_days", "recycle_months"}
+
+// Shared reports whether the values of setting key can be evaluated in one run (a varied
+// set): it is a threshold the detectors' own expressions read, not one the stages
+// before them read (default_protection_days, recycle_months) nor silent_days_express
+// (a plain parameter). Other settings are compared by a run per value.
+func Shared(key string) bool {
+	return !slices.Contains(stageSettings, key) && slices.ContainsFunc(thresholds, func(t thresholdDef) bool { return t.key == key })
+}
+
+// Validate checks the variation, naming the setting (as detect.KEY) and the value at
+// fault.
+func (v Variation) Validate() error {
+	if !slices.Contains(VariableSettings(), v.Key) {
+		return fmt.Errorf("detect.%s is not a numeric detector setting (one of: %s)", v.Key, strings.Join(VariableSettings(), ", "))
+	}
+	if len(v.Values) < 2 || len(v.Values) > 8 {
+		return fmt.Errorf("detect.%s: %d values; compare 2 to 8", v.Key, len(v.Values))
+	}
+	for i, x := range v.Values {
+		if x < 1 || x > 3650 {
+			return fmt.Errorf("detect.%s: %d is out of range 1..3650", v.Key, x)
+		}
+		if slices.Contains(v.Values[:i], x) {
+			return fmt.Errorf("detect.%s: %d is given twice", v.Key, x)
+		}
+	}
+	return nil
+}
+
+// With returns c with setting key (a VariableSettings name) set to value.
+func (c Config) With(key string, value int) (Config, error) {
+	if key == "silent_days_express" {
+		c.SilentDaysExpress = value
+		return c, nil
+	}
+	for _, t := range thresholds {
+		if t.key == key {
+			*t.global(&c) = value
+			return c, nil
+		}
+	}
+	return c, fmt.Errorf("detect.%s is not a numeric detector setting (one of: %s)", key, strings.Join(VariableSettings(), ", "))
+}
+
+// Affected returns the detectors among names (all of them when empty), in the order of
+// Names, whose findings setting key can change: those whose SQL reads it, and every
+// detector for a setting the stages before them read (Shared is false for those).
+// cancel_dodged's condition also lifts the severity of an order's other findings; a
+// severity is not what a comparison compares, so that alone does not count.
+func Affected(key string, names ...string) ([]string, error) {
+	if !slices.Contains(VariableSettings(), key) {
+		return nil, fmt.Errorf("detect.%s is not a numeric detector setting (one of: %s)", key, strings.Join(VariableSettings(), ", "))
+	}
+	if len(names) == 0 {
+		names = Names
+	}
+	var out []string
+	for _, n := range Names {
+		if !slices.Contains(names, n) {
+			continue
+		}
+		if slices.Contains(stageSettings, key) {
+			out = append(out, n)
+			continue
+		}
+		p, err := loadPart(n, key)
+		if err != nil {
+			return nil, err
+		}
+		marker := varyColumn
+		if !Shared(key) {
+			marker = "{" + key + ":" // a plain parameter (silent_days_express)
+		}
+		texts := []string{p.Columns, p.Flag, p.Severity, p.Recommendation, p.Evidence}
+		for _, r := range p.Reasons {
+			texts = append(texts, r)
+		}
+		if n == "cancel_dodged" { // its flag is the condition computed for every order
+			dodged, err := parseVaried("cancel_dodged.sql", key)
+			if err != nil {
+				return nil, err
+			}
+			d, err := dodged.Render("dodged", nil)
+			if err != nil {
+				return nil, err
+			}
+			texts = append(texts, d)
+		}
+		if slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(s, marker) }) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// NewVariedSet returns the detectors called names for database db as NewSet does,
+// evaluated once per value of v in one run: the order state, the carrier summaries and
+// the join of the two are computed once, and each order's joined row is repeated per
+// value (column vary_value) through the detectors' columns, flags and texts. Every
+// finding then carries vary_value (Findings.Data's {{.Findings}} and {{.Drafts}}); a
+// variant's findings are those a run with cfg.With(v.Key, value) makes. v.Key must be
+// Shared. A varied set evaluates Plain only.
+func NewVariedSet(db string, v Variation, names ...string) (*Set, error) {
+	if err := v.Validate(); err != nil {
+		return nil, err
+	}
+	if !Shared(v.Key) {
+		return nil, fmt.Errorf("detect.%s is read before the detectors (or is a plain parameter): its values cannot share a run", v.Key)
+	}
+	v.Values = slices.Clone(v.Values)
+	return newSet(db, &v, names)
+}
+
+// Varied reports whether the set is a varied set (NewVariedSet).
+func (s *Set) Varied() bool { return s.vary != nil }
+
+// Variation returns the variation of a varied set (NewVariedSet), and false for a set
+// of one variant.
+func (s *Set) Variation() (Variation, bool) {
+	if s.vary == nil {
+		return Variation{}, false
+	}
+	return Variation{Key: s.vary.Key, Values: slices.Clone(s.vary.Values)}, true
+}
+
+// Value returns setting key's value in c (0 for unset: see WithDefaults).
+func (c Config) Value(key string) (int, error) {
+	if key == "silent_days_express" {
+		return c.SilentDaysExpress, nil
+	}
+	for _, t := range thresholds {
+		if t.key == key {
+			return *t.global(&c), nil
+		}
+	}
+	return 0, fmt.Errorf("detect.%s is not a numeric detector setting (one of: %s)", key, strings.Join(VariableSettings(), ", "))
+}
