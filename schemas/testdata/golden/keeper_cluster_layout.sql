@@ -595,6 +595,35 @@ ALTER TABLE `tw_local`.tracking_events ON CLUSTER `prod_cluster`
     ADD COLUMN IF NOT EXISTS provider LowCardinality(String) DEFAULT '' COMMENT 'the aggregator that sent the event (aftership, 17track, ...), or empty' AFTER status_given,
     ADD COLUMN IF NOT EXISTS provider_status LowCardinality(String) DEFAULT '' COMMENT 'the provider''s reading as status/detail, or empty' AFTER provider;
 
+-- 0018_backtest_comparisons.sql
+CREATE TABLE IF NOT EXISTS `tw_local`.backtest_comparisons ON CLUSTER `prod_cluster`
+(
+    comparison_id     String,
+    created_at        DateTime64(3, 'UTC'),
+    setting           LowCardinality(String),
+    value             UInt32,
+    detector          LowCardinality(String),
+    backtest_id       String,
+    from_date         DateTime64(3, 'UTC'),
+    to_date           DateTime64(3, 'UTC'),
+    step_seconds      UInt32,
+    steps             UInt32,
+    shared            Bool COMMENT 'the values were evaluated in one run per step (else one run per value)',
+    min_per_step      UInt64,
+    median_per_step   Float64,
+    max_per_step      UInt64,
+    orders            UInt64,
+    ended_badly       UInt64,
+    median_lead_days  Nullable(Float64),
+    p10_lead_days     Nullable(Float64),
+    after_protection  UInt64,
+    later_dispute_or_refund UInt64,
+    confirmed_fake    UInt64,
+    false_positive    UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{uuid}/all', '{shard}-{replica}', created_at)
+ORDER BY (comparison_id, setting, value, detector);
+
 -- the cluster-facing tables
 CREATE DATABASE IF NOT EXISTS `tw` ON CLUSTER `prod_cluster`;
 
@@ -615,6 +644,9 @@ ENGINE = Distributed('prod_cluster', 'tw_local', 'alerts');
 
 CREATE TABLE IF NOT EXISTS `tw`.`backfill_files` ON CLUSTER `prod_cluster` AS `tw_local`.`backfill_files`
 ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'backfill_files');
+
+CREATE TABLE IF NOT EXISTS `tw`.`backtest_comparisons` ON CLUSTER `prod_cluster` AS `tw_local`.`backtest_comparisons`
+ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'backtest_comparisons');
 
 CREATE TABLE IF NOT EXISTS `tw`.`backtests` ON CLUSTER `prod_cluster` AS `tw_local`.`backtests`
 ENGINE = Distributed('prod_cluster_everywhere', 'tw_local', 'backtests');
