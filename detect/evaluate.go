@@ -115,7 +115,7 @@ func (s *Set) foundSubset(ctx context.Context, r *run) (*findingsSQL, error) {
 		return nil, fmt.Errorf("detectors found: %w", SessionLost(err))
 	}
 	slices.SortFunc(found, func(a, b string) int { return cmp.Compare(slices.Index(s.names, a), slices.Index(s.names, b)) })
-	f, err := s.findingsFor(found)
+	f, err := s.findingsFor(found, s.sellers && r.scope.sellers)
 	s.stage("detectors found", start)
 	return f, err
 }

@@ -91,9 +91,10 @@ func (f *findingsSQL) findingsOf(table string) (string, error) {
 }
 
 // findingsFor is stage 3 for the findings of the detectors named (some of the set's,
-// in the order of Names): rendered once per combination.
-func (s *Set) findingsFor(detectors []string) (*findingsSQL, error) {
-	key := strings.Join(detectors, ",")
+// in the order of Names), with the sellers stage's findings when sellers: rendered once
+// per combination.
+func (s *Set) findingsFor(detectors []string, sellers bool) (*findingsSQL, error) {
+	key := fmt.Sprint(strings.Join(detectors, ","), "|", sellers)
 	if f, ok := s.subsets.Load(key); ok {
 		return f.(*findingsSQL), nil
 	}
@@ -113,7 +114,7 @@ func (s *Set) findingsFor(detectors []string) (*findingsSQL, error) {
 		into *string
 	}{{"all", &f.all}, {"draft", &f.draft}} {
 		f.data.Mode, f.data.FlaggedRows, f.data.SellerRows = v.mode, s.data.Candidates, ""
-		if s.sellers {
+		if sellers {
 			f.data.SellerRows = sellerRows("")
 		}
 		if *v.into, err = renderFile("findings.sql", f.data); err != nil {

@@ -65,6 +65,9 @@ func (s *Set) evaluateSellers(ctx context.Context, conn driver.Conn, cfg Config,
 			return fmt.Errorf("sellers: %w", err)
 		}
 	}
+	if !evaluate && !s.sellersOnly {
+		return nil // a scoped run's findings leave the sellers out (foundSubset): no table
+	}
 	data := sqlfile.Data{"DB": sqlfile.Ident(s.db), "Cluster": sqlfile.Ident(clusterDatabase(s.db, cfg.Shard)),
 		"Skip": !evaluate || cfg.Shard.Count > 1 && cfg.Shard.Index != 0, "SellerOrders": sellerOrdersTable, "Sellers": sellersTable,
 		"Name": SellerValidTrackingRate, "MaxListed": MaxListedOrders,
