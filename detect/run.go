@@ -184,8 +184,8 @@ func newSet(db string, vary *Variation, names []string) (*Set, error) {
 			continue
 		}
 		if n == SellerValidTrackingRate { // a stage of its own, no part of the candidates
-			if vary != nil {
-				return nil, fmt.Errorf("%s: a detector of sellers cannot be varied", n)
+			if vary != nil { // no threshold of orders changes it: a varied set leaves it out
+				continue
 			}
 			s.names = append(s.names, n)
 			s.sellers = true

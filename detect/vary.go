@@ -24,7 +24,9 @@ type Variation struct {
 func VariableSettings() []string {
 	out := make([]string, 0, len(thresholds)+1)
 	for _, t := range thresholds {
-		out = append(out, t.key)
+		if !strings.HasPrefix(t.key, "seller_vtr_") { // the sellers' detector's: it cannot be varied
+			out = append(out, t.key)
+		}
 	}
 	return append(out, "silent_days_express")
 }
@@ -91,7 +93,7 @@ func Affected(key string, names ...string) ([]string, error) {
 	}
 	var out []string
 	for _, n := range Names {
-		if !slices.Contains(names, n) {
+		if !slices.Contains(names, n) || n == SellerValidTrackingRate { // a detector of sellers: no threshold of orders
 			continue
 		}
 		if slices.Contains(stageSettings, key) {
@@ -106,7 +108,7 @@ func Affected(key string, names ...string) ([]string, error) {
 		if !Shared(key) {
 			marker = "{" + key + ":" // a plain parameter (silent_days_express)
 		}
-		texts := []string{p.Columns, p.Flag, p.Severity, p.Recommendation, p.Evidence}
+		texts := []string{p.Columns, p.Flag, p.Severity, p.Recommendation, p.Evidence, p.Facts}
 		for _, r := range p.Reasons {
 			texts = append(texts, r)
 		}
