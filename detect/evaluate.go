@@ -83,6 +83,17 @@ func (s *Set) Evaluate(ctx context.Context, session driver.Conn, cfg Config, asO
 				return ev, err
 			}
 		}
+	} else if r.journeyless && !s.sellersOnly {
+		// the candidates have no column of the detectors that need a journey
+		var names []string
+		for _, p := range s.data.Detectors {
+			if !p.NeedsJourney {
+				names = append(names, p.Name)
+			}
+		}
+		if r.subset, err = s.findingsFor(names, s.sellers); err != nil {
+			return ev, err
+		}
 	}
 	f := &Findings{run: r, stages: map[string]time.Duration{}}
 	defer f.reportStages()

@@ -50,7 +50,7 @@ type Set struct {
 	names          []string
 	db             string
 	stages         map[variant]stageSQL // stages 1 and 2
-	journeyless    map[bool]stageSQL    // a scoped run's stages 1 and 2 when none of its orders has a journey, by summaries
+	journeyless    map[variant]stageSQL // stages 1 and 2 when no order of the run has a journey
 	findings       string               // stage 3, SELECT
 	findingsDraft  string               // stage 3 without timelines, with timeline_key
 	findingsOnly   string               // stage 3 for the rows of a table, the name a placeholder (config hash)
@@ -237,10 +237,11 @@ func newSet(db string, vary *Variation, names []string) (*Set, error) {
 			s.stages[variant{summaries, mode}] = st
 		}
 	}
-	// A scoped run whose orders have no buyer's journey (most, at a moment that is now):
-	// stages 1 and 2 without the journey and the detectors that need one, which are
-	// most of what the journey costs a run that evaluates a few orders (planning).
-	s.journeyless = map[bool]stageSQL{}
+	// A run whose orders have no buyer's journey (a scoped run's, most at a moment that
+	// is now; every order, where the producers send none, as v1 producers do): stages 1
+	// and 2 without the journey and the detectors that need one, which are what the
+	// journey costs such a run (planning, for a scoped run; reading, over every order).
+	s.journeyless = map[variant]stageSQL{}
 	journeyless := data
 	journeyless.Journeyless, journeyless.Dodged, journeyless.Detectors = true, "false", nil
 	for _, p := range parts {
@@ -249,22 +250,24 @@ func newSet(db string, vary *Variation, names []string) (*Set, error) {
 		}
 	}
 	for _, summaries := range []bool{true, false} {
-		d := journeyless
-		d.Summaries, d.Tracked, d.Scoped = summaries, true, true
-		var st stageSQL
-		if d.OrderSummary, err = renderFile("order_summary.sql", d); err != nil {
-			return nil, err
+		for _, mode := range []runMode{modePlain, modeFull, modeScoped} {
+			d := journeyless
+			d.Summaries, d.Tracked, d.Scoped = summaries, mode != modePlain, mode == modeScoped
+			var st stageSQL
+			if d.OrderSummary, err = renderFile("order_summary.sql", d); err != nil {
+				return nil, err
+			}
+			if st.orders, err = renderFile("orders.sql", d); err != nil {
+				return nil, err
+			}
+			if d.CarrierSummary, err = renderFile("carrier_summary.sql", d); err != nil {
+				return nil, err
+			}
+			if st.candidates, err = renderFile("candidates.sql", d); err != nil {
+				return nil, err
+			}
+			s.journeyless[variant{summaries, mode}] = st
 		}
-		if st.orders, err = renderFile("orders.sql", d); err != nil {
-			return nil, err
-		}
-		if d.CarrierSummary, err = renderFile("carrier_summary.sql", d); err != nil {
-			return nil, err
-		}
-		if st.candidates, err = renderFile("candidates.sql", d); err != nil {
-			return nil, err
-		}
-		s.journeyless[summaries] = st
 	}
 	for _, v := range []struct {
 		mode, rows string
@@ -554,32 +557,37 @@ var ErrPooledConn = errors.New("a detector run needs a connection of its own (at
 // a scoped one evaluates the orders of its scope only (findScope's tables), in one pass.
 // With sellers false, the sellers stage evaluates no seller (a scoped run within the
 // hour of the previous run: scopeSellers).
-func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time, mode runMode, sellers bool) ([]any, error) {
+// It reports whether the run left the buyer's journey out (no order of it has one).
+func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time, mode runMode, sellers bool) (args []any, journeyless bool, err error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if conn.Stats().MaxOpenConns != 1 {
-		return nil, ErrPooledConn
+		return nil, false, ErrPooledConn
 	}
-	args := s.args(cfg, asOf)
+	args = s.args(cfg, asOf)
 	// the version of the tracking-number verdicts to read: the latest judging run's
 	// (rebuild.Numbers), or every verdict before the first run
 	var spec string
 	var runs uint64
 	if err := conn.QueryRow(ctx, statements.In(s.db, "number_spec")).Scan(&spec, &runs); err != nil {
-		return nil, fmt.Errorf("number check runs: %w", SessionLost(err))
+		return nil, false, fmt.Errorf("number check runs: %w", SessionLost(err))
 	}
 	args = append(args, clickhouse.Named("number_spec", spec), clickhouse.Named("number_spec_any", runs == 0))
 	sq := s.stages[variant{!cfg.FromEvents, mode}]
+	// the month rows hold every event's journey, whenever it occurred: with none among
+	// the run's orders (a scoped run's) or at all, the run leaves the journey out, exactly
+	q := statements.In(s.db, "any_journey")
 	if mode == modeScoped {
-		var journeys uint64
-		if err := conn.QueryRow(ctx, statements.Text("scope_journeys", scopeData(s.db))).Scan(&journeys); err != nil {
-			return nil, fmt.Errorf("scope journeys: %w", SessionLost(err))
-		}
-		if journeys == 0 {
-			sq = s.journeyless[!cfg.FromEvents]
-		}
+		q = statements.Text("scope_journeys", scopeData(s.db))
+	}
+	var journeys uint64
+	if err := conn.QueryRow(ctx, q).Scan(&journeys); err != nil {
+		return nil, false, fmt.Errorf("journeys: %w", SessionLost(err))
+	}
+	if journeyless = journeys == 0; journeyless {
+		sq = s.journeyless[variant{!cfg.FromEvents, mode}]
 	}
 	orders, candidates := sq.orders, sq.candidates
 	passes := cfg.Passes
@@ -589,7 +597,7 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 	if passes == 0 {
 		var rows uint64 // a table's row count is in its metadata: no reading
 		if err := conn.QueryRow(ctx, statements.In(s.db, "count_order_months")).Scan(&rows); err != nil {
-			return nil, fmt.Errorf("order state: %w", SessionLost(err))
+			return nil, false, fmt.Errorf("order state: %w", SessionLost(err))
 		}
 		passes = 1
 		if rows > onePassOrders {
@@ -606,11 +614,11 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 	for _, st := range stages {
 		start := time.Now()
 		if err := dropTemporary(ctx, conn, st.table); err != nil {
-			return nil, fmt.Errorf("%s: %w", st.what, err)
+			return nil, false, fmt.Errorf("%s: %w", st.what, err)
 		}
 		bounds, err := passRanges(ctx, conn, s.db, st.summaries, st.key, passes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", st.what, SessionLost(err))
+			return nil, false, fmt.Errorf("%s: %w", st.what, SessionLost(err))
 		}
 		// In several passes the run's tables are kept on disk: the order state of every
 		// order sorted by number, so that each candidates pass reads its range only, and
@@ -639,25 +647,25 @@ func (s *Set) prepare(ctx context.Context, conn driver.Conn, cfg Config, asOf ti
 				qctx = scopedCandidatesContext(ctx)
 			}
 			if err := conn.Exec(qctx, stmt, passArgs...); err != nil {
-				return nil, fmt.Errorf("%s (pass %d of %d): %w", st.what, pass+1, len(bounds)+1, SessionLost(err))
+				return nil, false, fmt.Errorf("%s (pass %d of %d): %w", st.what, pass+1, len(bounds)+1, SessionLost(err))
 			}
 		}
 		s.stage(st.what, start)
 	}
 	if s.sellers {
 		if err := s.evaluateSellers(ctx, conn, cfg, args, sellers); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if mode != modePlain && !s.sellersOnly {
 		start := time.Now()
 		if err := conn.Exec(ctx, statements.Text("next_checks", sqlfile.DB(s.db).With("Candidates", candidatesTable)),
 			clickhouse.Named("set_key", s.key())); err != nil {
-			return nil, fmt.Errorf("next checks: %w", SessionLost(err))
+			return nil, false, fmt.Errorf("next checks: %w", SessionLost(err))
 		}
 		s.stage("next checks", start)
 	}
-	return args, nil
+	return args, journeyless, nil
 }
 
 // When detect.passes is 0 (automatic), a run over up to onePassOrders order summary rows
@@ -700,17 +708,20 @@ type run struct {
 	scope      *scope
 	configHash uint64
 	fullReason string
-	// a scoped run's stage 3, for the detectors it found only (nil: the set's)
+	// a scoped run's stage 3, for the detectors it found only, or a run's that left the
+	// journey out, without the detectors that need one (nil: the set's)
 	subset *findingsSQL
+	// no order of the run has a buyer's journey: stages 1 and 2 left it out
+	journeyless bool
 }
 
 // preparePlain validates cfg and evaluates stages 1 and 2 of the set as of asOf on conn.
 func (s *Set) preparePlain(ctx context.Context, conn driver.Conn, cfg Config, asOf time.Time) (*run, error) {
-	args, err := s.prepare(ctx, conn, cfg, asOf, modePlain, true)
+	args, journeyless, err := s.prepare(ctx, conn, cfg, asOf, modePlain, true)
 	if err != nil {
 		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
 	}
-	return &run{set: s, conn: conn, asOf: asOf, args: args}, nil
+	return &run{set: s, conn: conn, asOf: asOf, args: args, journeyless: journeyless}, nil
 }
 
 func (s *Set) stage(name string, start time.Time) {

@@ -187,11 +187,11 @@ func (s *Set) prepareScheduled(ctx context.Context, conn driver.Conn, cfg Config
 		}
 	}
 	s.stage("scope", start)
-	args, err := s.prepare(ctx, conn, cfg, asOf, r.mode, r.scope == nil || r.scope.sellers)
+	args, journeyless, err := s.prepare(ctx, conn, cfg, asOf, r.mode, r.scope == nil || r.scope.sellers)
 	if err != nil {
 		return nil, fmt.Errorf("detect %s: %w", strings.Join(s.names, ", "), err)
 	}
-	r.args = args
+	r.args, r.journeyless = args, journeyless
 	return r, nil
 }
 

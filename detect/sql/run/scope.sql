@@ -56,10 +56,13 @@ SELECT {{carrier_months_merged}} FROM {{.DB}}.carrier_months
 WHERE tracking_number IN (SELECT tracking_number FROM {{.Numbers}}) GROUP BY tracking_number, carrier, month{{end}}
 
 -- How many of the scope's month rows say something of a buyer's journey (the rows hold
--- every event's, whenever it occurred): with none, the run leaves the journey out.
-{{define "scope_journeys"}}SELECT count() FROM {{.OrderMonths}}
-WHERE payment != '' OR cancel_requested_at IS NOT NULL OR cancelled_at IS NOT NULL OR disputed_at IS NOT NULL
+-- every event's, whenever it occurred), or whether any order's does (a run over every
+-- order): with none, the run leaves the journey out.
+{{define "journey_row"}}payment != '' OR cancel_requested_at IS NOT NULL OR cancelled_at IS NOT NULL OR disputed_at IS NOT NULL
     OR dispute_answered_at IS NOT NULL OR refund_approved_at IS NOT NULL OR refund_due != '' OR refund_completed != ''{{end}}
+{{define "scope_journeys"}}SELECT count() FROM {{.OrderMonths}} WHERE {{template "journey_row"}}{{end}}
+-- Whether any order has a journey at all (a run over every order): the first such row ends it.
+{{define "any_journey"}}SELECT count() FROM (SELECT 1 FROM {{.DB}}.order_months WHERE {{template "journey_row"}} LIMIT 1){{end}}
 
 -- The orders whose findings a scoped run evaluated: a consumer changes what it keeps
 -- for those alone.
