@@ -214,34 +214,13 @@ func newSet(db string, vary *Variation, names []string) (*Set, error) {
 		return nil, fmt.Errorf("detector sql cancel_dodged, block dodged: %w", err)
 	}
 	data.Dodged = stripComments(data.Dodged)
-	s.stages = map[variant]stageSQL{}
-	for _, summaries := range []bool{true, false} {
-		for _, mode := range []runMode{modePlain, modeFull, modeScoped} {
-			data.Summaries, data.Tracked, data.Scoped = summaries, mode != modePlain, mode == modeScoped
-			var st stageSQL
-			if data.OrderSummary, err = renderFile("order_summary.sql", data); err != nil {
-				return nil, err
-			}
-			if data.OrderJourney, err = renderFile("order_journey.sql", data); err != nil {
-				return nil, err
-			}
-			if st.orders, err = renderFile("orders.sql", data); err != nil {
-				return nil, err
-			}
-			if data.CarrierSummary, err = renderFile("carrier_summary.sql", data); err != nil {
-				return nil, err
-			}
-			if st.candidates, err = renderFile("candidates.sql", data); err != nil {
-				return nil, err
-			}
-			s.stages[variant{summaries, mode}] = st
-		}
+	if s.stages, err = renderStages(data); err != nil {
+		return nil, err
 	}
 	// A run whose orders have no buyer's journey (a scoped run's, most at a moment that
 	// is now; every order, where the producers send none, as v1 producers do): stages 1
 	// and 2 without the journey and the detectors that need one, which are what the
 	// journey costs such a run (planning, for a scoped run; reading, over every order).
-	s.journeyless = map[variant]stageSQL{}
 	journeyless := data
 	journeyless.Journeyless, journeyless.Dodged, journeyless.Detectors = true, "false", nil
 	for _, p := range parts {
@@ -249,25 +228,8 @@ func newSet(db string, vary *Variation, names []string) (*Set, error) {
 			journeyless.Detectors = append(journeyless.Detectors, p)
 		}
 	}
-	for _, summaries := range []bool{true, false} {
-		for _, mode := range []runMode{modePlain, modeFull, modeScoped} {
-			d := journeyless
-			d.Summaries, d.Tracked, d.Scoped = summaries, mode != modePlain, mode == modeScoped
-			var st stageSQL
-			if d.OrderSummary, err = renderFile("order_summary.sql", d); err != nil {
-				return nil, err
-			}
-			if st.orders, err = renderFile("orders.sql", d); err != nil {
-				return nil, err
-			}
-			if d.CarrierSummary, err = renderFile("carrier_summary.sql", d); err != nil {
-				return nil, err
-			}
-			if st.candidates, err = renderFile("candidates.sql", d); err != nil {
-				return nil, err
-			}
-			s.journeyless[variant{summaries, mode}] = st
-		}
+	if s.journeyless, err = renderStages(journeyless); err != nil {
+		return nil, err
 	}
 	for _, v := range []struct {
 		mode, rows string
@@ -299,6 +261,36 @@ func newSet(db string, vary *Variation, names []string) (*Set, error) {
 		}
 	}
 	return s, nil
+}
+
+// renderStages renders stages 1 and 2 (orders.sql, candidates.sql) with d, for every
+// variant: over the summaries or every event; plain, full or scoped.
+func renderStages(d setData) (map[variant]stageSQL, error) {
+	out := map[variant]stageSQL{}
+	var err error
+	for _, summaries := range []bool{true, false} {
+		for _, mode := range []runMode{modePlain, modeFull, modeScoped} {
+			d.Summaries, d.Tracked, d.Scoped = summaries, mode != modePlain, mode == modeScoped
+			var st stageSQL
+			if d.OrderSummary, err = renderFile("order_summary.sql", d); err != nil {
+				return nil, err
+			}
+			if d.OrderJourney, err = renderFile("order_journey.sql", d); err != nil {
+				return nil, err
+			}
+			if st.orders, err = renderFile("orders.sql", d); err != nil {
+				return nil, err
+			}
+			if d.CarrierSummary, err = renderFile("carrier_summary.sql", d); err != nil {
+				return nil, err
+			}
+			if st.candidates, err = renderFile("candidates.sql", d); err != nil {
+				return nil, err
+			}
+			out[variant{summaries, mode}] = st
+		}
+	}
+	return out, nil
 }
 
 // onlyRows are the candidates whose (detector, order_id, tracking_number) are rows of

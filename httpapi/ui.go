@@ -151,36 +151,50 @@ func (u *ui) cases(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw := r.URL.Query()
-	if !raw.Has("status") {
+	firing, urgency := queueDefaults(raw, q.Sort)
+	if firing {
 		q.Status = alert.StatusFiring
-		raw.Set("status", "firing")
 	}
-	if q.Case == "" {
-		q.NotClosed = true
-	}
-	if q.Sort == "" {
+	if urgency {
 		q.Sort = "urgency"
-		raw.Set("sort", "urgency")
 	}
+	q.NotClosed = q.Case == ""
 	p, err := u.api.alerts.Cases(r.Context(), q)
 	if err != nil {
 		u.failPage(w, r, err)
 		return
 	}
-	Q := map[string]string{}
-	for k := range raw {
-		Q[k] = raw.Get(k)
-	}
-	next := url.Values{}
-	for k, v := range raw {
-		next[k] = v
-	}
-	next.Set("cursor", p.Next)
+	Q, next := queueEcho(raw, p.Next)
 	opts := map[string][]string{"Status": {"", "firing", "resolved"}, "Case": {"", "open", "acknowledged", "closed"},
 		"Detector": append([]string{""}, detect.Names...), "Severity": {"", "critical", "high", "medium", "low"},
 		"Recommendation": recommendationOptions(), "Signals": {"", "2", "3", "4"}}
-	u.render(w, r, "cases", map[string]any{"Title": "Queue", "Page": p, "Q": Q, "Options": opts, "NextQuery": next.Encode(),
+	u.render(w, r, "cases", map[string]any{"Title": "Queue", "Page": p, "Q": Q, "Options": opts, "NextQuery": next,
 		"Back": r.URL.RequestURI(), "Flash": r.URL.Query().Get("done"), "Outcomes": alert.Outcomes})
+}
+
+// queueDefaults sets the queues' defaults in raw where the query leaves them out:
+// firing alerts (or cases), by urgency. It reports which it set.
+func queueDefaults(raw url.Values, sort string) (firing, urgency bool) {
+	if firing = !raw.Has("status"); firing {
+		raw.Set("status", "firing")
+	}
+	if urgency = sort == ""; urgency {
+		raw.Set("sort", "urgency")
+	}
+	return firing, urgency
+}
+
+// queueEcho is a queue's query for its filter form (one value per key) and the query
+// of its next page (cursor).
+func queueEcho(raw url.Values, cursor string) (map[string]string, string) {
+	q := map[string]string{}
+	next := url.Values{}
+	for k, v := range raw {
+		q[k] = raw.Get(k)
+		next[k] = v
+	}
+	next.Set("cursor", cursor)
+	return q, next.Encode()
 }
 
 // caseView is a case's page: its signals, dispute text, journey, linked cases and
@@ -206,31 +220,20 @@ func (u *ui) queue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw := r.URL.Query()
-	if !raw.Has("status") {
+	firing, urgency := queueDefaults(raw, q.Sort)
+	if firing {
 		q.Status = alert.StatusFiring
-		raw.Set("status", "firing")
 	}
-	if q.Case == "" {
-		q.NotClosed = true
-	}
-	if q.Sort == "" {
+	if urgency {
 		q.Sort = "urgency"
-		raw.Set("sort", "urgency")
 	}
+	q.NotClosed = q.Case == ""
 	p, err := u.api.alerts.Query(r.Context(), q)
 	if err != nil {
 		u.failPage(w, r, err)
 		return
 	}
-	Q := map[string]string{}
-	for k := range raw {
-		Q[k] = raw.Get(k)
-	}
-	next := url.Values{}
-	for k, v := range raw {
-		next[k] = v
-	}
-	next.Set("cursor", p.Next)
+	Q, next := queueEcho(raw, p.Next)
 	csvQ := url.Values{}
 	for k, v := range raw {
 		if k != "cursor" {
@@ -241,7 +244,7 @@ func (u *ui) queue(w http.ResponseWriter, r *http.Request) {
 	opts := map[string][]string{"Status": {"", "firing", "resolved"}, "Case": {"", "open", "acknowledged", "closed"},
 		"Detector": append([]string{""}, detect.Names...), "Severity": {"", "critical", "high", "medium", "low"},
 		"Recommendation": recommendationOptions()}
-	u.render(w, r, "queue", map[string]any{"Title": "Alerts", "Page": p, "Q": Q, "Options": opts, "NextQuery": next.Encode(),
+	u.render(w, r, "queue", map[string]any{"Title": "Alerts", "Page": p, "Q": Q, "Options": opts, "NextQuery": next,
 		"CSVQuery": csvQ.Encode(), "Back": r.URL.RequestURI(), "Flash": r.URL.Query().Get("done")})
 }
 
