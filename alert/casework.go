@@ -14,6 +14,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/shopspring/decimal"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/sqlfile"
@@ -272,28 +273,32 @@ func (c CaseSummary) key() caseKey {
 }
 
 // readCases reads the cases case_rows selects when rendered with d, in full, with how
-// many other cases share their numbers (Linked).
+// many other cases share their numbers (Linked: case_links, read at the same time).
 func (s *Store) readCases(ctx context.Context, d caseQueryData, args ...any) ([]CaseSummary, error) {
 	var rows []CaseSummary
-	if err := s.Conn.Select(ctx, &rows, statements.Text("case_rows", d), append(args, clickhouse.Named("recs", recStrength()))...); err != nil {
-		return nil, fmt.Errorf("read cases: %w", err)
+	var links []struct {
+		TN    string `ch:"tn"`
+		Cases uint64 `ch:"cases"`
 	}
-	var tns []string
-	for _, r := range rows {
-		tns = append(tns, r.TrackingNumbers...)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.Conn.Select(gctx, &rows, statements.Text("case_rows", d), append(slices.Clone(args), clickhouse.Named("recs", recStrength()))...); err != nil {
+			return fmt.Errorf("read cases: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.Conn.Select(gctx, &links, statements.Text("case_links", d), args...); err != nil {
+			return fmt.Errorf("read linked cases: %w", err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
-	cases := map[string]uint64{}
-	if len(tns) > 0 {
-		var links []struct {
-			TN    string `ch:"tn"`
-			Cases uint64 `ch:"cases"`
-		}
-		if err := s.Conn.Select(ctx, &links, statements.In(s.DB, "case_links"), clickhouse.Named("tns", tns)); err != nil {
-			return nil, fmt.Errorf("read linked cases: %w", err)
-		}
-		for _, l := range links {
-			cases[l.TN] = l.Cases
-		}
+	cases := make(map[string]uint64, len(links))
+	for _, l := range links {
+		cases[l.TN] = l.Cases
 	}
 	for i, r := range rows {
 		for _, tn := range r.TrackingNumbers {

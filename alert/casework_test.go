@@ -204,6 +204,60 @@ func TestCasesSharingANumberAreLinkedAndTheRingClosesInBulk(t *testing.T) {
 	}
 }
 
+// The queue filters a case by the state of all its alerts: acknowledged once each is
+// acknowledged or closed, closed once each is closed, open again after a reopen, whether
+// the actions were taken on the case or on one alert.
+func TestTheQueueFiltersACaseByTheStateOfAllItsAlerts(t *testing.T) {
+	_, s, at := caseWorld(t)
+	c := casesByOrder(t, s, alert.CaseQuery{})["both"]
+	d, err := s.GetCase(t.Context(), c.CaseID)
+	if err != nil || len(d.Alerts) != 2 {
+		t.Fatalf("case both: %+v, %v", d.Alerts, err)
+	}
+	inState := func(want alert.CaseState) bool {
+		t.Helper()
+		_, in := casesByOrder(t, s, alert.CaseQuery{Case: want})["both"]
+		_, queued := casesByOrder(t, s, alert.CaseQuery{NotClosed: true})["both"]
+		return in && queued == (want != alert.CaseClosed)
+	}
+	act := func(alertID string, a alert.ActionKind, outcome alert.Outcome, min int) {
+		t.Helper()
+		if _, err := s.Act(t.Context(), alertID, alert.Action{Action: a, Actor: "ana", Outcome: outcome}, at.Add(time.Duration(min)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, second := d.Alerts[0].AlertID, d.Alerts[1].AlertID
+	steps := []struct {
+		name string
+		do   func()
+		want alert.CaseState
+	}{
+		{"one alert acknowledged", func() { act(first, alert.ActAcknowledge, "", 1) }, alert.CaseOpen},
+		{"the other closed", func() { act(second, alert.ActClose, alert.OutcomeConfirmedFake, 2) }, alert.CaseAcknowledged},
+		{"the first closed too", func() { act(first, alert.ActClose, alert.OutcomeConfirmedFake, 3) }, alert.CaseClosed},
+		{"one reopened", func() { act(second, alert.ActReopen, "", 4) }, alert.CaseOpen},
+		{"the case acknowledged", func() {
+			if _, err := s.ActCase(t.Context(), c.CaseID, alert.Action{Action: alert.ActAcknowledge, Actor: "ana"}, at.Add(5*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}, alert.CaseAcknowledged},
+	}
+	for _, st := range steps {
+		st.do()
+		if !inState(st.want) {
+			t.Errorf("%s: case both is not listed as %s (alone)", st.name, st.want)
+		}
+		for _, other := range []alert.CaseState{alert.CaseOpen, alert.CaseAcknowledged, alert.CaseClosed} {
+			if _, in := casesByOrder(t, s, alert.CaseQuery{Case: other})["both"]; in && other != st.want {
+				t.Errorf("%s: case both is listed as %s too", st.name, other)
+			}
+		}
+		if got, err := s.GetCase(t.Context(), c.CaseID); err != nil || got.State != st.want {
+			t.Errorf("%s: the case page says %q, %v; the queue %q", st.name, got.State, err, st.want)
+		}
+	}
+}
+
 // An alert without an order (a seller-level alert) is in its seller's case.
 func TestAnAlertWithoutAnOrderIsItsSellersCase(t *testing.T) {
 	w, s, at := caseWorld(t)

@@ -11,7 +11,7 @@ import (
 // database quoted and nothing left of the template; a page's filters and order come from
 // the statement's own text, their values from parameters.
 func TestReadersStatementsRender(t *testing.T) {
-	for _, name := range []string{"query_rows", "stats_by_detector_day", "stats_queue", "stats_precision", "case_act", "case_actions", "case_of", "case_alerts", "case_history", "case_act_all", "case_links", "case_key_of"} {
+	for _, name := range []string{"query_rows", "stats_by_detector_day", "stats_queue", "stats_precision", "case_act", "case_actions", "case_of", "case_alerts", "case_history", "case_act_all", "case_key_of"} {
 		q, err := statements.Render(name, sqlfile.DB("t`w"))
 		if err != nil {
 			t.Fatal(err)
@@ -60,12 +60,20 @@ func TestCaseStatementsRender(t *testing.T) {
 		d         caseQueryData
 		want, not []string
 	}{
-		{"case_keys", caseQueryData{DB: "tw", Sort: "urgency"}, []string{"FROM `tw`.alert_actions FINAL", "ORDER BY k_urgency ASC"},
-			[]string{"rings", "{detector:String}", "{recs:Array(String)}", "alert_id IN (SELECT alert_id"}},
-		{"case_keys", all, []string{"AS rings", "countIf(a.detector = {detector:String}) AS with_detector", "AND signals >= {min_signals:UInt64}",
-			"AND seller_id = {seller_id:String}", "AND tracking_number = {tracking_number:String}", "{key_market:String}", "AND (k_urgency > {ck:Int64} OR", "({cm:String}, {co:String}, {cs:String})"}, nil},
-		{"case_rows", caseQueryData{DB: "tw", Narrow: true, Keys: true}, []string{"arrayZip({km:Array(String)}, {ko:Array(String)}, {ks:Array(String)})"}, []string{"{key_market"}},
+		{"case_keys", caseQueryData{DB: "tw", Sort: "urgency"}, []string{"FROM `tw`.alerts AS a FINAL", "ORDER BY k_urgency ASC, amount DESC"},
+			[]string{"rings", "{detector:String}", "{recs:Array(String)}", "alert_actions", "alert_runs", "PREWHERE"}},
+		{"case_keys", caseQueryData{DB: "tw", Sort: "recency", NotClosed: true}, []string{"FROM `tw`.alert_runs", "AND closed < alerts",
+			"countIf(alert_id IN (SELECT alert_id FROM `tw`.alert_actions WHERE action IN ('acknowledge', 'close', 'reopen')", "ORDER BY k_recency DESC"},
+			[]string{"handled", "k_urgency ASC"}},
+		{"case_keys", all, []string{"AS rings", "countIf(detector = {detector:String}) AS with_detector", "AND signals >= {min_signals:UInt64}",
+			"AS handled", "'acknowledged', 'open') = {case:String}",
+			"PREWHERE  (marketplace, order_id, if(order_id = '', seller_id, '')) IN (SELECT", "AND seller_id = {seller_id:String}",
+			"AND tracking_number = {tracking_number:String}", "{key_market:String}", "AND (k_urgency > {ck:Int64} OR", "({cm:String}, {co:String}, {cs:String})"}, nil},
+		{"case_rows", caseQueryData{DB: "tw", Narrow: true, Keys: true}, []string{"PREWHERE  order_id IN {ko:Array(String)} AND",
+			"arrayZip({km:Array(String)}, {ko:Array(String)}, {ks:Array(String)})", "alert_actions FINAL WHERE alert_id IN (SELECT alert_id"}, []string{"{key_market"}},
 		{"case_rows", caseQueryData{DB: "tw", Narrow: true, Ring: true}, []string{"OR tracking_number IN (SELECT tracking_number"}, []string{"{km:"}},
+		{"case_rows", caseQueryData{DB: "tw", Narrow: true, Key: true}, []string{"PREWHERE  marketplace = {key_market:String} AND"}, []string{"{km:", "IN (SELECT marketplace"}},
+		{"case_links", caseQueryData{DB: "tw", Narrow: true, Keys: true}, []string{"AND  order_id IN {ko:Array(String)}", "HAVING cases > 1"}, nil},
 	} {
 		q := statements.Text(tc.name, tc.d)
 		if strings.Contains(q, "{{") || strings.Contains(q, "<no value>") {

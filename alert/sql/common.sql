@@ -6,10 +6,12 @@
 -- Every alert's latest row (alerts FINAL), for readers: a firing alert was last detected
 -- by its detector's latest run, later than the run that last rewrote it when nothing it
 -- says has changed since.
-{{define "current_alerts"}}(SELECT * REPLACE (if(status = 'firing', greatest(last_detected_at, (
-        SELECT CAST((groupArray(detector), groupArray(latest)), 'Map(String, DateTime64(3, \'UTC\'))')
-        FROM (SELECT detector, max(as_of) AS latest FROM {{.DB}}.alert_runs GROUP BY detector))[detector]), last_detected_at) AS last_detected_at)
+{{define "current_alerts"}}(SELECT * REPLACE (if(status = 'firing', greatest(last_detected_at, {{template "detector_latest" .}}[detector]), last_detected_at) AS last_detected_at)
     FROM {{.DB}}.alerts FINAL){{end}}
+
+-- Each detector's latest run (a map from the detector to its moment).
+{{define "detector_latest"}}(SELECT CAST((groupArray(detector), groupArray(latest)), 'Map(String, DateTime64(3, \'UTC\'))')
+        FROM (SELECT detector, max(as_of) AS latest FROM {{.DB}}.alert_runs GROUP BY detector)){{end}}
 
 -- Each acted-on alert's case from its actions (alert_id, case_state, assignee, outcome,
 -- actions): the latest acknowledge, close or reopen sets the state.

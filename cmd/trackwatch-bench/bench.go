@@ -323,11 +323,12 @@ func benchAPI(ctx context.Context, env *cmdEnv, args []string) int {
 	var o bench.APIOptions
 	fs.IntVar(&o.Events, "events", 10_000_000, "tracking events to load (a tenth as many orders)")
 	fs.IntVar(&o.Requests, "requests", 200, "requests per endpoint")
+	fs.Float64Var(&o.Acted, "acted", 0, "share of the alerts analysts acted on before the timing (0..1: closed, acknowledged, assigned or commented on)")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
-	if o.Events < 10_000 || o.Requests < 10 {
-		fmt.Fprintln(env.stderr, "trackwatch-bench api: --events must be at least 10000 and --requests at least 10")
+	if o.Events < 10_000 || o.Requests < 10 || o.Acted < 0 || o.Acted > 1 {
+		fmt.Fprintln(env.stderr, "trackwatch-bench api: --events must be at least 10000, --requests at least 10 and --acted within 0..1")
 		fs.Usage()
 		return exitUsage
 	}
@@ -343,8 +344,8 @@ func benchAPI(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	host, _ := os.Hostname()
 	w := env.stdout
-	fmt.Fprintf(w, "trackwatch bench api: %d tracking events, %d orders, %d firing alerts, %d requests per endpoint, %d CPUs, %s, host %s\n\n",
-		r.Events, r.Orders, r.Firing, o.Requests, runtime.NumCPU(), runtime.Version(), host)
+	fmt.Fprintf(w, "trackwatch bench api: %d tracking events, %d orders, %d firing alerts, %d acted on, %d requests per endpoint, %d CPUs, %s, host %s\n\n",
+		r.Events, r.Orders, r.Firing, r.Acted, o.Requests, runtime.NumCPU(), runtime.Version(), host)
 	fmt.Fprintln(w, "| endpoint | store call p50 | store call p99 (baseline) | HTTP p50 | HTTP p99 |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
 	for _, t := range r.Timings {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trackwatch/trackwatch/alert"
@@ -24,6 +25,9 @@ import (
 type APIOptions struct {
 	Events   int // tracking events (a tenth as many orders); default 10,000,000
 	Requests int // requests per endpoint; default 200
+	// Acted is the share of the recorded alerts analysts acted on (closed, acknowledged,
+	// assigned or commented on, a quarter each) before the timing; default 0.
+	Acted    float64
 	Logger   *slog.Logger
 	Progress func(string)
 	// ClickHouse is the embedded server's config (its data goes to a temp dir).
@@ -41,7 +45,9 @@ type APITiming struct {
 // APIResult is what the benchmark measured.
 type APIResult struct {
 	Events, Orders, Firing int
-	Timings                []APITiming
+	// Acted counts the alerts with an analyst's action.
+	Acted   int
+	Timings []APITiming
 }
 
 // API loads the detector benchmark's data, records every detector's alerts, and times
@@ -93,6 +99,18 @@ func API(ctx context.Context, o APIOptions) (*APIResult, error) {
 	res := &APIResult{Events: o.Events, Orders: parcels}
 	for _, n := range rec.Firing {
 		res.Firing += n
+	}
+	if o.Acted > 0 {
+		o.Progress(fmt.Sprintf("acting on %.0f%% of the alerts", o.Acted*100))
+		if err := conn.Exec(ctx, statements.In(db, "analysts_act"), clickhouse.Named("share", o.Acted),
+			clickhouse.Named("at", asOfBench.Add(time.Hour))); err != nil {
+			return nil, fmt.Errorf("act on alerts: %w", err)
+		}
+		var acted uint64
+		if err := conn.QueryRow(ctx, statements.In(db, "count_acted")).Scan(&acted); err != nil {
+			return nil, err
+		}
+		res.Acted = int(acted)
 	}
 	now := func() time.Time { return asOfBench }
 	srv, err := httpapi.New(httpapi.Config{Listen: "127.0.0.1:0"}, nil, prometheus.NewRegistry(), o.Logger)
