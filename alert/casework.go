@@ -14,7 +14,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/shopspring/decimal"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/sqlfile"
@@ -264,37 +263,37 @@ func (s *Store) caseRows(ctx context.Context, keys ...caseKey) (map[caseKey]Case
 }
 
 // key is a case's key.
-func (c CaseSummary) key() caseKey {
-	k := caseKey{Market: c.Marketplace, Order: c.OrderID}
-	if c.OrderID == "" {
-		k.Seller = c.SellerID
+func (c CaseSummary) key() caseKey { return keyOf(c.Marketplace, c.OrderID, c.SellerID) }
+
+// keyOf is the key of the case of an alert of that marketplace, order and seller.
+func keyOf(marketplace, orderID, sellerID string) caseKey {
+	k := caseKey{Market: marketplace, Order: orderID}
+	if orderID == "" {
+		k.Seller = sellerID
 	}
 	return k
 }
 
 // readCases reads the cases case_rows selects when rendered with d, in full, with how
-// many other cases share their numbers (Linked: case_links, read at the same time).
+// many other cases share their numbers (Linked: case_links).
 func (s *Store) readCases(ctx context.Context, d caseQueryData, args ...any) ([]CaseSummary, error) {
 	var rows []CaseSummary
+	if err := s.Conn.Select(ctx, &rows, statements.Text("case_rows", d), append(args, clickhouse.Named("recs", recStrength()))...); err != nil {
+		return nil, fmt.Errorf("read cases: %w", err)
+	}
+	var tns []string
+	for _, r := range rows {
+		tns = append(tns, r.TrackingNumbers...)
+	}
+	if len(tns) == 0 {
+		return rows, nil
+	}
 	var links []struct {
 		TN    string `ch:"tn"`
 		Cases uint64 `ch:"cases"`
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := s.Conn.Select(gctx, &rows, statements.Text("case_rows", d), append(slices.Clone(args), clickhouse.Named("recs", recStrength()))...); err != nil {
-			return fmt.Errorf("read cases: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		if err := s.Conn.Select(gctx, &links, statements.Text("case_links", d), args...); err != nil {
-			return fmt.Errorf("read linked cases: %w", err)
-		}
-		return nil
-	})
-	if err := g.Wait(); err != nil {
-		return nil, err
+	if err := s.Conn.Select(ctx, &links, statements.In(s.DB, "case_links"), clickhouse.Named("tns", tns)); err != nil {
+		return nil, fmt.Errorf("read linked cases: %w", err)
 	}
 	cases := make(map[string]uint64, len(links))
 	for _, l := range links {
@@ -363,13 +362,11 @@ type CaseDetail struct {
 
 // GetCase returns a case in full, or ErrNotFound.
 func (s *Store) GetCase(ctx context.Context, caseID string) (CaseDetail, error) {
-	k, ok, err := s.caseKey(ctx, caseID)
+	alerts, err := s.caseAlerts(ctx, caseID)
 	if err != nil {
 		return CaseDetail{}, err
 	}
-	if !ok {
-		return CaseDetail{}, noCase{}
-	}
+	k := keyOf(alerts[0].Marketplace, alerts[0].OrderID, alerts[0].SellerID)
 	// the case and its ring at once
 	ring, err := s.readCases(ctx, caseQueryData{DB: sqlfile.Ident(s.DB), Narrow: true, Ring: true}, k.args()...)
 	if err != nil {
@@ -389,9 +386,7 @@ func (s *Store) GetCase(ctx context.Context, caseID string) (CaseDetail, error) 
 		return CaseDetail{}, noCase{}
 	}
 	slices.SortFunc(d.LinkedCases, func(a, b CaseSummary) int { return strings.Compare(a.CaseID, b.CaseID) })
-	if d.Alerts, err = s.caseAlerts(ctx, k); err != nil {
-		return CaseDetail{}, err
-	}
+	d.Alerts = alerts
 	ids := make([]string, len(d.Alerts))
 	for i, a := range d.Alerts {
 		ids[i] = a.AlertID
@@ -417,12 +412,10 @@ func (s *Store) caseSummary(ctx context.Context, k caseKey) (CaseSummary, error)
 	return c, nil
 }
 
-// caseAlerts reads the alerts of the case of key k in full, strongest first, or
-// ErrNotFound.
-func (s *Store) caseAlerts(ctx context.Context, k caseKey) ([]Alert, error) {
+// caseAlerts reads the alerts of case id in full, strongest first, or ErrNotFound.
+func (s *Store) caseAlerts(ctx context.Context, id string) ([]Alert, error) {
 	var as []Alert
-	args := append([]any{clickhouse.Named("recs", recStrength())}, k.args()...)
-	if err := s.Conn.Select(ctx, &as, statements.In(s.DB, "case_alerts"), args...); err != nil {
+	if err := s.Conn.Select(ctx, &as, statements.In(s.DB, "case_alerts"), clickhouse.Named("recs", recStrength()), clickhouse.Named("id", id)); err != nil {
 		return nil, fmt.Errorf("read case alerts: %w", err)
 	}
 	if len(as) == 0 {
@@ -438,17 +431,11 @@ func (s *Store) ActCase(ctx context.Context, caseID string, a Action, now time.T
 	if err := a.validate(); err != nil {
 		return CaseSummary{}, err
 	}
-	k, ok, err := s.caseKey(ctx, caseID)
+	as, err := s.caseAlerts(ctx, caseID)
 	if err != nil {
 		return CaseSummary{}, err
 	}
-	if !ok {
-		return CaseSummary{}, noCase{}
-	}
-	as, err := s.caseAlerts(ctx, k)
-	if err != nil {
-		return CaseSummary{}, err
-	}
+	k := keyOf(as[0].Marketplace, as[0].OrderID, as[0].SellerID)
 	ids := make([]string, len(as))
 	for i, x := range as {
 		ids[i] = x.AlertID

@@ -84,6 +84,12 @@ func TestAnOrderWithTwoSignalsIsOneCaseClosedOnBothAlerts(t *testing.T) {
 		}
 	}
 
+	st, err := s.Stats(t.Context(), at)
+	if err != nil || st.QueueCases != 3 || st.UntouchedCases != 3 || st.Queue != st.Untouched || st.Queue < 4 {
+		t.Errorf("stats before any action: %+v, %v; want 3 cases queued and untouched, at least 4 alerts", st, err)
+	}
+	alertsQueued := st.Queue
+
 	now := at.Add(time.Hour)
 	for _, tc := range []struct {
 		a    alert.Action
@@ -116,9 +122,12 @@ func TestAnOrderWithTwoSignalsIsOneCaseClosedOnBothAlerts(t *testing.T) {
 	if err != nil || len(d.Actions) != 2 || d.Actions[1].Action != alert.ActClose {
 		t.Errorf("case history %+v, %v", d.Actions, err)
 	}
-	st, err := s.Stats(t.Context(), now)
+	st, err = s.Stats(t.Context(), now)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st.QueueCases != 2 || st.UntouchedCases != 2 || st.Queue != alertsQueued-2 || st.Untouched != alertsQueued-2 {
+		t.Errorf("stats after closing case both (two alerts): %+v; want 2 cases queued and untouched, %d alerts", st, alertsQueued-2)
 	}
 	confirmed := map[string]uint64{}
 	for _, p := range st.Precision {

@@ -173,6 +173,10 @@ type Stats struct {
 	// Queue is the firing alerts nobody closed; Untouched those nobody acted on at all.
 	Queue     uint64 `json:"queue"`
 	Untouched uint64 `json:"untouched"`
+	// QueueCases is the queue of cases: the firing cases not closed (CaseQuery's
+	// firing, not closed); UntouchedCases those with no action on any of their alerts.
+	QueueCases     uint64 `json:"queue_cases"`
+	UntouchedCases uint64 `json:"untouched_cases"`
 	// OldestUntouched is when the oldest untouched firing alert fired.
 	OldestUntouched *time.Time `json:"oldest_untouched,omitempty"`
 	// Precision is, per detector, the closed cases confirmed fake among those closed as
@@ -192,15 +196,17 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (Stats, error) {
 		return st, fmt.Errorf("stats: %w", err)
 	}
 	var q []struct {
-		Queue     uint64    `ch:"queue"`
-		Untouched uint64    `ch:"untouched"`
-		Oldest    time.Time `ch:"oldest"`
+		Queue          uint64    `ch:"queue"`
+		Untouched      uint64    `ch:"untouched"`
+		Oldest         time.Time `ch:"oldest"`
+		QueueCases     uint64    `ch:"queue_cases"`
+		UntouchedCases uint64    `ch:"untouched_cases"`
 	}
 	if err := s.Conn.Select(ctx, &q, statements.In(s.DB, "stats_queue")); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
 	if len(q) == 1 {
-		st.Queue, st.Untouched = q[0].Queue, q[0].Untouched
+		st.Queue, st.Untouched, st.QueueCases, st.UntouchedCases = q[0].Queue, q[0].Untouched, q[0].QueueCases, q[0].UntouchedCases
 		if q[0].Untouched > 0 {
 			o := q[0].Oldest.UTC()
 			st.OldestUntouched = &o

@@ -144,7 +144,7 @@ ORDER BY {{if eq .Sort "recency"}}k_recency DESC{{else}}k_urgency ASC, amount DE
 {{end}}
 
 -- The cases of a page (Narrow and Keys, or Key) in full, with their case state and
--- actions (alert_case_acts); case_links, read beside it, counts their linked cases.
+-- actions (alert_case_acts); case_links, read after, counts their linked cases.
 {{define "case_rows"}}
 SELECT {{template "case_id_k"}} AS case_id, k_market AS marketplace, k_order AS order_id, any(a.seller_id) AS seller_id, any(a.buyer_id) AS buyer_id,
     arraySort(groupUniqArrayIf(a.tracking_number, a.tracking_number != '')) AS tracking_numbers,
@@ -168,19 +168,18 @@ GROUP BY k_market, k_order, k_seller
 SETTINGS join_use_nulls = 1
 {{end}}
 
--- How many cases carry each tracking number of the alerts case_narrow_where selects (a
--- case's Linked sums the others over its numbers: readCases).
+-- How many cases carry each of the tracking numbers {tns:Array(String)}, where more than
+-- one does (a case's Linked sums the others over its numbers: readCases).
 {{define "case_links"}}
 SELECT tracking_number AS tn, uniqExact({{template "case_key"}}) AS cases FROM {{.DB}}.alerts
-WHERE tracking_number IN (SELECT tracking_number FROM {{.DB}}.alerts WHERE tracking_number != '' AND {{template "case_narrow_where" .}})
-GROUP BY tn HAVING cases > 1
+WHERE tracking_number IN {tns:Array(String)} GROUP BY tn HAVING cases > 1
 {{end}}
 
--- The alerts of one case (its key) in full.
+-- The alerts of the case whose id is {id:String} in full, strongest first (none: no
+-- such case).
 {{define "case_alerts"}}
 SELECT {{template "alert_columns"}} FROM {{template "current_alerts" .}}
-WHERE alert_id IN (SELECT alert_id FROM {{.DB}}.alerts
-    WHERE marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String})
+WHERE alert_id IN (SELECT alert_id FROM {{.DB}}.alerts WHERE {{template "case_id"}} = {id:String})
 ORDER BY status = 'firing' DESC, indexOf(['low', 'medium', 'high', 'critical'], severity) DESC, indexOf({recs:Array(String)}, recommendation) DESC, detector, alert_id
 {{end}}
 

@@ -59,13 +59,21 @@ GROUP BY day, detector ORDER BY day, detector
 {{end}}
 
 -- The firing alerts nobody closed (queue), those nobody acted on (untouched), and when
--- the oldest of those fired.
+-- the oldest of those fired; and the same of cases (casework.sql): the firing cases not
+-- closed (the queue of cases) and those with no action on any of their alerts. An alert
+-- is closed when its latest state action is a close (closed_alerts).
 {{define "stats_queue"}}
-SELECT countIf(ifNull(c.case_state, 'open') != 'closed') AS queue,
-    countIf(c.alert_id IS NULL) AS untouched, minIf(a.first_detected_at, c.alert_id IS NULL) AS oldest
-FROM (SELECT alert_id, first_detected_at FROM {{.DB}}.alerts FINAL WHERE status = 'firing') AS a
-LEFT JOIN ({{template "cases" .}}) AS c ON c.alert_id = a.alert_id
-SETTINGS join_use_nulls = 1
+SELECT sum(c_queue) AS queue, sum(c_untouched) AS untouched, minIf(c_oldest, c_untouched > 0) AS oldest,
+    countIf(firing > 0 AND closed < alerts) AS queue_cases, countIf(firing > 0 AND acted = 0) AS untouched_cases
+FROM (
+    SELECT countIf(status = 'firing' AND NOT is_closed) AS c_queue, countIf(status = 'firing' AND NOT is_acted) AS c_untouched,
+        minIf(first_detected_at, status = 'firing' AND NOT is_acted) AS c_oldest,
+        countIf(status = 'firing') AS firing, count() AS alerts, countIf(is_closed) AS closed, countIf(is_acted) AS acted
+    FROM (SELECT marketplace, order_id, seller_id, status, first_detected_at,
+            alert_id IN ({{template "closed_alerts" .}}) AS is_closed, alert_id IN (SELECT alert_id FROM {{.DB}}.alert_actions) AS is_acted
+        FROM {{.DB}}.alerts FINAL)
+    GROUP BY {{template "case_key"}}
+)
 {{end}}
 
 -- Per detector, the closed cases confirmed fake among those closed as confirmed fake or

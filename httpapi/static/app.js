@@ -11,7 +11,7 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   const counts = document.getElementById('counts');
   const refresh = () => fetch(counts.dataset.src, {credentials: 'same-origin'}).then(r => r.ok ? r.json() : null).then(s => {
-    if (s) counts.textContent = 'queue ' + s.queue + ' · untouched ' + s.untouched;
+    if (s) counts.textContent = 'queue ' + s.queue_cases + ' cases · untouched ' + s.untouched_cases;
   }).catch(() => {});
   if (counts) { refresh(); setInterval(refresh, 30000); }
 });
