@@ -73,7 +73,6 @@ func TestCaseStatementsRender(t *testing.T) {
 			"arrayZip({km:Array(String)}, {ko:Array(String)}, {ks:Array(String)})", "alert_actions FINAL WHERE alert_id IN (SELECT alert_id"}, []string{"{key_market"}},
 		{"case_rows", caseQueryData{DB: "tw", Narrow: true, Ring: true}, []string{"OR tracking_number IN (SELECT tracking_number"}, []string{"{km:"}},
 		{"case_rows", caseQueryData{DB: "tw", Narrow: true, Key: true}, []string{"PREWHERE  marketplace = {key_market:String} AND"}, []string{"{km:", "IN (SELECT marketplace"}},
-
 	} {
 		q := statements.Text(tc.name, tc.d)
 		if strings.Contains(q, "{{") || strings.Contains(q, "<no value>") {
