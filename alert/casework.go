@@ -78,28 +78,21 @@ type CaseSummary struct {
 	Actions  uint64    `ch:"actions" json:"actions"`
 }
 
-// CaseQuery selects a page of cases; zero fields select everything. The filters are
-// Query's, on the case: Status, Severity and Recommendation are the case's own,
-// Detector selects the cases with an alert of that detector, Marketplace .. TrackingNumber
-// the cases with an alert that has it.
+// CaseQuery selects a page of cases; zero fields select everything. Query's filters
+// apply to the case: Status, Severity and Recommendation are the case's own (its
+// strongest alert's), Case and NotClosed its state, Detector selects the cases with an
+// alert of that detector, Marketplace .. TrackingNumber the cases with an alert that has
+// it, DetectedFrom and DetectedTo when the case opened, ProtectionFrom and ProtectionTo
+// its protection's end. Sort is "urgency" (default) or "recency", Limit 1..1000
+// (default 50), Cursor CasePage.Next.
 type CaseQuery struct {
-	Status                                                 Status
-	Case                                                   CaseState
-	NotClosed                                              bool
-	Detector, Severity, Recommendation, Marketplace        string
-	SellerID, BuyerID, OrderID, TrackingNumber             string
-	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo time.Time
+	Query
 	// MinSignals selects the cases with at least this many alerts; Linked those that
 	// share a tracking number with another case; LinkedTo the cases that share one with
 	// that case (its ring, the case itself included).
 	MinSignals int
 	Linked     bool
 	LinkedTo   string
-	// Sort is "urgency" (default) or "recency", as Query's; Limit 1..1000 (default 50);
-	// Cursor is CasePage.Next.
-	Sort   string
-	Limit  int
-	Cursor string
 }
 
 // CasePage is one page of cases; Next is the cursor of the next page ("" at the end).
@@ -108,15 +101,13 @@ type CasePage struct {
 	Next  string        `json:"next,omitempty"`
 }
 
-// caseQueryData is what case_keys and case_rows (sql/casework.sql) are rendered with.
+// caseQueryData is what case_keys and case_rows (sql/casework.sql) are rendered with:
+// the filters set, and the cases' own (Narrow: the filters on the cases' alerts, Keys: a
+// page's cases by key).
 type caseQueryData struct {
-	DB                                                      sqlfile.Ident
-	Status, Detector, Severity, Recommendation, Case        bool
-	Narrow, Key, Keys, Ring, Marketplace, SellerID, BuyerID bool
-	OrderID, TrackingNumber, LinkedTo                       bool
-	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo  bool
-	NotClosed, MinSignals, Linked, Cursor                   bool
-	Sort                                                    string
+	DB sqlfile.Ident
+	filterData
+	Narrow, Keys, LinkedTo, MinSignals, Linked, Cursor bool
 }
 
 // recStrength is the recommendations from the weakest to the strongest, the parameter
@@ -132,38 +123,15 @@ func recStrength() []string {
 
 // Cases returns a page of cases matching q.
 func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
-	if q.Limit == 0 {
-		q.Limit = 50
+	f, args, err := filters(&q.Query)
+	if err != nil {
+		return CasePage{}, err
 	}
-	if q.Sort == "" {
-		q.Sort = "urgency"
-	}
-	switch {
-	case q.Limit < 1 || q.Limit > 1000:
-		return CasePage{}, fmt.Errorf("%w: limit %d is out of range 1..1000", ErrBadQuery, q.Limit)
-	case q.Sort != "urgency" && q.Sort != "recency":
-		return CasePage{}, fmt.Errorf("%w: sort %q is not urgency or recency", ErrBadQuery, q.Sort)
-	case q.MinSignals < 0:
+	if q.MinSignals < 0 {
 		return CasePage{}, fmt.Errorf("%w: min_signals %d is negative", ErrBadQuery, q.MinSignals)
 	}
-	d := caseQueryData{DB: sqlfile.Ident(s.DB), NotClosed: q.NotClosed, Linked: q.Linked, Sort: q.Sort}
-	args := []any{clickhouse.Named("recs", recStrength())}
-	eq := func(set *bool, name, v string) {
-		if v != "" {
-			*set = true
-			args = append(args, clickhouse.Named(name, v))
-		}
-	}
-	eq(&d.Status, "status", string(q.Status))
-	eq(&d.Case, "case", string(q.Case))
-	eq(&d.Detector, "detector", q.Detector)
-	eq(&d.Severity, "severity", q.Severity)
-	eq(&d.Recommendation, "recommendation", q.Recommendation)
-	eq(&d.Marketplace, "marketplace", q.Marketplace)
-	eq(&d.SellerID, "seller_id", q.SellerID)
-	eq(&d.BuyerID, "buyer_id", q.BuyerID)
-	eq(&d.OrderID, "order_id", q.OrderID)
-	eq(&d.TrackingNumber, "tracking_number", strings.ToUpper(strings.TrimSpace(q.TrackingNumber)))
+	d := caseQueryData{DB: sqlfile.Ident(s.DB), filterData: f, Linked: q.Linked}
+	args = append(args, clickhouse.Named("recs", recStrength()))
 	if q.LinkedTo != "" {
 		k, ok, err := s.caseKey(ctx, q.LinkedTo)
 		if err != nil {
@@ -176,16 +144,6 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (CasePage, error) {
 		args = append(args, k.args()...)
 	}
 	d.Narrow = d.Marketplace || d.SellerID || d.BuyerID || d.OrderID || d.TrackingNumber || d.LinkedTo
-	rng := func(set *bool, name string, t time.Time) {
-		if !t.IsZero() {
-			*set = true
-			args = append(args, clickhouse.Named(name, t.UTC()))
-		}
-	}
-	rng(&d.DetectedFrom, "detected_from", q.DetectedFrom)
-	rng(&d.DetectedTo, "detected_to", q.DetectedTo)
-	rng(&d.ProtectionFrom, "protection_from", q.ProtectionFrom)
-	rng(&d.ProtectionTo, "protection_to", q.ProtectionTo)
 	if q.MinSignals > 0 {
 		d.MinSignals = true
 		args = append(args, clickhouse.Named("min_signals", uint64(q.MinSignals)))
@@ -367,15 +325,33 @@ func (s *Store) GetCase(ctx context.Context, caseID string) (CaseDetail, error) 
 		return CaseDetail{}, err
 	}
 	k := keyOf(alerts[0].Marketplace, alerts[0].OrderID, alerts[0].SellerID)
-	// the case and its ring at once
-	ring, err := s.readCases(ctx, caseQueryData{DB: sqlfile.Ident(s.DB), Narrow: true, Ring: true}, k.args()...)
+	// the case and its ring: the cases that carry one of its numbers
+	keys := []caseKey{k}
+	var tns []string
+	for _, a := range alerts {
+		if a.TrackingNumber != "" && !slices.Contains(tns, a.TrackingNumber) {
+			tns = append(tns, a.TrackingNumber)
+		}
+	}
+	if len(tns) > 0 {
+		var ring []caseKey
+		if err := s.Conn.Select(ctx, &ring, statements.In(s.DB, "case_ring"), clickhouse.Named("tns", tns)); err != nil {
+			return CaseDetail{}, fmt.Errorf("read the case's ring: %w", err)
+		}
+		for _, r := range ring {
+			if r != k {
+				keys = append(keys, r)
+			}
+		}
+	}
+	rows, err := s.caseRows(ctx, keys...)
 	if err != nil {
 		return CaseDetail{}, err
 	}
 	var d CaseDetail
 	found := false
 	d.LinkedCases = []CaseSummary{}
-	for _, c := range ring {
+	for _, c := range rows {
 		if c.key() == k {
 			d.CaseSummary, found = c, true
 		} else {

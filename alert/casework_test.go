@@ -136,7 +136,7 @@ func TestAnOrderWithTwoSignalsIsOneCaseClosedOnBothAlerts(t *testing.T) {
 	if confirmed["stalled_eir"] != 1 || confirmed["protection_expiry"] != 1 {
 		t.Errorf("precision counts %v, want one confirmed fake each for stalled_eir and protection_expiry", confirmed)
 	}
-	if _, ok := casesByOrder(t, s, alert.CaseQuery{NotClosed: true})["both"]; ok {
+	if _, ok := casesByOrder(t, s, alert.CaseQuery{Query: alert.Query{NotClosed: true}})["both"]; ok {
 		t.Error("a closed case is still in the queue")
 	}
 }
@@ -162,7 +162,7 @@ func TestCasesSharingANumberAreLinkedAndTheRingClosesInBulk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	open := casesByOrder(t, s, alert.CaseQuery{NotClosed: true})
+	open := casesByOrder(t, s, alert.CaseQuery{Query: alert.Query{NotClosed: true}})
 	if len(open) != 1 || open["both"].CaseID == "" {
 		t.Errorf("queue after closing the ring: %+v", open)
 	}
@@ -171,12 +171,12 @@ func TestCasesSharingANumberAreLinkedAndTheRingClosesInBulk(t *testing.T) {
 		want []string
 	}{
 		{alert.CaseQuery{MinSignals: 2}, []string{"both"}},
-		{alert.CaseQuery{Severity: "critical"}, []string{"both"}},
-		{alert.CaseQuery{Severity: "high", Recommendation: "open_dispute"}, []string{"ring-1", "ring-2"}},
-		{alert.CaseQuery{DetectedFrom: at.Add(time.Minute)}, nil},
-		{alert.CaseQuery{Detector: "tracking_reuse"}, []string{"ring-1", "ring-2"}},
-		{alert.CaseQuery{TrackingNumber: "rr123456785cn"}, []string{"both"}},
-		{alert.CaseQuery{Case: alert.CaseClosed, Sort: "recency"}, []string{"ring-1", "ring-2"}},
+		{alert.CaseQuery{Query: alert.Query{Severity: "critical"}}, []string{"both"}},
+		{alert.CaseQuery{Query: alert.Query{Severity: "high", Recommendation: "open_dispute"}}, []string{"ring-1", "ring-2"}},
+		{alert.CaseQuery{Query: alert.Query{DetectedFrom: at.Add(time.Minute)}}, nil},
+		{alert.CaseQuery{Query: alert.Query{Detector: "tracking_reuse"}}, []string{"ring-1", "ring-2"}},
+		{alert.CaseQuery{Query: alert.Query{TrackingNumber: "rr123456785cn"}}, []string{"both"}},
+		{alert.CaseQuery{Query: alert.Query{Case: alert.CaseClosed, Sort: "recency"}}, []string{"ring-1", "ring-2"}},
 	} {
 		got := casesByOrder(t, s, tc.q)
 		var orders []string
@@ -192,7 +192,7 @@ func TestCasesSharingANumberAreLinkedAndTheRingClosesInBulk(t *testing.T) {
 	var seen []string
 	cursor := ""
 	for range 5 {
-		p, err := s.Cases(t.Context(), alert.CaseQuery{Limit: 1, Cursor: cursor})
+		p, err := s.Cases(t.Context(), alert.CaseQuery{Query: alert.Query{Limit: 1, Cursor: cursor}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +206,7 @@ func TestCasesSharingANumberAreLinkedAndTheRingClosesInBulk(t *testing.T) {
 	if len(seen) != 3 || seen[0] != "both" {
 		t.Errorf("pages %v: want 3 cases, both first (protection ends soonest)", seen)
 	}
-	for _, q := range []alert.CaseQuery{{Limit: 1001}, {Sort: "size"}, {Cursor: "garbage"}, {MinSignals: -1}} {
+	for _, q := range []alert.CaseQuery{{Query: alert.Query{Limit: 1001}}, {Query: alert.Query{Sort: "size"}}, {Query: alert.Query{Cursor: "garbage"}}, {MinSignals: -1}} {
 		if _, err := s.Cases(t.Context(), q); !errors.Is(err, alert.ErrBadQuery) {
 			t.Errorf("Cases(%+v): %v, want ErrBadQuery", q, err)
 		}
@@ -225,8 +225,8 @@ func TestTheQueueFiltersACaseByTheStateOfAllItsAlerts(t *testing.T) {
 	}
 	inState := func(want alert.CaseState) bool {
 		t.Helper()
-		_, in := casesByOrder(t, s, alert.CaseQuery{Case: want})["both"]
-		_, queued := casesByOrder(t, s, alert.CaseQuery{NotClosed: true})["both"]
+		_, in := casesByOrder(t, s, alert.CaseQuery{Query: alert.Query{Case: want}})["both"]
+		_, queued := casesByOrder(t, s, alert.CaseQuery{Query: alert.Query{NotClosed: true}})["both"]
 		return in && queued == (want != alert.CaseClosed)
 	}
 	act := func(alertID string, a alert.ActionKind, outcome alert.Outcome, min int) {
@@ -257,7 +257,7 @@ func TestTheQueueFiltersACaseByTheStateOfAllItsAlerts(t *testing.T) {
 			t.Errorf("%s: case both is not listed as %s (alone)", st.name, st.want)
 		}
 		for _, other := range []alert.CaseState{alert.CaseOpen, alert.CaseAcknowledged, alert.CaseClosed} {
-			if _, in := casesByOrder(t, s, alert.CaseQuery{Case: other})["both"]; in && other != st.want {
+			if _, in := casesByOrder(t, s, alert.CaseQuery{Query: alert.Query{Case: other}})["both"]; in && other != st.want {
 				t.Errorf("%s: case both is listed as %s too", st.name, other)
 			}
 		}
@@ -276,7 +276,7 @@ func TestAnAlertWithoutAnOrderIsItsSellersCase(t *testing.T) {
 		{at:DateTime64(3, 'UTC')}, {at:DateTime64(3, 'UTC')}, 'firing', {at:DateTime64(3, 'UTC')})`, clickhouse.Named("at", at)); err != nil {
 		t.Fatal(err)
 	}
-	p, err := s.Cases(t.Context(), alert.CaseQuery{SellerID: "s9"})
+	p, err := s.Cases(t.Context(), alert.CaseQuery{Query: alert.Query{SellerID: "s9"}})
 	if err != nil || len(p.Cases) != 1 {
 		t.Fatalf("seller cases %+v, %v", p.Cases, err)
 	}

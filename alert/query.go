@@ -55,20 +55,18 @@ type cursor struct {
 // ErrBadQuery is returned for a query parameter out of its range.
 var ErrBadQuery = fmt.Errorf("bad query")
 
-// queryData is what the statement query_keys (sql/query.sql) is rendered with: the
-// database, which filters are set (each a condition on its parameter), and the sort.
-type queryData struct {
-	DB                                                      sqlfile.Ident
-	Status, Detector, Severity, Recommendation, Marketplace bool
-	SellerID, BuyerID, OrderID, TrackingNumber              bool
-	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo  bool
-	NotClosed, Case, Cursor                                 bool
-	Sort                                                    string // urgency or recency
+// filterData is which of a Query's filters are set, for the statements that list alerts
+// (query_keys) and cases (case_keys): each set filter is a condition on its parameter.
+type filterData struct {
+	Status, Case, Detector, Severity, Recommendation                  bool
+	Marketplace, SellerID, BuyerID, OrderID, TrackingNumber           bool
+	DetectedFrom, DetectedTo, ProtectionFrom, ProtectionTo, NotClosed bool
+	Sort                                                              string // urgency or recency
 }
 
-// Query returns a page of alerts matching q, each without its evidence and reasons
-// (Get, and lookup's Detail, have them).
-func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
+// filters checks q's page (its limit and sort, defaults filled in) and returns which of
+// its filters are set, with their values as named parameters.
+func filters(q *Query) (filterData, []any, error) {
 	if q.Limit == 0 {
 		q.Limit = 50
 	}
@@ -76,13 +74,13 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		q.Sort = "urgency"
 	}
 	if q.Limit < 1 || q.Limit > 1000 {
-		return Page{}, fmt.Errorf("%w: limit %d is out of range 1..1000", ErrBadQuery, q.Limit)
+		return filterData{}, nil, fmt.Errorf("%w: limit %d is out of range 1..1000", ErrBadQuery, q.Limit)
 	}
 	if q.Sort != "urgency" && q.Sort != "recency" {
-		return Page{}, fmt.Errorf("%w: sort %q is not urgency or recency", ErrBadQuery, q.Sort)
+		return filterData{}, nil, fmt.Errorf("%w: sort %q is not urgency or recency", ErrBadQuery, q.Sort)
 	}
-	d := queryData{DB: sqlfile.Ident(s.DB), NotClosed: q.NotClosed, Sort: q.Sort}
-	args := []any{}
+	d := filterData{NotClosed: q.NotClosed, Sort: q.Sort}
+	var args []any
 	eq := func(set *bool, name, v string) {
 		if v != "" {
 			*set = true
@@ -90,6 +88,7 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 		}
 	}
 	eq(&d.Status, "status", string(q.Status))
+	eq(&d.Case, "case", string(q.Case))
 	eq(&d.Detector, "detector", q.Detector)
 	eq(&d.Severity, "severity", q.Severity)
 	eq(&d.Recommendation, "recommendation", q.Recommendation)
@@ -108,7 +107,25 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	rng(&d.DetectedTo, "detected_to", q.DetectedTo)
 	rng(&d.ProtectionFrom, "protection_from", q.ProtectionFrom)
 	rng(&d.ProtectionTo, "protection_to", q.ProtectionTo)
-	eq(&d.Case, "case", string(q.Case))
+	return d, args, nil
+}
+
+// queryData is what the statement query_keys (sql/query.sql) is rendered with: the
+// database, which filters are set, the sort, and whether a cursor continues a page.
+type queryData struct {
+	DB sqlfile.Ident
+	filterData
+	Cursor bool
+}
+
+// Query returns a page of alerts matching q, each without its evidence and reasons
+// (Get, and lookup's Detail, have them).
+func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
+	f, args, err := filters(&q)
+	if err != nil {
+		return Page{}, err
+	}
+	d := queryData{DB: sqlfile.Ident(s.DB), filterData: f}
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor)
 		if err != nil {

@@ -154,10 +154,7 @@ func parseCaseQuery(r *http.Request) (alert.CaseQuery, error) {
 		return alert.CaseQuery{}, err
 	}
 	v := r.URL.Query()
-	cq := alert.CaseQuery{Status: q.Status, Case: q.Case, Detector: q.Detector, Severity: q.Severity, Recommendation: q.Recommendation,
-		Marketplace: q.Marketplace, SellerID: q.SellerID, BuyerID: q.BuyerID, OrderID: q.OrderID, TrackingNumber: q.TrackingNumber,
-		DetectedFrom: q.DetectedFrom, DetectedTo: q.DetectedTo, ProtectionFrom: q.ProtectionFrom, ProtectionTo: q.ProtectionTo,
-		Sort: q.Sort, Limit: q.Limit, Cursor: q.Cursor, LinkedTo: v.Get("linked_to")}
+	cq := alert.CaseQuery{Query: q, LinkedTo: v.Get("linked_to")}
 	if x := v.Get("min_signals"); x != "" {
 		if cq.MinSignals, err = strconv.Atoi(x); err != nil || cq.MinSignals < 1 || cq.MinSignals > 100 {
 			return cq, fmt.Errorf("min_signals: %q is not a number from 1 to 100", x)

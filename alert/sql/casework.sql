@@ -36,23 +36,17 @@ SELECT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id
 WHERE {{template "case_id"}} = {id:String} LIMIT 1
 {{end}}
 
--- The filters of a query of cases on its alerts (Narrow): the ids of the alerts of the
--- cases that have an alert matching the filters set (Key: the case of key_market,
--- key_order, key_seller; Keys: the cases of the keys km, ko, ks (arrays, one case each);
--- Ring: the case of Key and those that carry one of its numbers; Marketplace, ...;
--- LinkedTo: an alert carrying a number of the case of that key). The cases' identity
--- columns never change, so the narrowing reads alerts without FINAL; a reader names the
--- alerts by id, and reads their latest rows (FINAL) through the primary key. Key and
--- Keys name the cases themselves; the other filters first find the cases, then their
--- alerts.
+-- The filters of a query of cases on its alerts (Narrow): the alerts of the cases that
+-- have an alert matching the filters set (Keys: the cases of the keys km, ko, ks, arrays
+-- of one case each; Marketplace, ...; LinkedTo: an alert carrying a number of the case
+-- of key_market, key_order, key_seller). A case's identity columns never change, so the
+-- narrowing reads alerts without FINAL, and a reader of alerts FINAL narrows as PREWHERE
+-- (case_narrow): before the merge, which keeps every row of each alert it keeps. Keys
+-- names the cases themselves; the other filters first find the cases, then their alerts.
 {{define "case_narrow_ids"}}SELECT alert_id FROM {{.DB}}.alerts WHERE {{template "case_narrow_where" .}}{{end}}
 {{define "case_narrow_where"}}
-    {{- if .Key}} marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String}
-    {{- else if .Keys}} order_id IN {ko:Array(String)} AND ({{template "case_key"}}) IN (SELECT t.1, t.2, t.3 FROM (SELECT arrayJoin(arrayZip({km:Array(String)}, {ko:Array(String)}, {ks:Array(String)})) AS t))
+    {{- if .Keys}} order_id IN {ko:Array(String)} AND ({{template "case_key"}}) IN (SELECT t.1, t.2, t.3 FROM (SELECT arrayJoin(arrayZip({km:Array(String)}, {ko:Array(String)}, {ks:Array(String)})) AS t))
     {{- else}} ({{template "case_key"}}) IN (SELECT {{template "case_key"}} FROM {{.DB}}.alerts WHERE 1
-        {{- if .Ring}} AND ((marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String})
-            OR tracking_number IN (SELECT tracking_number FROM {{.DB}}.alerts WHERE tracking_number != ''
-                AND marketplace = {key_market:String} AND order_id = {key_order:String} AND if(order_id = '', seller_id, '') = {key_seller:String})){{end}}
         {{- if .Marketplace}} AND marketplace = {marketplace:String}{{end}}
         {{- if .SellerID}} AND seller_id = {seller_id:String}{{end}}
         {{- if .BuyerID}} AND buyer_id = {buyer_id:String}{{end}}
@@ -143,7 +137,7 @@ LIMIT {limit:UInt32}
 ORDER BY {{if eq .Sort "recency"}}k_recency DESC{{else}}k_urgency ASC, amount DESC{{end}}, k_market, k_order, k_seller
 {{end}}
 
--- The cases of a page (Narrow and Keys, or Key) in full, with their case state and
+-- The cases of a page (Narrow and Keys) in full, with their case state and
 -- actions (alert_case_acts); case_links, read after, counts their linked cases.
 {{define "case_rows"}}
 SELECT {{template "case_id_k"}} AS case_id, k_market AS marketplace, k_order AS order_id, any(a.seller_id) AS seller_id, any(a.buyer_id) AS buyer_id,
@@ -173,6 +167,13 @@ SETTINGS join_use_nulls = 1
 {{define "case_links"}}
 SELECT tracking_number AS tn, uniqExact({{template "case_key"}}) AS cases FROM {{.DB}}.alerts
 WHERE tracking_number IN {tns:Array(String)} GROUP BY tn HAVING cases > 1
+{{end}}
+
+-- The keys of the cases that carry one of the tracking numbers {tns:Array(String)} (a
+-- case's ring, with the case itself).
+{{define "case_ring"}}
+SELECT DISTINCT marketplace AS k_market, order_id AS k_order, if(order_id = '', seller_id, '') AS k_seller FROM {{.DB}}.alerts
+WHERE tracking_number IN {tns:Array(String)}
 {{end}}
 
 -- The alerts of the case whose id is {id:String} in full, strongest first (none: no

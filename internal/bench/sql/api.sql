@@ -10,7 +10,7 @@ SELECT lower(hex(sipHash64(alert_id, 'bench'))), alert_id, ['close', 'acknowledg
     if(h % 4 = 2, concat('analyst-', toString(h % 7)), ''), if(h % 4 = 0, if(h % 10 < 8, 'confirmed_fake', 'false_positive'), ''),
     if(h % 4 = 3, 'looked at the timeline', ''), {at:DateTime64(3, 'UTC')}
 FROM (SELECT alert_id, cityHash64(alert_id) AS h FROM {{.DB}}.alerts FINAL)
-WHERE (h >> 32) % 1000 < toUInt64({share:Float64} * 1000)
+WHERE bitShiftRight(h, 32) % 1000 < toUInt64({share:Float64} * 1000)
 {{end}}
 
 -- How many alerts analysts acted on.
