@@ -136,14 +136,10 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	}
 	args = append(args, clickhouse.Named("limit", uint32(q.Limit+1)))
 	var rows []struct {
-		AlertID  string    `ch:"alert_id"`
-		State    CaseState `ch:"case_state"`
-		Assignee string    `ch:"assignee"`
-		Outcome  Outcome   `ch:"outcome"`
-		Actions  uint64    `ch:"actions"`
-		KUrgency int64     `ch:"k_urgency"`
-		KAmount  string    `ch:"k_amount"`
-		KRecency int64     `ch:"k_recency"`
+		AlertID  string `ch:"alert_id"`
+		KUrgency int64  `ch:"k_urgency"`
+		KAmount  string `ch:"k_amount"`
+		KRecency int64  `ch:"k_recency"`
 	}
 	if err := s.Conn.Select(ctx, &rows, statements.Text("query_keys", d), args...); err != nil {
 		return Page{}, fmt.Errorf("list alerts: %w", err)
@@ -160,6 +156,17 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	for _, a := range full {
 		byID[a.AlertID] = a
 	}
+	var acted []struct {
+		AlertID string `ch:"alert_id"`
+		Case
+	}
+	if err := s.Conn.Select(ctx, &acted, statements.In(s.DB, "cases_of"), clickhouse.Named("ids", ids)); err != nil {
+		return Page{}, fmt.Errorf("list alerts' cases: %w", err)
+	}
+	cases := make(map[string]Case, len(acted))
+	for _, c := range acted {
+		cases[c.AlertID] = c.Case
+	}
 	var p Page
 	p.Alerts = []Listed{}
 	for i, r := range rows {
@@ -173,7 +180,11 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 			p.Next = base64.RawURLEncoding.EncodeToString(b)
 			break
 		}
-		p.Alerts = append(p.Alerts, Listed{Alert: byID[r.AlertID], Case: Case{State: r.State, Assignee: r.Assignee, Outcome: r.Outcome, Actions: r.Actions}})
+		c, ok := cases[r.AlertID]
+		if !ok {
+			c.State = CaseOpen
+		}
+		p.Alerts = append(p.Alerts, Listed{Alert: byID[r.AlertID], Case: c})
 	}
 	return p, nil
 }

@@ -28,13 +28,13 @@ func TestReadersStatementsRender(t *testing.T) {
 		d         queryData
 		want, not []string
 	}{
-		{queryData{DB: "tw", filterData: filterData{Sort: "urgency"}}, []string{"WHERE 1) AS a", "ORDER BY k_urgency ASC, toDecimal64(k_amount, 4) DESC, alert_id ASC"},
-			[]string{"{status:String}", "case_state != 'closed'", "{ck:Int64}"}},
-		{queryData{DB: "tw", Cursor: true, filterData: filterData{Sort: "recency"}}, []string{"AND (k_recency < {ck:Int64} OR", "ORDER BY k_recency DESC, alert_id ASC"},
-			[]string{"k_urgency >"}},
-		{func() queryData { d := all; d.Sort = "urgency"; return d }(), []string{"AND seller_id = {seller_id:String}",
-			"AND protection_ends_at < {protection_to:DateTime64(3, 'UTC')}) AS a", "AND case_state != 'closed' AND case_state = {case:String}",
-			"AND (k_urgency > {ck:Int64} OR"}, nil},
+		{queryData{DB: "tw", filterData: filterData{Sort: "urgency"}}, []string{"FROM `tw`.alerts FINAL\nWHERE 1\nORDER BY k_urgency ASC, amount DESC, alert_id ASC"},
+			[]string{"{status:String}", "alert_actions", "alert_runs", "{ck:Int64}"}},
+		{queryData{DB: "tw", Cursor: true, filterData: filterData{Sort: "recency", NotClosed: true}}, []string{"AND (k_recency < {ck:Int64} OR",
+			"ORDER BY k_recency DESC, alert_id ASC", "FROM `tw`.alert_runs", "AND alert_id NOT IN (SELECT alert_id FROM `tw`.alert_actions"},
+			[]string{"k_urgency >", "handled"}},
+		{all, []string{"AND seller_id = {seller_id:String}", "AND protection_ends_at < {protection_to:DateTime64(3, 'UTC')} AND alert_id NOT IN (SELECT",
+			"'acknowledged', 'open') = {case:String}", "AND (k_urgency > {ck:Int64} OR"}, nil},
 	} {
 		q := statements.Text("query_keys", tc.d)
 		for _, w := range tc.want {

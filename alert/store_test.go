@@ -418,6 +418,22 @@ func TestQueryFiltersSortsAndPagesWithCases(t *testing.T) {
 	if err != nil || st.Queue != 3 || st.Untouched != 2 || st.OldestUntouched == nil {
 		t.Fatalf("stats %+v, %v", st, err)
 	}
+	// A closed alert leaves the queue (NotClosed) and is listed as closed.
+	if _, err := s.Act(t.Context(), ids["stalled-3"].AlertID, alert.Action{Action: alert.ActClose, Actor: "ana", Outcome: alert.OutcomeConfirmedFake}, asOf(15)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		q    alert.Query
+		want []string
+	}{
+		{alert.Query{NotClosed: true}, []string{"stalled:open", "stalled-2:acknowledged"}},
+		{alert.Query{Case: alert.CaseClosed, Sort: "recency"}, []string{"stalled-3:closed"}},
+	} {
+		p, err := s.Query(t.Context(), tc.q)
+		if err != nil || !slices.Equal(orders(p), tc.want) {
+			t.Errorf("Query(%+v) = %v, %v; want %v", tc.q, orders(p), err, tc.want)
+		}
+	}
 }
 
 func TestARunWhoseSessionWasReplacedSaysSoAndTheNextRunRecordsIt(t *testing.T) {

@@ -6,49 +6,53 @@
 -- a page.
 {{define "query_columns"}}alert_id, detector, order_id, tracking_number, seller_id, buyer_id, marketplace, severity, recommendation, reason, protection_ends_at, amount, first_detected_at, last_detected_at, status, resolved_at, as_of{{end}}
 
--- The sort keys of a page of alerts matching a Query, with their case; the page's whole
--- rows are read after, by id (query_rows: reading evidence and reasons of every alert to
--- sort them would cost most of the query). Rendered with queryData: each filter that is
--- set adds its condition, its value a parameter named as in the condition; Sort is
--- urgency (protection ending soonest first, then the largest amount) or recency (latest
--- detection first); Cursor continues after the sort key ck, ca, ci.
+-- The sort keys of a page of alerts matching a Query; the page's whole rows are read
+-- after, by id (query_rows: reading evidence and reasons of every alert to sort them
+-- would cost most of the query), and their cases (cases_of). Rendered with queryData:
+-- each filter that is set adds its condition, its value a parameter named as in the
+-- condition; the case filters test the alert against the action sets (casework.sql's
+-- closed_alerts, handled_alerts: the cases fragment's rule); Sort is urgency
+-- (protection ending soonest first, then the largest amount) or recency (latest
+-- detection first: the detectors' latest runs are read for it only); Cursor continues
+-- after the sort key ck, ca, ci.
 {{define "query_keys"}}
-SELECT * FROM (
-SELECT a.alert_id AS alert_id, ifNull(c.case_state, 'open') AS case_state, ifNull(c.assignee, '') AS assignee,
-    ifNull(c.outcome, '') AS outcome, ifNull(c.actions, 0) AS actions,
-    toInt64(toUnixTimestamp64Milli(ifNull(a.protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
-    toString(ifNull(a.amount, toDecimal64(0, 4))) AS k_amount, toInt64(toUnixTimestamp64Milli(a.last_detected_at)) AS k_recency
-FROM (SELECT alert_id, protection_ends_at, amount, last_detected_at FROM {{template "current_alerts" .}}
-    WHERE 1
-    {{- if .Status}} AND status = {status:String}{{end}}
-    {{- if .Detector}} AND detector = {detector:String}{{end}}
-    {{- if .Severity}} AND severity = {severity:String}{{end}}
-    {{- if .Recommendation}} AND recommendation = {recommendation:String}{{end}}
-    {{- if .Marketplace}} AND marketplace = {marketplace:String}{{end}}
-    {{- if .SellerID}} AND seller_id = {seller_id:String}{{end}}
-    {{- if .BuyerID}} AND buyer_id = {buyer_id:String}{{end}}
-    {{- if .OrderID}} AND order_id = {order_id:String}{{end}}
-    {{- if .TrackingNumber}} AND tracking_number = {tracking_number:String}{{end}}
-    {{- if .DetectedFrom}} AND first_detected_at >= {detected_from:DateTime64(3, 'UTC')}{{end}}
-    {{- if .DetectedTo}} AND first_detected_at < {detected_to:DateTime64(3, 'UTC')}{{end}}
-    {{- if .ProtectionFrom}} AND protection_ends_at >= {protection_from:DateTime64(3, 'UTC')}{{end}}
-    {{- if .ProtectionTo}} AND protection_ends_at < {protection_to:DateTime64(3, 'UTC')}{{end}}) AS a
-LEFT JOIN ({{template "cases" .}}) AS c ON c.alert_id = a.alert_id
-SETTINGS join_use_nulls = 1
-)
+SELECT alert_id, k_urgency, toString(amount) AS k_amount, k_recency FROM (
+SELECT alert_id, toInt64(toUnixTimestamp64Milli(ifNull(protection_ends_at, toDateTime64('2200-01-01 00:00:00', 3, 'UTC')))) AS k_urgency,
+    ifNull(amount, toDecimal64(0, 4)) AS amount, {{if eq .Sort "recency"}}toInt64(toUnixTimestamp64Milli(last_detected_at)){{else}}toInt64(0){{end}} AS k_recency
+FROM {{if eq .Sort "recency"}}{{template "current_alerts" .}}{{else}}{{.DB}}.alerts FINAL{{end}}
 WHERE 1
-{{- if .NotClosed}} AND case_state != 'closed'{{end}}
-{{- if .Case}} AND case_state = {case:String}{{end}}
+{{- if .Status}} AND status = {status:String}{{end}}
+{{- if .Detector}} AND detector = {detector:String}{{end}}
+{{- if .Severity}} AND severity = {severity:String}{{end}}
+{{- if .Recommendation}} AND recommendation = {recommendation:String}{{end}}
+{{- if .Marketplace}} AND marketplace = {marketplace:String}{{end}}
+{{- if .SellerID}} AND seller_id = {seller_id:String}{{end}}
+{{- if .BuyerID}} AND buyer_id = {buyer_id:String}{{end}}
+{{- if .OrderID}} AND order_id = {order_id:String}{{end}}
+{{- if .TrackingNumber}} AND tracking_number = {tracking_number:String}{{end}}
+{{- if .DetectedFrom}} AND first_detected_at >= {detected_from:DateTime64(3, 'UTC')}{{end}}
+{{- if .DetectedTo}} AND first_detected_at < {detected_to:DateTime64(3, 'UTC')}{{end}}
+{{- if .ProtectionFrom}} AND protection_ends_at >= {protection_from:DateTime64(3, 'UTC')}{{end}}
+{{- if .ProtectionTo}} AND protection_ends_at < {protection_to:DateTime64(3, 'UTC')}{{end}}
+{{- if .NotClosed}} AND alert_id NOT IN ({{template "closed_alerts" .}}){{end}}
+{{- if .Case}} AND multiIf(alert_id IN ({{template "closed_alerts" .}}), 'closed', alert_id IN ({{template "handled_alerts" .}}), 'acknowledged', 'open') = {case:String}{{end}}
 {{- if .Cursor}}{{if eq .Sort "recency"}} AND (k_recency < {ck:Int64} OR (k_recency = {ck:Int64} AND alert_id > {ci:String}))
-{{- else}} AND (k_urgency > {ck:Int64} OR (k_urgency = {ck:Int64} AND (toDecimal64(k_amount, 4) < toDecimal64({ca:String}, 4) OR (k_amount = {ca:String} AND alert_id > {ci:String}))))
+{{- else}} AND (k_urgency > {ck:Int64} OR (k_urgency = {ck:Int64} AND (amount < toDecimal64({ca:String}, 4) OR (amount = toDecimal64({ca:String}, 4) AND alert_id > {ci:String}))))
 {{- end}}{{end}}
-ORDER BY {{if eq .Sort "recency"}}k_recency DESC, alert_id ASC{{else}}k_urgency ASC, toDecimal64(k_amount, 4) DESC, alert_id ASC{{end}}
+ORDER BY {{if eq .Sort "recency"}}k_recency DESC{{else}}k_urgency ASC, amount DESC{{end}}, alert_id ASC
 LIMIT {limit:UInt32}
+)
+ORDER BY {{if eq .Sort "recency"}}k_recency DESC{{else}}k_urgency ASC, amount DESC{{end}}, alert_id ASC
 {{end}}
 
 -- The page's alerts (ids) in full, but for their evidence and reasons.
 {{define "query_rows"}}
 SELECT {{template "query_columns"}} FROM {{template "current_alerts" .}} WHERE alert_id IN {ids:Array(String)}
+{{end}}
+
+-- The cases of the alerts ids that someone acted on.
+{{define "cases_of"}}
+SELECT * FROM ({{template "cases" .}}) WHERE alert_id IN {ids:Array(String)}
 {{end}}
 
 -- Alerts by the day they first fired, per detector, over the 30 days before now.
