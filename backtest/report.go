@@ -24,7 +24,8 @@ type DetectorReport struct {
 	MinPerStep    uint64  `ch:"min_per_step" json:"min_per_step"`
 	MedianPerStep float64 `ch:"median_per_step" json:"median_per_step"`
 	MaxPerStep    uint64  `ch:"max_per_step" json:"max_per_step"`
-	// Orders flagged at any step.
+	// Orders flagged at any step; for the sellers' detector (alerts without an order),
+	// the sellers flagged.
 	Orders uint64 `ch:"orders" json:"orders"`
 	// EndedBadly: flagged orders that had a dispute, refund or cancellation in the
 	// stored history; their lead time is the days from the first alert to the

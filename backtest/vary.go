@@ -27,7 +27,7 @@ func ParseVary(s string) (detect.Variation, error) {
 		return detect.Variation{}, fmt.Errorf("--vary %q: want detect.SETTING=V1,V2,... (e.g. detect.stalled_days=5,7,10)", s)
 	}
 	if !slices.Contains(detect.VariableSettings(), key) {
-		return detect.Variation{}, fmt.Errorf("--vary: detect.%s is not a numeric detector setting (one of: %s)", key, strings.Join(detect.VariableSettings(), ", "))
+		return detect.Variation{}, fmt.Errorf("--vary: %w", detect.VaryError(key))
 	}
 	v := detect.Variation{Key: key}
 	for _, x := range strings.Split(list, ",") {
@@ -59,7 +59,7 @@ type Comparison struct {
 	Detectors []string  `json:"detectors"`
 	// Shared: every step evaluated the values in one run (a varied set); otherwise one
 	// run per value (a setting read before the detectors: default_protection_days,
-	// recycle_months, or silent_days_express).
+	// recycle_months; the sellers' detector's seller_vtr_*; or silent_days_express).
 	Shared    bool      `json:"shared"`
 	CreatedAt time.Time `json:"created_at"`
 	Variants  []Variant `json:"variants"`

@@ -265,3 +265,82 @@ func TestAVaryFlagNamesWhatIsWrong(t *testing.T) {
 		t.Fatalf("without the prefix: %+v, %v", v, err)
 	}
 }
+
+// A setting of the sellers' detector is compared by a backtest per value, whose report
+// counts the sellers flagged, their alerts per step, and the outcome analysts gave the
+// seller's live alert; a plain backtest reports the seller's alerts the same way. The
+// target, a share, is not compared.
+func TestComparingASellerSettingCountsTheSellersFlagged(t *testing.T) {
+	const db = "vary_sellers"
+	w := detecttest.NewWorld(t, db)
+	// seller sv: 25 orders shipped October 1-20, 12 of them never scanned (a rate of 0.52)
+	var orders []string
+	for i := range 25 {
+		d := 1 + i%20
+		id, tn := fmt.Sprintf("sv-%02d", i), fmt.Sprintf("LPSV%02d%04d", d, i)
+		orders = append(orders, fmt.Sprintf(`{"event_id":"%s-s","order_id":"%s","seller_id":"sv","buyer_id":"b-%s","status":"shipped","marketplace":"aliexpress","occurred_at":"%s","tracking_number":"%s","carrier":"cainiao"}`,
+			id, id, id, oct(d, 10), tn))
+		if i >= 12 {
+			w.ScanJSON(fmt.Sprintf(`{"event_id":"%s-a","tracking_number":"%s","raw_status":"Accepted","occurred_at":"%s","location":{"country":"CN"}}`, tn, tn, oct(d+1, 10)))
+		}
+	}
+	w.Orders(orders...)
+	session := func(ctx context.Context) (driver.Conn, error) { return store.OpenSession(ctx, detecttest.StoreConfig, w.Addr) }
+	r := &backtest.Runner{Conn: w.Pooled(), Database: db, Session: session}
+
+	// the seller's live alert, closed as confirmed fake
+	s := alert.NewStore(w.Conn, db)
+	set, err := detect.NewSet(db, detect.SellerValidTrackingRate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := session(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := s.RecordAt(t.Context(), conn, set, detect.Config{}, detecttest.AsOf(30)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Cases(t.Context(), alert.CaseQuery{Query: alert.Query{SellerID: "sv"}})
+	if err != nil || len(p.Cases) != 1 {
+		t.Fatalf("the seller's live case: %+v, %v", p.Cases, err)
+	}
+	if _, err := s.ActCase(t.Context(), p.Cases[0].CaseID, alert.Action{Action: alert.ActClose, Actor: "ana", Outcome: alert.OutcomeConfirmedFake}, detecttest.AsOf(30)); err != nil {
+		t.Fatal(err)
+	}
+
+	o := backtest.Options{From: detecttest.AsOf(26), To: detecttest.AsOf(30), Step: 24 * time.Hour}
+	v, err := backtest.ParseVary("detect.seller_vtr_min_orders=20,30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmp, res, err := r.Vary(t.Context(), o, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmp.Shared || !slices.Equal(cmp.Detectors, []string{detect.SellerValidTrackingRate}) || len(cmp.Variants) != 2 || res.Steps != 5 {
+		t.Fatalf("comparison: shared %v, detectors %v, %d variants, %d steps", cmp.Shared, cmp.Detectors, len(cmp.Variants), res.Steps)
+	}
+	at20, at30 := cmp.Variants[0].Detectors[0], cmp.Variants[1].Detectors[0]
+	if at20.MinPerStep != 1 || at20.MaxPerStep != 1 || at20.Orders != 1 || at20.ConfirmedFake != 1 || at20.Precision == nil || *at20.Precision != 1 {
+		t.Errorf("min_orders 20 (the seller's 25 orders count): %+v, want one seller flagged at every step, confirmed fake", at20)
+	}
+	if at30.MaxPerStep != 0 || at30.Orders != 0 || at30.Precision != nil {
+		t.Errorf("min_orders 30 (more than the seller's 25 orders): %+v, want nothing flagged", at30)
+	}
+
+	o.Detectors = []string{detect.SellerValidTrackingRate}
+	bt, err := r.Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.Report(t.Context(), bt.ID)
+	if err != nil || len(rep.Detectors) != 1 || !reflect.DeepEqual(rep.Detectors[0], at20.DetectorReport) {
+		t.Errorf("a backtest with the default (20) reports %+v, %v; the comparison %+v", rep.Detectors, err, at20.DetectorReport)
+	}
+
+	if _, err := backtest.ParseVary("detect.seller_vtr_target=0.9,0.95"); err == nil || !strings.Contains(err.Error(), "seller_vtr_target is a share") {
+		t.Errorf("--vary of the target: %v", err)
+	}
+}

@@ -19,16 +19,25 @@ type Variation struct {
 	Values []int
 }
 
-// VariableSettings are the numeric settings a backtest can vary: every threshold
-// (default_protection_days, stalled_days, ...) and silent_days_express.
+// VariableSettings are the numeric settings a backtest can vary: every whole-number
+// threshold (default_protection_days, stalled_days, ..., the sellers' detector's
+// seller_vtr_window_days, seller_vtr_scan_days, seller_vtr_min_orders) and
+// silent_days_express. seller_vtr_target, a share, is not one (VaryError says so).
 func VariableSettings() []string {
 	out := make([]string, 0, len(thresholds)+1)
 	for _, t := range thresholds {
-		if !strings.HasPrefix(t.key, "seller_vtr_") { // the sellers' detector's: it cannot be varied
-			out = append(out, t.key)
-		}
+		out = append(out, t.key)
 	}
 	return append(out, "silent_days_express")
+}
+
+// VaryError is the error for a setting key that cannot be varied, naming the ones that
+// can.
+func VaryError(key string) error {
+	if key == "seller_vtr_target" {
+		return fmt.Errorf("detect.seller_vtr_target is a share (0..1) and --vary compares whole-number settings: compare targets with a backtest per configuration")
+	}
+	return fmt.Errorf("detect.%s is not a numeric detector setting (one of: %s)", key, strings.Join(VariableSettings(), ", "))
 }
 
 // stageSettings are the thresholds the stages before the detectors read (the order
@@ -37,18 +46,20 @@ func VariableSettings() []string {
 var stageSettings = []string{"default_protection_days", "recycle_months"}
 
 // Shared reports whether the values of setting key can be evaluated in one run (a varied
-// set): it is a threshold the detectors' own expressions read, not one the stages
-// before them read (default_protection_days, recycle_months) nor silent_days_express
-// (a plain parameter). Other settings are compared by a run per value.
+// set): it is a threshold the order detectors' own expressions read, not one the stages
+// before them read (default_protection_days, recycle_months), nor the sellers'
+// detector's (its own stage, over sellers), nor silent_days_express (a plain
+// parameter). Other settings are compared by a run per value.
 func Shared(key string) bool {
-	return !slices.Contains(stageSettings, key) && slices.ContainsFunc(thresholds, func(t thresholdDef) bool { return t.key == key })
+	return !slices.Contains(stageSettings, key) && !slices.Contains(sellerThresholds, key) &&
+		slices.ContainsFunc(thresholds, func(t thresholdDef) bool { return t.key == key })
 }
 
 // Validate checks the variation, naming the setting (as detect.KEY) and the value at
 // fault.
 func (v Variation) Validate() error {
 	if !slices.Contains(VariableSettings(), v.Key) {
-		return fmt.Errorf("detect.%s is not a numeric detector setting (one of: %s)", v.Key, strings.Join(VariableSettings(), ", "))
+		return VaryError(v.Key)
 	}
 	if len(v.Values) < 2 || len(v.Values) > 8 {
 		return fmt.Errorf("detect.%s: %d values; compare 2 to 8", v.Key, len(v.Values))
@@ -76,20 +87,27 @@ func (c Config) With(key string, value int) (Config, error) {
 			return c, nil
 		}
 	}
-	return c, fmt.Errorf("detect.%s is not a numeric detector setting (one of: %s)", key, strings.Join(VariableSettings(), ", "))
+	return c, VaryError(key)
 }
 
 // Affected returns the detectors among names (all of them when empty), in the order of
-// Names, whose findings setting key can change: those whose SQL reads it, and every
-// detector for a setting the stages before them read (Shared is false for those).
-// cancel_dodged's condition also lifts the severity of an order's other findings; a
-// severity is not what a comparison compares, so that alone does not count.
+// Names, whose findings setting key can change: those whose SQL reads it, every order
+// detector for a setting the stages before them read (Shared is false for those), and
+// the sellers' detector alone for its own settings (seller_vtr_*). cancel_dodged's
+// condition also lifts the severity of an order's other findings; a severity is not
+// what a comparison compares, so that alone does not count.
 func Affected(key string, names ...string) ([]string, error) {
 	if !slices.Contains(VariableSettings(), key) {
-		return nil, fmt.Errorf("detect.%s is not a numeric detector setting (one of: %s)", key, strings.Join(VariableSettings(), ", "))
+		return nil, VaryError(key)
 	}
 	if len(names) == 0 {
 		names = Names
+	}
+	if slices.Contains(sellerThresholds, key) {
+		if slices.Contains(names, SellerValidTrackingRate) {
+			return []string{SellerValidTrackingRate}, nil
+		}
+		return nil, nil
 	}
 	var out []string
 	for _, n := range Names {
@@ -170,5 +188,5 @@ func (c Config) Value(key string) (int, error) {
 			return *t.global(&c), nil
 		}
 	}
-	return 0, fmt.Errorf("detect.%s is not a numeric detector setting (one of: %s)", key, strings.Join(VariableSettings(), ", "))
+	return 0, VaryError(key)
 }

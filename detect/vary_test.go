@@ -75,6 +75,15 @@ func TestAVariedSetFindsForEachValueWhatARunWithThatValueFinds(t *testing.T) {
 	if got, _ := detect.Affected("silent_days_express"); !slices.Equal(got, []string{"went_silent"}) {
 		t.Errorf("silent_days_express changes %v", got)
 	}
+	if got, _ := detect.Affected("seller_vtr_min_orders"); detect.Shared("seller_vtr_min_orders") || !slices.Equal(got, []string{detect.SellerValidTrackingRate}) {
+		t.Errorf("seller_vtr_min_orders (the sellers' own stage) changes %v, shared %v", got, detect.Shared("seller_vtr_min_orders"))
+	}
+	if got, err := detect.Affected("seller_vtr_scan_days", "stalled_eir"); err != nil || len(got) != 0 {
+		t.Errorf("seller_vtr_scan_days changes %v of stalled_eir (%v)", got, err)
+	}
+	if _, err := detect.Affected("seller_vtr_target"); err == nil || !strings.Contains(err.Error(), "is a share") {
+		t.Errorf("the target, a share: %v", err)
+	}
 	defaults := detect.Config{}.WithDefaults()
 	differed := 0
 	for _, key := range detect.VariableSettings() {
@@ -128,6 +137,9 @@ func TestAVariedSetFindsForEachValueWhatARunWithThatValueFinds(t *testing.T) {
 	}
 	if _, err := detect.NewVariedSet(db, detect.Variation{Key: "recycle_months", Values: []int{6, 12}}); err == nil {
 		t.Error("a varied set of recycle_months (read before the detectors) was made")
+	}
+	if _, err := detect.NewVariedSet(db, detect.Variation{Key: "seller_vtr_window_days", Values: []int{30, 60}}); err == nil {
+		t.Error("a varied set of seller_vtr_window_days (the sellers' own stage) was made")
 	}
 	set, _ := detect.NewVariedSet(db, detect.Variation{Key: "stalled_days", Values: []int{5, 7}})
 	if _, err := set.Evaluate(t.Context(), w.Conn, cfgZero, asOf, detect.Scheduled); err == nil {

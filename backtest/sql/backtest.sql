@@ -23,16 +23,20 @@ FROM (
 SELECT {id:String}, {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}, {step:UInt32}, {detectors:Array(String)}, {steps:UInt32}, {done:UInt32},
     {started:DateTime64(3, 'UTC')}, now64(3){{end}}
 
--- The alerts of each step, per detector.
-{{define "per_step"}}SELECT s.as_of AS as_of, d AS detector, countIf(h.order_id != '') AS alerts FROM (SELECT arrayJoin(range(0, toUInt32(steps))) AS i, from_date + toIntervalSecond(i * step_seconds) AS as_of, detectors  FROM {{.DB}}.backtests FINAL WHERE backtest_id = {id:String}) AS s ARRAY JOIN s.detectors AS d LEFT JOIN (SELECT as_of, detector, order_id FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String}) AS h ON h.as_of = s.as_of AND h.detector = d GROUP BY as_of, detector ORDER BY as_of, detector{{end}}
+-- The alerts of each step, per detector (h.detector is '' where a step has none).
+{{define "per_step"}}SELECT s.as_of AS as_of, d AS detector, countIf(h.detector != '') AS alerts FROM (SELECT arrayJoin(range(0, toUInt32(steps))) AS i, from_date + toIntervalSecond(i * step_seconds) AS as_of, detectors  FROM {{.DB}}.backtests FINAL WHERE backtest_id = {id:String}) AS s ARRAY JOIN s.detectors AS d LEFT JOIN (SELECT as_of, detector, order_id FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String}) AS h ON h.as_of = s.as_of AND h.detector = d GROUP BY as_of, detector ORDER BY as_of, detector{{end}}
 
--- Per detector: alerts per step, the orders flagged, how many ended badly and how long
--- before their protection ended they were first flagged, and how many were disputed or
--- refunded after their first alert.
+-- A row's seller, for an alert without an order (the sellers' detector): its marketplace
+-- and seller id; '' for an order's alert.
+{{define "history_seller"}}if(order_id = '', concat(marketplace, '\0', seller_id), ''){{end}}
+
+-- Per detector: alerts per step, the orders flagged (the sellers, for a seller's
+-- alerts), how many ended badly and how long before their protection ended they were
+-- first flagged, and how many were disputed or refunded after their first alert.
 {{define "report"}}WITH per_step AS ({{template "per_step" .}}),
 first AS (
-    SELECT detector, order_id, min(as_of) AS first_at, argMin(protection_ends_at, as_of) AS ends
-    FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String} GROUP BY detector, order_id
+    SELECT detector, order_id, {{template "history_seller"}} AS seller, min(as_of) AS first_at, argMin(protection_ends_at, as_of) AS ends
+    FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String} GROUP BY detector, order_id, seller
 ),
 bad AS (SELECT DISTINCT order_id FROM {{.DB}}.order_events WHERE status IN {bad:Array(String)}),
 later AS (SELECT order_id, max(occurred_at) AS last_at FROM {{.DB}}.order_events WHERE status IN {later:Array(String)} GROUP BY order_id),
@@ -56,14 +60,15 @@ GROUP BY p.detector ORDER BY p.detector{{end}}
 
 {{define "first_alerts"}}SELECT detector, order_id, min(as_of) AS first_at, argMin(protection_ends_at, as_of) AS protection_ends_at FROM {{.DB}}.alert_history FINAL WHERE backtest_id = {id:String} GROUP BY detector, order_id ORDER BY detector, order_id{{end}}
 
--- Per detector, the orders a backtest flagged whose live alert from the same detector
--- an analyst closed as confirmed fake or as a false positive ({{.Cases}}: the alerts'
--- cases, alert.CaseSQL).
+-- Per detector, the orders (sellers, for a seller's alerts) a backtest flagged whose
+-- live alert from the same detector an analyst closed as confirmed fake or as a false
+-- positive ({{.Cases}}: the alerts' cases, alert.CaseSQL).
 {{define "outcomes"}}SELECT h.detector AS detector,
-    uniqExactIf(h.order_id, c.outcome = 'confirmed_fake') AS confirmed_fake,
-    uniqExactIf(h.order_id, c.outcome = 'false_positive') AS false_positive
-FROM (SELECT DISTINCT detector, order_id FROM {{.DB}}.alert_history WHERE backtest_id = {id:String}) AS h
-INNER JOIN (SELECT alert_id, detector, order_id FROM {{.DB}}.alerts FINAL) AS a ON a.detector = h.detector AND a.order_id = h.order_id
+    uniqExactIf((h.order_id, h.seller), c.outcome = 'confirmed_fake') AS confirmed_fake,
+    uniqExactIf((h.order_id, h.seller), c.outcome = 'false_positive') AS false_positive
+FROM (SELECT DISTINCT detector, order_id, {{template "history_seller"}} AS seller FROM {{.DB}}.alert_history WHERE backtest_id = {id:String}) AS h
+INNER JOIN (SELECT alert_id, detector, order_id, {{template "history_seller"}} AS seller FROM {{.DB}}.alerts FINAL) AS a
+    ON a.detector = h.detector AND a.order_id = h.order_id AND a.seller = h.seller
 INNER JOIN ({{.Cases}}) AS c ON c.alert_id = a.alert_id
 WHERE c.case_state = 'closed' AND c.outcome IN ('confirmed_fake', 'false_positive')
 GROUP BY h.detector ORDER BY h.detector{{end}}
