@@ -285,7 +285,9 @@ func TestComparingASellerSettingCountsTheSellersFlagged(t *testing.T) {
 		}
 	}
 	w.Orders(orders...)
-	session := func(ctx context.Context) (driver.Conn, error) { return store.OpenSession(ctx, detecttest.StoreConfig, w.Addr) }
+	session := func(ctx context.Context) (driver.Conn, error) {
+		return store.OpenSession(ctx, detecttest.StoreConfig, w.Addr)
+	}
 	r := &backtest.Runner{Conn: w.Pooled(), Database: db, Session: session}
 
 	// the seller's live alert, closed as confirmed fake
