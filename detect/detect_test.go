@@ -80,7 +80,8 @@ func (w *world) flaggedWith(name string, cfg detect.Config, at time.Time) []stri
 		case "refund_overdue":
 			okRec = f.Recommendation == "contact_support"
 		}
-		if f.Reason == "" || len(f.Evidence) == 0 || !okRec || f.ProtectionEndsAt == nil || f.SellerID != "s1" {
+		// an order never shipped (no number) has no protection running, so no deadline
+		if f.Reason == "" || len(f.Evidence) == 0 || !okRec || (f.ProtectionEndsAt == nil) != (f.TrackingNumber == "") || f.SellerID != "s1" {
 			w.T.Errorf("%s finding for %s lacks a field: %+v", name, f.OrderID, f)
 		}
 	}

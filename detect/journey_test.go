@@ -92,6 +92,9 @@ func TestCancelDodged(t *testing.T) {
 		!strings.Contains(f.Reason, "on 2026-10-02") || !strings.Contains(f.Reason, "23 hours later") || !strings.Contains(f.Reasons["ja"], "23時間後") {
 		t.Errorf("cancel_dodged finding: %s %s %q %q", f.Severity, f.Recommendation, f.Reason, f.Reasons["ja"])
 	}
+	if f.ProtectionEndsAt == nil || f.ProtectionEndsAt.Year() != 2026 {
+		t.Errorf("cancel_dodged, shipped: protection ends at %v, want 60 days after the shipment", f.ProtectionEndsAt)
+	}
 	var ev struct {
 		HoursToShip int `json:"hours_to_ship"`
 		WindowHours int `json:"window_hours"`
@@ -229,6 +232,13 @@ func TestRefundOverdueTrapsPartialRefundsCancellationsAndHolidays(t *testing.T) 
 	}
 	if f := finding(t, fs, "refund_overdue", "cancellation-won"); !strings.HasPrefix(f.Reason, "My cancellation of this order was approved on 2026-10-06") {
 		t.Errorf("cancellation's reason: %q", f.Reason)
+	}
+	// never shipped: no protection period runs, so the finding has no deadline (not one
+	// counted from 1970, which sorted it first in the queue and as flagged after protection)
+	for _, order := range []string{"cancellation-won", "partial"} {
+		if f := finding(t, fs, "refund_overdue", order); f.ProtectionEndsAt != nil {
+			t.Errorf("%s, never shipped: protection ends at %v, want none", order, f.ProtectionEndsAt)
+		}
 	}
 	if err := (&detect.Config{Holidays: map[string][]string{"aliexpress": {"12 October"}}}).Validate(); err == nil || !strings.Contains(err.Error(), "holidays.aliexpress[0]") {
 		t.Errorf("a bad holiday: %v", err)

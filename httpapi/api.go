@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/csv"
@@ -319,13 +320,41 @@ type actionRequest struct {
 	Comment  string           `json:"comment"`
 }
 
-// readAction reads an action's body, answering 400 when it is not one.
+// maxActionBytes bounds an action's JSON body, maxFormBytes a form's (a bulk action
+// names up to 500 cases).
+const (
+	maxActionBytes = 64 << 10
+	maxFormBytes   = 1 << 20
+)
+
+// tooLarge reports whether err is a body read past its http.MaxBytesReader's limit.
+func tooLarge(err error) bool {
+	var e *http.MaxBytesError
+	return errors.As(err, &e)
+}
+
+// readAction reads an action's body, answering 413 when it is over maxActionBytes and
+// 400 when it is not one action.
 func readAction(w http.ResponseWriter, r *http.Request) (alert.Action, bool) {
 	var req actionRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	const want = "body: want {\"action\": ..., \"assignee\"?, \"outcome\"?, \"comment\"?}: "
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxActionBytes))
+	switch {
+	case tooLarge(err):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", maxActionBytes))
+		return alert.Action{}, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		return alert.Action{}, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "body: want {\"action\": ..., \"assignee\"?, \"outcome\"?, \"comment\"?}: "+err.Error())
+		writeError(w, http.StatusBadRequest, want+err.Error())
+		return alert.Action{}, false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, want+"more than one JSON value")
 		return alert.Action{}, false
 	}
 	return alert.Action{Action: req.Action, Actor: caller(r.Context()).name, Assignee: req.Assignee, Outcome: req.Outcome, Comment: req.Comment}, true

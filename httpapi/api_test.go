@@ -446,6 +446,10 @@ func TestCasesEndpoints(t *testing.T) {
 		{"POST", "/api/v1/cases/c1/actions", `{"action":"close","verdict":"x"}`, 400, "unknown field"},
 		{"POST", "/api/v1/cases/c1/actions", `{}`, 400, "action missing"},
 		{"POST", "/api/v1/cases/c2/actions", `{"action":"acknowledge"}`, 404, ""},
+		// a body over 64 KiB is too large, valid JSON or not; two values are not one action
+		{"POST", "/api/v1/cases/c1/actions", `{"action":"comment","comment":"` + strings.Repeat("x", 70<<10) + `"}`, 413, "body over 65536 bytes"},
+		{"POST", "/api/v1/cases/c1/actions", strings.Repeat("x", 70<<10), 413, "body over 65536 bytes"},
+		{"POST", "/api/v1/cases/c1/actions", `{"action":"acknowledge"} {"action":"reopen"}`, 400, "more than one JSON value"},
 	} {
 		resp, body := call(t, tc.method, srv.URL+tc.path, "", tc.body)
 		if resp.StatusCode != tc.code || !strings.Contains(body, tc.want) {
@@ -493,6 +497,9 @@ func TestTheActionsFormActsOnCasesOrAlerts(t *testing.T) {
 	}
 	if resp, body := post("case_id=c2&action=acknowledge"); resp.StatusCode != 404 || !strings.Contains(body, "not found") {
 		t.Errorf("an unknown case: %d", resp.StatusCode)
+	}
+	if resp, body := post("case_id=c1&action=comment&comment=" + strings.Repeat("x", 2<<20)); resp.StatusCode != 413 || !strings.Contains(body, "over 1048576 bytes") {
+		t.Errorf("a form over 1 MiB: %d", resp.StatusCode)
 	}
 }
 

@@ -417,7 +417,14 @@ func labels[T interface {
 // actions, a case's page, closing a ring) or alerts (alert_id), then goes back to the
 // page it came from.
 func (u *ui) actions(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
+		if tooLarge(err) {
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			u.render(w, r, "login", map[string]any{"Title": http.StatusText(http.StatusRequestEntityTooLarge),
+				"Flash": fmt.Sprintf("The form is over %d bytes.", maxFormBytes)})
+			return
+		}
 		u.failPage(w, r, fmt.Errorf("%w: %v", alert.ErrBadAction, err))
 		return
 	}

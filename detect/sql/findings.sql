@@ -20,7 +20,9 @@ SELECT
     multiIf({{range .Detectors}}
         detector = '{{.Name}}', {{.Evidence}},{{end}}
         '') AS evidence,
-    ends_at AS protection_ends_at,
+    -- an order never shipped (a cancellation before shipment) has no protection period
+    -- running: no deadline, rather than one counted from 1970
+    if(shipped_at = toDateTime64(0, 3, 'UTC'), NULL, ends_at) AS protection_ends_at,
     amount
     {{- if .Vary}},
     vary_value
