@@ -540,4 +540,21 @@ func TestASellersAlertIsListedAndOnTheSellerPage(t *testing.T) {
 	if !sawSellerQuery {
 		t.Errorf("the seller page did not ask for the seller's alerts: %+v", ui.queries)
 	}
+	// the defaults until the detectors' configuration is mounted (the fake's Shipped
+	// echoes the scan days it was asked with), then the configuration's settings
+	if !strings.Contains(body, "5 orders shipped") || !strings.Contains(body, "target 95.0%") || !strings.Contains(body, "over 30 days") {
+		t.Errorf("seller page with the defaults:\n%s", body)
+	}
+	s.MountDetect(detect.Config{SellerVTRTarget: 0.9, SellerVTRScanDays: 7, SellerVTRWindowDays: 45})
+	for path, wants := range map[string][]string{
+		"/sellers/s9": {"7 orders shipped", "scanned within 7 days of shipment; target 90.0%", "over 45 days"},
+		"/sellers":    {"within 7 days of shipment", "target of 90.0%", "last 45 days"},
+	} {
+		resp, body = call(t, "GET", usrv.URL+path, "", "")
+		for _, w := range wants {
+			if resp.StatusCode != 200 || !strings.Contains(body, w) {
+				t.Errorf("%s with the configuration mounted lacks %q: %d\n%s", path, w, resp.StatusCode, body)
+			}
+		}
+	}
 }

@@ -38,7 +38,8 @@ func (u *ui) comparison(ctx context.Context) *comparisonView {
 	last, err := c.Last(ctx)
 	if err != nil {
 		u.api.log.Error("overview: latest backtest comparison", "err", err)
-		return &comparisonView{Err: "The latest comparison could not be read: " + err.Error()}
+		// the store's error stays in the log: it may name servers and credentials' users
+		return &comparisonView{Err: "The latest comparison could not be read now; see the server log."}
 	}
 	if last == nil {
 		return &comparisonView{}

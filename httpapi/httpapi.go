@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trackwatch/trackwatch/detect"
 	"github.com/trackwatch/trackwatch/internal/pemfile"
 	"github.com/trackwatch/trackwatch/trackingnumber"
 )
@@ -124,6 +125,17 @@ type Server struct {
 
 	// comparisons: the latest backtest comparison on the overview (MountComparisons)
 	comparisons atomic.Pointer[Comparisons]
+	// detect: the detectors' configuration (MountDetect), for the pages that show their
+	// settings; the defaults until mounted
+	detect atomic.Pointer[detect.Config]
+}
+
+// MountDetect gives the workspace the detectors' configuration, so that its pages judge
+// as the detectors do: the sellers' valid tracking rate against seller_vtr_target with
+// seller_vtr_scan_days, the disputes that stall after dispute_answer_days.
+func (s *Server) MountDetect(c detect.Config) {
+	c = c.WithDefaults()
+	s.detect.Store(&c)
 }
 
 // New builds the server with /healthz running checks and /metrics serving gatherer.

@@ -89,6 +89,12 @@ func (s *Server) MountUI(alerts Alerts, reader Lookup, gatherer prometheus.Gathe
 				return *c
 			}
 			return nil
+		},
+		detect: func() detect.Config {
+			if c := s.detect.Load(); c != nil {
+				return *c
+			}
+			return detect.Config{}.WithDefaults()
 		}}
 	static, _ := fs.Sub(staticFiles, "static")
 	s.Mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
@@ -115,6 +121,8 @@ type ui struct {
 	tokens   func() []hashedToken // the current ones: a reload replaces them
 	// comparisons reads the latest backtest comparison (nil until MountComparisons)
 	comparisons func() Comparisons
+	// detect is the detectors' configuration, defaults filled (MountDetect)
+	detect func() detect.Config
 }
 
 // render writes a page; data gets the layout's fields (who, counts).
@@ -303,18 +311,20 @@ func (u *ui) order(w http.ResponseWriter, r *http.Request) {
 
 func (u *ui) sellers(w http.ResponseWriter, r *http.Request) {
 	now := u.api.now().UTC()
-	ss, err := u.api.lookup.Sellers(r.Context(), "", lookup.SellerWindow{From: now.AddDate(0, 0, -90), To: now}, "vtr", 200)
+	cfg := u.detect()
+	ss, err := u.api.lookup.Sellers(r.Context(), "", lookup.SellerWindow{From: now.AddDate(0, 0, -90), To: now, ScanDays: cfg.SellerVTRScanDays}, "vtr", 200)
 	if err != nil {
 		u.failPage(w, r, err)
 		return
 	}
-	u.render(w, r, "sellers", map[string]any{"Title": "Sellers", "Sellers": ss})
+	u.render(w, r, "sellers", map[string]any{"Title": "Sellers", "Sellers": ss, "VTR": cfg})
 }
 
 func (u *ui) seller(w http.ResponseWriter, r *http.Request) {
 	now := u.api.now().UTC()
 	id := r.PathValue("seller_id")
-	ss, err := u.api.lookup.Sellers(r.Context(), id, lookup.SellerWindow{From: now.AddDate(0, 0, -90), To: now}, "vtr", 1)
+	cfg := u.detect()
+	ss, err := u.api.lookup.Sellers(r.Context(), id, lookup.SellerWindow{From: now.AddDate(0, 0, -90), To: now, ScanDays: cfg.SellerVTRScanDays}, "vtr", 1)
 	if err != nil {
 		u.failPage(w, r, err)
 		return
@@ -338,7 +348,8 @@ func (u *ui) seller(w http.ResponseWriter, r *http.Request) {
 		}
 		bars = append(bars, bar{Label: wk.Week.Format("01-02"), Value: v})
 	}
-	u.render(w, r, "seller", map[string]any{"Title": "Seller " + id, "S": ss[0], "Worst": worst, "SellerAlerts": own, "Chart": barChart(bars, 1, 0.95, "%")})
+	u.render(w, r, "seller", map[string]any{"Title": "Seller " + id, "S": ss[0], "Worst": worst, "SellerAlerts": own,
+		"Chart": barChart(bars, 1, cfg.SellerVTRTarget, "%"), "VTR": cfg})
 }
 
 func (u *ui) overview(w http.ResponseWriter, r *http.Request) {
@@ -359,7 +370,7 @@ func (u *ui) overview(w http.ResponseWriter, r *http.Request) {
 		counts[d][x.Detector] += float64(x.Alerts)
 	}
 	sort.Strings(days)
-	journey, err := u.api.lookup.JourneyStats(r.Context(), u.api.now(), detect.Config{}.WithDefaults().DisputeAnswerDays)
+	journey, err := u.api.lookup.JourneyStats(r.Context(), u.api.now(), u.detect().DisputeAnswerDays)
 	if err != nil {
 		u.failPage(w, r, err)
 		return

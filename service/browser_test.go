@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/trackwatch/trackwatch/alert"
+	"github.com/trackwatch/trackwatch/backtest"
 	"github.com/trackwatch/trackwatch/devstack/devstacktest"
 	"github.com/trackwatch/trackwatch/lookup"
 	"github.com/trackwatch/trackwatch/service"
@@ -35,7 +37,9 @@ func chromium(t *testing.T) string {
 // The dashboard in a real browser: the queue lists the simulator's cases, a filter
 // narrows it, a case with two signals is closed from its page and the overview's
 // precision counts it for both detectors, the alert page shows the carrier timeline,
-// and an acknowledge from the page shows in the API. Each page is screenshotted into the test's directory, or into
+// and an acknowledge from the page shows in the API; the overview charts a comparison
+// of thresholds (backtest --vary) and the demo's labelled seller has its alert on its
+// page. Each page is screenshotted into the test's directory, or into
 // $TRACKWATCH_SCREENSHOTS (make screenshots: docs/screenshots).
 func TestTheDashboardInABrowser(t *testing.T) {
 	exe := chromium(t)
@@ -159,11 +163,42 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	do(chromedp.Navigate(base+"/orders/"+target.OrderID), chromedp.WaitVisible(chromedp.CSS(`ol.journey li`)))
 	order := text(`main`)
 	shot("order")
-	do(chromedp.Navigate(base+"/overview"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	// thresholds compared on the demo's history (backtest --vary), then the overview
+	// charts the comparison
+	v, err := backtest.ParseVary("detect.stalled_days=5,7,10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := connectTo(t, cfg, ep).Backtests(context.Background(), cfg.Detect, devstacktest.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noon := time.Now().UTC().Truncate(24 * time.Hour).Add(12 * time.Hour)
+	cmp, _, err := runner.Vary(context.Background(), backtest.Options{From: noon.AddDate(0, 0, -15), To: noon.AddDate(0, 0, -1), Step: 48 * time.Hour}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(chromedp.Navigate(base+"/overview"), chromedp.WaitVisible(chromedp.CSS(`svg.comparison`)))
 	overview := text(`main`)
 	shot("overview")
-	do(chromedp.Navigate(base+"/sellers/"+target.SellerID), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	// the labelled seller of the demo's first batch (a valid tracking rate of 0.6): its
+	// alert, alone among the sellers, and its page
+	var sellers alert.Page
+	for deadline := time.Now().Add(time.Minute); len(sellers.Alerts) == 0; time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no seller_valid_tracking_rate alert within a minute")
+		}
+		getJSON(t, base+"/api/v1/alerts?detector=seller_valid_tracking_rate&status=firing", &sellers)
+	}
+	if len(sellers.Alerts) != 1 || sellers.Alerts[0].SellerID != "seller_low_vtr-1" || sellers.Alerts[0].OrderID != "" {
+		t.Errorf("the sellers flagged: %+v, want seller_low_vtr-1 alone", sellers.Alerts)
+	}
+	do(chromedp.Navigate(base+"/sellers/"+sellers.Alerts[0].SellerID), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	sellerPage := text(`main`)
 	shot("seller")
+	if !strings.Contains(sellerPage, "Valid tracking rate alerts") || !strings.Contains(sellerPage, sellers.Alerts[0].Reason) {
+		t.Errorf("the seller page lacks its alert:\n%s", sellerPage)
+	}
 	if !strings.Contains(queue, target.OrderID) {
 		t.Errorf("the queue does not list %s", target.OrderID)
 	}
@@ -210,8 +245,8 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	if !strings.Contains(overview, "Refunds by payment method") || !strings.Contains(overview, "Disputes that stall") {
 		t.Errorf("the overview lacks the journey's figures:\n%s", overview)
 	}
-	if !strings.Contains(overview, "No comparison yet") { // the service reads backtest_comparisons for the overview
-		t.Errorf("the overview lacks the thresholds compared (none yet):\n%s", overview)
+	if want := fmt.Sprintf("detect.stalled_days over 3 values, %d steps", cmp.Steps); !strings.Contains(overview, want) { // read from backtest_comparisons
+		t.Errorf("the overview lacks the thresholds compared (%q):\n%s", want, overview)
 	}
 	var d lookup.Detail
 	getJSON(t, base+"/api/v1/alerts/"+target.AlertID, &d)

@@ -45,7 +45,9 @@ type DemoOptions struct {
 }
 
 // demo feeds labelled simulated traffic, relative to the current moment, every interval,
-// so a new user sees ingest counters move and alerts appear.
+// so a new user sees ingest counters move and alerts appear. The first batch also has
+// the labelled sellers (one whose valid tracking rate is 0.6, and two that must not be
+// flagged), so that seller_valid_tracking_rate fires in the first run too.
 func demo(ctx context.Context, cfg config.Config, brokers []string, o DemoOptions, now func() time.Time, logger *slog.Logger) error {
 	if o.Interval == 0 {
 		o.Interval = 20 * time.Second
@@ -56,7 +58,7 @@ func demo(ctx context.Context, cfg config.Config, brokers []string, o DemoOption
 	t := time.NewTicker(o.Interval)
 	defer t.Stop()
 	for batch := 1; ; batch++ {
-		res := simulate.Run(simulate.Options{Seed: uint64(batch), Orders: o.Orders, AsOf: now().UTC(), Batch: batch})
+		res := simulate.Run(simulate.Options{Seed: uint64(batch), Orders: o.Orders, AsOf: now().UTC(), Batch: batch, Sellers: batch == 1})
 		if err := Produce(ctx, cfg, brokers, res.Messages); err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -224,6 +224,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		api.MountAPI(alerts, lookups, opts.Now)
 		api.MountNumbers(numbers)
 		api.MountComparisons(backtest.Comparisons{Conn: conn, Database: cfg.ClickHouse.Database})
+		api.MountDetect(cfg.Detect)
 		api.MountUI(alerts, lookups, opts.Registry, opts.Now)
 		if len(cfg.Ingest.Webhooks) > 0 {
 			h, closeProducer, err := Webhooks(cfg, stack.Brokers, conn, opts.Registry, logger.With("component", "webhooks"))

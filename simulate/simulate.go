@@ -35,6 +35,9 @@ type Options struct {
 	// Batch distinguishes runs that feed the same topics (trackwatch run --demo): ids,
 	// event ids and tracking numbers of different batches never collide.
 	Batch int
+	// Sellers adds the labelled sellers (70 orders of their own) to a simulation of
+	// fewer than 200 orders, which has none otherwise (the demo's first batch).
+	Sellers bool
 }
 
 // Result is the traffic and its ground truth.
@@ -130,7 +133,7 @@ func Run(o Options) *Result {
 		sc := scenarios[s.rng.IntN(len(scenarios))]
 		sc.gen(s, sc.name)
 	}
-	if o.Orders >= minOrdersForSellers {
+	if o.Orders >= minOrdersForSellers || o.Sellers {
 		s.sellerCases()
 	}
 	// Out of order: producers deliver late and interleaved; the detectors must not care.

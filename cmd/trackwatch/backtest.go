@@ -37,8 +37,11 @@ kept in alert_history under a backtest id of its own. The report gives per value
 detector what a backtest gives, plus the precision implied by the outcomes analysts
 gave the live alerts of the orders that value flags (closed as confirmed_fake or
 false_positive). A threshold the detectors read is evaluated for every value in one
-run per step; default_protection_days, recycle_months and silent_days_express take a
-backtest per value. The comparison is kept for the workspace's overview. --format csv
+run per step; default_protection_days, recycle_months, silent_days_express and the
+sellers' detector's seller_vtr_window_days, seller_vtr_scan_days and
+seller_vtr_min_orders take a backtest per value (seller_vtr_target is a share, not a
+whole number: compare targets with a backtest per configuration). The comparison is
+kept for the workspace's overview. --format csv
 prints one row per value and detector; json the whole comparison with each value's
 alerts per step.
 `
