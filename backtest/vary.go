@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,9 +33,13 @@ func ParseVary(s string) (detect.Variation, error) {
 	}
 	v := detect.Variation{Key: key}
 	for _, x := range strings.Split(list, ",") {
-		var n int
-		if _, err := fmt.Sscan(strings.TrimSpace(x), &n); err != nil || fmt.Sprint(n) != strings.TrimSpace(x) {
-			return detect.Variation{}, fmt.Errorf("--vary: detect.%s: %q is not a whole number", key, strings.TrimSpace(x))
+		x = strings.TrimSpace(x)
+		n, err := strconv.ParseFloat(x, 64)
+		switch {
+		case detect.IsShare(key) && (err != nil || math.IsNaN(n) || math.IsInf(n, 0)):
+			return detect.Variation{}, fmt.Errorf("--vary: detect.%s: %q is not a share (such as 0.95)", key, x)
+		case !detect.IsShare(key) && (err != nil || n != math.Trunc(n) || strings.ContainsAny(x, ".eE")):
+			return detect.Variation{}, fmt.Errorf("--vary: detect.%s: %q is not a whole number", key, x)
 		}
 		v.Values = append(v.Values, n)
 	}
@@ -51,7 +57,7 @@ type Comparison struct {
 	ID      string `json:"comparison_id"`
 	Setting string `json:"setting"`
 	// Current is the setting's value in the configuration (defaults filled).
-	Current   int       `json:"current"`
+	Current   float64   `json:"current"`
 	From      time.Time `json:"from"`
 	To        time.Time `json:"to"`
 	Step      Duration  `json:"step"`
@@ -73,7 +79,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 
 // Variant is one value's part of a comparison.
 type Variant struct {
-	Value      int             `json:"value"`
+	Value      float64         `json:"value"`
 	BacktestID string          `json:"backtest_id"`
 	Detectors  []VariantReport `json:"detectors"`
 	PerStep    []StepCount     `json:"per_step,omitempty"`
@@ -91,8 +97,8 @@ type VariantReport struct {
 }
 
 // VariantID names a value's history: the backtest's id with the setting and the value.
-func (o Options) VariantID(v detect.Variation, value int) string {
-	h := sha256.Sum256(fmt.Appendf(nil, "%s|%s=%d", o.ID(), v.Key, value))
+func (o Options) VariantID(v detect.Variation, value float64) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s|%s=%s", o.ID(), v.Key, detect.FormatValue(value)))
 	return hex.EncodeToString(h[:8])
 }
 
@@ -228,7 +234,7 @@ func (r *Runner) keep(ctx context.Context, c Comparison, o Options) error {
 	var rows []comparisonRow
 	for _, v := range c.Variants {
 		for _, d := range v.Detectors {
-			rows = append(rows, comparisonRow{Value: uint32(v.Value), BacktestID: v.BacktestID, VariantReport: d})
+			rows = append(rows, comparisonRow{Key: valueKey(c.Setting, v.Value), Value: v.Value, BacktestID: v.BacktestID, VariantReport: d})
 		}
 	}
 	batch, err := r.Conn.PrepareBatch(ctx, statements.In(r.Database, "keep_comparison"))
@@ -237,7 +243,7 @@ func (r *Runner) keep(ctx context.Context, c Comparison, o Options) error {
 	}
 	defer batch.Abort()
 	for _, x := range rows {
-		if err := batch.Append(c.ID, c.CreatedAt, c.Setting, x.Value, x.Detector, x.BacktestID, c.From, c.To, uint32(o.Step/time.Second),
+		if err := batch.Append(c.ID, c.CreatedAt, c.Setting, x.Key, x.Value, x.Detector, x.BacktestID, c.From, c.To, uint32(o.Step/time.Second),
 			uint32(c.Steps), c.Shared, x.MinPerStep, x.MedianPerStep, x.MaxPerStep, x.Orders, x.EndedBadly, x.MedianLeadDays, x.P10LeadDays,
 			x.AfterProtection, x.LaterDisputeOrRefund, x.ConfirmedFake, x.FalsePositive); err != nil {
 			return fmt.Errorf("keep the comparison: %w", err)
@@ -250,9 +256,19 @@ func (r *Runner) keep(ctx context.Context, c Comparison, o Options) error {
 }
 
 type comparisonRow struct {
-	Value      uint32
+	Key        uint32 // backtest_comparisons.value: the row's place in the comparison (valueKey)
+	Value      float64
 	BacktestID string
 	VariantReport
+}
+
+// valueKey is a value's key in backtest_comparisons (its column value, in the table's
+// order): the value itself for a whole number, millionths of it for a share.
+func valueKey(setting string, x float64) uint32 {
+	if detect.IsShare(setting) {
+		return uint32(math.Round(x * 1e6))
+	}
+	return uint32(x)
 }
 
 // Comparisons reads the comparisons kept in one database, for the workspace.
@@ -268,7 +284,7 @@ func (c Comparisons) Last(ctx context.Context) (*Comparison, error) {
 		ID        string    `ch:"comparison_id"`
 		CreatedAt time.Time `ch:"created_at"`
 		Setting   string    `ch:"setting"`
-		Value     uint32    `ch:"value"`
+		Value     float64   `ch:"setting_value"`
 		Backtest  string    `ch:"backtest_id"`
 		From      time.Time `ch:"from_date"`
 		To        time.Time `ch:"to_date"`
@@ -287,8 +303,8 @@ func (c Comparisons) Last(ctx context.Context) (*Comparison, error) {
 	out := &Comparison{ID: f.ID, Setting: f.Setting, From: f.From, To: f.To, Step: Duration(time.Duration(f.StepSecs) * time.Second),
 		Steps: int(f.Steps), Shared: f.Shared, CreatedAt: f.CreatedAt}
 	for _, x := range rows {
-		if len(out.Variants) == 0 || out.Variants[len(out.Variants)-1].Value != int(x.Value) {
-			out.Variants = append(out.Variants, Variant{Value: int(x.Value), BacktestID: x.Backtest})
+		if len(out.Variants) == 0 || out.Variants[len(out.Variants)-1].Value != x.Value {
+			out.Variants = append(out.Variants, Variant{Value: x.Value, BacktestID: x.Backtest})
 		}
 		if !slices.Contains(out.Detectors, x.Detector) {
 			out.Detectors = append(out.Detectors, x.Detector)

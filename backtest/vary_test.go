@@ -113,7 +113,7 @@ func TestEachValueOfAComparisonGivesWhatABacktestWithThatValueGives(t *testing.T
 			}
 			got, want := history(t, w, "vary_eq", cmp.Variants[i].BacktestID), history(t, w, "vary_eq", alone.ID)
 			if len(want) == 0 || !slices.Equal(got, want) {
-				t.Fatalf("%s value %d: %d rows in the comparison, %d in a backtest with that value:\n%s\n---\n%s", tc.vary, x, len(got), len(want),
+				t.Fatalf("%s value %v: %d rows in the comparison, %d in a backtest with that value:\n%s\n---\n%s", tc.vary, x, len(got), len(want),
 					strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 			found += uint64(len(got))
@@ -126,7 +126,7 @@ func TestEachValueOfAComparisonGivesWhatABacktestWithThatValueGives(t *testing.T
 				reports = append(reports, d.DetectorReport)
 			}
 			if !reflect.DeepEqual(reports, rep.Detectors) {
-				t.Errorf("%s value %d: the comparison reports %+v, a backtest with that value %+v", tc.vary, x, reports, rep.Detectors)
+				t.Errorf("%s value %v: the comparison reports %+v, a backtest with that value %+v", tc.vary, x, reports, rep.Detectors)
 			}
 		}
 		if res.Findings != found {
@@ -183,7 +183,7 @@ func TestAComparisonReportsLeadTimesLateFlagsAndThePrecisionOfOutcomes(t *testin
 		t.Fatal(err)
 	}
 	const h22 = 22.0 / 24
-	want := map[int]struct {
+	want := map[float64]struct {
 		median, p10    float64
 		after, orders  uint64
 		confirmed, fp  uint64
@@ -199,15 +199,15 @@ func TestAComparisonReportsLeadTimesLateFlagsAndThePrecisionOfOutcomes(t *testin
 	for _, vr := range cmp.Variants {
 		wt := want[vr.Value]
 		if len(vr.Detectors) != 1 {
-			t.Fatalf("value %d: %+v", vr.Value, vr.Detectors)
+			t.Fatalf("value %v: %+v", vr.Value, vr.Detectors)
 		}
 		d := vr.Detectors[0]
 		if d.Detector != "stalled_eir" || d.EndedBadly != 3 || !near(d.MedianLeadDays, wt.median) || !near(d.P10LeadDays, wt.p10) ||
 			d.AfterProtection != wt.after || d.Orders != wt.orders || d.MaxPerStep != wt.maxPerStep {
-			t.Errorf("value %d: %+v (median %v, p10 %v), want %+v", vr.Value, d, deref(d.MedianLeadDays), deref(d.P10LeadDays), wt)
+			t.Errorf("value %v: %+v (median %v, p10 %v), want %+v", vr.Value, d, deref(d.MedianLeadDays), deref(d.P10LeadDays), wt)
 		}
 		if d.ConfirmedFake != wt.confirmed || d.FalsePositive != wt.fp || !near(d.Precision, wt.precision) {
-			t.Errorf("value %d: confirmed %d, false positive %d, precision %v; want %d, %d, %v", vr.Value, d.ConfirmedFake, d.FalsePositive,
+			t.Errorf("value %v: confirmed %d, false positive %d, precision %v; want %d, %d, %v", vr.Value, d.ConfirmedFake, d.FalsePositive,
 				deref(d.Precision), wt.confirmed, wt.fp, wt.precision)
 		}
 		first, err := r.FirstAlerts(t.Context(), vr.BacktestID)
@@ -219,7 +219,7 @@ func TestAComparisonReportsLeadTimesLateFlagsAndThePrecisionOfOutcomes(t *testin
 			got[f.OrderID] = f.FirstAt.Format(time.DateOnly)
 		}
 		if got["A"] != wt.firstA || got["E"] != wt.firstE {
-			t.Errorf("value %d: first flagged %v, want A on %s and E on %q", vr.Value, got, wt.firstA, wt.firstE)
+			t.Errorf("value %v: first flagged %v, want A on %s and E on %q", vr.Value, got, wt.firstA, wt.firstE)
 		}
 	}
 	// The comparison is kept for the overview, with what the report said.
@@ -232,7 +232,7 @@ func TestAComparisonReportsLeadTimesLateFlagsAndThePrecisionOfOutcomes(t *testin
 	}
 	for i, vr := range last.Variants {
 		if vr.Value != cmp.Variants[i].Value || !reflect.DeepEqual(vr.Detectors, cmp.Variants[i].Detectors) {
-			t.Errorf("kept value %d: %+v, reported %+v", vr.Value, vr.Detectors, cmp.Variants[i].Detectors)
+			t.Errorf("kept value %v: %+v, reported %+v", vr.Value, vr.Detectors, cmp.Variants[i].Detectors)
 		}
 	}
 }
@@ -252,7 +252,12 @@ func TestAVaryFlagNamesWhatIsWrong(t *testing.T) {
 		{"detect.stalled_days=5,7.5", `"7.5" is not a whole number`},
 		{"detect.stalled_days=5", "1 values; compare 2 to 8"},
 		{"detect.stalled_days=5,5", "5 is given twice"},
-		{"detect.stalled_days=0,5", "0 is out of range 1..3650"},
+		{"detect.stalled_days=0,5", "0 is not a whole number from 1 to 3650"},
+		{"detect.stalled_days=5,1e1", `"1e1" is not a whole number`},
+		{"detect.seller_vtr_target=0.9,high", `"high" is not a share (such as 0.95)`},
+		{"detect.seller_vtr_target=0.9,95", "95 is not a share above 0 and at most 1"},
+		{"detect.seller_vtr_target=0,0.9", "0 is not a share above 0 and at most 1"},
+		{"detect.seller_vtr_target=0.9,0.90", "0.9 is given twice"},
 		{"stalled_days", "want detect.SETTING=V1,V2,..."},
 	} {
 		_, err := backtest.ParseVary(tc.flag)
@@ -261,7 +266,7 @@ func TestAVaryFlagNamesWhatIsWrong(t *testing.T) {
 		}
 	}
 	v, err := backtest.ParseVary("stalled_days=5,7,10")
-	if err != nil || v.Key != "stalled_days" || !slices.Equal(v.Values, []int{5, 7, 10}) {
+	if err != nil || v.Key != "stalled_days" || !slices.Equal(v.Values, []float64{5, 7, 10}) {
 		t.Fatalf("without the prefix: %+v, %v", v, err)
 	}
 }
@@ -342,7 +347,33 @@ func TestComparingASellerSettingCountsTheSellersFlagged(t *testing.T) {
 		t.Errorf("a backtest with the default (20) reports %+v, %v; the comparison %+v", rep.Detectors, err, at20.DetectorReport)
 	}
 
-	if _, err := backtest.ParseVary("detect.seller_vtr_target=0.9,0.95"); err == nil || !strings.Contains(err.Error(), "seller_vtr_target is a share") {
-		t.Errorf("--vary of the target: %v", err)
+	// the target, a share: the seller's rate of 0.52 is under 0.6 and 0.95, not under 0.5
+	v, err = backtest.ParseVary("detect.seller_vtr_target=0.5,0.6,0.95")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmp, _, err = r.Vary(t.Context(), o, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmp.Shared || cmp.Current != 0.95 || len(cmp.Variants) != 3 {
+		t.Fatalf("targets compared: shared %v, current %v, %d variants", cmp.Shared, cmp.Current, len(cmp.Variants))
+	}
+	for i, want := range []uint64{0, 1, 1} {
+		if vr := cmp.Variants[i]; vr.Value != v.Values[i] || vr.Detectors[0].Orders != want {
+			t.Errorf("target %v: %d sellers flagged, want %d", vr.Value, vr.Detectors[0].Orders, want)
+		}
+	}
+	if at95 := cmp.Variants[2].Detectors[0]; !reflect.DeepEqual(at95.DetectorReport, at20.DetectorReport) {
+		t.Errorf("target 0.95 (the default) reports %+v, the default backtest %+v", at95.DetectorReport, at20.DetectorReport)
+	}
+	last, err := backtest.Comparisons{Conn: w.Pooled(), Database: db}.Last(t.Context())
+	if err != nil || last == nil || last.ID != cmp.ID || len(last.Variants) != 3 {
+		t.Fatalf("the kept comparison of targets: %+v, %v", last, err)
+	}
+	for i, vr := range last.Variants {
+		if vr.Value != v.Values[i] || vr.BacktestID != cmp.Variants[i].BacktestID {
+			t.Errorf("kept target %d: %v (%s), compared %v (%s)", i, vr.Value, vr.BacktestID, v.Values[i], cmp.Variants[i].BacktestID)
+		}
 	}
 }

@@ -2,7 +2,9 @@ package detect
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -15,28 +17,32 @@ const varyColumn = "vary_value"
 type Variation struct {
 	// Key is the setting, as in the detect section of the configuration (stalled_days).
 	Key string
-	// Values are the values compared, each 1..3650.
-	Values []int
+	// Values are the values compared: whole numbers 1..3650, or for a share
+	// (seller_vtr_target, IsShare) values above 0 and at most 1.
+	Values []float64
 }
+
+// sellerTarget is the one numeric setting that is a share, not a whole number.
+const sellerTarget = "seller_vtr_target"
 
 // VariableSettings are the numeric settings a backtest can vary: every whole-number
 // threshold (default_protection_days, stalled_days, ..., the sellers' detector's
-// seller_vtr_window_days, seller_vtr_scan_days, seller_vtr_min_orders) and
-// silent_days_express. seller_vtr_target, a share, is not one (VaryError says so).
+// seller_vtr_window_days, seller_vtr_scan_days, seller_vtr_min_orders),
+// silent_days_express, and the sellers' detector's target, seller_vtr_target (a share).
 func VariableSettings() []string {
-	out := make([]string, 0, len(thresholds)+1)
+	out := make([]string, 0, len(thresholds)+2)
 	for _, t := range thresholds {
 		out = append(out, t.key)
 	}
-	return append(out, "silent_days_express")
+	return append(out, "silent_days_express", sellerTarget)
 }
+
+// IsShare reports whether setting key's values are shares (0 < x <= 1), not whole numbers.
+func IsShare(key string) bool { return key == sellerTarget }
 
 // VaryError is the error for a setting key that cannot be varied, naming the ones that
 // can.
 func VaryError(key string) error {
-	if key == "seller_vtr_target" {
-		return fmt.Errorf("detect.seller_vtr_target is a share (0..1) and --vary compares whole-number settings: compare targets with a backtest per configuration")
-	}
 	return fmt.Errorf("detect.%s is not a numeric detector setting (one of: %s)", key, strings.Join(VariableSettings(), ", "))
 }
 
@@ -65,25 +71,36 @@ func (v Variation) Validate() error {
 		return fmt.Errorf("detect.%s: %d values; compare 2 to 8", v.Key, len(v.Values))
 	}
 	for i, x := range v.Values {
-		if x < 1 || x > 3650 {
-			return fmt.Errorf("detect.%s: %d is out of range 1..3650", v.Key, x)
+		switch {
+		case IsShare(v.Key) && (x <= 0 || x > 1):
+			return fmt.Errorf("detect.%s: %s is not a share above 0 and at most 1", v.Key, FormatValue(x))
+		case !IsShare(v.Key) && (x != math.Trunc(x) || x < 1 || x > 3650):
+			return fmt.Errorf("detect.%s: %s is not a whole number from 1 to 3650", v.Key, FormatValue(x))
 		}
 		if slices.Contains(v.Values[:i], x) {
-			return fmt.Errorf("detect.%s: %d is given twice", v.Key, x)
+			return fmt.Errorf("detect.%s: %s is given twice", v.Key, FormatValue(x))
 		}
 	}
 	return nil
 }
 
-// With returns c with setting key (a VariableSettings name) set to value.
-func (c Config) With(key string, value int) (Config, error) {
-	if key == "silent_days_express" {
-		c.SilentDaysExpress = value
+// FormatValue writes a setting's value as the configuration would: 7, 0.95.
+func FormatValue(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// With returns c with setting key (a VariableSettings name) set to value (a whole
+// number unless the setting IsShare).
+func (c Config) With(key string, value float64) (Config, error) {
+	switch key {
+	case sellerTarget:
+		c.SellerVTRTarget = value
+		return c, nil
+	case "silent_days_express":
+		c.SilentDaysExpress = int(value)
 		return c, nil
 	}
 	for _, t := range thresholds {
 		if t.key == key {
-			*t.global(&c) = value
+			*t.global(&c) = int(value)
 			return c, nil
 		}
 	}
@@ -179,13 +196,16 @@ func (s *Set) Variation() (Variation, bool) {
 }
 
 // Value returns setting key's value in c (0 for unset: see WithDefaults).
-func (c Config) Value(key string) (int, error) {
-	if key == "silent_days_express" {
-		return c.SilentDaysExpress, nil
+func (c Config) Value(key string) (float64, error) {
+	switch key {
+	case sellerTarget:
+		return c.SellerVTRTarget, nil
+	case "silent_days_express":
+		return float64(c.SilentDaysExpress), nil
 	}
 	for _, t := range thresholds {
 		if t.key == key {
-			return *t.global(&c), nil
+			return float64(*t.global(&c)), nil
 		}
 	}
 	return 0, VaryError(key)

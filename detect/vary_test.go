@@ -3,6 +3,7 @@ package detect_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -81,8 +82,18 @@ func TestAVariedSetFindsForEachValueWhatARunWithThatValueFinds(t *testing.T) {
 	if got, err := detect.Affected("seller_vtr_scan_days", "stalled_eir"); err != nil || len(got) != 0 {
 		t.Errorf("seller_vtr_scan_days changes %v of stalled_eir (%v)", got, err)
 	}
-	if _, err := detect.Affected("seller_vtr_target"); err == nil || !strings.Contains(err.Error(), "is a share") {
-		t.Errorf("the target, a share: %v", err)
+	if got, err := detect.Affected("seller_vtr_target"); err != nil || detect.Shared("seller_vtr_target") || !detect.IsShare("seller_vtr_target") ||
+		!slices.Equal(got, []string{detect.SellerValidTrackingRate}) {
+		t.Errorf("the target, a share of the sellers' own stage: changes %v (%v)", got, err)
+	}
+	if err := (detect.Variation{Key: "seller_vtr_target", Values: []float64{0.9, 1.5}}).Validate(); err == nil || !strings.Contains(err.Error(), "1.5 is not a share") {
+		t.Errorf("a target of 1.5: %v", err)
+	}
+	if err := (detect.Variation{Key: "stalled_days", Values: []float64{5, 7.5}}).Validate(); err == nil || !strings.Contains(err.Error(), "7.5 is not a whole number") {
+		t.Errorf("stalled_days of 7.5: %v", err)
+	}
+	if c, err := (detect.Config{}).With("seller_vtr_target", 0.8); err != nil || c.SellerVTRTarget != 0.8 {
+		t.Errorf("With the target 0.8: %+v, %v", c.SellerVTRTarget, err)
 	}
 	defaults := detect.Config{}.WithDefaults()
 	differed := 0
@@ -95,9 +106,9 @@ func TestAVariedSetFindsForEachValueWhatARunWithThatValueFinds(t *testing.T) {
 			t.Fatalf("%s changes %v (%v)", key, names, err)
 		}
 		def, _ := defaults.Value(key)
-		v := detect.Variation{Key: key, Values: []int{max(1, def/3), def, def * 2}}
+		v := detect.Variation{Key: key, Values: []float64{max(1, math.Floor(def/3)), def, def * 2}}
 		if def < 3 {
-			v.Values = []int{def, def + 2, def + 5}
+			v.Values = []float64{def, def + 2, def + 5}
 		}
 		set, err := detect.NewVariedSet(db, v, names...)
 		if err != nil {
@@ -118,11 +129,11 @@ func TestAVariedSetFindsForEachValueWhatARunWithThatValueFinds(t *testing.T) {
 			if _, err := plain.Evaluate(t.Context(), w.Conn, cfg, asOf, detect.Plain, drafts(alone, false)); err != nil {
 				t.Fatal(err)
 			}
-			got, want := varied[x], alone[0]
+			got, want := varied[int(x)], alone[0]
 			slices.Sort(got)
 			slices.Sort(want)
 			if !slices.Equal(got, want) {
-				t.Errorf("%s=%d over %v: the varied set finds %d, a run with the value %d:\n%s\n---\n%s", key, x, names, len(got), len(want),
+				t.Errorf("%s=%v over %v: the varied set finds %d, a run with the value %d:\n%s\n---\n%s", key, x, names, len(got), len(want),
 					strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 			counts = append(counts, len(want))
@@ -135,13 +146,13 @@ func TestAVariedSetFindsForEachValueWhatARunWithThatValueFinds(t *testing.T) {
 	if differed < 3 {
 		t.Errorf("only %d thresholds' values changed the findings: the traffic does not test the variants", differed)
 	}
-	if _, err := detect.NewVariedSet(db, detect.Variation{Key: "recycle_months", Values: []int{6, 12}}); err == nil {
+	if _, err := detect.NewVariedSet(db, detect.Variation{Key: "recycle_months", Values: []float64{6, 12}}); err == nil {
 		t.Error("a varied set of recycle_months (read before the detectors) was made")
 	}
-	if _, err := detect.NewVariedSet(db, detect.Variation{Key: "seller_vtr_window_days", Values: []int{30, 60}}); err == nil {
+	if _, err := detect.NewVariedSet(db, detect.Variation{Key: "seller_vtr_window_days", Values: []float64{30, 60}}); err == nil {
 		t.Error("a varied set of seller_vtr_window_days (the sellers' own stage) was made")
 	}
-	set, _ := detect.NewVariedSet(db, detect.Variation{Key: "stalled_days", Values: []int{5, 7}})
+	set, _ := detect.NewVariedSet(db, detect.Variation{Key: "stalled_days", Values: []float64{5, 7}})
 	if _, err := set.Evaluate(t.Context(), w.Conn, cfgZero, asOf, detect.Scheduled); err == nil {
 		t.Error("a varied set made a scheduled run")
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/trackwatch/trackwatch/backtest"
+	"github.com/trackwatch/trackwatch/detect"
 )
 
 // Comparisons reads the latest backtest comparison (trackwatch backtest --vary) for the
@@ -48,7 +49,7 @@ func (u *ui) comparison(ctx context.Context) *comparisonView {
 	var series []string
 	values := map[string]map[string]float64{}
 	for _, v := range last.Variants {
-		name := fmt.Sprintf("%s = %d", last.Setting, v.Value)
+		name := last.Setting + " = " + detect.FormatValue(v.Value)
 		series = append(series, name)
 		for _, d := range v.Detectors {
 			if values[d.Detector] == nil {

@@ -74,12 +74,12 @@ WHERE c.case_state = 'closed' AND c.outcome IN ('confirmed_fake', 'false_positiv
 GROUP BY h.detector ORDER BY h.detector{{end}}
 
 -- A comparison (backtest --vary), one row per value and detector.
-{{define "keep_comparison"}}INSERT INTO {{.DB}}.backtest_comparisons (comparison_id, created_at, setting, value, detector, backtest_id, from_date, to_date,
+{{define "keep_comparison"}}INSERT INTO {{.DB}}.backtest_comparisons (comparison_id, created_at, setting, value, setting_value, detector, backtest_id, from_date, to_date,
     step_seconds, steps, shared, min_per_step, median_per_step, max_per_step, orders, ended_badly, median_lead_days, p10_lead_days,
     after_protection, later_dispute_or_refund, confirmed_fake, false_positive){{end}}
 
 -- The latest comparison kept.
-{{define "last_comparison"}}SELECT comparison_id, created_at, setting, value, detector, backtest_id, from_date, to_date, step_seconds, steps, shared,
+{{define "last_comparison"}}SELECT comparison_id, created_at, setting, setting_value, detector, backtest_id, from_date, to_date, step_seconds, steps, shared,
     min_per_step, median_per_step, max_per_step, orders, ended_badly, median_lead_days, p10_lead_days, after_protection, later_dispute_or_refund, confirmed_fake, false_positive
 FROM {{.DB}}.backtest_comparisons FINAL
 WHERE comparison_id = (SELECT argMax(comparison_id, created_at) FROM {{.DB}}.backtest_comparisons)

@@ -38,12 +38,11 @@ detector what a backtest gives, plus the precision implied by the outcomes analy
 gave the live alerts of the orders that value flags (closed as confirmed_fake or
 false_positive). A threshold the detectors read is evaluated for every value in one
 run per step; default_protection_days, recycle_months, silent_days_express and the
-sellers' detector's seller_vtr_window_days, seller_vtr_scan_days and
-seller_vtr_min_orders take a backtest per value (seller_vtr_target is a share, not a
-whole number: compare targets with a backtest per configuration). The comparison is
-kept for the workspace's overview. --format csv
-prints one row per value and detector; json the whole comparison with each value's
-alerts per step.
+sellers' detector's settings (seller_vtr_window_days, seller_vtr_scan_days,
+seller_vtr_min_orders, and seller_vtr_target, whose values are shares such as
+0.9,0.95) take a backtest per value. The comparison is kept for the workspace's
+overview. --format csv prints one row per value and detector; json the whole
+comparison with each value's alerts per step.
 `
 
 func backtestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int {
@@ -102,6 +101,11 @@ func backtestCmd(ctx context.Context, env *cmdEnv, c command, args []string) int
 		return exitFailure
 	}
 	defer clients.Close()
+	// a schema behind this build would fail only after every step (keeping the report)
+	if st, err := clients.SchemaState(ctx, cfg.ClickHouse.Database); err == nil && st.HasSchema && st.Applied < st.Known {
+		fmt.Fprintf(env.stderr, "trackwatch backtest: %s\n", schemaMessage(st, cfg.ClickHouse.Database))
+		return exitFailure
+	}
 	r, err := clients.Backtests(ctx, cfg.Detect, logger)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "trackwatch backtest: %v\n", err)
@@ -209,7 +213,7 @@ func printComparison(env *cmdEnv, cmp backtest.Comparison, res backtest.Result, 
 			"median_lead_days", "p10_lead_days", "flagged_after_protection_ended", "confirmed_fake", "false_positive", "precision", "backtest_id"})
 		for _, vr := range cmp.Variants {
 			for _, d := range vr.Detectors {
-				w.Write([]string{"detect." + cmp.Setting, strconv.Itoa(vr.Value), d.Detector, strconv.FormatUint(d.MinPerStep, 10),
+				w.Write([]string{"detect." + cmp.Setting, detect.FormatValue(vr.Value), d.Detector, strconv.FormatUint(d.MinPerStep, 10),
 					strconv.FormatFloat(d.MedianPerStep, 'f', -1, 64), strconv.FormatUint(d.MaxPerStep, 10), strconv.FormatUint(d.Orders, 10),
 					strconv.FormatUint(d.EndedBadly, 10), opt(d.MedianLeadDays, "%.3f"), opt(d.P10LeadDays, "%.3f"), strconv.FormatUint(d.AfterProtection, 10),
 					strconv.FormatUint(d.ConfirmedFake, 10), strconv.FormatUint(d.FalsePositive, 10), opt(d.Precision, "%.4f"), vr.BacktestID})
@@ -227,7 +231,7 @@ func printComparison(env *cmdEnv, cmp backtest.Comparison, res backtest.Result, 
 			return s
 		}
 		for _, vr := range cmp.Variants {
-			value := strconv.Itoa(vr.Value)
+			value := detect.FormatValue(vr.Value)
 			if vr.Value == cmp.Current {
 				value += " (current)"
 			}

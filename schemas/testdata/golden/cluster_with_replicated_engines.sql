@@ -622,3 +622,7 @@ CREATE TABLE IF NOT EXISTS `tw`.backtest_comparisons ON CLUSTER `prod_cluster`
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', created_at)
 ORDER BY (comparison_id, setting, value, detector);
 
+-- 0019_comparison_shares.sql
+ALTER TABLE `tw`.backtest_comparisons ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS setting_value Float64 DEFAULT toFloat64(value) COMMENT 'the value compared (value is its key: a share in millionths)' AFTER value;
+

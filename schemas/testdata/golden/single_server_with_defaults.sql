@@ -697,3 +697,7 @@ CREATE TABLE IF NOT EXISTS `trackwatch`.backtest_comparisons
 ENGINE = ReplacingMergeTree(created_at)
 ORDER BY (comparison_id, setting, value, detector);
 
+-- 0019_comparison_shares.sql
+ALTER TABLE `trackwatch`.backtest_comparisons
+    ADD COLUMN IF NOT EXISTS setting_value Float64 DEFAULT toFloat64(value) COMMENT 'the value compared (value is its key: a share in millionths)' AFTER value;
+
