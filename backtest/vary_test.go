@@ -257,7 +257,7 @@ func TestAVaryFlagNamesWhatIsWrong(t *testing.T) {
 		{"detect.seller_vtr_target=0.9,high", `"high" is not a share (such as 0.95)`},
 		{"detect.seller_vtr_target=0.9,95", "95 is not a share above 0 and at most 1"},
 		{"detect.seller_vtr_target=0,0.9", "0 is not a share above 0 and at most 1"},
-		{"detect.seller_vtr_target=0.9,0.90", "0.9 is given twice"},
+		{"detect.seller_vtr_target=0.9,0.90", "0.9 is given twice (shares count to the millionth)"},
 		{"stalled_days", "want detect.SETTING=V1,V2,..."},
 	} {
 		_, err := backtest.ParseVary(tc.flag)
@@ -375,5 +375,13 @@ func TestComparingASellerSettingCountsTheSellersFlagged(t *testing.T) {
 		if vr.Value != v.Values[i] || vr.BacktestID != cmp.Variants[i].BacktestID {
 			t.Errorf("kept target %d: %v (%s), compared %v (%s)", i, vr.Value, vr.BacktestID, v.Values[i], cmp.Variants[i].BacktestID)
 		}
+	}
+	// a row kept before migration 0019 added setting_value: its whole value reads as it
+	if err := w.Conn.Exec(t.Context(), "INSERT INTO "+db+".backtest_comparisons (comparison_id, created_at, setting, value, detector, backtest_id)"+
+		" VALUES ('before-0019', now64(3) + INTERVAL 1 HOUR, 'stalled_days', 7, 'stalled_eir', 'b7')"); err != nil {
+		t.Fatal(err)
+	}
+	if last, err = (backtest.Comparisons{Conn: w.Pooled(), Database: db}).Last(t.Context()); err != nil || last == nil || len(last.Variants) != 1 || last.Variants[0].Value != 7 {
+		t.Errorf("a comparison kept before setting_value: %+v, %v", last, err)
 	}
 }

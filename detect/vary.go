@@ -72,13 +72,16 @@ func (v Variation) Validate() error {
 	}
 	for i, x := range v.Values {
 		switch {
+		case math.IsNaN(x) || math.IsInf(x, 0):
+			return fmt.Errorf("detect.%s: %s is not a number", v.Key, FormatValue(x))
 		case IsShare(v.Key) && (x <= 0 || x > 1):
 			return fmt.Errorf("detect.%s: %s is not a share above 0 and at most 1", v.Key, FormatValue(x))
 		case !IsShare(v.Key) && (x != math.Trunc(x) || x < 1 || x > 3650):
 			return fmt.Errorf("detect.%s: %s is not a whole number from 1 to 3650", v.Key, FormatValue(x))
 		}
-		if slices.Contains(v.Values[:i], x) {
-			return fmt.Errorf("detect.%s: %s is given twice", v.Key, FormatValue(x))
+		// shares are kept to the millionth (backtest_comparisons): closer ones are one
+		if slices.ContainsFunc(v.Values[:i], func(y float64) bool { return math.Round(y*1e6) == math.Round(x*1e6) }) {
+			return fmt.Errorf("detect.%s: %s is given twice (shares count to the millionth)", v.Key, FormatValue(x))
 		}
 	}
 	return nil

@@ -89,6 +89,12 @@ func TestAVariedSetFindsForEachValueWhatARunWithThatValueFinds(t *testing.T) {
 	if err := (detect.Variation{Key: "seller_vtr_target", Values: []float64{0.9, 1.5}}).Validate(); err == nil || !strings.Contains(err.Error(), "1.5 is not a share") {
 		t.Errorf("a target of 1.5: %v", err)
 	}
+	if err := (detect.Variation{Key: "seller_vtr_target", Values: []float64{0.9, 0.9000001}}).Validate(); err == nil || !strings.Contains(err.Error(), "0.9000001 is given twice") {
+		t.Errorf("targets within a millionth: %v", err)
+	}
+	if err := (detect.Variation{Key: "seller_vtr_target", Values: []float64{0.9, math.NaN()}}).Validate(); err == nil || !strings.Contains(err.Error(), "NaN is not a number") {
+		t.Errorf("a target of NaN: %v", err)
+	}
 	if err := (detect.Variation{Key: "stalled_days", Values: []float64{5, 7.5}}).Validate(); err == nil || !strings.Contains(err.Error(), "7.5 is not a whole number") {
 		t.Errorf("stalled_days of 7.5: %v", err)
 	}

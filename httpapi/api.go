@@ -86,7 +86,7 @@ func (s *Server) MountNumbers(c *trackingnumber.Checker) {
 // MountAPI serves the workspace API (/api/v1) over alerts and the event tables' reader;
 // now is the clock.
 func (s *Server) MountAPI(alerts Alerts, reader Lookup, now func() time.Time) {
-	a := &api{alerts: alerts, lookup: reader, now: now, log: s.logger}
+	a := &api{alerts: alerts, lookup: reader, now: now, log: s.logger, detect: s.detectConfig}
 	s.Mux.HandleFunc(Routes[0], a.list)
 	s.Mux.HandleFunc(Routes[1], a.detail)
 	s.Mux.HandleFunc(Routes[2], a.act)
@@ -111,6 +111,8 @@ type api struct {
 	log    interface {
 		Error(msg string, args ...any)
 	}
+	// detect is the detectors' configuration, defaults filled (MountDetect)
+	detect func() detect.Config
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -353,7 +355,7 @@ func readAction(w http.ResponseWriter, r *http.Request) (alert.Action, bool) {
 		writeError(w, http.StatusBadRequest, want+err.Error())
 		return alert.Action{}, false
 	}
-	if dec.More() {
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		writeError(w, http.StatusBadRequest, want+"more than one JSON value")
 		return alert.Action{}, false
 	}
@@ -470,7 +472,8 @@ func (a *api) tracking(w http.ResponseWriter, r *http.Request) {
 }
 
 // sellers serves one seller (/sellers/{seller_id}) or the list, over a window: from, to
-// (default the 90 days before now), scan_days (5); the list takes sort and limit.
+// (default the 90 days before now), scan_days (default detect.seller_vtr_scan_days); the
+// list takes sort and limit.
 func (a *api) sellers(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("seller_id")
 	allowed := []string{"from", "to", "scan_days"}
@@ -481,7 +484,7 @@ func (a *api) sellers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := r.URL.Query()
-	win := lookup.SellerWindow{To: a.now().UTC()}
+	win := lookup.SellerWindow{To: a.now().UTC(), ScanDays: a.detect().SellerVTRScanDays}
 	win.From = win.To.AddDate(0, 0, -90)
 	for _, f := range []struct {
 		name string

@@ -289,6 +289,10 @@ func TestOrdersTrackingAndSellersTakeAsOfAndAWindow(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, `"seller_id": "s1x"`) || !strings.Contains(body, `"shipped": 7`) {
 		t.Errorf("seller: %d %s", resp.StatusCode, body)
 	}
+	// without scan_days: the detector's (the fake echoes it as shipped), 5 by default
+	if resp, body = call(t, "GET", srv.URL+"/api/v1/sellers/s1", "", ""); resp.StatusCode != 200 || !strings.Contains(body, `"shipped": 5`) {
+		t.Errorf("seller with the default scan days: %d %s", resp.StatusCode, body)
+	}
 	if resp, _ := call(t, "GET", srv.URL+"/api/v1/sellers?sort=fame", "", ""); resp.StatusCode != 400 {
 		t.Errorf("bad sort: %d", resp.StatusCode)
 	}
@@ -450,6 +454,7 @@ func TestCasesEndpoints(t *testing.T) {
 		{"POST", "/api/v1/cases/c1/actions", `{"action":"comment","comment":"` + strings.Repeat("x", 70<<10) + `"}`, 413, "body over 65536 bytes"},
 		{"POST", "/api/v1/cases/c1/actions", strings.Repeat("x", 70<<10), 413, "body over 65536 bytes"},
 		{"POST", "/api/v1/cases/c1/actions", `{"action":"acknowledge"} {"action":"reopen"}`, 400, "more than one JSON value"},
+		{"POST", "/api/v1/cases/c1/actions", `{"action":"acknowledge"}}`, 400, "more than one JSON value"},
 	} {
 		resp, body := call(t, tc.method, srv.URL+tc.path, "", tc.body)
 		if resp.StatusCode != tc.code || !strings.Contains(body, tc.want) {

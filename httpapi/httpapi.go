@@ -138,6 +138,14 @@ func (s *Server) MountDetect(c detect.Config) {
 	s.detect.Store(&c)
 }
 
+// detectConfig is the mounted detectors' configuration, or the defaults.
+func (s *Server) detectConfig() detect.Config {
+	if c := s.detect.Load(); c != nil {
+		return *c
+	}
+	return detect.Config{}.WithDefaults()
+}
+
 // New builds the server with /healthz running checks and /metrics serving gatherer.
 func New(cfg Config, checks map[string]Check, gatherer prometheus.Gatherer, logger *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {

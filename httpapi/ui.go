@@ -82,19 +82,13 @@ var pages = func() map[string]*template.Template {
 // queue, an alert's page, sellers and an overview, server-rendered, usable without
 // JavaScript.
 func (s *Server) MountUI(alerts Alerts, reader Lookup, gatherer prometheus.Gatherer, now func() time.Time) {
-	u := &ui{api: &api{alerts: alerts, lookup: reader, now: now, log: s.logger}, gatherer: gatherer, tokens: func() []hashedToken { return *s.tokens.Load() },
+	u := &ui{api: &api{alerts: alerts, lookup: reader, now: now, log: s.logger, detect: s.detectConfig}, gatherer: gatherer, tokens: func() []hashedToken { return *s.tokens.Load() },
 		numbers: func() *trackingnumber.Checker { return s.numbers.Load() },
 		comparisons: func() Comparisons {
 			if c := s.comparisons.Load(); c != nil {
 				return *c
 			}
 			return nil
-		},
-		detect: func() detect.Config {
-			if c := s.detect.Load(); c != nil {
-				return *c
-			}
-			return detect.Config{}.WithDefaults()
 		}}
 	static, _ := fs.Sub(staticFiles, "static")
 	s.Mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
@@ -121,8 +115,6 @@ type ui struct {
 	tokens   func() []hashedToken // the current ones: a reload replaces them
 	// comparisons reads the latest backtest comparison (nil until MountComparisons)
 	comparisons func() Comparisons
-	// detect is the detectors' configuration, defaults filled (MountDetect)
-	detect func() detect.Config
 }
 
 // render writes a page; data gets the layout's fields (who, counts).
@@ -311,7 +303,7 @@ func (u *ui) order(w http.ResponseWriter, r *http.Request) {
 
 func (u *ui) sellers(w http.ResponseWriter, r *http.Request) {
 	now := u.api.now().UTC()
-	cfg := u.detect()
+	cfg := u.api.detect()
 	ss, err := u.api.lookup.Sellers(r.Context(), "", lookup.SellerWindow{From: now.AddDate(0, 0, -90), To: now, ScanDays: cfg.SellerVTRScanDays}, "vtr", 200)
 	if err != nil {
 		u.failPage(w, r, err)
@@ -323,7 +315,7 @@ func (u *ui) sellers(w http.ResponseWriter, r *http.Request) {
 func (u *ui) seller(w http.ResponseWriter, r *http.Request) {
 	now := u.api.now().UTC()
 	id := r.PathValue("seller_id")
-	cfg := u.detect()
+	cfg := u.api.detect()
 	ss, err := u.api.lookup.Sellers(r.Context(), id, lookup.SellerWindow{From: now.AddDate(0, 0, -90), To: now, ScanDays: cfg.SellerVTRScanDays}, "vtr", 1)
 	if err != nil {
 		u.failPage(w, r, err)
@@ -370,7 +362,7 @@ func (u *ui) overview(w http.ResponseWriter, r *http.Request) {
 		counts[d][x.Detector] += float64(x.Alerts)
 	}
 	sort.Strings(days)
-	journey, err := u.api.lookup.JourneyStats(r.Context(), u.api.now(), u.detect().DisputeAnswerDays)
+	journey, err := u.api.lookup.JourneyStats(r.Context(), u.api.now(), u.api.detect().DisputeAnswerDays)
 	if err != nil {
 		u.failPage(w, r, err)
 		return

@@ -21,7 +21,8 @@ RFC 3339 moments; a date means noon UTC, like the daily steps) over the stored
 history, seeing at each step only the events that had occurred by then, and records
 each step's findings in alert_history, apart from the live alerts. It never notifies
 unless --notify (which also records each step as live alerts, in time order). Running
-the same backtest again replaces its history.
+the same backtest again replaces its history. A database with migrations pending is
+refused before the first step (trackwatch migrate applies them).
 
 The report gives per detector the alerts per step (least, median, most), the orders
 flagged, and for flagged orders that had a dispute, refund or cancellation in the
