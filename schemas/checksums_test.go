@@ -26,6 +26,7 @@ var releasedChecksums = map[string]string{
 	"0017_provider_status.sql":        "869e7ea5a17d7de3df06eed009296c24412f2bf4aacaab9de9e2bd803fdeda55",
 	"0018_backtest_comparisons.sql":   "f53edcb9c036a306b2ab52b0b7b614ab31cac22196e4b3b14c5703972e038f1a",
 	"0019_comparison_shares.sql":      "48d230ef36b1495409a306b5e62614df5c4192cbd69eee9fb1acd2e728f45f36",
+	"0020_alert_history_sellers.sql":  "61ef28ace6ece59b41aca8655947276ef3cb9d88901ee5260314f6731abc268c",
 }
 
 func TestReleasedMigrationsKeepTheirChecksums(t *testing.T) {

@@ -4,17 +4,20 @@
 {{define "clear"}}DELETE FROM {{.DB}}.alert_history WHERE backtest_id = {id:String}{{end}}
 
 -- A step's findings, without their timelines ({{.Drafts}}: alert_history keeps no
--- evidence), copied inside ClickHouse.
-{{define "step"}}INSERT INTO {{.DB}}.alert_history (backtest_id, as_of, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason)
-SELECT {bt_id:String}, {as_of:DateTime64(3, 'UTC')}, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason
+-- evidence), copied inside ClickHouse; a seller's finding keyed by its seller
+-- (seller_key, the end of the table's key: it has no order or number).
+{{define "step"}}INSERT INTO {{.DB}}.alert_history (backtest_id, as_of, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason, seller_key)
+SELECT {bt_id:String}, {as_of:DateTime64(3, 'UTC')}, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason,
+    {{template "history_seller"}}
 FROM (
 {{.Drafts}}
 ){{end}}
 
 -- A varied set's step (backtest --vary): each finding into the history of its value's
 -- variant ({bt_id} maps each value to its backtest id).
-{{define "vary_step"}}INSERT INTO {{.DB}}.alert_history (backtest_id, as_of, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason)
-SELECT {bt_id:Map(UInt16, String)}[vary_value], {as_of:DateTime64(3, 'UTC')}, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason
+{{define "vary_step"}}INSERT INTO {{.DB}}.alert_history (backtest_id, as_of, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason, seller_key)
+SELECT {bt_id:Map(UInt16, String)}[vary_value], {as_of:DateTime64(3, 'UTC')}, detector, order_id, tracking_number, seller_id, marketplace, severity, recommendation, protection_ends_at, reason,
+    {{template "history_seller"}}
 FROM (
 {{.Drafts}}
 ){{end}}

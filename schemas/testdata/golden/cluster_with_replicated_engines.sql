@@ -626,3 +626,8 @@ ORDER BY (comparison_id, setting, value, detector);
 ALTER TABLE `tw`.backtest_comparisons ON CLUSTER `prod_cluster`
     ADD COLUMN IF NOT EXISTS setting_value Float64 DEFAULT toFloat64(value) COMMENT 'the value compared (value is its key: a share in millionths)' AFTER value;
 
+-- 0020_alert_history_sellers.sql
+ALTER TABLE `tw`.alert_history ON CLUSTER `prod_cluster`
+    ADD COLUMN IF NOT EXISTS seller_key String COMMENT 'a seller''s alert: marketplace NUL seller_id; empty for an order''s',
+    MODIFY ORDER BY (backtest_id, detector, order_id, tracking_number, as_of, seller_key);
+

@@ -703,6 +703,11 @@ ORDER BY (comparison_id, setting, value, detector);
 ALTER TABLE `tw_local`.backtest_comparisons
     ADD COLUMN IF NOT EXISTS setting_value Float64 DEFAULT toFloat64(value) COMMENT 'the value compared (value is its key: a share in millionths)' AFTER value;
 
+-- 0020_alert_history_sellers.sql
+ALTER TABLE `tw_local`.alert_history
+    ADD COLUMN IF NOT EXISTS seller_key String COMMENT 'a seller''s alert: marketplace NUL seller_id; empty for an order''s',
+    MODIFY ORDER BY (backtest_id, detector, order_id, tracking_number, as_of, seller_key);
+
 -- the cluster-facing tables
 CREATE DATABASE IF NOT EXISTS `tw`;
 
