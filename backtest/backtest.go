@@ -24,6 +24,7 @@ import (
 
 	"github.com/trackwatch/trackwatch/alert"
 	"github.com/trackwatch/trackwatch/detect"
+	"github.com/trackwatch/trackwatch/store"
 )
 
 // Options select a backtest. From, To and Step are required: steps are From, From+Step,
@@ -104,7 +105,14 @@ type Runner struct {
 	NodeDatabase string
 	// Progress is told after each step; nil reports nothing.
 	Progress func(done, total int, asOf time.Time, findings uint64)
+	// RetryDelay is the wait before a step's second attempt, doubled before each later
+	// one, when it failed for a passing reason (store.Retryable: a server restarting, a
+	// timeout, a replica away); a step is tried StepAttempts times in all. Default 1s.
+	RetryDelay time.Duration
 }
+
+// StepAttempts bounds the attempts of one step (on a cluster, of one shard's part of it).
+const StepAttempts = 4
 
 // Result is what a backtest did.
 type Result struct {
@@ -232,7 +240,7 @@ func (r *Runner) run(ctx context.Context, o Options, cfg detect.Config, set *det
 // the set's values).
 func (r *Runner) step(ctx context.Context, set *detect.Set, cfg detect.Config, ids []string, asOf time.Time, notify bool) (uint64, error) {
 	if len(r.Nodes) == 0 {
-		return r.stepOn(ctx, r.Session, r.Database, cfg, set, ids, asOf, notify)
+		return r.retrying(ctx, asOf, "", func() (uint64, error) { return r.stepOn(ctx, r.Session, r.Database, cfg, set, ids, asOf, notify) })
 	}
 	var n uint64
 	for _, node := range r.Nodes {
@@ -241,13 +249,39 @@ func (r *Runner) step(ctx context.Context, set *detect.Set, cfg detect.Config, i
 		}
 		c := cfg
 		c.Shard = node.Shard
-		k, err := r.stepOn(ctx, node.Open, r.NodeDatabase, c, set, ids, asOf, false)
+		k, err := r.retrying(ctx, asOf, node.Name, func() (uint64, error) { return r.stepOn(ctx, node.Open, r.NodeDatabase, c, set, ids, asOf, false) })
 		if err != nil {
 			return n, fmt.Errorf("node %s: %w", node.Name, err)
 		}
 		n += k
 	}
 	return n, nil
+}
+
+// retrying runs one step's attempt until it succeeds, fails for good, or has been tried
+// StepAttempts times, waiting RetryDelay, then twice as long, between attempts. An
+// attempt repeats the step whole: its rows in alert_history are the same rows again,
+// which the table's key keeps once.
+func (r *Runner) retrying(ctx context.Context, asOf time.Time, node string, attempt func() (uint64, error)) (uint64, error) {
+	delay := r.RetryDelay
+	if delay <= 0 {
+		delay = time.Second
+	}
+	for i := 1; ; i++ {
+		n, err := attempt()
+		if err == nil || i == StepAttempts || !store.Retryable(err) || ctx.Err() != nil {
+			return n, err
+		}
+		if r.Logger != nil {
+			r.Logger.Warn("backtest step failed; trying it again", "as_of", asOf, "node", node, "attempt", i, "in", delay, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return n, err
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
 }
 
 // clear deletes an earlier backtest's history with the same id: on a cluster, in each

@@ -2,7 +2,12 @@ package backtest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,5 +49,54 @@ func TestABacktestKeepsEverySellerFlaggedAtAStep(t *testing.T) {
 	}
 	if d := rep.Detectors[0]; d.MinPerStep != 3 || d.MaxPerStep != 3 || d.Orders != 3 {
 		t.Errorf("sellers flagged per step %d..%d, %d in all; want 3 at every step", d.MinPerStep, d.MaxPerStep, d.Orders)
+	}
+}
+
+// A step that fails for a passing reason (here the server refusing connections, as one
+// restarting does) is tried again, and the backtest completes with the same history; a
+// step that fails for good fails the backtest at once.
+func TestAStepIsTriedAgainWhenTheServerIsAway(t *testing.T) {
+	const db = "bt_retry"
+	w := detecttest.NewWorld(t, db)
+	w.Orders(`{"event_id":"r-s","order_id":"r","seller_id":"s1","buyer_id":"b-r","status":"shipped","marketplace":"aliexpress","occurred_at":"` + oct(1, 10) + `","tracking_number":"RR123456785CN","carrier":"china-post"}`)
+	o := backtest.Options{From: detecttest.AsOf(20), To: detecttest.AsOf(22), Step: 24 * time.Hour, Parallel: 1, Detectors: []string{"never_scanned"}}
+	runWith := func(fail func(n int) error) (backtest.Result, []backtest.DetectorReport, int, error) {
+		var mu sync.Mutex
+		opened := 0
+		r := &backtest.Runner{Conn: w.Pooled(), Database: db, RetryDelay: time.Millisecond, Session: func(ctx context.Context) (driver.Conn, error) {
+			mu.Lock()
+			opened++
+			n := opened
+			mu.Unlock()
+			if err := fail(n); err != nil {
+				return nil, err
+			}
+			return store.OpenSession(ctx, detecttest.StoreConfig, w.Addr)
+		}}
+		res, err := r.Run(t.Context(), o)
+		if err != nil {
+			return res, nil, opened, err
+		}
+		rep, err := r.Report(t.Context(), res.ID)
+		return res, rep.Detectors, opened, err
+	}
+	_, want, _, err := runWith(func(int) error { return nil })
+	if err != nil || len(want) != 1 || want[0].MinPerStep != 1 {
+		t.Fatalf("without failures: %+v, %v", want, err)
+	}
+	// the first step's first two sessions are refused
+	res, got, opened, err := runWith(func(n int) error {
+		if n <= 2 {
+			return fmt.Errorf("dial: %w", syscall.ECONNREFUSED)
+		}
+		return nil
+	})
+	if err != nil || res.Steps != 3 || opened != 5 || !reflect.DeepEqual(got, want) {
+		t.Errorf("with two refused sessions: %+v after %d sessions (%v); want %+v after 5", got, opened, err, want)
+	}
+	// a failure that is not a passing one ends the backtest at the first attempt
+	_, _, opened, err = runWith(func(int) error { return errors.New("bad credentials") })
+	if err == nil || !strings.Contains(err.Error(), "bad credentials") || opened != 1 {
+		t.Errorf("a lasting failure: %v after %d sessions, want the error after 1", err, opened)
 	}
 }
