@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,11 +33,12 @@ func ParseVary(s string) (detect.Variation, error) {
 	v := detect.Variation{Key: key}
 	for _, x := range strings.Split(list, ",") {
 		x = strings.TrimSpace(x)
+		// the text only: the range, a whole number's fraction, NaN are Validate's
 		n, err := strconv.ParseFloat(x, 64)
 		switch {
-		case detect.IsShare(key) && (err != nil || math.IsNaN(n) || math.IsInf(n, 0)):
+		case detect.IsShare(key) && err != nil:
 			return detect.Variation{}, fmt.Errorf("--vary: detect.%s: %q is not a share (such as 0.95)", key, x)
-		case !detect.IsShare(key) && (err != nil || n != math.Trunc(n) || strings.ContainsAny(x, ".eE")):
+		case !detect.IsShare(key) && (err != nil || strings.ContainsAny(x, ".eE")):
 			return detect.Variation{}, fmt.Errorf("--vary: detect.%s: %q is not a whole number", key, x)
 		}
 		v.Values = append(v.Values, n)
@@ -234,7 +234,7 @@ func (r *Runner) keep(ctx context.Context, c Comparison, o Options) error {
 	var rows []comparisonRow
 	for _, v := range c.Variants {
 		for _, d := range v.Detectors {
-			rows = append(rows, comparisonRow{Key: valueKey(c.Setting, v.Value), Value: v.Value, BacktestID: v.BacktestID, VariantReport: d})
+			rows = append(rows, comparisonRow{Key: detect.ValueKey(c.Setting, v.Value), Value: v.Value, BacktestID: v.BacktestID, VariantReport: d})
 		}
 	}
 	batch, err := r.Conn.PrepareBatch(ctx, statements.In(r.Database, "keep_comparison"))
@@ -256,19 +256,10 @@ func (r *Runner) keep(ctx context.Context, c Comparison, o Options) error {
 }
 
 type comparisonRow struct {
-	Key        uint32 // backtest_comparisons.value: the row's place in the comparison (valueKey)
+	Key        uint32 // backtest_comparisons.value: the row's place in the comparison (detect.ValueKey)
 	Value      float64
 	BacktestID string
 	VariantReport
-}
-
-// valueKey is a value's key in backtest_comparisons (its column value, in the table's
-// order): the value itself for a whole number, millionths of it for a share.
-func valueKey(setting string, x float64) uint32 {
-	if detect.IsShare(setting) {
-		return uint32(math.Round(x * 1e6))
-	}
-	return uint32(x)
 }
 
 // Comparisons reads the comparisons kept in one database, for the workspace.

@@ -79,12 +79,22 @@ func (v Variation) Validate() error {
 		case !IsShare(v.Key) && (x != math.Trunc(x) || x < 1 || x > 3650):
 			return fmt.Errorf("detect.%s: %s is not a whole number from 1 to 3650", v.Key, FormatValue(x))
 		}
-		// shares are kept to the millionth (backtest_comparisons): closer ones are one
-		if slices.ContainsFunc(v.Values[:i], func(y float64) bool { return math.Round(y*1e6) == math.Round(x*1e6) }) {
+		// shares count to the millionth (ValueKey): closer ones are one
+		if slices.ContainsFunc(v.Values[:i], func(y float64) bool { return ValueKey(v.Key, y) == ValueKey(v.Key, x) }) {
 			return fmt.Errorf("detect.%s: %s is given twice (shares count to the millionth)", v.Key, FormatValue(x))
 		}
 	}
 	return nil
+}
+
+// ValueKey is a valid value of setting key as a whole number that orders and tells
+// values apart (backtest_comparisons' key): the value itself, or for a share its
+// millionths.
+func ValueKey(key string, x float64) uint32 {
+	if IsShare(key) {
+		return uint32(math.Round(x * 1e6))
+	}
+	return uint32(x)
 }
 
 // FormatValue writes a setting's value as the configuration would: 7, 0.95.

@@ -471,6 +471,13 @@ func (a *api) tracking(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
+// sellerWindow is the sellers' default window: the 90 days before now, a scan counted
+// within the detector's seller_vtr_scan_days of shipment.
+func (a *api) sellerWindow() lookup.SellerWindow {
+	to := a.now().UTC()
+	return lookup.SellerWindow{From: to.AddDate(0, 0, -90), To: to, ScanDays: a.detect().SellerVTRScanDays}
+}
+
 // sellers serves one seller (/sellers/{seller_id}) or the list, over a window: from, to
 // (default the 90 days before now), scan_days (default detect.seller_vtr_scan_days); the
 // list takes sort and limit.
@@ -484,8 +491,7 @@ func (a *api) sellers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := r.URL.Query()
-	win := lookup.SellerWindow{To: a.now().UTC(), ScanDays: a.detect().SellerVTRScanDays}
-	win.From = win.To.AddDate(0, 0, -90)
+	win := a.sellerWindow()
 	for _, f := range []struct {
 		name string
 		into *time.Time

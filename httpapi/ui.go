@@ -302,9 +302,8 @@ func (u *ui) order(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *ui) sellers(w http.ResponseWriter, r *http.Request) {
-	now := u.api.now().UTC()
 	cfg := u.api.detect()
-	ss, err := u.api.lookup.Sellers(r.Context(), "", lookup.SellerWindow{From: now.AddDate(0, 0, -90), To: now, ScanDays: cfg.SellerVTRScanDays}, "vtr", 200)
+	ss, err := u.api.lookup.Sellers(r.Context(), "", u.api.sellerWindow(), "vtr", 200)
 	if err != nil {
 		u.failPage(w, r, err)
 		return
@@ -313,10 +312,9 @@ func (u *ui) sellers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *ui) seller(w http.ResponseWriter, r *http.Request) {
-	now := u.api.now().UTC()
 	id := r.PathValue("seller_id")
 	cfg := u.api.detect()
-	ss, err := u.api.lookup.Sellers(r.Context(), id, lookup.SellerWindow{From: now.AddDate(0, 0, -90), To: now, ScanDays: cfg.SellerVTRScanDays}, "vtr", 1)
+	ss, err := u.api.lookup.Sellers(r.Context(), id, u.api.sellerWindow(), "vtr", 1)
 	if err != nil {
 		u.failPage(w, r, err)
 		return
